@@ -1,0 +1,37 @@
+# CryptoUNet: `make demo` runs the main job, `make test` runs every test. Both install missing
+# Debian packages first (scripts/install-deps.sh), then configure and build with CMake.
+BUILD  ?= build
+JOBS   ?= $(shell nproc)
+PYTHON ?= /usr/bin/python3
+CLI    := $(BUILD)/apps/cryptounet
+
+.PHONY: all deps configure build test demo bench data train-brain train-nuclei asan clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	@scripts/run-tests.sh $(BUILD)
+
+demo: build
+	@scripts/demo.sh $(BUILD)
+
+bench: build
+	@$(CLI) bench ckks --params P1
+
+# Sanitizer build of the test suites (AddressSanitizer + UndefinedBehaviorSanitizer).
+asan: deps
+	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DCU_SANITIZE=ON -DCU_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD)-asan -j$(JOBS)
+	@cd $(BUILD)-asan && ctest --output-on-failure -j$(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan

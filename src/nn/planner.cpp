@@ -46,7 +46,6 @@ int level_cost(OpKind k) {
   return (k == OpKind::Conv2d || k == OpKind::ConvTranspose2d || k == OpKind::Square) ? 1 : 0;
 }
 
-bool is_linear(OpKind k) { return k == OpKind::Conv2d || k == OpKind::ConvTranspose2d; }
 
 double pow2_floor(double v) { return std::ldexp(1.0, static_cast<int>(std::floor(std::log2(v)))); }
 

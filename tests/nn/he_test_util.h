@@ -12,7 +12,7 @@
 #include "cryptounet/nn/he_executor.h"
 #include "cryptounet/nn/he_sim_backend.h"
 #include "cryptounet/nn/planner.h"
-#include "nn/local_reference.h"
+#include "cryptounet/nn/ref_executor.h"
 
 namespace cryptounet::nn::testing {
 

@@ -63,7 +63,7 @@ void run_case(const Case& c, PackingMode mode, StrategyChoice st, int log_n, uns
   for (int b = 0; b < plan.batch; ++b) images.push_back(ib.random_input(g.input_shape()));
   SimRun run = run_sim(g, plan, images, seed + 7);
   for (int b = 0; b < plan.batch; ++b) {
-    Tensor ref = reference_all(g, images[b])[g.output];
+    Tensor ref = run_reference_all(g, images[b])[g.output];
     double err = rel_error(run.outputs[b], ref);
     EXPECT_LE(err, kSimBound) << what << " image " << b;
   }
@@ -125,7 +125,7 @@ TEST(HeLayersSim, NonSquareImageWithPaddingSlots) {
     for (int i = 0; i < plan.batch; ++i) images.push_back(b.random_input(g.input_shape()));
     SimRun run = run_sim(g, plan, images, 77);
     for (int i = 0; i < plan.batch; ++i)
-      EXPECT_LE(rel_error(run.outputs[i], reference_all(g, images[i])[g.output]), kSimBound)
+      EXPECT_LE(rel_error(run.outputs[i], run_reference_all(g, images[i])[g.output]), kSimBound)
           << packing::mode_name(mode) << " image " << i;
     EXPECT_EQ(run.report.total, plan.total);
   }

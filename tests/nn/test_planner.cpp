@@ -75,7 +75,7 @@ TEST(Planner, CountsEqualExecutionOnBrainModelLatency) {
   GraphBuilder ib(5);
   std::vector<Tensor> images{ib.random_input(g.input_shape())};
   SimRun run = run_sim(g, plan, images, 9);
-  EXPECT_LE(rel_error(run.outputs[0], reference_all(g, images[0])[g.output]), 1e-9);
+  EXPECT_LE(rel_error(run.outputs[0], run_reference_all(g, images[0])[g.output]), 1e-9);
   for (std::size_t n = 0; n < plan.layers.size(); ++n)
     EXPECT_EQ(run.report.layers[n].counts, plan.layers[n].predicted)
         << "node " << n << " " << plan.layers[n].name;
@@ -99,7 +99,7 @@ TEST(Planner, CountsEqualExecutionOnBrainModelThroughput) {
   for (int i = 0; i < plan.batch; ++i) images.push_back(ib.random_input(g.input_shape()));
   SimRun run = run_sim(g, plan, images, 10);
   for (int i = 0; i < plan.batch; ++i)
-    EXPECT_LE(rel_error(run.outputs[i], reference_all(g, images[i])[g.output]), 1e-9) << i;
+    EXPECT_LE(rel_error(run.outputs[i], run_reference_all(g, images[i])[g.output]), 1e-9) << i;
   EXPECT_EQ(run.report.total, plan.total);
 }
 
@@ -127,7 +127,7 @@ TEST(Planner, RandomSmallUNetsBothModesAllStrategies) {
                            std::to_string(size) + " " + packing::mode_name(mode) + " strategy " +
                            std::to_string(static_cast<int>(st));
         for (int i = 0; i < plan.batch; ++i)
-          EXPECT_LE(rel_error(run.outputs[i], reference_all(g, images[i])[g.output]), 1e-9)
+          EXPECT_LE(rel_error(run.outputs[i], run_reference_all(g, images[i])[g.output]), 1e-9)
               << what;
         EXPECT_EQ(run.report.total, plan.total) << what;
       }

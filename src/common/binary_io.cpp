@@ -1,0 +1,124 @@
+#include "cryptounet/common/binary_io.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace cryptounet {
+
+const char* object_kind_name(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::Params: return "parameters";
+    case ObjectKind::SecretKey: return "secret key";
+    case ObjectKind::PublicKey: return "public key";
+    case ObjectKind::RelinKey: return "relinearisation key";
+    case ObjectKind::GaloisKeys: return "Galois keys";
+    case ObjectKind::EvaluationKeys: return "evaluation keys";
+    case ObjectKind::Plaintext: return "plaintext";
+    case ObjectKind::Ciphertext: return "ciphertext";
+    case ObjectKind::CiphertextSet: return "ciphertext set";
+    case ObjectKind::Plan: return "plan";
+  }
+  return "unknown object";
+}
+
+void write_header(BinaryWriter& w, ObjectKind kind, std::uint64_t fingerprint, std::uint64_t payload_bytes) {
+  w.u64(FileHeader::kMagic);
+  w.u16(FileHeader::kVersion);
+  w.u16(static_cast<std::uint16_t>(kind));
+  w.u32(0);  // reserved, must be zero
+  w.u64(fingerprint);
+  w.u64(payload_bytes);
+}
+
+FileHeader read_header(BinaryReader& r, ObjectKind expected_kind, std::uint64_t expected_fingerprint) {
+  const std::string want = object_kind_name(expected_kind);
+  if (r.remaining() < FileHeader::kSize)
+    throw FormatError(r.what() + ": truncated: " + std::to_string(r.remaining()) +
+                      " bytes is shorter than the 32-byte header of a " + want + " file");
+  if (r.u64() != FileHeader::kMagic)
+    throw FormatError(r.what() + ": not a CryptoUNet file (bad magic number)");
+  FileHeader h;
+  h.version = r.u16();
+  if (h.version != FileHeader::kVersion)
+    throw FormatError(r.what() + ": format version " + std::to_string(h.version) +
+                      " is not supported (this build reads version " +
+                      std::to_string(FileHeader::kVersion) + ")");
+  h.kind = static_cast<ObjectKind>(r.u16());
+  if (h.kind != expected_kind)
+    throw FormatError(r.what() + ": file holds a " + object_kind_name(h.kind) + ", expected a " + want);
+  if (r.u32() != 0) throw FormatError(r.what() + ": reserved header field is not zero");
+  h.fingerprint = r.u64();
+  if (expected_fingerprint != 0 && h.fingerprint != expected_fingerprint)
+    throw SecurityError(r.what() + ": made for other CKKS parameters or keys (fingerprint " +
+                        std::to_string(h.fingerprint) + ", expected " +
+                        std::to_string(expected_fingerprint) + ")");
+  h.payload_bytes = r.u64();
+  if (h.payload_bytes != r.remaining())
+    throw FormatError(r.what() + ": header announces " + std::to_string(h.payload_bytes) +
+                      " payload bytes but " + std::to_string(r.remaining()) + " follow" +
+                      (h.payload_bytes > r.remaining() ? " (truncated file?)" : ""));
+  return h;
+}
+
+std::vector<std::uint8_t> read_file(const std::string& path, std::uint64_t max_bytes) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw IoError("cannot open '" + path + "': " + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fileno(f), &st) != 0) {
+    std::fclose(f);
+    throw IoError("cannot stat '" + path + "': " + std::strerror(errno));
+  }
+  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
+    std::fclose(f);
+    throw FormatError("'" + path + "' is " + std::to_string(st.st_size) +
+                      " bytes, more than the " + std::to_string(max_bytes) + " allowed here");
+  }
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(st.st_size));
+  std::size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f);
+  std::fclose(f);
+  if (got != bytes.size()) throw IoError("short read from '" + path + "'");
+  return bytes;
+}
+
+void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes) {
+  namespace fs = std::filesystem;
+  fs::path target(path);
+  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  std::string tmp = (dir / ("." + target.filename().string() + ".tmpXXXXXX")).string();
+  int fd = mkstemp(tmp.data());
+  if (fd < 0) throw IoError("cannot create a temporary file in '" + dir.string() + "': " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw IoError("cannot write '" + path + "': " + std::strerror(err));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw IoError("cannot flush '" + path + "': " + std::strerror(err));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    throw IoError("cannot rename into '" + path + "': " + std::strerror(err));
+  }
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace cryptounet

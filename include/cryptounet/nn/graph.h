@@ -35,6 +35,8 @@ struct Shape {
 
 struct Node {
   std::string name;         // the ONNX node name (or a generated one), used in every message
+  std::string output_name;  // the ONNX tensor this node produces (after folding: the BN's output)
+  std::vector<std::string> aliases;  // other ONNX names it answers to (folded BN, Identity outputs)
   OpKind kind = OpKind::Input;
   std::vector<int> inputs;  // indices of producer nodes in Graph::nodes (all < this index)
   Shape shape;              // output shape
@@ -61,6 +63,16 @@ struct Graph {
   [[nodiscard]] const Node& input() const { return nodes.front(); }
   [[nodiscard]] Shape input_shape() const { return nodes.front().shape; }
   [[nodiscard]] Shape output_shape() const { return nodes.at(output).shape; }
+
+  /// Index of the node called `name` (its node name, output tensor name or an alias); -1 if none.
+  [[nodiscard]] int find(const std::string& name) const;
+
+  /// Number of levels a CKKS evaluation of the path to the output consumes, counting one per
+  /// Conv2d, Square and ConvTranspose2d (the longest path; AvgPool, Concat and Add cost none).
+  [[nodiscard]] int depth() const;
+
+  /// Total number of weights and biases.
+  [[nodiscard]] std::size_t parameter_count() const;
 };
 
 /// A dense float64 tensor (C, H, W), row-major: index = (c * H + y) * W + x.

@@ -1,0 +1,35 @@
+// NTT of one limb on a 60-bit prime (the anchor's ntt_fwd/inv_1limb rows).
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+#include "cryptounet/math/ntt.h"
+#include "cryptounet/math/primes.h"
+
+namespace cryptounet::math {
+namespace {
+
+void run(benchmark::State& state, bool forward) {
+  const std::size_t n = std::size_t{1} << state.range(0);
+  const Modulus q(ntt_primes(60, 1, 2 * n, true)[0]);
+  const NttTables t(n, q);
+  std::vector<std::uint64_t> a(n);
+  std::mt19937_64 rng(1);
+  for (auto& x : a) x = rng() % q.value();
+  for (auto _ : state) {
+    if (forward) {
+      ntt_forward(a.data(), t);
+    } else {
+      ntt_inverse(a.data(), t);
+    }
+    benchmark::DoNotOptimize(a.data());
+  }
+}
+
+void BM_ntt_fwd(benchmark::State& s) { run(s, true); }
+void BM_ntt_inv(benchmark::State& s) { run(s, false); }
+BENCHMARK(BM_ntt_fwd)->Name("math/ntt_fwd/logN")->DenseRange(14, 16)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ntt_inv)->Name("math/ntt_inv/logN")->DenseRange(14, 16)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace cryptounet::math

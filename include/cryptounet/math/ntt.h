@@ -1,0 +1,56 @@
+// Negacyclic number-theoretic transform over Z_q[X]/(X^N + 1): a(X) -> (a(psi^(2*br(i)+1)))_i, the
+// evaluations at the odd powers of a primitive 2N-th root psi, in bit-reversed order (SEAL's
+// convention). Harvey's butterflies with Shoup twiddles keep values lazily in [0, 4q) between
+// layers; the public transforms take and return values in [0, q). Cost: (N/2) log2 N butterflies
+// of 2 multiplications each.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "cryptounet/math/modarith.h"
+#include "cryptounet/math/modulus.h"
+
+namespace cryptounet::math {
+
+/// Twiddle tables for one prime and one ring degree.
+class NttTables {
+ public:
+  /// Preconditions: n a power of two in [2, 2^17], q prime with q = 1 (mod 2n). Throws InvalidArgument.
+  NttTables(std::size_t n, const Modulus& q);
+
+  [[nodiscard]] std::size_t n() const { return n_; }
+  [[nodiscard]] int log_n() const { return log_n_; }
+  [[nodiscard]] const Modulus& modulus() const { return q_; }
+  /// The primitive 2n-th root psi used (the smallest one).
+  [[nodiscard]] std::uint64_t root() const { return psi_; }
+  /// psi^br(i), i in [0, n), as Shoup operands (br: bit reversal on log2 n bits).
+  [[nodiscard]] const ShoupOperand* root_powers() const { return roots_.data(); }
+  /// psi^-br(i).
+  [[nodiscard]] const ShoupOperand* inv_root_powers() const { return inv_roots_.data(); }
+  /// n^-1 mod q and n^-1 * psi^-br(1) (the last inverse layer folds in the 1/n factor).
+  [[nodiscard]] const ShoupOperand& inv_n() const { return inv_n_; }
+  [[nodiscard]] const ShoupOperand& inv_n_root() const { return inv_n_root_; }
+
+ private:
+  std::size_t n_;
+  int log_n_;
+  Modulus q_;
+  std::uint64_t psi_;
+  std::vector<ShoupOperand> roots_;
+  std::vector<ShoupOperand> inv_roots_;
+  ShoupOperand inv_n_;
+  ShoupOperand inv_n_root_;
+};
+
+/// In place, coefficient order -> bit-reversed evaluations. Input and output in [0, q).
+void ntt_forward(std::uint64_t* a, const NttTables& t);
+/// As ntt_forward, but input may be in [0, 4q) and output stays in [0, 4q).
+void ntt_forward_lazy(std::uint64_t* a, const NttTables& t);
+/// In place, bit-reversed evaluations -> coefficients (includes the 1/n). Input and output in [0, q).
+void ntt_inverse(std::uint64_t* a, const NttTables& t);
+/// As ntt_inverse, but input may be in [0, 2q) and output is in [0, 2q).
+void ntt_inverse_lazy(std::uint64_t* a, const NttTables& t);
+
+}  // namespace cryptounet::math

@@ -1,0 +1,52 @@
+// A polynomial of Z_Q[X]/(X^N+1) in RNS form: `limbs` residue polynomials of N words each, stored
+// contiguously (limb i at data() + i*N), 64-byte aligned. Owns its storage; copies are deep.
+// Whether the limbs hold coefficients or NTT evaluations, and under which primes, is the owner's
+// business (ckks::Ciphertext and friends record it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace cryptounet::math {
+
+class RnsPoly {
+ public:
+  RnsPoly() = default;
+  /// Uninitialised storage for `limbs` limbs of n words.
+  RnsPoly(std::size_t n, std::size_t limbs);
+  /// All-zero polynomial.
+  [[nodiscard]] static RnsPoly zeros(std::size_t n, std::size_t limbs);
+
+  RnsPoly(const RnsPoly& other);
+  RnsPoly& operator=(const RnsPoly& other);
+  RnsPoly(RnsPoly&&) noexcept = default;
+  RnsPoly& operator=(RnsPoly&&) noexcept = default;
+  ~RnsPoly() = default;
+
+  [[nodiscard]] std::size_t n() const { return n_; }
+  [[nodiscard]] std::size_t limbs() const { return limbs_; }
+  [[nodiscard]] bool empty() const { return limbs_ == 0; }
+  [[nodiscard]] std::uint64_t* data() { return data_.get(); }
+  [[nodiscard]] const std::uint64_t* data() const { return data_.get(); }
+  [[nodiscard]] std::uint64_t* limb(std::size_t i) { return data_.get() + i * n_; }
+  [[nodiscard]] const std::uint64_t* limb(std::size_t i) const { return data_.get() + i * n_; }
+
+  /// Keeps the first `limbs` limbs (no reallocation). Precondition: limbs <= this->limbs().
+  void truncate(std::size_t limbs);
+  /// A copy of the first `limbs` limbs.
+  [[nodiscard]] RnsPoly prefix(std::size_t limbs) const;
+  /// Overwrites every word with zeros through a volatile pointer (for secrets).
+  void wipe();
+
+ private:
+  struct Free {
+    void operator()(std::uint64_t* p) const;
+  };
+  std::size_t n_ = 0;
+  std::size_t limbs_ = 0;
+  std::size_t capacity_ = 0;  // words allocated
+  std::unique_ptr<std::uint64_t[], Free> data_;
+};
+
+}  // namespace cryptounet::math

@@ -1,0 +1,91 @@
+#include "cryptounet/math/poly_kernels.h"
+
+#include <algorithm>
+
+namespace cryptounet::math::kernels {
+
+void add(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* out, std::size_t n, const Modulus& q) {
+  const std::uint64_t qv = q.value();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t s = a[i] + b[i];
+    out[i] = s >= qv ? s - qv : s;
+  }
+}
+
+void sub(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* out, std::size_t n, const Modulus& q) {
+  const std::uint64_t qv = q.value();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t d = a[i] + qv - b[i];
+    out[i] = d >= qv ? d - qv : d;
+  }
+}
+
+void negate(const std::uint64_t* a, std::uint64_t* out, std::size_t n, const Modulus& q) {
+  const std::uint64_t qv = q.value();
+  for (std::size_t i = 0; i < n; ++i) out[i] = a[i] ? qv - a[i] : 0;
+}
+
+void mul(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* out, std::size_t n, const Modulus& q) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = q.reduce128(static_cast<unsigned __int128>(a[i]) * b[i]);
+}
+
+void mul_add(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* acc, std::size_t n, const Modulus& q) {
+  for (std::size_t i = 0; i < n; ++i)
+    acc[i] = q.reduce128(static_cast<unsigned __int128>(a[i]) * b[i] + acc[i]);
+}
+
+void mul_scalar(const std::uint64_t* a, const ShoupOperand& w, std::uint64_t* out, std::size_t n, const Modulus& q) {
+  const std::uint64_t qv = q.value();
+  for (std::size_t i = 0; i < n; ++i) out[i] = mul_shoup(a[i], w, qv);
+}
+
+void mul_scalar_add(const std::uint64_t* a, const ShoupOperand& w, std::uint64_t* acc, std::size_t n, const Modulus& q) {
+  const std::uint64_t qv = q.value();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t s = mul_shoup(a[i], w, qv) + acc[i];
+    acc[i] = s >= qv ? s - qv : s;
+  }
+}
+
+void add_scalar(const std::uint64_t* a, std::uint64_t c, std::uint64_t* out, std::size_t n, const Modulus& q) {
+  const std::uint64_t qv = q.value();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint64_t s = a[i] + c;
+    out[i] = s >= qv ? s - qv : s;
+  }
+}
+
+void permute(const std::uint64_t* a, const std::uint32_t* perm, std::uint64_t* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = a[perm[i]];
+}
+
+void reduce(const std::uint64_t* x, std::uint64_t* out, std::size_t n, const Modulus& q) {
+  for (std::size_t i = 0; i < n; ++i) out[i] = q.reduce(x[i]);
+}
+
+void dot2(const std::uint64_t* const* a, const std::uint64_t* const* b0, const std::uint64_t* const* b1,
+          std::size_t count, const std::uint32_t* perm, std::uint64_t* out0, std::uint64_t* out1, std::size_t n,
+          const Modulus& q) {
+  constexpr std::size_t kBlock = 8;  // 8 products < 2^122 each fit in 128 bits
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t src = perm ? perm[i] : i;
+    unsigned __int128 s0 = 0, s1 = 0;
+    std::size_t j = 0;
+    while (j < count) {
+      const std::size_t stop = std::min(count, j + kBlock);
+      for (; j < stop; ++j) {
+        const std::uint64_t x = a[j][src];
+        s0 += static_cast<unsigned __int128>(x) * b0[j][i];
+        s1 += static_cast<unsigned __int128>(x) * b1[j][i];
+      }
+      if (j < count) {
+        s0 = q.reduce128(s0);
+        s1 = q.reduce128(s1);
+      }
+    }
+    out0[i] = q.reduce128(s0);
+    out1[i] = q.reduce128(s1);
+  }
+}
+
+}  // namespace cryptounet::math::kernels

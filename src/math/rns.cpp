@@ -1,0 +1,178 @@
+#include "cryptounet/math/rns.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "cryptounet/common/error.h"
+#include "cryptounet/math/parallel.h"
+
+namespace cryptounet::math {
+namespace {
+
+using Words = std::vector<std::uint64_t>;
+
+// out = a * w (out has a.size() + 1 words).
+Words mul_word(std::span<const std::uint64_t> a, std::uint64_t w) {
+  Words out(a.size() + 1, 0);
+  std::uint64_t carry = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const unsigned __int128 p = static_cast<unsigned __int128>(a[i]) * w + carry;
+    out[i] = static_cast<std::uint64_t>(p);
+    carry = static_cast<std::uint64_t>(p >> 64);
+  }
+  out[a.size()] = carry;
+  return out;
+}
+
+// a += b (a at least as long as b); returns the carry out.
+std::uint64_t add_in(Words& a, std::span<const std::uint64_t> b) {
+  std::uint64_t carry = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const unsigned __int128 s = static_cast<unsigned __int128>(a[i]) + (i < b.size() ? b[i] : 0) + carry;
+    a[i] = static_cast<std::uint64_t>(s);
+    carry = static_cast<std::uint64_t>(s >> 64);
+  }
+  return carry;
+}
+
+// a -= b; returns the borrow.
+std::uint64_t sub_in(Words& a, std::span<const std::uint64_t> b) {
+  std::uint64_t borrow = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const std::uint64_t bi = i < b.size() ? b[i] : 0;
+    const unsigned __int128 d = static_cast<unsigned __int128>(a[i]) - bi - borrow;
+    a[i] = static_cast<std::uint64_t>(d);
+    borrow = static_cast<std::uint64_t>(d >> 64) ? 1 : 0;
+  }
+  return borrow;
+}
+
+// Compare a with b (b may be shorter).
+int cmp(std::span<const std::uint64_t> a, std::span<const std::uint64_t> b) {
+  const std::size_t len = std::max(a.size(), b.size());
+  for (std::size_t k = len; k-- > 0;) {
+    const std::uint64_t x = k < a.size() ? a[k] : 0;
+    const std::uint64_t y = k < b.size() ? b[k] : 0;
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+double to_double(std::span<const std::uint64_t> a) {
+  double r = 0;
+  for (std::size_t k = a.size(); k-- > 0;) r = r * 18446744073709551616.0 + static_cast<double>(a[k]);
+  return r;
+}
+
+}  // namespace
+
+RnsBasis::RnsBasis(std::vector<Modulus> moduli) : moduli_(std::move(moduli)) {
+  const std::size_t k = moduli_.size();
+  if (k == 0) throw InvalidArgument("RnsBasis: empty basis");
+  for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t j = i + 1; j < k; ++j)
+      if (moduli_[i] == moduli_[j])
+        throw InvalidArgument("RnsBasis: duplicate prime " + std::to_string(moduli_[i].value()));
+  product_.assign(k, 0);
+  product_[0] = 1;
+  for (std::size_t i = 0; i < k; ++i) {
+    Words p = mul_word(product_, moduli_[i].value());
+    std::copy_n(p.begin(), k, product_.begin());
+  }
+  punct_.assign(k * k, 0);
+  inv_punct_.resize(k);
+  for (std::size_t i = 0; i < k; ++i) {
+    Words p(k, 0);
+    p[0] = 1;
+    std::uint64_t mod_qi = 1;
+    for (std::size_t j = 0; j < k; ++j) {
+      if (j == i) continue;
+      Words t = mul_word(p, moduli_[j].value());
+      std::copy_n(t.begin(), k, p.begin());
+      mod_qi = mul_mod(mod_qi, moduli_[i].reduce(moduli_[j].value()), moduli_[i]);
+    }
+    std::copy(p.begin(), p.end(), punct_.begin() + static_cast<std::ptrdiff_t>(i * k));
+    inv_punct_[i] = make_shoup(inv_mod(mod_qi, moduli_[i]), moduli_[i]);
+  }
+}
+
+double RnsBasis::compose_centered(std::span<const std::uint64_t> residues) const {
+  const std::size_t k = size();
+  Words x(k + 1, 0);
+  long double v_est = 0;
+  for (std::size_t i = 0; i < k; ++i) {
+    const std::uint64_t y = mul_shoup(residues[i], inv_punct_[i], moduli_[i].value());
+    add_in(x, mul_word(punctured(i), y));
+    v_est += static_cast<long double>(y) / static_cast<long double>(moduli_[i].value());
+  }
+  // x = sum y_i Q/q_i < k Q; subtract floor(sum y_i/q_i) * Q (the estimate may be one too big).
+  std::uint64_t v = static_cast<std::uint64_t>(std::floor(v_est));
+  Words vq = mul_word(product_, v);
+  if (cmp(x, vq) < 0) vq = mul_word(product_, v - 1);
+  sub_in(x, vq);
+  while (cmp(x, product_) >= 0) sub_in(x, product_);
+  // Centre: x > Q/2 <=> 2x > Q.
+  Words twice = x;
+  add_in(twice, x);
+  if (cmp(twice, product_) > 0) {
+    Words neg(product_.begin(), product_.end());
+    neg.push_back(0);
+    sub_in(neg, x);
+    return -to_double(neg);
+  }
+  return to_double(x);
+}
+
+BaseConverter::BaseConverter(RnsBasis in, std::vector<Modulus> out) : in_(std::move(in)), out_(std::move(out)) {
+  const std::size_t k = in_.size();
+  punct_mod_out_.resize(out_.size() * k);
+  for (std::size_t j = 0; j < out_.size(); ++j) {
+    for (std::size_t i = 0; i < k; ++i) {
+      std::uint64_t r = 1;
+      for (std::size_t l = 0; l < k; ++l)
+        if (l != i) r = mul_mod(r, out_[j].reduce(in_[l].value()), out_[j]);
+      punct_mod_out_[j * k + i] = r;
+    }
+  }
+}
+
+void BaseConverter::convert(const std::uint64_t* const* in, std::uint64_t* const* out,
+                            std::span<const std::size_t> out_indices, std::size_t n, std::uint64_t* scratch,
+                            ThreadPool* pool) const {
+  const std::size_t k = in_.size();
+  auto first = [&](std::size_t i) {
+    const ShoupOperand w = in_.inv_punctured(i);
+    const std::uint64_t q = in_[i].value();
+    const std::uint64_t* x = in[i];
+    std::uint64_t* y = scratch + i * n;
+    for (std::size_t c = 0; c < n; ++c) y[c] = mul_shoup(x[c], w, q);
+  };
+  auto second = [&](std::size_t o) {
+    const std::size_t j = out_indices[o];
+    const Modulus& p = out_[j];
+    const std::uint64_t* consts = punct_mod_out_.data() + j * k;
+    std::uint64_t* dst = out[o];
+    // Products are < 2^122; eight of them fit in 128 bits with room, so reduce every 8 terms.
+    constexpr std::size_t kBlock = 8;
+    for (std::size_t c = 0; c < n; ++c) {
+      unsigned __int128 acc = 0;
+      std::size_t i = 0;
+      while (i < k) {
+        const std::size_t stop = std::min(k, i + kBlock);
+        for (; i < stop; ++i) acc += static_cast<unsigned __int128>(scratch[i * n + c]) * consts[i];
+        if (i < k) acc = p.reduce128(acc);
+      }
+      dst[c] = p.reduce128(acc);
+    }
+  };
+  if (pool) {
+    pool->parallel_for(0, k, first);
+    pool->parallel_for(0, out_indices.size(), second);
+  } else {
+    for (std::size_t i = 0; i < k; ++i) first(i);
+    for (std::size_t o = 0; o < out_indices.size(); ++o) second(o);
+  }
+}
+
+}  // namespace cryptounet::math

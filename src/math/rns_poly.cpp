@@ -1,0 +1,63 @@
+#include "cryptounet/math/rns_poly.h"
+
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "cryptounet/common/error.h"
+
+namespace cryptounet::math {
+namespace {
+
+std::uint64_t* allocate(std::size_t words) {
+  if (words == 0) return nullptr;
+  return static_cast<std::uint64_t*>(::operator new[](words * sizeof(std::uint64_t), std::align_val_t{64}));
+}
+
+}  // namespace
+
+void RnsPoly::Free::operator()(std::uint64_t* p) const { ::operator delete[](p, std::align_val_t{64}); }
+
+RnsPoly::RnsPoly(std::size_t n, std::size_t limbs) : n_(n), limbs_(limbs), capacity_(n * limbs), data_(allocate(n * limbs)) {}
+
+RnsPoly RnsPoly::zeros(std::size_t n, std::size_t limbs) {
+  RnsPoly p(n, limbs);
+  if (n * limbs != 0) std::memset(p.data(), 0, n * limbs * sizeof(std::uint64_t));
+  return p;
+}
+
+RnsPoly::RnsPoly(const RnsPoly& other) : n_(other.n_), limbs_(other.limbs_), capacity_(other.n_ * other.limbs_), data_(allocate(other.n_ * other.limbs_)) {
+  if (n_ * limbs_ != 0) std::memcpy(data_.get(), other.data_.get(), n_ * limbs_ * sizeof(std::uint64_t));
+}
+
+RnsPoly& RnsPoly::operator=(const RnsPoly& other) {
+  if (this == &other) return *this;
+  if (capacity_ < other.n_ * other.limbs_ || !data_) {
+    data_.reset(allocate(other.n_ * other.limbs_));
+    capacity_ = other.n_ * other.limbs_;
+  }
+  n_ = other.n_;
+  limbs_ = other.limbs_;
+  if (n_ * limbs_ != 0) std::memcpy(data_.get(), other.data_.get(), n_ * limbs_ * sizeof(std::uint64_t));
+  return *this;
+}
+
+void RnsPoly::truncate(std::size_t limbs) {
+  if (limbs > limbs_) throw InvalidArgument("RnsPoly::truncate: cannot grow from " + std::to_string(limbs_) + " to " + std::to_string(limbs) + " limbs");
+  limbs_ = limbs;
+}
+
+RnsPoly RnsPoly::prefix(std::size_t limbs) const {
+  if (limbs > limbs_) throw InvalidArgument("RnsPoly::prefix: " + std::to_string(limbs) + " > " + std::to_string(limbs_) + " limbs");
+  RnsPoly p(n_, limbs);
+  if (n_ * limbs != 0) std::memcpy(p.data(), data(), n_ * limbs * sizeof(std::uint64_t));
+  return p;
+}
+
+void RnsPoly::wipe() {
+  volatile std::uint64_t* p = data_.get();
+  const std::size_t words = capacity_;
+  for (std::size_t i = 0; i < words; ++i) p[i] = 0;
+}
+
+}  // namespace cryptounet::math

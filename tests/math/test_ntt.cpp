@@ -1,0 +1,84 @@
+#include "cryptounet/math/ntt.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "cryptounet/common/error.h"
+#include "cryptounet/math/primes.h"
+
+namespace cryptounet::math {
+namespace {
+
+std::vector<std::uint64_t> naive_negacyclic(const std::vector<std::uint64_t>& a, const std::vector<std::uint64_t>& b,
+                                            const Modulus& q) {
+  const std::size_t n = a.size();
+  std::vector<std::uint64_t> c(n, 0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::uint64_t p = mul_mod(a[i], b[j], q);
+      const std::size_t k = i + j;
+      if (k < n) {
+        c[k] = add_mod(c[k], p, q.value());
+      } else {
+        c[k - n] = sub_mod(c[k - n], p, q.value());
+      }
+    }
+  return c;
+}
+
+class NttTest : public ::testing::TestWithParam<std::tuple<int, int>> {};
+
+TEST_P(NttTest, RoundTripAndProduct) {
+  const auto [logn, bits] = GetParam();
+  const std::size_t n = std::size_t{1} << logn;
+  std::mt19937_64 rng(logn * 100 + bits);
+  for (std::uint64_t qv : ntt_primes(bits, 2, 2 * n, true)) {
+    const Modulus q(qv);
+    const NttTables t(n, q);
+    std::vector<std::uint64_t> a(n), b(n);
+    for (auto& x : a) x = rng() % qv;
+    for (auto& x : b) x = rng() % qv;
+    auto fa = a, fb = b;
+    ntt_forward(fa.data(), t);
+    ntt_forward(fb.data(), t);
+    for (auto x : fa) ASSERT_LT(x, qv);
+    auto back = fa;
+    ntt_inverse(back.data(), t);
+    ASSERT_EQ(back, a) << "n=" << n << " q=" << qv;
+    if (n <= 256) {
+      std::vector<std::uint64_t> fc(n);
+      for (std::size_t i = 0; i < n; ++i) fc[i] = mul_mod(fa[i], fb[i], q);
+      ntt_inverse(fc.data(), t);
+      ASSERT_EQ(fc, naive_negacyclic(a, b, q)) << "n=" << n << " q=" << qv;
+    }
+    // Lazy forms: inputs in [0, 4q) (forward) and [0, 2q) (inverse) give congruent outputs.
+    auto la = a;
+    for (std::size_t i = 0; i < n; ++i) la[i] += (rng() % 4) * qv;
+    ntt_forward_lazy(la.data(), t);
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_LT(la[i], 4 * qv);
+      ASSERT_EQ(la[i] % qv, fa[i]);
+    }
+    auto li = fa;
+    for (std::size_t i = 0; i < n; ++i) li[i] += (rng() % 2) * qv;
+    ntt_inverse_lazy(li.data(), t);
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_LT(li[i], 2 * qv);
+      ASSERT_EQ(li[i] % qv, a[i]);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, NttTest,
+                         ::testing::Values(std::make_tuple(1, 30), std::make_tuple(2, 40), std::make_tuple(3, 60),
+                                           std::make_tuple(5, 50), std::make_tuple(8, 60), std::make_tuple(8, 40),
+                                           std::make_tuple(12, 60), std::make_tuple(16, 60)));
+
+TEST(NttTablesTest, RejectsBadInput) {
+  EXPECT_THROW(NttTables(12, Modulus(97)), InvalidArgument);
+  EXPECT_THROW(NttTables(16, Modulus(101)), InvalidArgument);  // 101 != 1 mod 32
+}
+
+}  // namespace
+}  // namespace cryptounet::math

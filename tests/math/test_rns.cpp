@@ -1,0 +1,115 @@
+#include "cryptounet/math/rns.h"
+
+#include <gmpxx.h>
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "cryptounet/common/error.h"
+#include "cryptounet/math/parallel.h"
+#include "cryptounet/math/primes.h"
+
+namespace cryptounet::math {
+namespace {
+
+mpz_class to_mpz(std::uint64_t v) {
+  mpz_class z;
+  mpz_import(z.get_mpz_t(), 1, 1, sizeof(v), 0, 0, &v);
+  return z;
+}
+std::uint64_t mod_u64(const mpz_class& x, std::uint64_t m) {
+  mpz_class r;
+  mpz_fdiv_r(r.get_mpz_t(), x.get_mpz_t(), to_mpz(m).get_mpz_t());
+  return mpz_get_ui(r.get_mpz_t());
+}
+
+std::vector<Modulus> as_moduli(const std::vector<std::uint64_t>& v) { return {v.begin(), v.end()}; }
+
+TEST(RnsTest, BasisConstantsMatchGmp) {
+  const auto qs = ntt_primes(50, 4, 2048, true);
+  const RnsBasis basis(as_moduli(qs));
+  mpz_class Q = 1;
+  for (auto q : qs) Q *= to_mpz(q);
+  mpz_class prod;
+  mpz_import(prod.get_mpz_t(), basis.product().size(), -1, 8, 0, 0, basis.product().data());
+  EXPECT_EQ(prod, Q);
+  for (std::size_t i = 0; i < qs.size(); ++i) {
+    mpz_class punct;
+    mpz_import(punct.get_mpz_t(), basis.size(), -1, 8, 0, 0, basis.punctured(i).data());
+    EXPECT_EQ(punct, Q / to_mpz(qs[i]));
+    EXPECT_EQ(mul_mod(mod_u64(punct, qs[i]), basis.inv_punctured(i).value, basis[i]), 1u);
+  }
+  EXPECT_THROW(RnsBasis(as_moduli({qs[0], qs[0]})), InvalidArgument);
+  EXPECT_THROW(RnsBasis(std::vector<Modulus>{}), InvalidArgument);
+}
+
+TEST(RnsTest, ComposeCenteredMatchesGmp) {
+  std::mt19937_64 rng(5);
+  for (std::size_t k : {1, 2, 3, 5}) {
+    const auto qs = ntt_primes(60, k, 2048, true);
+    const RnsBasis basis(as_moduli(qs));
+    mpz_class Q = 1;
+    for (auto q : qs) Q *= to_mpz(q);
+    for (int t = 0; t < 300; ++t) {
+      mpz_class x;
+      // Mix of tiny and full-size values, both signs.
+      if (t % 3 == 0) {
+        x = to_mpz(rng() >> 20);
+      } else {
+        mpz_class r = 0;
+        for (std::size_t w = 0; w < k; ++w) r = (r << 64) + to_mpz(rng());
+        x = r % Q;
+        if (x > Q / 2) x -= Q;
+      }
+      if (t % 2) x = -x;
+      std::vector<std::uint64_t> res(k);
+      for (std::size_t i = 0; i < k; ++i) res[i] = mod_u64(x, qs[i]);
+      const double got = basis.compose_centered(res);
+      const double expect = x.get_d();
+      ASSERT_NEAR(got, expect, std::abs(expect) * 1e-15 + 1e-9) << "k=" << k;
+    }
+  }
+}
+
+TEST(RnsTest, FastBaseConversionMatchesGmp) {
+  std::mt19937_64 rng(6);
+  ThreadPool pool(2);
+  for (std::size_t k_in : {1, 3, 10}) {
+    const auto qs = ntt_primes(40, k_in, 2048, false);
+    const auto ps = ntt_primes(60, 4, 2048, true);
+    const BaseConverter conv(RnsBasis(as_moduli(qs)), as_moduli(ps));
+    mpz_class Q = 1;
+    for (auto q : qs) Q *= to_mpz(q);
+    const std::size_t n = 64;
+    std::vector<std::vector<std::uint64_t>> in(k_in, std::vector<std::uint64_t>(n));
+    std::vector<mpz_class> x(n);
+    for (std::size_t c = 0; c < n; ++c) {
+      mpz_class r = 0;
+      for (std::size_t w = 0; w < k_in; ++w) r = (r << 64) + to_mpz(rng());
+      x[c] = r % Q;
+      for (std::size_t i = 0; i < k_in; ++i) in[i][c] = mod_u64(x[c], qs[i]);
+    }
+    std::vector<const std::uint64_t*> inp;
+    for (auto& v : in) inp.push_back(v.data());
+    std::vector<std::size_t> idx = {3, 0, 2};  // a subset, in any order
+    std::vector<std::vector<std::uint64_t>> out(idx.size(), std::vector<std::uint64_t>(n));
+    std::vector<std::uint64_t*> outp;
+    for (auto& v : out) outp.push_back(v.data());
+    std::vector<std::uint64_t> scratch(k_in * n);
+    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      conv.convert(inp.data(), outp.data(), idx, n, scratch.data(), p);
+      for (std::size_t o = 0; o < idx.size(); ++o) {
+        const std::uint64_t pj = ps[idx[o]];
+        for (std::size_t c = 0; c < n; ++c) {
+          // conv = x + u Q (mod p) for some 0 <= u < k_in.
+          bool ok = false;
+          for (std::size_t u = 0; u < k_in && !ok; ++u) ok = (mod_u64(x[c] + u * Q, pj) == out[o][c]);
+          ASSERT_TRUE(ok) << "k_in=" << k_in << " out=" << idx[o] << " c=" << c;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cryptounet::math

@@ -1,0 +1,56 @@
+// `cryptounet predict`: plaintext segmentation of one image with the reference executor.
+#include "cli/command.h"
+
+#include "cryptounet/data/png.h"
+#include "cryptounet/data/resize.h"
+#include "cryptounet/nn/model_card.h"
+#include "cryptounet/nn/ref_executor.h"
+#include "cryptounet/nn/segment.h"
+
+#include <cstdio>
+#include <memory>
+
+namespace cryptounet::cli {
+namespace {
+
+struct PredictArgs {
+  std::string model, image, out, overlay;
+  double threshold = 0.0;
+  bool resize = false;
+};
+
+void setup_predict(CLI::App& root) {
+  auto a = std::make_shared<PredictArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "predict", "Segment one image in plaintext (reference executor; no encryption)");
+  cmd->add_option("--model", a->model, "ONNX model (its .card.json beside it is read if present)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--image", a->image, "Input PNG (8/16-bit, grey or RGB)")->required();
+  cmd->add_option("--out", a->out, "Output mask PNG (0/255)")->required();
+  cmd->add_option("--overlay", a->overlay, "Also write the image with the mask drawn on it");
+  cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
+  cmd->add_flag("--resize", a->resize,
+                "Resample an image of another size to the model's input (mask back to the "
+                "image's size)");
+  cmd->callback([a] {
+    const nn::Graph graph = nn::load_model(a->model);
+    const data::Image image = data::read_image(a->image);
+    const nn::Tensor input = nn::image_to_input(graph, image, a->resize, "image '" + a->image + "'");
+    const nn::Tensor logits = nn::run_reference(graph, input);
+    data::Mask mask = nn::logits_to_mask(logits, a->threshold);
+    if (mask.width != image.width || mask.height != image.height)
+      mask = data::resize_majority(mask, image.width, image.height);
+    data::write_mask_png(a->out, mask);
+    if (!a->overlay.empty()) data::write_rgb_png(a->overlay, data::overlay(image, mask));
+    std::printf("%s: %dx%d, foreground %.1f%% -> %s\n", a->image.c_str(), image.width,
+                image.height,
+                100.0 * static_cast<double>(mask.count()) / static_cast<double>(mask.values.size()),
+                a->out.c_str());
+  });
+}
+
+Registrar reg("predict", &setup_predict);
+
+}  // namespace
+}  // namespace cryptounet::cli

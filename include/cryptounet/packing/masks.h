@@ -1,0 +1,42 @@
+// The rotation and mask arithmetic every DVR layer shares. A 3x3 tap (dy, dx) at stride s is a
+// left rotation by s*(dy*W0 + dx) of every plane at once; the tap's mask keeps only the output
+// pixels whose source pixel lies inside the image, so zero padding, the wrap-around between
+// image rows and the spill between planes (rows of the ciphertext) never reach a valid output.
+// Masks are 0/1 vectors over all slots; they are encoded once per level and reused.
+#pragma once
+
+#include <compare>
+#include <vector>
+
+#include "cryptounet/packing/dvr_layout.h"
+
+namespace cryptounet::packing {
+
+/// Left rotation step of tap (dy, dx) at stride s: s*(dy*W0 + dx) (may be negative).
+[[nodiscard]] int tap_step(const Grid& grid, int stride, int dy, int dx);
+/// Left rotation step that turns the revolver by k rows: k*P.
+[[nodiscard]] int row_turn_step(const Grid& grid, int k);
+/// A step reduced into [0, slots): the form Galois keys are made and looked up with.
+[[nodiscard]] int normalize_step(long step, int slots);
+
+/// Which 0/1 pattern a mask is. The tensor is (height x width) at `stride` on the grid. A
+/// slot of plane row `row` (or of every row when row == -1) is 1 iff it holds tensor pixel
+/// (y, x) with (y + dy, x + dx) also inside the tensor. (dy, dx) = (0, 0) is the plain grid
+/// mask (1x1 convolutions, the coarse grid of a transposed convolution).
+struct MaskKey {
+  int stride = 1;
+  int height = 0;
+  int width = 0;
+  int dy = 0;
+  int dx = 0;
+  int row = -1;
+  auto operator<=>(const MaskKey&) const = default;
+};
+
+/// The mask over all slots of one ciphertext. Throws InvalidArgument on a bad key.
+[[nodiscard]] std::vector<double> make_mask(const Grid& grid, const MaskKey& key);
+
+/// Number of ones in the mask of one plane (valid outputs of a tap).
+[[nodiscard]] int mask_weight(const MaskKey& key);
+
+}  // namespace cryptounet::packing

@@ -1,0 +1,134 @@
+// The built `cryptounet` CLI end to end: dataset synth → predict → evaluate --plain, checked
+// against the same computation through the library.
+#include "cryptounet/data/dataset.h"
+#include "cryptounet/data/png.h"
+#include "cryptounet/nn/evaluate.h"
+#include "cryptounet/nn/model_card.h"
+#include "cryptounet/nn/ref_executor.h"
+#include "cryptounet/nn/segment.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace cryptounet {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+struct Run {
+  int status;
+  std::string output;  // stdout and stderr
+};
+
+Run run_cli(const std::string& args) {
+  const std::string cmd = std::string(CU_CLI) + " " + args + " 2>&1";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
+  const int status = pclose(pipe.release());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+class CliSegmentation : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("cu_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    // A committed PyTorch-exported model: 1×16×16 → 2 channels (argmax head).
+    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
+    if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& p) const { return (dir_ / p).string(); }
+  fs::path dir_;
+  std::string model_;
+};
+
+TEST_F(CliSegmentation, SynthPredictEvaluate) {
+  const std::string data = path("nuclei");
+  auto r = run_cli("dataset synth --count 8 --size 16 --seed 5 --out " + data);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("wrote 8 images"));
+  r = run_cli("dataset check " + data);
+  ASSERT_EQ(r.status, 0) << r.output;
+
+  // predict: the mask written equals the library's reference prediction.
+  const std::string image = data + "/images/nuclei_0007.png";
+  r = run_cli("predict --model " + model_ + " --image " + image + " --out " + path("m.png") +
+              " --overlay " + path("o.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const nn::Graph g = nn::load_model(model_);
+  const auto want = nn::logits_to_mask(
+      nn::run_reference(g, nn::image_to_input(g, data::read_image(image), false)));
+  EXPECT_EQ(data::read_mask(path("m.png")).values, want.values);
+  EXPECT_EQ(data::read_image(path("o.png")).width, 16);
+
+  // evaluate --plain --json: the numbers equal the library's.
+  r = run_cli("evaluate --plain --model " + model_ + " --data " + data + " --split test --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  const auto ds = data::read_dataset(data);
+  const auto report = nn::evaluate_dataset(g, ds, {nn::plain_method(g)}, {});
+  ASSERT_EQ(j.at("images").get<std::size_t>(), ds.split("test").size());
+  ASSERT_EQ(j.at("per_image").size(), report.per_image.size());
+  for (const char* k : {"dice", "iou", "pixel_accuracy", "precision", "recall"}) {
+    const double v = j.at("plain").at(k).get<double>();
+    EXPECT_GE(v, 0.0);
+    EXPECT_LE(v, 1.0);
+  }
+  EXPECT_DOUBLE_EQ(j["plain"]["dice"].get<double>(), report.mean[0].dice);
+  EXPECT_DOUBLE_EQ(j["plain"]["recall"].get<double>(), report.mean[0].recall);
+  EXPECT_EQ(j["per_image"][0]["file"], report.per_image[0].file);
+
+  // The table form and --limit.
+  r = run_cli("evaluate --plain --model " + model_ + " --data " + data + " --split all --limit 3");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("3 images"));
+  EXPECT_THAT(r.output, HasSubstr("plain"));
+}
+
+TEST_F(CliSegmentation, WrongSizeSuggestsResize) {
+  const std::string data = path("big");
+  ASSERT_EQ(run_cli("dataset synth --count 3 --size 32 --seed 2 --out " + data).status, 0);
+  auto r = run_cli("evaluate --plain --model " + model_ + " --data " + data);
+  EXPECT_NE(r.status, 0);
+  EXPECT_THAT(r.output, HasSubstr("32x32"));
+  EXPECT_THAT(r.output, HasSubstr("--resize"));
+  r = run_cli("evaluate --plain --resize --json --model " + model_ + " --data " + data);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(nlohmann::json::parse(r.output)["images"], 1);
+  // predict --resize writes a mask at the image's own size.
+  r = run_cli("predict --resize --model " + model_ + " --image " + data +
+              "/images/nuclei_0000.png --out " + path("m32.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(data::read_mask(path("m32.png")).width, 32);
+}
+
+TEST_F(CliSegmentation, ClearErrors) {
+  auto r = run_cli("evaluate --model " + model_ + " --data " + path("nowhere"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_THAT(r.output, HasSubstr("not a folder"));
+  {
+    std::FILE* f = std::fopen(path("bad.onnx").c_str(), "wb");
+    std::fputs("not a model", f);
+    std::fclose(f);
+  }
+  r = run_cli("predict --model " + path("bad.onnx") + " --image x.png --out y.png");
+  EXPECT_NE(r.status, 0);
+  EXPECT_THAT(r.output, HasSubstr("not a valid ONNX model"));
+}
+
+}  // namespace
+}  // namespace cryptounet

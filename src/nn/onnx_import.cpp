@@ -46,12 +46,15 @@ ConstTensor read_tensor(const onnx::TensorProto& t, const std::string& where) {
   std::size_t count = 1;
   for (int64_t d : out.dims) {
     if (d < 0) throw FormatError(where + ": tensor '" + t.name() + "' has a negative dimension");
+    // Weights of an affordable model are far below 2^28 values; larger dims are corrupt input.
+    if (d > (int64_t{1} << 28) || count * static_cast<std::size_t>(d) > (std::size_t{1} << 28))
+      throw FormatError(where + ": tensor '" + t.name() + "' has dims " + join_ints(out.dims) +
+                        ", too large");
     count *= static_cast<std::size_t>(d);
   }
   if (t.data_location() == onnx::TensorProto::EXTERNAL)
     throw Unsupported(where + ": tensor '" + t.name() +
                       "' keeps its data in an external file; export the model as one file");
-  out.values.resize(count);
   const auto type = t.data_type();
   const bool raw = t.has_raw_data();
   auto check_count = [&](std::size_t have) {
@@ -69,6 +72,7 @@ ConstTensor read_tensor(const onnx::TensorProto& t, const std::string& where) {
   if (type == onnx::TensorProto::FLOAT) {
     if (raw) {
       check_raw(sizeof(float));
+      out.values.resize(count);
       for (std::size_t i = 0; i < count; ++i) {
         float f;
         std::memcpy(&f, t.raw_data().data() + i * sizeof(float), sizeof f);  // little-endian host
@@ -76,20 +80,24 @@ ConstTensor read_tensor(const onnx::TensorProto& t, const std::string& where) {
       }
     } else {
       check_count(static_cast<std::size_t>(t.float_data_size()));
+      out.values.resize(count);
       for (std::size_t i = 0; i < count; ++i) out.values[i] = t.float_data(static_cast<int>(i));
     }
   } else if (type == onnx::TensorProto::DOUBLE) {
     if (raw) {
       check_raw(sizeof(double));
+      out.values.resize(count);
       for (std::size_t i = 0; i < count; ++i)
         std::memcpy(&out.values[i], t.raw_data().data() + i * sizeof(double), sizeof(double));
     } else {
       check_count(static_cast<std::size_t>(t.double_data_size()));
+      out.values.resize(count);
       for (std::size_t i = 0; i < count; ++i) out.values[i] = t.double_data(static_cast<int>(i));
     }
   } else if (type == onnx::TensorProto::INT64) {
     if (raw) {
       check_raw(sizeof(int64_t));
+      out.values.resize(count);
       for (std::size_t i = 0; i < count; ++i) {
         int64_t v;
         std::memcpy(&v, t.raw_data().data() + i * sizeof v, sizeof v);
@@ -97,12 +105,14 @@ ConstTensor read_tensor(const onnx::TensorProto& t, const std::string& where) {
       }
     } else {
       check_count(static_cast<std::size_t>(t.int64_data_size()));
+      out.values.resize(count);
       for (std::size_t i = 0; i < count; ++i)
         out.values[i] = static_cast<double>(t.int64_data(static_cast<int>(i)));
     }
   } else if (type == onnx::TensorProto::INT32) {
     if (raw) {
       check_raw(sizeof(int32_t));
+      out.values.resize(count);
       for (std::size_t i = 0; i < count; ++i) {
         int32_t v;
         std::memcpy(&v, t.raw_data().data() + i * sizeof v, sizeof v);
@@ -110,6 +120,7 @@ ConstTensor read_tensor(const onnx::TensorProto& t, const std::string& where) {
       }
     } else {
       check_count(static_cast<std::size_t>(t.int32_data_size()));
+      out.values.resize(count);
       for (std::size_t i = 0; i < count; ++i) out.values[i] = t.int32_data(static_cast<int>(i));
     }
   } else {
@@ -205,6 +216,9 @@ class Importer {
   }
 
   int push(Node node, const std::string& out_name) {
+    if (node.shape.size() > (std::size_t{1} << 28))
+      throw Unsupported("onnx: node '" + node.name + "' would produce a tensor of " +
+                        shape_str(node.shape) + " values, too large");
     node.output_name = out_name;
     graph_.nodes.push_back(std::move(node));
     const int idx = static_cast<int>(graph_.nodes.size()) - 1;

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace cryptounet::nn {
 namespace {
@@ -127,6 +128,34 @@ TEST(OnnxImport, IdentityAndConstantExponentAndSymbolicBatch) {
   EXPECT_EQ(g.nodes[1].inputs, (std::vector<int>{0}));
   EXPECT_EQ(g.output, 1);
   EXPECT_EQ(g.find("out"), 1);
+}
+
+TEST(OnnxImport, IntegerExponentAndDoubleWeights) {
+  OnnxBuilder b(1, 4, 4);
+  auto* e = b.model().mutable_graph()->add_initializer();
+  e->set_name("two");
+  e->set_data_type(onnx::TensorProto::INT64);
+  e->add_int64_data(2);
+  b.node("Pow", {"input", "two"}, "sq", "sq");
+  auto* w = b.model().mutable_graph()->add_initializer();
+  w->set_name("w");
+  w->set_data_type(onnx::TensorProto::DOUBLE);
+  for (int d : {1, 1, 1, 1}) w->add_dims(d);
+  w->add_double_data(0.1);  // not representable in float: must arrive exactly
+  auto& n = b.node("Conv", {"sq", "w"}, "y", "c");
+  OnnxBuilder::ints(n, "kernel_shape", {1, 1});
+  b.output("y");
+  Graph g = import_onnx(b.model());
+  EXPECT_EQ(g.nodes[1].kind, OpKind::Square);
+  EXPECT_EQ(g.nodes[2].weight, (std::vector<double>{0.1}));
+}
+
+TEST(OnnxImportRefuses, ExternalWeights) {
+  OnnxBuilder b(1, 4, 4);
+  b.conv("input", "y", 1, 1, 3, "c", 1);
+  b.output("y");
+  b.model().mutable_graph()->mutable_initializer(0)->set_data_location(onnx::TensorProto::EXTERNAL);
+  expect_refused<Unsupported>(b.model(), {"external file"});
 }
 
 // Conv → BN imported equals Conv imported, then BN applied by hand.
@@ -479,6 +508,40 @@ TEST(OnnxImportRefuses, MalformedGraphs) {
     b.output("y");
     expect_refused<FormatError>(b.model(), {"'w' holds 2 values", "need 9"});
   }
+}
+
+}  // namespace
+}  // namespace cryptounet::nn
+
+namespace cryptounet::nn {
+namespace {
+
+// Corrupted model files: every outcome is a clean import or a cryptounet::Error, never a crash
+// or another exception type (run under the sanitizer build to catch memory errors).
+TEST(OnnxImportFuzz, MutatedFixtureNeverCrashes) {
+  const auto path = std::filesystem::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "fixture missing";
+  std::ifstream in(path, std::ios::binary);
+  const std::string original((std::istreambuf_iterator<char>(in)), {});
+  uint64_t s = 12345;
+  auto next = [&] { return s = s * 6364136223846793005ULL + 1442695040888963407ULL; };
+  int ok = 0, refused = 0;
+  for (int iter = 0; iter < 400; ++iter) {
+    std::string bytes = original;
+    const int flips = 1 + static_cast<int>((next() >> 33) % 4);
+    for (int f = 0; f < flips; ++f)
+      bytes[(next() >> 20) % bytes.size()] = static_cast<char>(next() >> 56);
+    if (iter % 7 == 0) bytes.resize((next() >> 20) % bytes.size());
+    onnx::ModelProto model;
+    if (!model.ParseFromString(bytes)) continue;
+    try {
+      (void)import_onnx(model);
+      ++ok;
+    } catch (const Error&) {
+      ++refused;
+    }
+  }
+  EXPECT_GT(ok + refused, 50);
 }
 
 }  // namespace

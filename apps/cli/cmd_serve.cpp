@@ -1,0 +1,117 @@
+// `cryptounet serve`: the inference server (apps/server/inference_server.h) for one or more
+// models. Stops cleanly on SIGINT/SIGTERM; after a crash, restart with the same --data-dir and
+// unfinished jobs run again.
+#include "cli/command.h"
+
+#include "cryptounet/common/error.h"
+#include "server/fake_model_service.h"
+#include "server/inference_server.h"
+#include "server/model_loader.h"
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <pthread.h>
+#include <string>
+#include <vector>
+
+namespace cryptounet::cli {
+namespace {
+
+struct ServeOptions {
+  std::vector<std::string> models;
+  server::ServerConfig config;
+  int ttl_seconds = 24 * 3600;
+  int read_timeout_seconds = 10;
+  int upload_grace_seconds = 10;
+  bool fake = false;
+  server::FakeModelConfig fake_config;
+  int fake_stage_ms = 50;
+};
+
+void run_serve(const ServeOptions& o) {
+  server::ServerConfig config = o.config;
+  config.ttl = std::chrono::seconds(o.ttl_seconds);
+  config.read_timeout = std::chrono::seconds(o.read_timeout_seconds);
+  config.upload_grace = std::chrono::seconds(o.upload_grace_seconds);
+
+  std::vector<std::shared_ptr<const server::ModelService>> services;
+  if (o.fake) {
+    for (const auto& name : o.models) {
+      server::FakeModelConfig fc = o.fake_config;
+      fc.name = name;
+      fc.stage_delay = std::chrono::milliseconds(o.fake_stage_ms);
+      services.push_back(std::make_shared<server::FakeModelService>(fc));
+    }
+  } else {
+    services = server::load_model_services(o.models);
+  }
+
+  // Signals go to this thread's sigwait only; block them before any server thread exists.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  server::InferenceServer srv(config, std::move(services));
+  const int port = srv.start();
+  const bool tls = !config.cert_file.empty();
+  std::printf("cryptounet serve: listening on %s://%s:%d (%d worker(s), queue %zu, data %s)%s\n",
+              tls ? "https" : "http", config.bind_address.c_str(), port, config.workers,
+              config.queue_capacity, config.data_dir.c_str(),
+              o.fake ? " [FAKE test service, no cryptography]" : "");
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::fprintf(stderr, "cryptounet serve: signal %d, stopping\n", sig);
+  srv.stop();
+}
+
+void setup_serve(CLI::App& root) {
+  auto opts = std::make_shared<ServeOptions>();
+  CLI::App* cmd = root.add_subcommand(
+      "serve", "Serve encrypted inference over HTTP(S): clients upload public evaluation keys and "
+               "ciphertexts, never a secret key");
+  cmd->add_option("--model", opts->models, "Model to serve (repeatable)")->required();
+  cmd->add_option("--port", opts->config.port, "TCP port (0: any free port, printed)")
+      ->default_val(8080);
+  cmd->add_option("--bind", opts->config.bind_address, "Address to listen on")
+      ->default_val("127.0.0.1");
+  cmd->add_option("--data-dir", opts->config.data_dir,
+                  "Directory for sessions, queued jobs and results (survives restarts)")
+      ->required();
+  cmd->add_option("--workers", opts->config.workers, "Jobs run at once")->default_val(1);
+  cmd->add_option("--queue", opts->config.queue_capacity,
+                  "Queued jobs beyond which submissions get 503 + Retry-After")
+      ->default_val(16);
+  cmd->add_option("--ttl", opts->ttl_seconds,
+                  "Seconds after which idle sessions and finished results are deleted")
+      ->default_val(24 * 3600);
+  cmd->add_option("--cert", opts->config.cert_file, "TLS certificate (PEM); with --key: HTTPS");
+  cmd->add_option("--key", opts->config.key_file, "TLS private key (PEM) of the server");
+  cmd->add_option("--http-threads", opts->config.http_threads, "Connections served at once")
+      ->default_val(8);
+  cmd->add_option("--max-jobs-per-session", opts->config.max_jobs_per_session,
+                  "Stored jobs per session before 429")
+      ->default_val(1024);
+  cmd->add_flag("--log", opts->config.log_requests, "Log one line per request to stderr");
+  // Hidden test options: the fake service (no cryptography) and tight timeouts.
+  cmd->add_flag("--fake-service", opts->fake,
+                "TEST ONLY: serve each --model NAME with the fake service (no cryptography)")
+      ->group("");
+  cmd->add_option("--fake-stage-ms", opts->fake_stage_ms, "TEST ONLY")->group("");
+  cmd->add_option("--fake-stages", opts->fake_config.stages, "TEST ONLY")->group("");
+  cmd->add_option("--fake-key-bytes", opts->fake_config.eval_keys_bytes, "TEST ONLY")->group("");
+  cmd->add_option("--fake-ciphertext-bytes", opts->fake_config.ciphertext_bytes, "TEST ONLY")
+      ->group("");
+  cmd->add_option("--read-timeout", opts->read_timeout_seconds, "TEST ONLY")->group("");
+  cmd->add_option("--upload-grace", opts->upload_grace_seconds, "TEST ONLY")->group("");
+  cmd->callback([opts] { run_serve(*opts); });
+}
+
+Registrar reg("serve", &setup_serve);
+
+}  // namespace
+}  // namespace cryptounet::cli

@@ -1,0 +1,282 @@
+#include "client/inference_client.h"
+
+#include "server/atomic_file.h"
+#include "server/secure_random.h"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <regex>
+#include <thread>
+
+namespace cryptounet::client {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::unique_ptr<httplib::Client> make_http(const ClientOptions& o) {
+  auto cli = std::make_unique<httplib::Client>(o.server_url);
+  cli->set_connection_timeout(o.connect_timeout.count(), 0);
+  cli->set_read_timeout(o.io_timeout.count(), 0);
+  cli->set_write_timeout(o.io_timeout.count(), 0);
+  cli->set_keep_alive(false);
+  if (o.server_url.rfind("https://", 0) == 0) {
+    cli->enable_server_certificate_verification(true);
+    if (!o.ca_cert_file.empty()) cli->set_ca_cert_path(o.ca_cert_file);
+  }
+  return cli;
+}
+
+httplib::Headers auth(const Session& s) {
+  return {{"Authorization", "Bearer " + s.token}};
+}
+
+/// The server's error message from a JSON body, or the raw body.
+std::string message_of(const httplib::Response& res) {
+  json body = json::parse(res.body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_string())
+    return body["error"].get<std::string>();
+  return res.body.substr(0, 200);
+}
+
+int retry_after_seconds(const httplib::Response& res, int cap) {
+  const std::string v = res.get_header_value("Retry-After");
+  int secs = 1;
+  if (!v.empty() && v.size() < 6 && std::all_of(v.begin(), v.end(), ::isdigit)) secs = std::stoi(v);
+  return std::clamp(secs, 0, cap);
+}
+
+/// Runs `call` with a fresh connection until it gets an answer other than 503, retrying
+/// connection failures with exponential backoff (if `retry_connection`) and 503 after
+/// Retry-After seconds.
+template <class Call>
+httplib::Result with_retries(const ClientOptions& o, const std::string& what, Call&& call,
+                             bool retry_connection = true) {
+  int connection_failures = 0, busy = 0;
+  auto backoff = o.initial_backoff;
+  for (;;) {
+    auto cli = make_http(o);
+    httplib::Result r = call(*cli);
+    if (!r) {
+      if (!retry_connection || ++connection_failures > o.max_connection_retries)
+        throw IoError(what + ": no answer from " + o.server_url + " (" +
+                      httplib::to_string(r.error()) + ")");
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, o.max_backoff);
+      continue;
+    }
+    connection_failures = 0;
+    backoff = o.initial_backoff;
+    if (r->status == 503 && ++busy <= o.max_busy_retries) {
+      std::this_thread::sleep_for(std::chrono::seconds(retry_after_seconds(*r, o.max_retry_after_seconds)));
+      continue;
+    }
+    return r;
+  }
+}
+
+void expect(const httplib::Result& r, std::initializer_list<int> ok, const std::string& what) {
+  for (int s : ok)
+    if (r->status == s) return;
+  throw ServerError(r->status, what + ": " + message_of(*r));
+}
+
+json parse_json(const httplib::Result& r, const std::string& what) {
+  json body = json::parse(r->body, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    throw FormatError(what + ": the server's answer is not a JSON object");
+  return body;
+}
+
+BlobRule rule_of(const json& j) {
+  return BlobRule{j.at("max_bytes").get<std::uint64_t>(), j.at("exact").get<bool>()};
+}
+
+ModelInfo model_of(const json& m) {
+  return ModelInfo{m.at("name").get<std::string>(), m.at("plan").dump(), rule_of(m.at("eval_keys")),
+                   rule_of(m.at("ciphertext"))};
+}
+
+JobStatus status_of(const json& j) {
+  JobStatus s;
+  s.id = j.at("job_id").get<std::string>();
+  s.state = j.at("state").get<std::string>();
+  s.progress = j.value("progress", 0.0);
+  s.stage = j.value("stage", "");
+  s.error = j.value("error", "");
+  return s;
+}
+
+bool safe_id(const std::string& id) { return server::is_hex_id(id, 32); }
+
+}  // namespace
+
+InferenceClient::InferenceClient(ClientOptions options) : options_(std::move(options)) {
+  static const std::regex url(R"(^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?/?$)");
+  if (!std::regex_match(options_.server_url, url))
+    throw InvalidArgument("client: server URL '" + options_.server_url +
+                          "' is not http(s)://host[:port]");
+  if (options_.server_url.back() == '/') options_.server_url.pop_back();
+}
+
+std::vector<ModelInfo> InferenceClient::list_models() {
+  auto r = with_retries(options_, "list models", [](httplib::Client& c) { return c.Get("/v1/models"); });
+  expect(r, {200}, "list models");
+  std::vector<ModelInfo> out;
+  try {
+    const json body = parse_json(r, "list models");
+    for (const auto& m : body.at("models")) out.push_back(model_of(m));
+  } catch (const json::exception& e) {
+    throw FormatError(std::string("list models: unexpected answer: ") + e.what());
+  }
+  return out;
+}
+
+ModelInfo InferenceClient::model(const std::string& name) {
+  for (auto& m : list_models())
+    if (m.name == name) return m;
+  throw InvalidArgument("client: the server has no model '" + name + "'");
+}
+
+Session InferenceClient::create_session(const std::string& model, std::string_view eval_keys) {
+  const std::string path = "/v1/models/" + model + "/sessions";
+  auto r = with_retries(
+      options_, "create session",
+      [&](httplib::Client& c) {
+        return c.Post(path.c_str(), eval_keys.data(), eval_keys.size(), "application/octet-stream");
+      },
+      /*retry_connection=*/true);
+  expect(r, {201}, "create session for model '" + model + "'");
+  json body = parse_json(r, "create session");
+  Session s{body.value("session_id", ""), body.value("token", ""), model};
+  if (!safe_id(s.id) || s.token.empty() || s.token.size() > 256)
+    throw FormatError("create session: the server's answer has no valid session id and token");
+  return s;
+}
+
+namespace {
+fs::path cache_file(const ClientOptions& o, const std::string& model) {
+  return o.cache_dir / ("session-" + server::sha256_hex(o.server_url + "\n" + model).substr(0, 32) + ".json");
+}
+}  // namespace
+
+Session InferenceClient::open_session(const std::string& model, std::string_view eval_keys) {
+  const std::string keys_digest = server::sha256_hex(eval_keys);
+  if (!options_.cache_dir.empty()) {
+    const fs::path file = cache_file(options_, model);
+    if (fs::exists(file)) {
+      try {
+        json c = json::parse(server::read_file(file));
+        if (c.at("server") == options_.server_url && c.at("model") == model &&
+            c.at("keys_sha256") == keys_digest) {
+          Session s{c.at("session_id").get<std::string>(), c.at("token").get<std::string>(), model};
+          auto r = with_retries(options_, "check session", [&](httplib::Client& cl) {
+            return cl.Get(("/v1/sessions/" + s.id).c_str(), auth(s));
+          });
+          if (safe_id(s.id) && r->status == 200) return s;
+        }
+      } catch (const json::exception&) {
+        // unreadable cache entry: make a new session
+      }
+    }
+  }
+  Session s = create_session(model, eval_keys);
+  if (!options_.cache_dir.empty()) {
+    server::make_private_directory(options_.cache_dir);
+    server::write_file_atomic(cache_file(options_, model),
+                              json{{"server", options_.server_url},
+                                   {"model", model},
+                                   {"keys_sha256", keys_digest},
+                                   {"session_id", s.id},
+                                   {"token", s.token}}
+                                  .dump());
+  }
+  return s;
+}
+
+void InferenceClient::forget_cached_session(const std::string& model) {
+  if (options_.cache_dir.empty()) return;
+  std::error_code ec;
+  fs::remove(cache_file(options_, model), ec);
+}
+
+std::string InferenceClient::submit(const Session& session, std::string_view ciphertext,
+                                    std::string idempotency_key) {
+  if (idempotency_key.empty()) idempotency_key = server::sha256_hex(ciphertext).substr(0, 32);
+  httplib::Headers headers = auth(session);
+  headers.emplace("Idempotency-Key", idempotency_key);
+  const std::string path = "/v1/sessions/" + session.id + "/jobs";
+  auto r = with_retries(options_, "submit", [&](httplib::Client& c) {
+    return c.Post(path.c_str(), headers, ciphertext.data(), ciphertext.size(),
+                  "application/octet-stream");
+  });
+  expect(r, {202, 200}, "submit");
+  const std::string id = parse_json(r, "submit").value("job_id", "");
+  if (!safe_id(id)) throw FormatError("submit: the server's answer has no valid job id");
+  return id;
+}
+
+JobStatus InferenceClient::status(const Session& session, const std::string& job_id) {
+  auto r = with_retries(options_, "job status", [&](httplib::Client& c) {
+    return c.Get(("/v1/jobs/" + job_id).c_str(), auth(session));
+  });
+  expect(r, {200}, "job status");
+  try {
+    return status_of(parse_json(r, "job status"));
+  } catch (const json::exception& e) {
+    throw FormatError(std::string("job status: unexpected answer: ") + e.what());
+  }
+}
+
+JobStatus InferenceClient::wait(const Session& session, const std::string& job_id,
+                                const std::function<void(const JobStatus&)>& on_progress,
+                                std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    JobStatus s = status(session, job_id);
+    if (on_progress) on_progress(s);
+    if (s.finished()) return s;
+    if (std::chrono::steady_clock::now() > deadline)
+      throw IoError("wait: job " + job_id + " not finished after " +
+                    std::to_string(timeout.count()) + " s");
+    std::this_thread::sleep_for(options_.poll_interval);
+  }
+}
+
+std::string InferenceClient::result(const Session& session, const std::string& job_id) {
+  auto r = with_retries(options_, "download result", [&](httplib::Client& c) {
+    return c.Get(("/v1/jobs/" + job_id + "/result").c_str(), auth(session));
+  });
+  expect(r, {200}, "download result");
+  return r->body;
+}
+
+void InferenceClient::delete_session(const Session& session) {
+  auto r = with_retries(options_, "delete session", [&](httplib::Client& c) {
+    return c.Delete(("/v1/sessions/" + session.id).c_str(), auth(session));
+  });
+  expect(r, {200}, "delete session");
+}
+
+std::vector<std::string> InferenceClient::run_batch(const Session& session,
+                                                    const std::vector<std::string>& ciphertexts,
+                                                    const JobProgress& on_progress) {
+  std::vector<std::string> jobs;
+  jobs.reserve(ciphertexts.size());
+  for (const auto& ct : ciphertexts) jobs.push_back(submit(session, ct));
+  std::vector<std::string> results;
+  results.reserve(jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    JobStatus s = wait(session, jobs[i], [&](const JobStatus& st) {
+      if (on_progress) on_progress(i, st);
+    });
+    if (s.state != "done")
+      throw ServerError(422, "image " + std::to_string(i) + " (job " + jobs[i] + ") failed: " + s.error);
+    results.push_back(result(session, jobs[i]));
+  }
+  return results;
+}
+
+}  // namespace cryptounet::client

@@ -1,0 +1,597 @@
+#include "server/inference_server.h"
+
+#include "cryptounet/common/error.h"
+#include "server/atomic_file.h"
+#include "server/job_store.h"
+#include "server/metrics.h"
+#include "server/secure_random.h"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <thread>
+
+namespace cryptounet::server {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kId = "([0-9a-f]{32})";
+constexpr const char* kModelName = "([A-Za-z0-9._-]{1,64})";
+constexpr std::size_t kMaxIdempotencyKey = 128;
+
+/// Thrown through ModelService::run from the progress callback when the server stops.
+struct JobCancelled {};
+
+bool valid_model_name(const std::string& s) {
+  static const std::regex re(kModelName);
+  return std::regex_match(s, re);
+}
+
+bool valid_idempotency_key(const std::string& s) {
+  if (s.empty() || s.size() > kMaxIdempotencyKey) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.' || c == ':';
+  });
+}
+
+void reply_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& message) {
+  reply_json(res, status, json{{"error", message}});
+}
+
+json blob_size_json(const BlobSize& s) {
+  return json{{"max_bytes", s.max_bytes}, {"exact", s.exact}};
+}
+
+json job_json(const JobInfo& j) {
+  json out{{"job_id", j.id},
+           {"session_id", j.session_id},
+           {"model", j.model},
+           {"state", to_string(j.state)},
+           {"progress", j.progress},
+           {"stage", j.stage},
+           {"attempts", j.attempts},
+           {"created_ms", j.created_ms},
+           {"started_ms", j.started_ms},
+           {"finished_ms", j.finished_ms},
+           {"run_seconds", j.run_seconds},
+           {"result_bytes", j.result_bytes}};
+  if (!j.error.empty()) out["error"] = j.error;
+  return out;
+}
+
+/// The bearer token of the request; empty if there is none.
+std::string bearer_token(const httplib::Request& req) {
+  const std::string auth = req.get_header_value("Authorization");
+  static constexpr std::string_view kPrefix = "Bearer ";
+  if (auth.size() <= kPrefix.size() || auth.compare(0, kPrefix.size(), kPrefix) != 0) return {};
+  return auth.substr(kPrefix.size());
+}
+
+}  // namespace
+
+struct InferenceServer::Impl {
+  ServerConfig config;
+  std::map<std::string, std::shared_ptr<const ModelService>> models;
+  std::uint64_t largest_blob = 0;
+  JobStore store;
+  Metrics metrics;
+  std::unique_ptr<httplib::Server> http;
+  int bound_port = 0;
+
+  std::atomic<bool> stopping{false};
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
+  bool started = false, stopped = false, stop_done = false;
+  std::thread listener;
+  std::vector<std::thread> workers;
+  std::thread expirer;
+
+  Impl(ServerConfig c, std::vector<std::shared_ptr<const ModelService>> list)
+      : config(std::move(c)),
+        store(config.data_dir, config.queue_capacity, config.max_attempts,
+              config.max_jobs_per_session) {
+    if (config.data_dir.empty()) throw InvalidArgument("serve: a data directory is required");
+    if (config.workers < 1) throw InvalidArgument("serve: workers must be >= 1");
+    if (config.http_threads < 2) throw InvalidArgument("serve: http threads must be >= 2");
+    if (config.ttl.count() < 1) throw InvalidArgument("serve: ttl must be >= 1 second");
+    if (list.empty()) throw InvalidArgument("serve: at least one model is required");
+    for (auto& m : list) {
+      const std::string name = m->name();
+      if (!valid_model_name(name))
+        throw InvalidArgument("serve: model name '" + name + "' is not [A-Za-z0-9._-]{1,64}");
+      if (!models.emplace(name, m).second)
+        throw InvalidArgument("serve: model name '" + name + "' given twice");
+      largest_blob = std::max({largest_blob, m->eval_keys_size().max_bytes,
+                               m->ciphertext_size().max_bytes});
+    }
+  }
+
+  // ---- request helpers ----------------------------------------------------------------------
+
+  std::chrono::steady_clock::time_point upload_deadline(std::uint64_t length) const {
+    return Clock::now() + config.upload_grace +
+           std::chrono::seconds(length / std::max<std::uint64_t>(1, config.upload_min_bytes_per_second));
+  }
+
+  /// Called when a request with a body is refused before its body was read. A body of at most
+  /// the largest blob size is read and discarded (within the upload deadline), so the client
+  /// gets the answer and the keep-alive connection stays in step; anything else closes the
+  /// connection after the answer.
+  void discard_body(const httplib::Request& req, httplib::Response& res,
+                    const httplib::ContentReader& reader) {
+    const std::string cl = req.get_header_value("Content-Length");
+    const bool plain = !req.has_header("Transfer-Encoding") && !req.has_header("Content-Encoding") &&
+                       !cl.empty() && cl.size() <= 19 &&
+                       std::all_of(cl.begin(), cl.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (plain && std::stoull(cl) <= largest_blob) {
+      const std::uint64_t length = std::stoull(cl);
+      const auto deadline = upload_deadline(length);
+      std::uint64_t seen = 0;
+      const bool ok = reader([&](const char*, std::size_t n) {
+        seen += n;
+        return seen <= length && Clock::now() <= deadline;
+      });
+      if (ok && seen == length) return;
+    }
+    res.set_header("Connection", "close");
+  }
+
+  /// Reads a binary body under `rule`. On refusal fills `res` and returns false.
+  bool read_blob(const httplib::Request& req, httplib::Response& res,
+                 const httplib::ContentReader& reader, const BlobSize& rule, const char* what,
+                 std::string& body) {
+    auto refuse = [&](int status, const std::string& message) {
+      discard_body(req, res, reader);
+      reply_error(res, status, std::string(what) + ": " + message);
+      return false;
+    };
+    const std::string encoding = req.get_header_value("Content-Encoding");
+    if (!encoding.empty() && encoding != "identity")
+      return refuse(415, "Content-Encoding '" + encoding + "' is not accepted; send the raw bytes");
+    if (req.has_header("Transfer-Encoding") || !req.has_header("Content-Length"))
+      return refuse(411, "a Content-Length header is required");
+    const std::string cl = req.get_header_value("Content-Length");
+    if (cl.empty() || cl.size() > 19 ||
+        !std::all_of(cl.begin(), cl.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return refuse(400, "bad Content-Length '" + cl + "'");
+    const std::uint64_t length = std::stoull(cl);
+    if (length > rule.max_bytes)
+      return refuse(413, std::to_string(length) + " bytes is larger than the limit of " +
+                             std::to_string(rule.max_bytes));
+    if (rule.exact && length != rule.max_bytes)
+      return refuse(400, "must be exactly " + std::to_string(rule.max_bytes) +
+                             " bytes, got Content-Length " + std::to_string(length));
+    body.clear();
+    body.reserve(length);
+    const auto deadline = upload_deadline(length);
+    bool too_slow = false, too_long = false;
+    const bool ok = reader([&](const char* data, std::size_t n) {
+      if (body.size() + n > length) {
+        too_long = true;
+        return false;
+      }
+      if (Clock::now() > deadline) {
+        too_slow = true;
+        return false;
+      }
+      body.append(data, n);
+      return true;
+    });
+    if (too_slow) {
+      res.set_header("Connection", "close");
+      reply_error(res, 408, std::string(what) + ": upload too slow (" +
+                                std::to_string(body.size()) + " of " + std::to_string(length) +
+                                " bytes before the deadline)");
+      return false;
+    }
+    if (!ok || too_long || body.size() != length) {
+      res.set_header("Connection", "close");
+      reply_error(res, 400, std::string(what) + ": truncated body (" +
+                                std::to_string(body.size()) + " of " + std::to_string(length) +
+                                " bytes)");
+      return false;
+    }
+    return true;
+  }
+
+  /// Checks the bearer token for `session_id`; returns the model or fills `res` (401/404).
+  std::optional<std::string> authorize(const httplib::Request& req, httplib::Response& res,
+                                       const std::string& session_id, const char* not_found) {
+    const std::string token = bearer_token(req);
+    if (token.empty()) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      reply_error(res, 401, "missing bearer token (Authorization: Bearer <token>)");
+      return std::nullopt;
+    }
+    auto model = store.authorize(session_id, token);
+    if (!model) reply_error(res, 404, not_found);
+    return model;
+  }
+
+  /// For /v1/jobs/{id}: the job if the token belongs to its session; else fills `res`.
+  std::optional<JobInfo> authorized_job(const httplib::Request& req, httplib::Response& res,
+                                        const std::string& job_id) {
+    static const char* kNotFound = "job not found (or the token does not match)";
+    const std::string token = bearer_token(req);
+    if (token.empty()) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      reply_error(res, 401, "missing bearer token (Authorization: Bearer <token>)");
+      return std::nullopt;
+    }
+    auto sid = store.job_session(job_id);
+    // An unknown job still pays for a token hash so both cases take similar time.
+    if (!sid || !store.authorize(*sid, token)) {
+      if (!sid) (void)sha256_hex(token);
+      reply_error(res, 404, kNotFound);
+      return std::nullopt;
+    }
+    auto info = store.job(job_id, *sid);
+    if (!info) reply_error(res, 404, kNotFound);
+    return info;
+  }
+
+  json model_json(const ModelService& m) const {
+    json plan;
+    const std::string text = m.plan_json();
+    plan = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (plan.is_discarded()) plan = text;
+    return json{{"name", m.name()},
+                {"plan", plan},
+                {"eval_keys", blob_size_json(m.eval_keys_size())},
+                {"ciphertext", blob_size_json(m.ciphertext_size())}};
+  }
+
+  // ---- routes -------------------------------------------------------------------------------
+
+  void install_routes() {
+    httplib::Server& s = *http;
+    s.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) {
+      const auto c = store.counts();
+      reply_json(res, 200,
+                 json{{"status", "ok"},
+                      {"workers", config.workers},
+                      {"queue_capacity", config.queue_capacity},
+                      {"queued", c.queued},
+                      {"running", c.running}});
+    });
+    s.Get("/v1/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      const auto c = store.counts();
+      json out = metrics.to_json();
+      out["sessions"] = c.sessions;
+      out["jobs"] = {{"queued", c.queued}, {"running", c.running}, {"done", c.done},
+                     {"failed", c.failed}};
+      reply_json(res, 200, out);
+    });
+    s.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+      json list = json::array();
+      for (const auto& [name, m] : models) list.push_back(model_json(*m));
+      reply_json(res, 200, json{{"api", "v1"}, {"models", list}});
+    });
+    s.Get(std::string("/v1/models/") + kModelName,
+          [this](const httplib::Request& req, httplib::Response& res) {
+            auto it = models.find(req.matches[1].str());
+            if (it == models.end()) return reply_error(res, 404, "unknown model");
+            reply_json(res, 200, model_json(*it->second));
+          });
+    s.Post(std::string("/v1/models/") + kModelName + "/sessions",
+           [this](const httplib::Request& req, httplib::Response& res,
+                  const httplib::ContentReader& reader) { create_session(req, res, reader); });
+    s.Get(std::string("/v1/sessions/") + kId,
+          [this](const httplib::Request& req, httplib::Response& res) {
+            const std::string sid = req.matches[1].str();
+            auto model = authorize(req, res, sid, "session not found (or the token does not match)");
+            if (!model) return;
+            json jobs = json::array();
+            for (const auto& j : store.session_jobs(sid)) jobs.push_back(job_json(j));
+            reply_json(res, 200, json{{"session_id", sid}, {"model", *model}, {"jobs", jobs}});
+          });
+    s.Delete(std::string("/v1/sessions/") + kId,
+             [this](const httplib::Request& req, httplib::Response& res) {
+               const std::string sid = req.matches[1].str();
+               if (!authorize(req, res, sid, "session not found (or the token does not match)"))
+                 return;
+               store.delete_session(sid);
+               reply_json(res, 200, json{{"deleted", sid}});
+             });
+    s.Post(std::string("/v1/sessions/") + kId + "/jobs",
+           [this](const httplib::Request& req, httplib::Response& res,
+                  const httplib::ContentReader& reader) { submit_job(req, res, reader); });
+    s.Get(std::string("/v1/jobs/") + kId,
+          [this](const httplib::Request& req, httplib::Response& res) {
+            auto info = authorized_job(req, res, req.matches[1].str());
+            if (info) reply_json(res, 200, job_json(*info));
+          });
+    s.Get(std::string("/v1/jobs/") + kId + "/result",
+          [this](const httplib::Request& req, httplib::Response& res) {
+            auto info = authorized_job(req, res, req.matches[1].str());
+            if (!info) return;
+            if (info->state != JobState::kDone) {
+              json body = job_json(*info);
+              body["error"] = info->state == JobState::kFailed
+                                  ? "job failed: " + info->error
+                                  : std::string("job not finished (") + to_string(info->state) + ")";
+              return reply_json(res, 409, body);
+            }
+            std::string bytes;
+            try {
+              bytes = store.read_result(info->id);
+            } catch (const Error&) {
+              return reply_error(res, 404, "result no longer available");
+            }
+            metrics.bytes_out += bytes.size();
+            res.status = 200;
+            res.set_content(std::move(bytes), "application/octet-stream");
+          });
+  }
+
+  void create_session(const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& reader) {
+    auto it = models.find(req.matches[1].str());
+    if (it == models.end()) {
+      discard_body(req, res, reader);
+      return reply_error(res, 404, "unknown model");
+    }
+    const ModelService& model = *it->second;
+    std::string keys;
+    if (!read_blob(req, res, reader, model.eval_keys_size(), "evaluation keys", keys)) return;
+    try {
+      model.validate_eval_keys(keys);
+    } catch (const Error& e) {
+      return reply_error(res, 400, std::string("evaluation keys rejected: ") + e.what());
+    }
+    try {
+      auto created = store.create_session(model.name(), keys);
+      metrics.bytes_in += keys.size();
+      res.set_header("Location", "/v1/sessions/" + created.id);
+      reply_json(res, 201, json{{"session_id", created.id},
+                                {"token", created.token},
+                                {"model", model.name()},
+                                {"ttl_seconds", config.ttl.count()}});
+    } catch (const IoError& e) {
+      reply_error(res, 507, std::string("cannot store the session: ") + e.what());
+    }
+  }
+
+  void submit_job(const httplib::Request& req, httplib::Response& res,
+                  const httplib::ContentReader& reader) {
+    const std::string sid = req.matches[1].str();
+    // The token is checked before the body is read: strangers cannot make us read megabytes.
+    auto model_name = authorize(req, res, sid, "session not found (or the token does not match)");
+    if (!model_name) {
+      res.set_header("Connection", "close");  // read nothing for strangers
+      return;
+    }
+    const std::string key = req.get_header_value("Idempotency-Key");
+    if (req.has_header("Idempotency-Key") && !valid_idempotency_key(key)) {
+      discard_body(req, res, reader);
+      return reply_error(res, 400, "Idempotency-Key must be 1..128 characters of [A-Za-z0-9._:-]");
+    }
+    const ModelService& model = *models.at(*model_name);
+    std::string ct;
+    if (!read_blob(req, res, reader, model.ciphertext_size(), "ciphertext", ct)) return;
+    try {
+      model.validate_ciphertext(ct);
+    } catch (const Error& e) {
+      return reply_error(res, 400, std::string("ciphertext rejected: ") + e.what());
+    }
+    try {
+      auto submitted = store.submit_job(sid, key, ct);
+      if (submitted.created) metrics.bytes_in += ct.size();
+      res.set_header("Location", "/v1/jobs/" + submitted.job_id);
+      reply_json(res, submitted.created ? 202 : 200,
+                 json{{"job_id", submitted.job_id}, {"duplicate", !submitted.created}});
+    } catch (const QueueFull&) {
+      metrics.rejected_busy += 1;
+      res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
+      reply_error(res, 503, "queue full (" + std::to_string(config.queue_capacity) +
+                                " jobs waiting); retry later");
+    } catch (const TooManyJobs&) {
+      reply_error(res, 429, "session holds its maximum of " +
+                                std::to_string(config.max_jobs_per_session) +
+                                " jobs; fetch results and delete the session or wait for expiry");
+    } catch (const IdempotencyConflict& c) {
+      reply_json(res, 409, json{{"error", "Idempotency-Key was used for a different ciphertext"},
+                                {"job_id", c.job_id}});
+    } catch (const InvalidArgument&) {
+      reply_error(res, 404, "session not found (or the token does not match)");
+    } catch (const IoError& e) {
+      reply_error(res, 507, std::string("cannot store the job: ") + e.what());
+    }
+  }
+
+  // ---- workers and expiry -------------------------------------------------------------------
+
+  void worker_loop() {
+    while (auto claim = store.claim_next()) {
+      const auto t0 = Clock::now();
+      auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
+      std::string stage;
+      auto stage_start = t0;
+      auto end_stage = [&] {
+        if (!stage.empty())
+          metrics.add_stage(stage, std::chrono::duration<double>(Clock::now() - stage_start).count());
+      };
+      try {
+        auto model_it = models.find(claim->model);
+        if (model_it == models.end()) throw Unsupported("model '" + claim->model + "' is not served");
+        const std::string keys = read_file(claim->eval_keys_path);
+        const std::string input = read_file(claim->input_path);
+        const ProgressCallback progress = [&](double fraction, std::string_view name) {
+          if (stopping) throw JobCancelled{};
+          if (name != stage) {
+            end_stage();
+            stage.assign(name);
+            stage_start = Clock::now();
+          }
+          store.set_progress(claim->job_id, fraction, stage);
+        };
+        std::string result = model_it->second->run(keys, input, progress);
+        end_stage();
+        const double secs = elapsed();
+        store.complete(claim->job_id, result, secs);
+        metrics.add_run(secs, true);
+      } catch (const JobCancelled&) {
+        try {
+          store.requeue_interrupted(claim->job_id);
+        } catch (const std::exception&) {
+        }
+      } catch (const std::exception& e) {
+        const bool ours = dynamic_cast<const Error*>(&e) != nullptr;
+        const std::string message = ours ? e.what() : std::string("internal error: ") + e.what();
+        try {
+          store.fail(claim->job_id, message, elapsed());
+        } catch (const std::exception& e2) {
+          std::fprintf(stderr, "serve: job %s failed (%s) and its state could not be stored: %s\n",
+                       claim->job_id.c_str(), message.c_str(), e2.what());
+        }
+        metrics.add_run(elapsed(), false);
+      }
+    }
+  }
+
+  void expiry_loop() {
+    auto interval = config.expiry_interval;
+    if (interval.count() <= 0)
+      interval = std::clamp<std::chrono::milliseconds>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(config.ttl) / 4,
+          std::chrono::milliseconds(100), std::chrono::milliseconds(60000));
+    std::unique_lock lock(stop_mutex);
+    while (!stop_cv.wait_for(lock, interval, [&] { return stopping.load(); })) {
+      lock.unlock();
+      try {
+        store.expire(std::chrono::duration_cast<std::chrono::milliseconds>(config.ttl));
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "serve: expiry failed: %s\n", e.what());
+      }
+      lock.lock();
+    }
+  }
+
+  int start() {
+    {
+      std::lock_guard lock(stop_mutex);
+      if (started) throw InvalidArgument("InferenceServer::start: already started");
+      started = true;
+    }
+    make_private_directory(config.data_dir);
+    std::set<std::string> names;
+    for (const auto& [name, m] : models) names.insert(name);
+    const std::size_t requeued = store.load(names);
+    if (requeued > 0) std::fprintf(stderr, "serve: re-queued %zu unfinished job(s)\n", requeued);
+
+    if (!config.cert_file.empty() || !config.key_file.empty()) {
+      if (config.cert_file.empty() || config.key_file.empty())
+        throw InvalidArgument("serve: --cert and --key go together");
+      auto ssl = std::make_unique<httplib::SSLServer>(config.cert_file.c_str(), config.key_file.c_str());
+      if (!ssl->is_valid())
+        throw IoError("serve: cannot load certificate " + config.cert_file + " / key " + config.key_file);
+      http = std::move(ssl);
+    } else {
+      http = std::make_unique<httplib::Server>();
+    }
+    const int threads = config.http_threads;
+    http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    http->set_read_timeout(config.read_timeout.count(), 0);
+    http->set_write_timeout(config.write_timeout.count(), 0);
+    http->set_keep_alive_timeout(5);
+    http->set_payload_max_length(largest_blob);
+    http->set_error_handler([this](const httplib::Request&, httplib::Response& res) {
+      if (res.body.empty()) {
+        if (res.status == 404) reply_error(res, 404, "no such endpoint");
+        else if (res.status == 413) reply_error(res, 413, "request body too large");
+        else reply_error(res, res.status, "request refused");
+      }
+    });
+    http->set_exception_handler(
+        [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+          std::string what = "unknown";
+          try {
+            std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          } catch (...) {
+          }
+          std::fprintf(stderr, "serve: internal error: %s\n", what.c_str());
+          reply_error(res, 500, "internal server error");
+        });
+    http->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      metrics.requests += 1;
+      if (res.status >= 500) metrics.server_errors += 1;
+      else if (res.status >= 400) metrics.client_errors += 1;
+      if (config.log_requests)
+        std::fprintf(stderr, "%s %s -> %d\n", req.method.c_str(), req.path.c_str(), res.status);
+    });
+    install_routes();
+
+    if (config.port == 0) {
+      bound_port = http->bind_to_any_port(config.bind_address);
+      if (bound_port <= 0) throw IoError("serve: cannot bind " + config.bind_address);
+    } else {
+      if (!http->bind_to_port(config.bind_address, config.port))
+        throw IoError("serve: cannot bind " + config.bind_address + ":" + std::to_string(config.port));
+      bound_port = config.port;
+    }
+    for (int i = 0; i < config.workers; ++i) workers.emplace_back([this] { worker_loop(); });
+    expirer = std::thread([this] { expiry_loop(); });
+    listener = std::thread([this] { http->listen_after_bind(); });
+    return bound_port;
+  }
+
+  void stop() {
+    {
+      std::unique_lock lock(stop_mutex);
+      if (stopped) {  // another thread is stopping or has stopped: wait until it is done
+        stop_cv.wait(lock, [&] { return stop_done; });
+        return;
+      }
+      stopped = true;
+      stopping = true;
+    }
+    stop_cv.notify_all();
+    if (http) http->stop();
+    store.stop();
+    if (listener.joinable()) listener.join();
+    for (auto& w : workers)
+      if (w.joinable()) w.join();
+    if (expirer.joinable()) expirer.join();
+    {
+      std::lock_guard lock(stop_mutex);
+      stop_done = true;
+    }
+    stop_cv.notify_all();
+  }
+
+  void wait() {
+    std::unique_lock lock(stop_mutex);
+    stop_cv.wait(lock, [&] { return stop_done; });
+  }
+};
+
+InferenceServer::InferenceServer(ServerConfig config,
+                                 std::vector<std::shared_ptr<const ModelService>> models)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(models))) {}
+
+InferenceServer::~InferenceServer() { impl_->stop(); }
+
+int InferenceServer::start() { return impl_->start(); }
+void InferenceServer::stop() { impl_->stop(); }
+void InferenceServer::wait() { impl_->wait(); }
+int InferenceServer::port() const { return impl_->bound_port; }
+
+}  // namespace cryptounet::server

@@ -1,0 +1,80 @@
+// The CryptoUNet inference server: the /v1 HTTP API (cpp-httplib, TLS when given a certificate),
+// a bounded worker pool over a bounded job queue, durable state (job_store.h) and expiry.
+//
+//   GET    /v1/health                      liveness, worker and queue figures
+//   GET    /v1/metrics                     counters (metrics.h) and job counts by state
+//   GET    /v1/models                      every model: name, plan (JSON), blob size rules
+//   GET    /v1/models/{m}                  one model
+//   POST   /v1/models/{m}/sessions         body: evaluation keys -> 201 {session_id, token}
+//   GET    /v1/sessions/{sid}              the session's jobs                       (token)
+//   DELETE /v1/sessions/{sid}              deletes session, jobs and results        (token)
+//   POST   /v1/sessions/{sid}/jobs         body: ciphertext -> 202 {job_id}          (token)
+//                                          header Idempotency-Key: a repeat -> 200, same job
+//   GET    /v1/jobs/{jid}                  state, progress 0..1, stage, error        (token)
+//   GET    /v1/jobs/{jid}/result           the encrypted result, binary              (token)
+// (token): header `Authorization: Bearer <token>`; missing -> 401; wrong token or unknown id
+// -> 404 with the same message, so nothing tells whether someone else's session exists.
+// Errors are JSON {"error": "..."}; a full queue answers 503 with Retry-After.
+// Bodies: Content-Length is required and checked against the model's size rule before the body
+// is read; the body is then validated by the ModelService before anything is stored.
+// The server never needs, asks for or accepts a secret key: sessions take public evaluation
+// keys only, and it knows no key format beyond ModelService::validate_eval_keys.
+#pragma once
+
+#include "server/model_service.h"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cryptounet::server {
+
+struct ServerConfig {
+  std::string bind_address = "127.0.0.1";
+  int port = 0;  // 0: any free port (see InferenceServer::port())
+  std::filesystem::path data_dir;
+  int workers = 1;              // concurrent model runs (inference itself uses all cores)
+  std::size_t queue_capacity = 16;  // queued jobs beyond which submissions get 503
+  std::chrono::seconds ttl{24 * 3600};  // idle sessions and finished results are deleted after
+  std::chrono::milliseconds expiry_interval{0};  // 0: ttl/4, clamped to [100 ms, 60 s]
+  std::string cert_file, key_file;  // both set: HTTPS
+  int http_threads = 8;             // connections served at once
+  std::chrono::seconds read_timeout{10};   // per socket read
+  std::chrono::seconds write_timeout{10};  // per socket write
+  // A body upload must finish within upload_grace + length / upload_min_rate (slow clients).
+  std::chrono::seconds upload_grace{10};
+  std::uint64_t upload_min_bytes_per_second = 256 * 1024;
+  int max_attempts = 3;          // a job interrupted by crashes this often is marked failed
+  int retry_after_seconds = 2;   // Retry-After of 503 answers
+  std::size_t max_jobs_per_session = 1024;  // stored jobs (queued+finished) per session -> 429
+  bool log_requests = false;     // one line per request on stderr
+};
+
+class InferenceServer {
+ public:
+  /// Throws InvalidArgument for bad config or model names (must be [A-Za-z0-9._-]{1,64},
+  /// unique) and IoError if the data directory cannot be used.
+  InferenceServer(ServerConfig config, std::vector<std::shared_ptr<const ModelService>> models);
+  ~InferenceServer();
+  InferenceServer(const InferenceServer&) = delete;
+  InferenceServer& operator=(const InferenceServer&) = delete;
+
+  /// Loads the data directory (re-queuing unfinished jobs), starts workers, binds and starts
+  /// serving on a background thread. Returns the bound port. Throws IoError if it cannot bind.
+  int start();
+  /// Stops accepting, cancels running jobs at their next progress report (they stay queued on
+  /// disk) and joins every thread. Idempotent.
+  void stop();
+  /// Blocks until stop() has been called (from another thread or a signal handler thread).
+  void wait();
+  [[nodiscard]] int port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cryptounet::server

@@ -1,0 +1,173 @@
+// The server's state: sessions (public evaluation keys + a token hash), jobs (encrypted inputs,
+// state, results) and the bounded queue of jobs waiting for a worker. Every accepted session,
+// job and result is on disk before it is acknowledged (atomic_file.h), so after a crash load()
+// serves finished results again and re-queues queued or interrupted jobs.
+//
+// Data directory layout (all files 0600, directories 0700):
+//   sessions/<sid>/session.json        id, model, SHA-256 of the token, creation time
+//   sessions/<sid>/eval_keys.bin       the uploaded public evaluation keys (opaque)
+//   sessions/<sid>/jobs/<jid>.input    one uploaded ciphertext (opaque)
+//   sessions/<sid>/jobs/<jid>.json     state, attempts, idempotency key, timings, error
+//   sessions/<sid>/jobs/<jid>.result   the encrypted result (written before the .json says done)
+// A session directory is built under a dot-name and renamed into place, and removed by renaming
+// it to a dot-name first; dot-names left by a crash are deleted by load().
+// Thread-safe: one mutex guards the maps; disk writes happen outside it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace cryptounet::server {
+
+enum class JobState { kQueued, kRunning, kDone, kFailed };
+const char* to_string(JobState state);
+
+/// A copy of one job's state for status answers.
+struct JobInfo {
+  std::string id;
+  std::string session_id;
+  std::string model;
+  JobState state = JobState::kQueued;
+  double progress = 0;
+  std::string stage;
+  std::string error;
+  std::int64_t created_ms = 0, started_ms = 0, finished_ms = 0;
+  double run_seconds = 0;
+  int attempts = 0;
+  std::string idempotency_key;
+  std::string input_sha256;
+  std::uint64_t result_bytes = 0;
+};
+
+/// Thrown by submit_job when the queue is full (answer 503 + Retry-After).
+struct QueueFull {};
+/// Thrown by submit_job when the session already holds its maximum number of jobs (429).
+struct TooManyJobs {};
+/// Thrown by submit_job when an idempotency key is reused with a different ciphertext (409).
+struct IdempotencyConflict {
+  std::string job_id;
+};
+
+/// What a worker gets from claim_next().
+struct JobClaim {
+  std::string job_id;
+  std::string session_id;
+  std::string model;
+  std::filesystem::path eval_keys_path;
+  std::filesystem::path input_path;
+};
+
+struct JobStoreCounts {
+  std::size_t sessions = 0, queued = 0, running = 0, done = 0, failed = 0;
+};
+
+class JobStore {
+ public:
+  JobStore(std::filesystem::path data_dir, std::size_t queue_capacity, int max_attempts,
+           std::size_t max_jobs_per_session = 1024);
+
+  /// Reads the data directory (creating it if missing): sessions whose model is in `models`
+  /// come back, finished jobs are served again, queued and interrupted jobs are re-queued
+  /// (beyond the capacity if need be: they were accepted before the crash). A job interrupted
+  /// max_attempts times is marked failed. Returns the number of re-queued jobs.
+  std::size_t load(const std::set<std::string>& models);
+
+  struct NewSession {
+    std::string id;
+    std::string token;  // returned once to the client; only its SHA-256 is kept
+  };
+  /// Stores a session (keys durable on disk) and returns its id and fresh bearer token.
+  NewSession create_session(const std::string& model, std::string_view eval_keys);
+
+  /// The session's model if `session_id` exists and `token` is its token (constant-time
+  /// compare of SHA-256 hashes); nullopt otherwise, with no difference between the two cases.
+  std::optional<std::string> authorize(const std::string& session_id, const std::string& token);
+
+  /// Removes the session, its jobs and results (files included). False if unknown.
+  bool delete_session(const std::string& session_id);
+
+  struct Submitted {
+    std::string job_id;
+    bool created = false;  // false: an earlier job with the same idempotency key
+  };
+  /// Stores the ciphertext and queues a job. Returns the earlier job for a repeated
+  /// idempotency key with the same ciphertext. Throws QueueFull, TooManyJobs, IdempotencyConflict,
+  /// InvalidArgument (session vanished), IoError.
+  Submitted submit_job(const std::string& session_id, const std::string& idempotency_key,
+                       std::string_view ciphertext);
+
+  /// Job state if it exists and belongs to `session_id`.
+  std::optional<JobInfo> job(const std::string& job_id, const std::string& session_id);
+  /// Owner session of a job (for token checks), nullopt if unknown.
+  std::optional<std::string> job_session(const std::string& job_id);
+  /// All jobs of a session.
+  std::vector<JobInfo> session_jobs(const std::string& session_id);
+  /// Result bytes of a finished job (read from disk).
+  std::string read_result(const std::string& job_id);
+
+  /// Blocks until a queued job is available or stop() was called (then nullopt). Marks the
+  /// job running and durably counts the attempt.
+  std::optional<JobClaim> claim_next();
+  void set_progress(const std::string& job_id, double fraction, const std::string& stage);
+  /// Stores the result durably, then marks the job done.
+  void complete(const std::string& job_id, std::string_view result, double run_seconds);
+  void fail(const std::string& job_id, const std::string& error, double run_seconds);
+  /// Puts a running job back to queued (in memory; disk already says queued), e.g. at shutdown.
+  void requeue_interrupted(const std::string& job_id);
+
+  /// Deletes sessions idle for longer than `ttl` with no queued or running job, and finished
+  /// jobs (with their results) older than `ttl`. Returns the number of deleted sessions + jobs.
+  std::size_t expire(std::chrono::milliseconds ttl);
+
+  JobStoreCounts counts();
+  void stop();
+
+ private:
+  struct Job {
+    JobInfo info;
+  };
+  struct Session {
+    std::string id;
+    std::string model;
+    std::string token_sha256;
+    std::int64_t created_ms = 0;
+    std::int64_t last_used_ms = 0;
+    std::set<std::string> jobs;
+    std::map<std::string, std::string> idempotency;  // key -> job id
+  };
+
+  std::filesystem::path session_dir(const std::string& sid) const;
+  std::filesystem::path jobs_dir(const std::string& sid) const;
+  void persist_job(const JobInfo& info) const;
+  void remove_job_files(const std::string& sid, const std::string& jid) const;
+  void remove_session_dir(const std::string& sid) const;
+
+  std::filesystem::path data_dir_;
+  std::filesystem::path sessions_root_;
+  std::size_t queue_capacity_;
+  int max_attempts_;
+  std::size_t max_jobs_per_session_;
+
+  std::mutex mutex_;
+  std::condition_variable queue_cv_;
+  bool stopping_ = false;
+  std::unordered_map<std::string, Session> sessions_;
+  std::unordered_map<std::string, Job> jobs_;
+  std::deque<std::string> queue_;
+};
+
+/// Milliseconds since the Unix epoch (wall clock: persisted times survive restarts).
+std::int64_t now_ms();
+
+}  // namespace cryptounet::server

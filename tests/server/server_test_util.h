@@ -1,0 +1,153 @@
+// Helpers for the server tests: temporary directories, an in-process server with the fake
+// service on 127.0.0.1:<free port>, fake key/ciphertext blobs and raw-socket requests (for
+// malformed, truncated and slow uploads that no HTTP library would send).
+#pragma once
+
+#include "client/inference_client.h"
+#include "server/fake_format.h"
+#include "server/atomic_file.h"
+#include "server/fake_model_service.h"
+#include "server/inference_server.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace cryptounet::server::testing {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "cu-server-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline constexpr std::size_t kKeyBytes = 1024;
+inline constexpr std::size_t kCtBytes = 2048;
+
+inline FakeModelConfig fake_config(std::chrono::milliseconds stage_delay = std::chrono::milliseconds(10),
+                                   const std::string& name = "fake") {
+  FakeModelConfig c;
+  c.name = name;
+  c.eval_keys_bytes = kKeyBytes;
+  c.ciphertext_bytes = kCtBytes;
+  c.stages = 3;
+  c.stage_delay = stage_delay;
+  return c;
+}
+
+/// A ciphertext of the fake format for `key_id` whose payload is derived from `seed`.
+inline std::string fake_ciphertext(std::uint64_t key_id, std::uint64_t seed) {
+  std::string payload(kCtBytes - fake::kHeaderBytes, '\0');
+  std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (auto& c : payload) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x & 0xff);
+  }
+  return fake::make_blob(fake::kCiphertextMagic, key_id, payload);
+}
+
+inline std::string expected_result(std::uint64_t key_id, const std::string& ciphertext) {
+  return fake::make_blob(fake::kResultMagic, key_id,
+                         fake::transform_payload(key_id, std::string_view(ciphertext).substr(fake::kHeaderBytes)));
+}
+
+struct TestServer {
+  explicit TestServer(ServerConfig config = {}, FakeModelConfig fake = fake_config(),
+                      const std::filesystem::path& data_dir = {}) {
+    config.bind_address = "127.0.0.1";
+    config.port = 0;
+    if (config.data_dir.empty()) config.data_dir = data_dir.empty() ? dir.path() : data_dir;
+    server = std::make_unique<InferenceServer>(
+        config, std::vector<std::shared_ptr<const ModelService>>{
+                    std::make_shared<FakeModelService>(fake)});
+    port = server->start();
+  }
+  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+  [[nodiscard]] client::ClientOptions client_options() const {
+    client::ClientOptions o;
+    o.server_url = url();
+    o.poll_interval = std::chrono::milliseconds(20);
+    o.initial_backoff = std::chrono::milliseconds(50);
+    o.io_timeout = std::chrono::seconds(10);
+    return o;
+  }
+  TempDir dir;
+  std::unique_ptr<InferenceServer> server;
+  int port = 0;
+};
+
+/// Connects to 127.0.0.1:port; -1 on failure.
+inline int connect_local(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+inline void send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return;
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+/// Reads one HTTP response (headers + Content-Length body), or until the peer closes or the
+/// receive timeout passes.
+inline std::string read_all(int fd) {
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    const auto end = out.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      const auto cl = out.find("Content-Length: ");
+      if (cl != std::string::npos && cl < end &&
+          out.size() >= end + 4 + std::stoul(out.substr(cl + 16)))
+        break;
+    }
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+/// HTTP status code of a raw response ("HTTP/1.1 413 ..."), 0 if none.
+inline int status_of_raw(const std::string& response) {
+  if (response.size() < 12 || response.compare(0, 5, "HTTP/") != 0) return 0;
+  return std::atoi(response.c_str() + 9);
+}
+
+}  // namespace cryptounet::server::testing

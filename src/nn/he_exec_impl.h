@@ -1,5 +1,6 @@
 // Backend-generic implementation of the encrypted executor and the HE layers (internal).
-// A Backend provides: types Ct, Pt; slots(), modulus(level), default_scale(); encode,
+// A Backend provides: types Ct, Pt; slots(), modulus(level), default_scale(), level(ct),
+// scale(ct); encode,
 // mul_plain, mul_plain_add_inplace, mul_const, mul_const_add_inplace, add_inplace,
 // add_plain_inplace, add_const_inplace, square_relin, rescale_inplace, drop_level_inplace,
 // rotate, rotate_hoisted, counts(). Included only by the files that instantiate it.
@@ -59,9 +60,9 @@ class HeRunner {
       out.layout = lp.layout;
       out.factor = lp.factor;
       for (const Ct& ct : out.cts)
-        if (ct.level != lp.level)
+        if (be_.level(ct) != lp.level)
           throw InvalidArgument("run_encrypted: node '" + node.name + "' produced level " +
-                                std::to_string(ct.level) + ", plan says " +
+                                std::to_string(be_.level(ct)) + ", plan says " +
                                 std::to_string(lp.level));
       values[n] = std::move(out);
       for (int i : node.inputs)
@@ -96,9 +97,9 @@ class HeRunner {
                             std::to_string(lp.layout.team_size()) + " (" +
                             lp.layout.describe() + ")");
     for (const Ct& ct : input)
-      if (ct.level != plan_.input_level)
+      if (be_.level(ct) != plan_.input_level)
         throw InvalidArgument("run_encrypted: input ciphertext at level " +
-                              std::to_string(ct.level) + ", the plan needs " +
+                              std::to_string(be_.level(ct)) + ", the plan needs " +
                               std::to_string(plan_.input_level));
     Tensor_ t;
     t.cts = std::move(input);
@@ -142,7 +143,7 @@ class HeRunner {
         for (const Tensor_* in : ins)
           for (const Ct& x : in->cts) {
             Ct y = x;
-            if (y.level > lp.level) be_.drop_level_inplace(y, lp.level);
+            if (be_.level(y) > lp.level) be_.drop_level_inplace(y, lp.level);
             t.cts.push_back(std::move(y));
           }
         return t;
@@ -151,8 +152,8 @@ class HeRunner {
         Tensor_ t;
         for (std::size_t k = 0; k < ins[0]->cts.size(); ++k) {
           Ct a = ins[0]->cts[k], b = ins[1]->cts[k];
-          if (a.level > lp.level) be_.drop_level_inplace(a, lp.level);
-          if (b.level > lp.level) be_.drop_level_inplace(b, lp.level);
+          if (be_.level(a) > lp.level) be_.drop_level_inplace(a, lp.level);
+          if (be_.level(b) > lp.level) be_.drop_level_inplace(b, lp.level);
           be_.add_inplace(a, b);
           t.cts.push_back(std::move(a));
         }
@@ -186,9 +187,9 @@ class HeRunner {
     const LinearOp op = linear_op_for(graph_, plan_, n);
     const int level = lp.level + 1;
     for (const Ct& x : in.cts)
-      if (x.level != level)
+      if (be_.level(x) != level)
         throw InvalidArgument("run_encrypted: node '" + node.name + "' input at level " +
-                              std::to_string(x.level) + ", expected " + std::to_string(level));
+                              std::to_string(be_.level(x)) + ", expected " + std::to_string(level));
     // Masks of higher levels are never used again (levels only go down along the graph).
     std::erase_if(masks_, [&](const auto& kv) { return kv.first.level > level; });
     plain_masks_.clear();
@@ -248,7 +249,7 @@ class HeRunner {
             const auto& m = plain_mask(mk);
             for (std::size_t k = 0; k < values.size(); ++k) values[k] += r.weight * m[k];
           }
-          Pt pt = be_.encode(values, level, prod_scale / src.scale);
+          Pt pt = be_.encode(values, level, prod_scale / be_.scale(src));
           accumulate_plain(term.out_ct, term.out_step, src, pt);
         } else {
           for (const RowProduct& r : rp) {
@@ -259,7 +260,7 @@ class HeRunner {
             if (it == masked.end())
               it = masked.emplace(key, be_.mul_plain(src, encoded_mask(level, mk))).first;
             accumulate_const(term.out_ct, term.out_step, it->second, r.weight,
-                             prod_scale / (src.scale * mask_scale));
+                             prod_scale / (be_.scale(src) * mask_scale));
           }
         }
       }
@@ -297,7 +298,7 @@ class HeRunner {
           const int P = plan_.grid.plane;
           for (std::size_t r = 0; r < op.bias[j].size(); ++r)
             std::fill(values.begin() + r * P, values.begin() + (r + 1) * P, op.bias[j][r]);
-          Pt pt = be_.encode(values, sum->level, sum->scale);
+          Pt pt = be_.encode(values, be_.level(*sum), be_.scale(*sum));
           be_.add_plain_inplace(*sum, pt);
           break;
         }

@@ -18,6 +18,8 @@ const char* strategy_name(LinearStrategy s) {
   return s == LinearStrategy::diagonal ? "diagonal" : "masked_scalar";
 }
 
+const char* tap_side_name(TapSide s) { return s == TapSide::taps_in ? "taps_in" : "taps_out"; }
+
 namespace {
 
 std::string node_msg(const Node& node) {
@@ -58,7 +60,7 @@ class TermTable {
   // the product frame and the output frame (product row q feeds output row q - k).
   LinearTerm& get(int in_ct, int in_step, int out_ct, int out_step, const MaskKey& mask,
                   int out_turn) {
-    auto key = std::make_tuple(in_ct, in_step, out_ct, out_step, mask.dy, mask.dx);
+    auto key = std::make_tuple(in_ct, in_step, out_ct, out_step, mask.dy, mask.dx, mask.shift);
     auto it = index_.find(key);
     if (it != index_.end()) return terms_[it->second];
     LinearTerm t;
@@ -85,7 +87,7 @@ class TermTable {
  private:
   const DvrLayout& out_;
   int rows_;
-  std::map<std::tuple<int, int, int, int, int, int>, std::size_t> index_;
+  std::map<std::tuple<int, int, int, int, int, int, int>, std::size_t> index_;
   std::vector<LinearTerm> terms_;
 };
 
@@ -105,7 +107,7 @@ void fill_bias(const Node& node, const DvrLayout& out, double out_factor, Linear
 }  // namespace
 
 LinearOp build_conv(const Node& node, const DvrLayout& in, const std::vector<double>& in_factor,
-                    const DvrLayout& out, double out_factor) {
+                    const DvrLayout& out, double out_factor, TapSide side) {
   if (node.kind != OpKind::Conv2d) throw InvalidArgument(node_msg(node) + ": not a Conv2d");
   const int K = node.kernel;
   if ((K != 1 && K != 3) || node.stride != 1 || node.pad != K / 2)
@@ -129,18 +131,26 @@ LinearOp build_conv(const Node& node, const DvrLayout& in, const std::vector<dou
       if (co < 0) continue;
       for (int ci = 0; ci < cin; ++ci) {
         auto [i, k] = source_of(in, ci, r);
-        const int q = (r + k) % R;
-        const int out_step = packing::normalize_step(packing::row_turn_step(g, k), g.slots);
+        const int turn = packing::normalize_step(packing::row_turn_step(g, k), g.slots);
         for (int ky = 0; ky < K; ++ky)
           for (int kx = 0; kx < K; ++kx) {
             const int dy = ky - p, dx = kx - p;
-            MaskKey mk{in.stride(), in.height(), in.width(), dy, dx, -1};
+            MaskKey mk{in.stride(), in.height(), in.width(), dy, dx, -1, 0};
             if (packing::mask_weight(mk) == 0) continue;  // tap never inside the image
-            const int in_step =
+            const int tap =
                 packing::normalize_step(packing::tap_step(g, in.stride(), dy, dx), g.slots);
             double w = node.weight[((static_cast<std::size_t>(co) * cin + ci) * K + ky) * K + kx];
-            LinearTerm& t = table.get(i, in_step, j, out_step, mk, k);
-            t.weight[q] = w * out_factor / in_factor[i];
+            if (side == TapSide::taps_in) {
+              // Product frame = input frame: mask row r + k feeds output row r after the turn.
+              LinearTerm& t = table.get(i, tap, j, turn, mk, k);
+              t.weight[(r + k) % R] = w * out_factor / in_factor[i];
+            } else {
+              // Turn first (input side), tap last (output side): the mask of output row r,
+              // rotated right by the tap, multiplies the turned input.
+              mk.shift = tap;
+              LinearTerm& t = table.get(i, turn, j, tap, mk, 0);
+              t.weight[r] = w * out_factor / in_factor[i];
+            }
           }
       }
     }
@@ -172,7 +182,7 @@ LinearOp build_conv_transpose(const Node& node, const DvrLayout& in,
                           " entries, expected " + std::to_string(cin * cout * 4));
   const packing::Grid& g = in.grid();
   const int R = g.rows, s = out.stride();
-  const MaskKey coarse{in.stride(), in.height(), in.width(), 0, 0, -1};
+  const MaskKey coarse{in.stride(), in.height(), in.width(), 0, 0, -1, 0};
   TermTable table(out, R);
   for (int j = 0; j < out.team_size(); ++j)
     for (int r = 0; r < R; ++r) {
@@ -187,10 +197,7 @@ LinearOp build_conv_transpose(const Node& node, const DvrLayout& in,
             // (a, b) onto its place on the finer grid.
             const int out_step = packing::normalize_step(-static_cast<long>(s) * (a * g.width + b),
                                                          g.slots);
-            MaskKey mk = coarse;
-            mk.dy = 0;
-            mk.dx = 0;
-            // Distinguish the four phases' terms (they share the mask) through out_step.
+            const MaskKey& mk = coarse;  // the four phases share it; out_step tells them apart
             double w = node.weight[((static_cast<std::size_t>(ci) * cout + co) * 2 + a) * 2 + b];
             LinearTerm& t = table.get(i, in_step, j, out_step, mk, 0);
             t.weight[r] = w * out_factor / in_factor[i];
@@ -245,7 +252,7 @@ OpCounts count_linear(const LinearOp& op, LinearStrategy strategy, int level,
   OpCounts c;
   std::erase_if(masks_encoded, [&](const MaskCacheKey& k) { return k.level > level; });
   std::map<int, std::set<int>> in_steps;                  // in_ct -> nonzero steps
-  std::map<int, std::set<std::tuple<int, int, int, int>>> zkeys;  // in_ct -> (step, dy, dx, row)
+  std::map<int, std::set<std::tuple<int, int, int, int, int>>> zkeys;  // (step, dy, dx, shift, row)
   std::map<int, std::set<int>> out_steps;                 // out_ct -> steps (0 included)
   for (const LinearTerm& t : op.terms) {
     auto rps = row_products(t);
@@ -258,7 +265,7 @@ OpCounts count_linear(const LinearOp& op, LinearStrategy strategy, int level,
     } else {
       for (const RowProduct& rp : rps) {
         ++c.scalar_products;
-        if (zkeys[t.in_ct].insert({t.in_step, t.mask.dy, t.mask.dx, rp.row}).second) {
+        if (zkeys[t.in_ct].insert({t.in_step, t.mask.dy, t.mask.dx, t.mask.shift, rp.row}).second) {
           ++c.pt_products;
           MaskCacheKey mk{level, t.mask};
           mk.mask.row = rp.row;

@@ -49,11 +49,16 @@ int level_cost(OpKind k) {
 
 double pow2_floor(double v) { return std::ldexp(1.0, static_cast<int>(std::floor(std::log2(v)))); }
 
-// Relative cost units for choosing a strategy (DESIGN.md §5: a key switch costs tens of
-// plaintext products; an encoding a few, for its NTTs).
+// Relative costs for choosing a strategy, in milliseconds per operation as measured with the
+// engine at N=2^15, level 8, 2 threads on the project's 2-core machine (shared, so only the
+// ratios matter): key switch 77, hoisted rotation 56, encoding 7.7, plaintext product 2.3,
+// constant product 1.2, rescale 16, addition 0.2.
 double cost_units(const OpCounts& c) {
-  return 40.0 * static_cast<double>(c.key_switches()) + static_cast<double>(c.pt_products) +
-         static_cast<double>(c.scalar_products) + 5.0 * static_cast<double>(c.encodings);
+  const double plain_rot = static_cast<double>(c.rotations - c.hoisted_rotations + c.relins);
+  return 77.0 * plain_rot + 56.0 * static_cast<double>(c.hoisted_rotations) +
+         7.7 * static_cast<double>(c.encodings) + 2.3 * static_cast<double>(c.pt_products) +
+         1.2 * static_cast<double>(c.scalar_products) + 16.0 * static_cast<double>(c.rescales) +
+         0.2 * static_cast<double>(c.adds);
 }
 
 struct ParamChoice {
@@ -89,7 +94,8 @@ LinearOp linear_op_for(const Graph& graph, const Plan& plan, int n) {
   const LayerPlan& in = plan.layers.at(node.inputs.at(0));
   const LayerPlan& out = plan.layers.at(n);
   double f = out.factor.empty() ? 1.0 : out.factor.front();
-  if (node.kind == OpKind::Conv2d) return build_conv(node, in.layout, in.factor, out.layout, f);
+  if (node.kind == OpKind::Conv2d)
+    return build_conv(node, in.layout, in.factor, out.layout, f, out.taps);
   if (node.kind == OpKind::ConvTranspose2d)
     return build_conv_transpose(node, in.layout, in.factor, out.layout, f);
   throw InvalidArgument("linear_op_for: " + node_msg(node) + " is not linear");
@@ -312,23 +318,30 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
       case OpKind::Input: break;
       case OpKind::Conv2d:
       case OpKind::ConvTranspose2d: {
-        LinearOp op = linear_op_for(graph, plan, n);
         const int in_level = cur.level + 1;
-        LinearStrategy st;
-        if (o.strategy == StrategyChoice::diagonal) {
-          st = LinearStrategy::diagonal;
-        } else if (o.strategy == StrategyChoice::masked_scalar) {
-          st = LinearStrategy::masked_scalar;
-        } else {
-          auto probe = masks;
-          OpCounts d = count_linear(op, LinearStrategy::diagonal, in_level, probe);
-          probe = masks;
-          OpCounts m = count_linear(op, LinearStrategy::masked_scalar, in_level, probe);
-          st = cost_units(m) < cost_units(d) ? LinearStrategy::masked_scalar
-                                             : LinearStrategy::diagonal;
+        std::vector<LinearStrategy> strategies;
+        if (o.strategy != StrategyChoice::masked_scalar) strategies.push_back(LinearStrategy::diagonal);
+        if (o.strategy != StrategyChoice::diagonal) strategies.push_back(LinearStrategy::masked_scalar);
+        std::vector<TapSide> sides;
+        if (node.kind != OpKind::Conv2d || o.taps != TapChoice::taps_out) sides.push_back(TapSide::taps_in);
+        if (node.kind == OpKind::Conv2d && o.taps != TapChoice::taps_in) sides.push_back(TapSide::taps_out);
+        double best = -1.0;
+        for (TapSide side : sides) {
+          cur.taps = side;
+          LinearOp op = linear_op_for(graph, plan, n);
+          for (LinearStrategy st : strategies) {
+            auto probe = masks;
+            double cost = cost_units(count_linear(op, st, in_level, probe));
+            if (best < 0 || cost < best) {
+              best = cost;
+              cur.strategy = st;
+              lp.taps = side;
+            }
+          }
         }
-        cur.strategy = st;
-        c = count_linear(op, st, in_level, masks);
+        cur.taps = lp.taps;
+        LinearOp op = linear_op_for(graph, plan, n);
+        c = count_linear(op, cur.strategy, in_level, masks);
         for (int s : linear_steps(op)) steps.insert(s);
         break;
       }
@@ -391,7 +404,10 @@ void print_cost_table(const Plan& plan, std::ostream& os) {
         << lp.layout.stride() << " t" << lp.layout.team_size();
     bool lin = lp.kind == OpKind::Conv2d || lp.kind == OpKind::ConvTranspose2d;
     row(std::to_string(lp.node), lp.name, op_name(lp.kind), std::to_string(lp.level), lay.str(),
-        lp.predicted, lin ? strategy_name(lp.strategy) : "");
+        lp.predicted,
+        lin ? std::string(strategy_name(lp.strategy)) +
+                  (lp.kind == OpKind::Conv2d ? std::string(" ") + tap_side_name(lp.taps) : "")
+            : "");
   }
   row("", "total", "", "", "", plan.total, "");
   os << "key switches " << plan.total.key_switches() << "\n";

@@ -41,6 +41,12 @@ std::vector<double> make_mask(const Grid& grid, const MaskKey& key) {
     if (key.row >= 0 && r != key.row) continue;
     std::copy(plane.begin(), plane.end(), out.begin() + static_cast<std::size_t>(r) * grid.plane);
   }
+  if (key.shift != 0) {
+    const int sh = normalize_step(key.shift, grid.slots);
+    std::vector<double> rotated(grid.slots);
+    for (int s = 0; s < grid.slots; ++s) rotated[(s + sh) % grid.slots] = out[s];
+    return rotated;
+  }
   return out;
 }
 

@@ -116,6 +116,15 @@ TEST_F(CliSegmentation, WrongSizeSuggestsResize) {
   EXPECT_EQ(data::read_mask(path("m32.png")).width, 32);
 }
 
+TEST_F(CliSegmentation, InspectShowsGraph) {
+  const auto r = run_cli("inspect --model " + model_);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const nn::Graph g = nn::load_model(model_);
+  EXPECT_THAT(r.output, HasSubstr("depth " + std::to_string(g.depth())));
+  EXPECT_THAT(r.output, HasSubstr("ConvTranspose2d"));
+  EXPECT_THAT(r.output, HasSubstr("<- output"));
+}
+
 TEST_F(CliSegmentation, ClearErrors) {
   auto r = run_cli("evaluate --model " + model_ + " --data " + path("nowhere"));
   EXPECT_NE(r.status, 0);

@@ -47,8 +47,10 @@ std::string describe(const Case& c, PackingMode mode, unsigned seed, StrategyCho
   return os.str();
 }
 
-void run_case(const Case& c, PackingMode mode, StrategyChoice st, int log_n, unsigned seed) {
-  const std::string what = describe(c, mode, seed, st);
+void run_case(const Case& c, PackingMode mode, StrategyChoice st, int log_n, unsigned seed,
+              TapChoice taps = TapChoice::automatic) {
+  const std::string what =
+      describe(c, mode, seed, st) + " taps=" + std::to_string(static_cast<int>(taps));
   SCOPED_TRACE(what);
   Graph g = build_case(c, seed);
   PlanOptions o;
@@ -57,6 +59,7 @@ void run_case(const Case& c, PackingMode mode, StrategyChoice st, int log_n, uns
   o.log_n = log_n;
   o.insecure_for_tests = true;
   o.strategy = st;
+  o.taps = taps;
   Plan plan = make_plan(g, o);
   GraphBuilder ib(seed + 1000);
   std::vector<Tensor> images;
@@ -94,6 +97,15 @@ TEST(HeLayersSim, LatencyMaskedScalarMatchesReference) {
   unsigned seed = 100;
   for (const Case& c : kCases)
     run_case(c, PackingMode::latency, StrategyChoice::masked_scalar, 11, seed++);
+}
+
+TEST(HeLayersSim, ConvTapsOnEitherSideBothModes) {
+  unsigned seed = 300;
+  for (const Case& c : kCases)
+    for (PackingMode mode : {PackingMode::latency, PackingMode::throughput})
+      for (StrategyChoice st : {StrategyChoice::diagonal, StrategyChoice::masked_scalar})
+        for (TapChoice taps : {TapChoice::taps_in, TapChoice::taps_out})
+          run_case(c, mode, st, 11, seed++, taps);
 }
 
 TEST(HeLayersSim, ThroughputMatchesReference) {

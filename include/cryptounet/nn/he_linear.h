@@ -33,8 +33,8 @@ struct LinearTerm {
   int in_step = 0;   // normalised left rotation of the input, 0 = none
   int out_ct = 0;
   int out_step = 0;  // normalised left rotation of the accumulated products, 0 = none
-  packing::MaskKey mask;       // plane pattern (row = -1)
-  std::vector<double> weight;  // per row of the product frame (size R); already x factors
+  packing::MaskKey mask;       // pattern (row = -1; restricted to one row r per weight[r])
+  std::vector<double> weight;  // per mask row (size R); already x factors
   std::vector<char> care;      // per row: 1 = this row's value is used (weight 0 means "zero")
 };
 
@@ -46,11 +46,20 @@ struct LinearOp {
   std::vector<std::vector<char>> bias_care;     // [out_ct][row]
 };
 
+/// Where a convolution rotates. taps_in: the spatial taps rotate each input ciphertext (hoisted,
+/// team_in x 8) and the revolver turns rotate each output sum (team_out x ). taps_out: the
+/// turns rotate the inputs (hoisted) and the taps the output sums (team_out x 8), with masks
+/// pre-rotated to match; cheaper when the output team is the smaller one.
+enum class TapSide { taps_in, taps_out };
+
+const char* tap_side_name(TapSide s);
+
 /// Conv2d (kernel 1 or 3, 'same') from `in` (factors per input ciphertext) to `out` at the same
 /// stride; output values are stored times `out_factor`. Throws Unsupported/InvalidArgument.
 [[nodiscard]] LinearOp build_conv(const Node& node, const packing::DvrLayout& in,
                                   const std::vector<double>& in_factor,
-                                  const packing::DvrLayout& out, double out_factor);
+                                  const packing::DvrLayout& out, double out_factor,
+                                  TapSide side = TapSide::taps_in);
 /// ConvTranspose2d k=2 s=2 from `in` at stride 2s to `out` at stride s.
 [[nodiscard]] LinearOp build_conv_transpose(const Node& node, const packing::DvrLayout& in,
                                             const std::vector<double>& in_factor,

@@ -39,6 +39,8 @@ class SimBackend {
   [[nodiscard]] int max_level() const { return static_cast<int>(q_.size()) - 1; }
   [[nodiscard]] double modulus(int level) const { return q_.at(level); }
   [[nodiscard]] double default_scale() const { return default_scale_; }
+  [[nodiscard]] static int level(const Ct& ct) { return ct.level; }
+  [[nodiscard]] static double scale(const Ct& ct) { return ct.scale; }
 
   // Client side (not counted).
   [[nodiscard]] Ct encrypt(std::span<const double> values, int level, double scale) const;

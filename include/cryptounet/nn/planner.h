@@ -18,6 +18,7 @@
 namespace cryptounet::nn {
 
 enum class StrategyChoice { automatic, diagonal, masked_scalar };
+enum class TapChoice { automatic, taps_in, taps_out };
 
 struct PlanOptions {
   packing::PackingMode mode = packing::PackingMode::latency;
@@ -29,6 +30,7 @@ struct PlanOptions {
   int log_special = 60;       // special (key-switching) primes
   int mask_bits = 0;          // masked_scalar: masks encoded at 2^mask_bits (0 = log_scale/2 + 3)
   StrategyChoice strategy = StrategyChoice::automatic;
+  TapChoice taps = TapChoice::automatic;  // where convolutions rotate (see TapSide)
   bool replicate_input = true;  // latency: the client copies a 1..R channel input into all rows
   double default_max_abs = 16.0;  // activation bound assumed where Node::max_abs is 0
   double margin = 100.0;          // new subjects may exceed training ranges by this factor
@@ -43,6 +45,7 @@ struct LayerPlan {
   int level = 0;                  // of the output ciphertexts
   std::vector<double> factor;     // per output ciphertext: stored value = factor * true value
   LinearStrategy strategy = LinearStrategy::diagonal;  // linear nodes only
+  TapSide taps = TapSide::taps_in;                     // Conv2d only
   OpCounts predicted;
 };
 

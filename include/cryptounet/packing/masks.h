@@ -22,7 +22,10 @@ namespace cryptounet::packing {
 /// Which 0/1 pattern a mask is. The tensor is (height x width) at `stride` on the grid. A
 /// slot of plane row `row` (or of every row when row == -1) is 1 iff it holds tensor pixel
 /// (y, x) with (y + dy, x + dx) also inside the tensor. (dy, dx) = (0, 0) is the plain grid
-/// mask (1x1 convolutions, the coarse grid of a transposed convolution).
+/// mask (1x1 convolutions, the coarse grid of a transposed convolution). A nonzero `shift`
+/// rotates the finished pattern right by that many slots: the mask a product needs when the
+/// tap's rotation is applied after the product instead of before (rot_o(y) (.) m equals
+/// rot_o(y (.) rot_right(m, o))).
 struct MaskKey {
   int stride = 1;
   int height = 0;
@@ -30,6 +33,7 @@ struct MaskKey {
   int dy = 0;
   int dx = 0;
   int row = -1;
+  int shift = 0;  // normalised right rotation of the pattern
   auto operator<=>(const MaskKey&) const = default;
 };
 

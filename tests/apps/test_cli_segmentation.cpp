@@ -9,6 +9,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -43,7 +44,8 @@ class CliSegmentation : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("cu_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("cu_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+            "_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     // A committed PyTorch-exported model: 1×16×16 → 2 channels (argmax head).

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <memory>
 
+#include <unistd.h>
+
 namespace cryptounet::cli {
 namespace {
 
@@ -44,7 +46,7 @@ void setup_evaluate(CLI::App& root) {
     options.limit = a->limit;
     options.resize = a->resize;
     options.threshold = a->threshold;
-    if (!a->json)
+    if (!a->json && isatty(fileno(stderr)))
       options.progress = [](int done, int total, const std::string&) {
         std::fprintf(stderr, "\r%d/%d images", done, total);
         if (done == total) std::fprintf(stderr, "\n");

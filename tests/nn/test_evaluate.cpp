@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -54,7 +55,7 @@ TEST(Segment, ImageToInputChecksSize) {
 }
 
 TEST(Evaluate, TwoMethodsAndJson) {
-  const fs::path dir = fs::temp_directory_path() / "cu_eval_two_methods";
+  const fs::path dir = fs::temp_directory_path() / ("cu_eval_two_methods_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   const auto ds = data::write_synth_dataset(dir.string(), 6, {.size = 16, .seed = 9});
   const Graph g = identity_graph(16);

@@ -323,6 +323,13 @@ void wipe_vector(std::vector<T>& v) {
   for (std::size_t i = 0; i < v.size(); ++i) p[i] = T{};
 }
 
+// Wipes a vector holding secret material when the scope ends, however it ends.
+template <class T>
+struct WipeGuard {
+  std::vector<T>& v;
+  ~WipeGuard() { wipe_vector(v); }
+};
+
 }  // namespace
 
 void wipe_bytes(std::vector<std::uint8_t>& bytes) {
@@ -395,9 +402,11 @@ std::vector<std::uint8_t> save(const SecretKey& sk, const Context& ctx) {
   if (sk.poly().n() != n || sk.poly().limbs() != qp_count(ctx))
     throw InvalidArgument("save: secret key has the wrong shape for the context");
   std::vector<std::uint64_t> s(sk.poly().limb(0), sk.poly().limb(0) + n);
+  WipeGuard<std::uint64_t> wipe_s{s};
   math::ntt_inverse(s.data(), ctx.ntt(0));
   const std::uint64_t q0 = ctx.modulus(0).value();
   BinaryWriter w = start(ObjectKind::SecretKey, ctx.fingerprint(), n);
+  WipeGuard<std::uint8_t> wipe_w{w.bytes()};  // wipes what is left in w (nothing once taken)
   std::uint8_t* out = grow(w, n);
   bool ternary = true;
   for (std::size_t i = 0; i < n; ++i) {
@@ -405,11 +414,7 @@ std::vector<std::uint8_t> save(const SecretKey& sk, const Context& ctx) {
     ternary &= (c <= 1 || c == q0 - 1);
     out[i] = c == q0 - 1 ? 0xFF : static_cast<std::uint8_t>(c);
   }
-  wipe_vector(s);
-  if (!ternary) {
-    wipe_bytes(w.bytes());
-    throw InvalidArgument("save: secret key is not ternary; cannot serialise it");
-  }
+  if (!ternary) throw InvalidArgument("save: secret key is not ternary; cannot serialise it");
   return finish(w, n);
 }
 
@@ -419,16 +424,14 @@ SecretKey load_secret_key(std::span<const std::uint8_t> bytes, const Context& ct
   const auto in = r.raw(n);
   r.expect_end();
   std::vector<std::int64_t> s(n);
+  WipeGuard<std::int64_t> wipe_s{s};
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint8_t c = in[i];
-    if (c > 1 && c != 0xFF) {
-      wipe_vector(s);
+    if (c > 1 && c != 0xFF)
       throw FormatError(r.what() + ": coefficient " + std::to_string(i) + " is not in {-1, 0, 1}");
-    }
     s[i] = c == 0xFF ? -1 : c;
   }
   math::RnsPoly poly = small_to_ntt(ctx, s, qp_count(ctx));
-  wipe_vector(s);
   return SecretKey::from_poly(std::move(poly), ctx.fingerprint());
 }
 

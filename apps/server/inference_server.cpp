@@ -2,6 +2,7 @@
 
 #include "cryptounet/common/error.h"
 #include "server/atomic_file.h"
+#include "server/guarded_http_server.h"
 #include "server/job_store.h"
 #include "server/metrics.h"
 #include "server/secure_random.h"
@@ -503,8 +504,12 @@ struct InferenceServer::Impl {
         throw IoError("serve: cannot load certificate " + config.cert_file + " / key " + config.key_file);
       http = std::move(ssl);
     } else {
-      http = std::make_unique<httplib::Server>();
+      http = std::make_unique<GuardedHttpServer>(config.max_header_bytes);
     }
+    http->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+      GuardedHttpServer::end_header_phase();  // headers are in: the body is the handler's
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
     const int threads = config.http_threads;
     http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     http->set_read_timeout(config.read_timeout.count(), 0);

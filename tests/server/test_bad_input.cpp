@@ -170,6 +170,29 @@ TEST(TruncatedBody, IsRefusedAndNothingStored) {
   expect_still_serving(ts, 16);
 }
 
+TEST(HeaderFlood, EndlessRequestLineIsCutOffNotBuffered) {
+  TestServer ts;
+  int fd = connect_local(ts.port);
+  ASSERT_GE(fd, 0);
+  // 64 MiB without a newline: httplib 0.11.4 alone would buffer all of it
+  const std::string chunk(1 << 16, 'A');
+  std::size_t sent = 0;
+  while (sent < (64u << 20)) {
+    const ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  EXPECT_LT(sent, 16u << 20) << "the server kept reading a request line of " << sent << " bytes";
+  // headers over the limit: refused, the connection closed
+  fd = connect_local(ts.port);
+  send_all(fd, "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'b') + "\r\n\r\n");
+  const std::string response = read_all(fd);
+  ::close(fd);
+  EXPECT_NE(status_of_raw(response), 200);
+  expect_still_serving(ts, 19);
+}
+
 TEST(SlowClient, IsCutOffWhileOthersAreServed) {
   ServerConfig config;
   config.upload_grace = std::chrono::seconds(1);

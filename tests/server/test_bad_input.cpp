@@ -193,6 +193,33 @@ TEST(HeaderFlood, EndlessRequestLineIsCutOffNotBuffered) {
   expect_still_serving(ts, 19);
 }
 
+TEST(UploadBudget, UploadsBeyondTheMemoryBudgetGet503) {
+  ServerConfig config;
+  config.max_upload_bytes_in_flight = kCtBytes;  // one blob at a time
+  TestServer ts(config);
+  const std::string keys = fake::make_keys(23, kKeyBytes);
+  InferenceClient c(ts.client_options());
+  auto session = c.create_session("fake", keys);
+  const std::string ct = fake_ciphertext(23, 1);
+  int fd = connect_local(ts.port);
+  ASSERT_GE(fd, 0);
+  send_all(fd, "POST /v1/sessions/" + session.id + "/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                   session.token + "\r\nContent-Length: " + std::to_string(kCtBytes) + "\r\n\r\n");
+  send_all(fd, ct.substr(0, 100));  // holds the whole budget
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  httplib::Client raw(ts.url());
+  auto r = raw.Post("/v1/models/fake/sessions", keys, "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_FALSE(r->get_header_value("Retry-After").empty());
+  send_all(fd, ct.substr(100));  // the first upload completes and frees its share
+  EXPECT_EQ(status_of_raw(read_all(fd)), 202);
+  ::close(fd);
+  r = raw.Post("/v1/models/fake/sessions", keys, "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+}
+
 TEST(SlowClient, IsCutOffWhileOthersAreServed) {
   ServerConfig config;
   config.upload_grace = std::chrono::seconds(1);

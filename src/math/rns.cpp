@@ -134,6 +134,61 @@ BaseConverter::BaseConverter(RnsBasis in, std::vector<Modulus> out) : in_(std::m
         if (l != i) r = mul_mod(r, out_[j].reduce(in_[l].value()), out_[j]);
       punct_mod_out_[j * k + i] = r;
     }
+    std::uint64_t prod = 1;
+    for (std::size_t l = 0; l < k; ++l) prod = mul_mod(prod, out_[j].reduce(in_[l].value()), out_[j]);
+    q_mod_out_.push_back(prod);
+  }
+  for (std::size_t i = 0; i < k; ++i) inv_in_.push_back(1.0 / static_cast<double>(in_[i].value()));
+}
+
+void BaseConverter::centred_overflow(const std::uint64_t* scratch, std::uint64_t* u, std::size_t n) const {
+  const std::size_t k = in_.size();
+  for (std::size_t c = 0; c < n; ++c) {
+    double v = 0;
+    for (std::size_t i = 0; i < k; ++i) v += static_cast<double>(scratch[i * n + c]) * inv_in_[i];
+    u[c] = static_cast<std::uint64_t>(v + 0.5);
+  }
+}
+
+void BaseConverter::convert_one_centred(const std::uint64_t* scratch, const std::uint64_t* u, std::size_t j,
+                                        std::uint64_t* dst, std::size_t n) const {
+  convert_one(scratch, j, dst, n);
+  const Modulus& p = out_[j];
+  const ShoupOperand qm = make_shoup(q_mod_out_[j], p);
+  const std::uint64_t pv = p.value();
+  for (std::size_t c = 0; c < n; ++c) dst[c] = sub_mod(dst[c], mul_shoup(u[c], qm, pv), pv);
+}
+
+void BaseConverter::prepare_limb(std::size_t i, const std::uint64_t* x, std::uint64_t* scratch, std::size_t n) const {
+  const ShoupOperand w = in_.inv_punctured(i);
+  const std::uint64_t q = in_[i].value();
+  std::uint64_t* y = scratch + i * n;
+  for (std::size_t c = 0; c < n; ++c) y[c] = mul_shoup(x[c], w, q);
+}
+
+void BaseConverter::convert_one(const std::uint64_t* scratch, std::size_t j, std::uint64_t* dst, std::size_t n) const {
+  const std::size_t k = in_.size();
+  const Modulus& p = out_[j];
+  const std::uint64_t* consts = punct_mod_out_.data() + j * k;
+  // Products are < 2^122; eight of them fit in 128 bits with room, so reduce every 8 terms.
+  constexpr std::size_t kBlock = 8;
+  if (k <= kBlock) {
+    for (std::size_t c = 0; c < n; ++c) {
+      unsigned __int128 acc = 0;
+      for (std::size_t i = 0; i < k; ++i) acc += static_cast<unsigned __int128>(scratch[i * n + c]) * consts[i];
+      dst[c] = p.reduce128(acc);
+    }
+    return;
+  }
+  for (std::size_t c = 0; c < n; ++c) {
+    unsigned __int128 acc = 0;
+    std::size_t i = 0;
+    while (i < k) {
+      const std::size_t stop = std::min(k, i + kBlock);
+      for (; i < stop; ++i) acc += static_cast<unsigned __int128>(scratch[i * n + c]) * consts[i];
+      if (i < k) acc = p.reduce128(acc);
+    }
+    dst[c] = p.reduce128(acc);
   }
 }
 
@@ -141,31 +196,8 @@ void BaseConverter::convert(const std::uint64_t* const* in, std::uint64_t* const
                             std::span<const std::size_t> out_indices, std::size_t n, std::uint64_t* scratch,
                             ThreadPool* pool) const {
   const std::size_t k = in_.size();
-  auto first = [&](std::size_t i) {
-    const ShoupOperand w = in_.inv_punctured(i);
-    const std::uint64_t q = in_[i].value();
-    const std::uint64_t* x = in[i];
-    std::uint64_t* y = scratch + i * n;
-    for (std::size_t c = 0; c < n; ++c) y[c] = mul_shoup(x[c], w, q);
-  };
-  auto second = [&](std::size_t o) {
-    const std::size_t j = out_indices[o];
-    const Modulus& p = out_[j];
-    const std::uint64_t* consts = punct_mod_out_.data() + j * k;
-    std::uint64_t* dst = out[o];
-    // Products are < 2^122; eight of them fit in 128 bits with room, so reduce every 8 terms.
-    constexpr std::size_t kBlock = 8;
-    for (std::size_t c = 0; c < n; ++c) {
-      unsigned __int128 acc = 0;
-      std::size_t i = 0;
-      while (i < k) {
-        const std::size_t stop = std::min(k, i + kBlock);
-        for (; i < stop; ++i) acc += static_cast<unsigned __int128>(scratch[i * n + c]) * consts[i];
-        if (i < k) acc = p.reduce128(acc);
-      }
-      dst[c] = p.reduce128(acc);
-    }
-  };
+  auto first = [&](std::size_t i) { prepare_limb(i, in[i], scratch, n); };
+  auto second = [&](std::size_t o) { convert_one(scratch, out_indices[o], out[o], n); };
   if (pool) {
     pool->parallel_for(0, k, first);
     pool->parallel_for(0, out_indices.size(), second);

@@ -127,6 +127,22 @@ TEST_F(CliSegmentation, InspectShowsGraph) {
   EXPECT_THAT(r.output, HasSubstr("<- output"));
 }
 
+// The bundled brain model on its bundled test slice: the CLI's mask matches the expert mask.
+TEST_F(CliSegmentation, BundledBrainModelSegmentsItsSample) {
+  const fs::path root(CU_SOURCE_DIR);
+  const fs::path model = root / "models" / "brain64.onnx";
+  const fs::path image = root / "models" / "samples" / "brain64_test.png";
+  const fs::path truth = root / "models" / "samples" / "brain64_test_mask.png";
+  if (!fs::exists(model) || !fs::exists(image) || !fs::exists(truth))
+    GTEST_SKIP() << "bundled brain64 model or sample missing";
+  const auto r = run_cli("predict --model " + model.string() + " --image " + image.string() +
+                         " --out " + path("brain.png") + " --overlay " + path("brain_o.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = data::segmentation_metrics(data::read_mask(path("brain.png")),
+                                            data::read_mask(truth.string()));
+  EXPECT_GE(m.dice, 0.9) << "the model card reports test Dice ~0.97";
+}
+
 TEST_F(CliSegmentation, ClearErrors) {
   auto r = run_cli("evaluate --model " + model_ + " --data " + path("nowhere"));
   EXPECT_NE(r.status, 0);

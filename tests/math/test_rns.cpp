@@ -111,5 +111,43 @@ TEST(RnsTest, FastBaseConversionMatchesGmp) {
   }
 }
 
+TEST(RnsTest, CentredExactConversionMatchesGmp) {
+  std::mt19937_64 rng(8);
+  for (std::size_t k_in : {1, 3, 8}) {
+    const auto qs = ntt_primes(50, k_in, 2048, true);
+    const auto ps = ntt_primes(40, 3, 2048, false);
+    const BaseConverter conv(RnsBasis(as_moduli(qs)), as_moduli(ps));
+    mpz_class Q = 1;
+    for (auto q : qs) Q *= to_mpz(q);
+    const std::size_t n = 200;
+    std::vector<std::uint64_t> scratch(k_in * n);
+    std::vector<mpz_class> centred(n);
+    for (std::size_t c = 0; c < n; ++c) {
+      mpz_class r = 0;
+      for (std::size_t w = 0; w < k_in; ++w) r = (r << 64) + to_mpz(rng());
+      mpz_class x = r % Q;
+      if (c == 0) x = 0;
+      if (c == 1) x = Q - 1;
+      if (c == 2) x = Q / 2;
+      centred[c] = (2 * x >= Q) ? x - Q : x;
+      for (std::size_t i = 0; i < k_in; ++i) scratch[i * n + c] = mod_u64(x, qs[i]);
+    }
+    for (std::size_t i = 0; i < k_in; ++i) conv.prepare_limb(i, scratch.data() + i * n, scratch.data(), n);
+    std::vector<std::uint64_t> u(n), out(n);
+    conv.centred_overflow(scratch.data(), u.data(), n);
+    for (std::size_t j = 0; j < ps.size(); ++j) {
+      conv.convert_one_centred(scratch.data(), u.data(), j, out.data(), n);
+      for (std::size_t c = 0; c < n; ++c) {
+        if (c == 2) {  // x = (Q-1)/2 sits on the rounding boundary: either representative is fine
+          const bool either = out[c] == mod_u64(centred[c], ps[j]) || out[c] == mod_u64(centred[c] - Q, ps[j]);
+          ASSERT_TRUE(either) << "k_in=" << k_in;
+          continue;
+        }
+        ASSERT_EQ(out[c], mod_u64(centred[c], ps[j])) << "k_in=" << k_in << " c=" << c;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cryptounet::math

@@ -66,10 +66,28 @@ class BaseConverter {
                std::span<const std::size_t> out_indices, std::size_t n, std::uint64_t* scratch,
                ThreadPool* pool = nullptr) const;
 
+  /// The two phases of convert(), for callers that fuse them with other per-limb work.
+  /// Phase 1, per input limb i: y_i = x_i * (Q/q_i)^-1 mod q_i into scratch + i*n.
+  void prepare_limb(std::size_t i, const std::uint64_t* x, std::uint64_t* scratch, std::size_t n) const;
+  /// Phase 2, per output j (after every prepare_limb): out = sum_i y_i * (Q/q_i) mod out_j.
+  void convert_one(const std::uint64_t* scratch, std::size_t j, std::uint64_t* out, std::size_t n) const;
+
+  /// Exact, centred conversion (used by ModDown, where the fast conversion's error u*Q and the
+  /// floor would bias every coefficient the same way, a low-frequency error that shows up as
+  /// outliers in a few slots). After every prepare_limb: u[c] = round(sum_i y_i[c] / q_i) in
+  /// floating point (exact unless the fraction is within ~1e-15 of 1/2, where either choice is fine).
+  void centred_overflow(const std::uint64_t* scratch, std::uint64_t* u, std::size_t n) const;
+  /// out = (sum_i y_i (Q/q_i) - u Q) mod out_j: the centred representative of x in [-Q/2, Q/2)
+  /// reduced mod out_j.
+  void convert_one_centred(const std::uint64_t* scratch, const std::uint64_t* u, std::size_t j, std::uint64_t* out,
+                           std::size_t n) const;
+
  private:
   RnsBasis in_;
   std::vector<Modulus> out_;
   std::vector<std::uint64_t> punct_mod_out_;  // [j * #in + i] = (Q/q_i) mod out_j
+  std::vector<std::uint64_t> q_mod_out_;      // [j] = Q mod out_j
+  std::vector<double> inv_in_;                // [i] = 1 / q_i
 };
 
 }  // namespace cryptounet::math

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <utility>
 
 namespace cryptounet::math {
 
@@ -20,8 +21,16 @@ class RnsPoly {
 
   RnsPoly(const RnsPoly& other);
   RnsPoly& operator=(const RnsPoly& other);
-  RnsPoly(RnsPoly&&) noexcept = default;
-  RnsPoly& operator=(RnsPoly&&) noexcept = default;
+  RnsPoly(RnsPoly&& other) noexcept
+      : n_(std::exchange(other.n_, 0)), limbs_(std::exchange(other.limbs_, 0)),
+        capacity_(std::exchange(other.capacity_, 0)), data_(std::move(other.data_)) {}
+  RnsPoly& operator=(RnsPoly&& other) noexcept {
+    n_ = std::exchange(other.n_, 0);
+    limbs_ = std::exchange(other.limbs_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    data_ = std::move(other.data_);
+    return *this;
+  }
   ~RnsPoly() = default;
 
   [[nodiscard]] std::size_t n() const { return n_; }

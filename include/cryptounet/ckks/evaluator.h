@@ -1,0 +1,110 @@
+// Homomorphic operations on ciphertexts (server side). Every ciphertext and plaintext is in NTT
+// form. Each operation comes as `op(...)`, returning a new ciphertext, and `op_inplace(...)`,
+// mutating its first argument. Binary operations need equal levels, parameter fingerprints and
+// (for add/sub) scales equal within a relative 1e-9; anything else throws InvalidArgument with
+// the operation and the values in the message. Costs are per ciphertext at level l with k
+// special primes and d digits; a key switch (relinearise, rotate, conjugate) costs about
+// (l+1) + d(l+1+k) + 2(l+1+k) NTTs and is the dominant cost. Work is spread over the context's
+// thread pool, over limbs. An Evaluator may be used from several threads at once.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "cryptounet/ckks/ciphertext.h"
+#include "cryptounet/ckks/context.h"
+#include "cryptounet/ckks/keys.h"
+#include "cryptounet/ckks/plaintext.h"
+
+namespace cryptounet::ckks {
+
+class Evaluator {
+ public:
+  /// `keys` may be null (then relinearise/rotate/conjugate throw); if given it must outlive the
+  /// evaluator. Throws InvalidArgument if the keys belong to other parameters.
+  explicit Evaluator(std::shared_ptr<const Context> ctx, const EvaluationKeys* keys = nullptr);
+
+  [[nodiscard]] const Context& context() const { return *ctx_; }
+
+  // --- additive (no level used; cost O((l+1) N)) ---
+  [[nodiscard]] Ciphertext add(const Ciphertext& a, const Ciphertext& b) const;
+  void add_inplace(Ciphertext& a, const Ciphertext& b) const;
+  [[nodiscard]] Ciphertext sub(const Ciphertext& a, const Ciphertext& b) const;
+  void sub_inplace(Ciphertext& a, const Ciphertext& b) const;
+  [[nodiscard]] Ciphertext add(const Ciphertext& a, const Plaintext& b) const;
+  void add_inplace(Ciphertext& a, const Plaintext& b) const;
+  [[nodiscard]] Ciphertext sub(const Ciphertext& a, const Plaintext& b) const;
+  void sub_inplace(Ciphertext& a, const Plaintext& b) const;
+  [[nodiscard]] Ciphertext negate(const Ciphertext& a) const;
+  void negate_inplace(Ciphertext& a) const;
+  /// Adds c to every slot (round(c * scale) in every NTT point of part 0). Throws for non-finite c.
+  [[nodiscard]] Ciphertext add_const(const Ciphertext& a, double c) const;
+  void add_const_inplace(Ciphertext& a, double c) const;
+
+  // --- products by plaintexts and constants (scale multiplies; rescale afterwards) ---
+  /// Cost: size * (l+1) element-wise products, no NTT.
+  [[nodiscard]] Ciphertext mul_plain(const Ciphertext& a, const Plaintext& b) const;
+  void mul_plain_inplace(Ciphertext& a, const Plaintext& b) const;
+  /// acc += a * b. Needs acc.scale == a.scale * b.scale (relative 1e-9), equal levels and sizes.
+  void mul_plain_add_inplace(Ciphertext& acc, const Ciphertext& a, const Plaintext& b) const;
+  /// a * round(c * const_scale); scale *= const_scale. No plaintext is encoded. Throws
+  /// InvalidArgument if const_scale <= 0, c or const_scale is not finite, or |c * const_scale| >= 2^126.
+  [[nodiscard]] Ciphertext mul_const(const Ciphertext& a, double c, double const_scale) const;
+  void mul_const_inplace(Ciphertext& a, double c, double const_scale) const;
+  /// acc += a * round(c * const_scale); needs acc.scale == a.scale * const_scale.
+  void mul_const_add_inplace(Ciphertext& acc, const Ciphertext& a, double c, double const_scale) const;
+
+  // --- ciphertext products ---
+  /// Tensor product of two size-2 ciphertexts: a size-3 result, scale a.scale * b.scale.
+  /// Cost: 4 (l+1) element-wise products.
+  [[nodiscard]] Ciphertext mul(const Ciphertext& a, const Ciphertext& b) const;
+  void mul_inplace(Ciphertext& a, const Ciphertext& b) const;
+  /// Size 3 -> 2 with the relinearisation key (one key switch). Throws InvalidArgument without
+  /// a relinearisation key or for a ciphertext of size other than 3.
+  [[nodiscard]] Ciphertext relinearize(const Ciphertext& a) const;
+  void relinearize_inplace(Ciphertext& a) const;
+  /// mul + relinearize (one key switch).
+  [[nodiscard]] Ciphertext mul_relin(const Ciphertext& a, const Ciphertext& b) const;
+  void mul_relin_inplace(Ciphertext& a, const Ciphertext& b) const;
+  /// a * a + relinearize (one key switch; 3 products instead of 4).
+  [[nodiscard]] Ciphertext square_relin(const Ciphertext& a) const;
+  void square_relin_inplace(Ciphertext& a) const;
+
+  // --- levels ---
+  /// Divides by the last prime q_l: level - 1, scale / q_l. Cost: size * (1 inverse + l) NTTs.
+  /// Throws InvalidArgument at level 0.
+  [[nodiscard]] Ciphertext rescale(const Ciphertext& a) const;
+  void rescale_inplace(Ciphertext& a) const;
+  /// Discards primes down to `level` (scale unchanged, no noise). Throws InvalidArgument if
+  /// level is negative or above a's level.
+  [[nodiscard]] Ciphertext drop_level(const Ciphertext& a, int level) const;
+  void drop_level_inplace(Ciphertext& a, int level) const;
+  [[nodiscard]] Plaintext drop_level(const Plaintext& a, int level) const;
+
+  // --- automorphisms (one key switch each) ---
+  /// Rotates the slot vector left by `step` (negative: right); step = 0 (mod slots) copies.
+  /// Throws InvalidArgument if no Galois key for the step is loaded or a.size() != 2.
+  [[nodiscard]] Ciphertext rotate(const Ciphertext& a, int step) const;
+  void rotate_inplace(Ciphertext& a, int step) const;
+  /// The rotations of a by every step, sharing one decomposition (ModUp) of a: per step one
+  /// inner product and one ModDown, about (2(l+1+k) + ...) NTTs instead of a full key switch.
+  /// Same result as rotate() step by step. Throws as rotate().
+  [[nodiscard]] std::vector<Ciphertext> rotate_hoisted(const Ciphertext& a, std::span<const int> steps) const;
+  /// Complex conjugation of every slot. Throws InvalidArgument without the conjugation key.
+  [[nodiscard]] Ciphertext conjugate(const Ciphertext& a) const;
+  void conjugate_inplace(Ciphertext& a) const;
+  /// The automorphism of Galois element g (odd, < 2N) with its key.
+  [[nodiscard]] Ciphertext apply_galois(const Ciphertext& a, std::uint64_t g) const;
+
+ private:
+  void check_ct(const char* op, const Ciphertext& a) const;
+  void check_pair(const char* op, const Ciphertext& a, const Ciphertext& b, bool same_scale) const;
+  void check_pt(const char* op, const Ciphertext& a, const Plaintext& b) const;
+  [[nodiscard]] const KeySwitchKey& galois_key(const char* op, std::uint64_t g, int step) const;
+
+  std::shared_ptr<const Context> ctx_;
+  const EvaluationKeys* keys_;
+};
+
+}  // namespace cryptounet::ckks

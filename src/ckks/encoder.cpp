@@ -1,0 +1,203 @@
+#include "cryptounet/ckks/encoder.h"
+
+#include <bit>
+#include <cmath>
+#include <numbers>
+#include <string>
+
+#include "cryptounet/common/error.h"
+#include "cryptounet/math/modarith.h"
+#include "cryptounet/math/poly_kernels.h"
+
+namespace cryptounet::ckks {
+namespace {
+
+std::uint64_t from_i128(__int128 x, const math::Modulus& q) {
+  const bool neg = x < 0;
+  const unsigned __int128 u = neg ? static_cast<unsigned __int128>(-(x + 1)) + 1 : static_cast<unsigned __int128>(x);
+  const std::uint64_t r = q.reduce128(u);
+  return (neg && r) ? q.value() - r : r;
+}
+
+}  // namespace
+
+Encoder::Encoder(std::shared_ptr<const Context> ctx) : ctx_(std::move(ctx)) {
+  if (!ctx_) throw InvalidArgument("Encoder: null context");
+  const std::size_t n = ctx_->n();
+  const std::size_t m = 2 * n;
+  slots_ = n / 2;
+  rot_group_.resize(slots_);
+  std::size_t g = 1;
+  for (std::size_t j = 0; j < slots_; ++j) {
+    rot_group_[j] = g;
+    g = (g * 5) % m;
+  }
+  ksi_.resize(m + 1);
+  for (std::size_t k = 0; k <= m; ++k) {
+    const long double angle = 2.0L * std::numbers::pi_v<long double> * static_cast<long double>(k) / static_cast<long double>(m);
+    ksi_[k] = {static_cast<double>(std::cos(angle)), static_cast<double>(std::sin(angle))};
+  }
+  const int bits = std::countr_zero(slots_);
+  bitrev_.resize(slots_);
+  for (std::size_t i = 0; i < slots_; ++i) {
+    std::size_t r = 0, x = i;
+    for (int b = 0; b < bits; ++b) {
+      r = (r << 1) | (x & 1);
+      x >>= 1;
+    }
+    bitrev_[i] = r;
+  }
+}
+
+// HEAAN's fftSpecialInv: evaluations at the rotation-group roots -> coefficients, then 1/slots.
+void Encoder::fft_inverse(std::complex<double>* v) const {
+  const std::size_t size = slots_, m = 2 * ctx_->n();
+  for (std::size_t len = size; len >= 2; len >>= 1) {
+    const std::size_t lenh = len >> 1, lenq = len << 2, gap = m / lenq;
+    for (std::size_t i = 0; i < size; i += len) {
+      for (std::size_t j = 0; j < lenh; ++j) {
+        const std::size_t idx = (lenq - (rot_group_[j] % lenq)) % lenq;
+        const std::complex<double> u = v[i + j] + v[i + j + lenh];
+        const std::complex<double> w = (v[i + j] - v[i + j + lenh]) * ksi_[idx * gap];
+        v[i + j] = u;
+        v[i + j + lenh] = w;
+      }
+    }
+  }
+  for (std::size_t i = 0; i < size; ++i)
+    if (i < bitrev_[i]) std::swap(v[i], v[bitrev_[i]]);
+  const double inv = 1.0 / static_cast<double>(size);
+  for (std::size_t i = 0; i < size; ++i) v[i] *= inv;
+}
+
+// HEAAN's fftSpecial: coefficients -> evaluations at the rotation-group roots.
+void Encoder::fft_forward(std::complex<double>* v) const {
+  const std::size_t size = slots_, m = 2 * ctx_->n();
+  for (std::size_t i = 0; i < size; ++i)
+    if (i < bitrev_[i]) std::swap(v[i], v[bitrev_[i]]);
+  for (std::size_t len = 2; len <= size; len <<= 1) {
+    const std::size_t lenh = len >> 1, lenq = len << 2, gap = m / lenq;
+    for (std::size_t i = 0; i < size; i += len) {
+      for (std::size_t j = 0; j < lenh; ++j) {
+        const std::size_t idx = (rot_group_[j] % lenq) * gap;
+        const std::complex<double> u = v[i + j];
+        const std::complex<double> w = v[i + j + lenh] * ksi_[idx];
+        v[i + j] = u + w;
+        v[i + j + lenh] = u - w;
+      }
+    }
+  }
+}
+
+Plaintext Encoder::encode(std::span<const double> values, int level, double scale) const {
+  if (values.size() > slots_)
+    throw InvalidArgument("encode: " + std::to_string(values.size()) + " values exceed " + std::to_string(slots_) + " slots");
+  std::vector<std::complex<double>> v(slots_);
+  for (std::size_t i = 0; i < values.size(); ++i) v[i] = values[i];
+  return encode_coeffs(v, level, scale);
+}
+
+Plaintext Encoder::encode(std::span<const std::complex<double>> values, int level, double scale) const {
+  if (values.size() > slots_)
+    throw InvalidArgument("encode: " + std::to_string(values.size()) + " values exceed " + std::to_string(slots_) + " slots");
+  std::vector<std::complex<double>> v(slots_);
+  std::copy(values.begin(), values.end(), v.begin());
+  return encode_coeffs(v, level, scale);
+}
+
+Plaintext Encoder::encode_coeffs(const std::vector<std::complex<double>>& values, int level, double scale) const {
+  if (level < 0 || level > ctx_->max_level())
+    throw InvalidArgument("encode: level " + std::to_string(level) + " outside [0, " + std::to_string(ctx_->max_level()) + "]");
+  if (!(scale > 0) || !std::isfinite(scale)) throw InvalidArgument("encode: scale " + std::to_string(scale) + " is not positive and finite");
+  for (const auto& z : values)
+    if (!std::isfinite(z.real()) || !std::isfinite(z.imag())) throw InvalidArgument("encode: a value is not finite");
+  std::vector<std::complex<double>> v = values;
+  fft_inverse(v.data());
+  const std::size_t n = ctx_->n(), h = n / 2;
+  const std::size_t limbs = static_cast<std::size_t>(level) + 1;
+  // Scaled, rounded coefficients: int64 when they fit (the usual case), else 128-bit.
+  std::vector<std::int64_t> small(n);
+  bool big = false;
+  double max_abs = 0;
+  std::vector<long double> scaled(n);
+  for (std::size_t i = 0; i < h; ++i) {
+    scaled[i] = std::round(static_cast<long double>(v[i].real()) * scale);
+    scaled[i + h] = std::round(static_cast<long double>(v[i].imag()) * scale);
+  }
+  for (std::size_t i = 0; i < n; ++i) max_abs = std::max(max_abs, static_cast<double>(std::fabs(scaled[i])));
+  if (max_abs >= 0x1p126) throw InvalidArgument("encode: a scaled coefficient reaches 2^126 (values too large for the scale)");
+  if (max_abs >= 0x1p62) big = true;
+  if (!big)
+    for (std::size_t i = 0; i < n; ++i) small[i] = static_cast<std::int64_t>(scaled[i]);
+  math::RnsPoly poly(n, limbs);
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    const math::Modulus& q = ctx_->modulus(t);
+    std::uint64_t* dst = poly.limb(t);
+    if (big) {
+      for (std::size_t i = 0; i < n; ++i) dst[i] = from_i128(static_cast<__int128>(scaled[i]), q);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) dst[i] = math::from_signed(small[i], q);
+    }
+    math::ntt_forward(dst, ctx_->ntt(t));
+  });
+  return Plaintext(std::move(poly), scale, ctx_->fingerprint());
+}
+
+std::vector<std::complex<double>> Encoder::decode(const Plaintext& pt) const {
+  if (pt.level() < 0) throw InvalidArgument("decode: empty plaintext");
+  if (pt.fingerprint() != ctx_->fingerprint()) throw InvalidArgument("decode: plaintext belongs to other parameters");
+  const std::size_t n = ctx_->n(), h = n / 2;
+  // Fewest limbs whose product exceeds scale * 2^50: the centred message is far below that, so
+  // the CRT on those limbs alone recovers it exactly.
+  const double need = std::log2(pt.scale()) + 50;
+  std::size_t limbs = 0;
+  double have = 0;
+  while (limbs < static_cast<std::size_t>(pt.level()) + 1 && have < need) {
+    have += std::log2(static_cast<double>(ctx_->modulus(limbs).value()));
+    ++limbs;
+  }
+  math::RnsPoly c = pt.poly().prefix(limbs);
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) { math::ntt_inverse(c.limb(t), ctx_->ntt(t)); });
+  std::vector<double> x(n);
+  if (limbs == 1) {
+    const std::uint64_t q = ctx_->modulus(0).value();
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t a = c.limb(0)[i];
+      x[i] = a > q / 2 ? -static_cast<double>(q - a) : static_cast<double>(a);
+    }
+  } else if (limbs == 2) {
+    // Garner: x = a0 + q0 * ((a1 - a0) q0^-1 mod q1), then centre in (-q0 q1 / 2, q0 q1 / 2].
+    const math::Modulus& m1 = ctx_->modulus(1);
+    const std::uint64_t q0 = ctx_->modulus(0).value(), q1 = m1.value();
+    const math::ShoupOperand q0inv = math::make_shoup(math::inv_mod(m1.reduce(q0), m1), m1);
+    const unsigned __int128 big_q = static_cast<unsigned __int128>(q0) * q1;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::uint64_t a0 = c.limb(0)[i], a1 = c.limb(1)[i];
+      const std::uint64_t d = math::mul_shoup(math::sub_mod(a1, m1.reduce(a0), q1), q0inv, q1);
+      const unsigned __int128 v = a0 + static_cast<unsigned __int128>(q0) * d;
+      x[i] = v > big_q / 2 ? -static_cast<double>(static_cast<long double>(big_q - v))
+                           : static_cast<double>(static_cast<long double>(v));
+    }
+  } else {
+    const math::RnsBasis& basis = ctx_->q_basis(static_cast<int>(limbs) - 1);
+    std::vector<std::uint64_t> res(limbs);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t t = 0; t < limbs; ++t) res[t] = c.limb(t)[i];
+      x[i] = basis.compose_centered(res);
+    }
+  }
+  std::vector<std::complex<double>> v(slots_);
+  const double inv = 1.0 / pt.scale();
+  for (std::size_t i = 0; i < h; ++i) v[i] = {x[i] * inv, x[i + h] * inv};
+  fft_forward(v.data());
+  return v;
+}
+
+std::vector<double> Encoder::decode_real(const Plaintext& pt) const {
+  const auto z = decode(pt);
+  std::vector<double> r(z.size());
+  for (std::size_t i = 0; i < z.size(); ++i) r[i] = z[i].real();
+  return r;
+}
+
+}  // namespace cryptounet::ckks

@@ -1,0 +1,251 @@
+// Evaluator: construction, argument checks, additive operations and products by plaintexts and
+// constants. Products of ciphertexts are in evaluator_mul.cpp, levels in evaluator_rescale.cpp,
+// automorphisms in evaluator_rotate.cpp.
+#include "cryptounet/ckks/evaluator.h"
+
+#include <cmath>
+#include <sstream>
+#include <string>
+
+#include "cryptounet/common/error.h"
+#include "cryptounet/math/poly_kernels.h"
+
+namespace cryptounet::ckks {
+namespace {
+
+std::string log2_str(double s) {
+  std::ostringstream o;
+  o.precision(4);
+  o << "2^" << std::fixed << std::log2(s);
+  return o.str();
+}
+
+bool scales_equal(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(std::abs(a), std::abs(b)); }
+
+// x mod q for a signed 128-bit x.
+std::uint64_t from_i128(__int128 x, const math::Modulus& q) {
+  const bool neg = x < 0;
+  const unsigned __int128 u = neg ? static_cast<unsigned __int128>(-(x + 1)) + 1 : static_cast<unsigned __int128>(x);
+  const std::uint64_t r = q.reduce128(u);
+  return (neg && r) ? q.value() - r : r;
+}
+
+__int128 round_const(const char* op, double c, double const_scale) {
+  if (!std::isfinite(c) || !std::isfinite(const_scale) || !(const_scale > 0))
+    throw InvalidArgument(std::string(op) + ": constant " + std::to_string(c) + " or scale " +
+                          std::to_string(const_scale) + " is not finite and positive");
+  const long double v = std::round(static_cast<long double>(c) * const_scale);
+  if (std::fabs(v) >= 0x1p126L) throw InvalidArgument(std::string(op) + ": c * const_scale reaches 2^126");
+  return static_cast<__int128>(v);
+}
+
+}  // namespace
+
+Evaluator::Evaluator(std::shared_ptr<const Context> ctx, const EvaluationKeys* keys) : ctx_(std::move(ctx)), keys_(keys) {
+  if (!ctx_) throw InvalidArgument("Evaluator: null context");
+  if (keys_) {
+    if (!keys_->relin.empty() && keys_->relin.key.fingerprint != ctx_->fingerprint())
+      throw InvalidArgument("Evaluator: relinearisation key belongs to other parameters");
+    for (const auto& [g, k] : keys_->galois.keys)
+      if (k.fingerprint != ctx_->fingerprint())
+        throw InvalidArgument("Evaluator: Galois key " + std::to_string(g) + " belongs to other parameters");
+  }
+}
+
+void Evaluator::check_ct(const char* op, const Ciphertext& a) const {
+  if (a.level() < 0 || a.size() < 2) throw InvalidArgument(std::string(op) + ": empty ciphertext");
+  if (a.fingerprint() != ctx_->fingerprint())
+    throw InvalidArgument(std::string(op) + ": ciphertext belongs to other parameters (fingerprint mismatch)");
+}
+
+void Evaluator::check_pair(const char* op, const Ciphertext& a, const Ciphertext& b, bool same_scale) const {
+  check_ct(op, a);
+  check_ct(op, b);
+  if (a.level() != b.level())
+    throw InvalidArgument(std::string(op) + ": level mismatch (" + std::to_string(a.level()) + " vs " +
+                          std::to_string(b.level()) + "); drop_level the higher one first");
+  if (same_scale && !scales_equal(a.scale(), b.scale()))
+    throw InvalidArgument(std::string(op) + ": scale mismatch (" + log2_str(a.scale()) + " vs " + log2_str(b.scale()) + ")");
+}
+
+void Evaluator::check_pt(const char* op, const Ciphertext& a, const Plaintext& b) const {
+  check_ct(op, a);
+  if (b.level() < 0) throw InvalidArgument(std::string(op) + ": empty plaintext");
+  if (b.fingerprint() != ctx_->fingerprint())
+    throw InvalidArgument(std::string(op) + ": plaintext belongs to other parameters (fingerprint mismatch)");
+  if (a.level() != b.level())
+    throw InvalidArgument(std::string(op) + ": level mismatch (ciphertext " + std::to_string(a.level()) + " vs plaintext " +
+                          std::to_string(b.level()) + ")");
+}
+
+// ---- additive ----
+
+void Evaluator::add_inplace(Ciphertext& a, const Ciphertext& b) const {
+  check_pair("add", a, b, true);
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  auto& parts = a.parts();
+  while (parts.size() < b.size()) parts.push_back(math::RnsPoly::zeros(n, limbs));
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    for (std::size_t p = 0; p < b.size(); ++p)
+      math::kernels::add(parts[p].limb(t), b.part(p).limb(t), parts[p].limb(t), n, ctx_->modulus(t));
+  });
+}
+
+Ciphertext Evaluator::add(const Ciphertext& a, const Ciphertext& b) const {
+  Ciphertext r = a;
+  add_inplace(r, b);
+  return r;
+}
+
+void Evaluator::sub_inplace(Ciphertext& a, const Ciphertext& b) const {
+  check_pair("sub", a, b, true);
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  auto& parts = a.parts();
+  while (parts.size() < b.size()) parts.push_back(math::RnsPoly::zeros(n, limbs));
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    for (std::size_t p = 0; p < b.size(); ++p)
+      math::kernels::sub(parts[p].limb(t), b.part(p).limb(t), parts[p].limb(t), n, ctx_->modulus(t));
+  });
+}
+
+Ciphertext Evaluator::sub(const Ciphertext& a, const Ciphertext& b) const {
+  Ciphertext r = a;
+  sub_inplace(r, b);
+  return r;
+}
+
+void Evaluator::add_inplace(Ciphertext& a, const Plaintext& b) const {
+  check_pt("add", a, b);
+  if (!scales_equal(a.scale(), b.scale()))
+    throw InvalidArgument("add: scale mismatch (ciphertext " + log2_str(a.scale()) + " vs plaintext " + log2_str(b.scale()) + ")");
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  auto& c0 = a.part(0);
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    math::kernels::add(c0.limb(t), b.poly().limb(t), c0.limb(t), n, ctx_->modulus(t));
+  });
+}
+
+Ciphertext Evaluator::add(const Ciphertext& a, const Plaintext& b) const {
+  Ciphertext r = a;
+  add_inplace(r, b);
+  return r;
+}
+
+void Evaluator::sub_inplace(Ciphertext& a, const Plaintext& b) const {
+  check_pt("sub", a, b);
+  if (!scales_equal(a.scale(), b.scale()))
+    throw InvalidArgument("sub: scale mismatch (ciphertext " + log2_str(a.scale()) + " vs plaintext " + log2_str(b.scale()) + ")");
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  auto& c0 = a.part(0);
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    math::kernels::sub(c0.limb(t), b.poly().limb(t), c0.limb(t), n, ctx_->modulus(t));
+  });
+}
+
+Ciphertext Evaluator::sub(const Ciphertext& a, const Plaintext& b) const {
+  Ciphertext r = a;
+  sub_inplace(r, b);
+  return r;
+}
+
+void Evaluator::negate_inplace(Ciphertext& a) const {
+  check_ct("negate", a);
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  auto& parts = a.parts();
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    for (auto& p : parts) math::kernels::negate(p.limb(t), p.limb(t), n, ctx_->modulus(t));
+  });
+}
+
+Ciphertext Evaluator::negate(const Ciphertext& a) const {
+  Ciphertext r = a;
+  negate_inplace(r);
+  return r;
+}
+
+void Evaluator::add_const_inplace(Ciphertext& a, double c) const {
+  check_ct("add_const", a);
+  const __int128 k = round_const("add_const", c, a.scale());
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  auto& c0 = a.part(0);
+  // A constant polynomial is the same value at every NTT point.
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    math::kernels::add_scalar(c0.limb(t), from_i128(k, ctx_->modulus(t)), c0.limb(t), n, ctx_->modulus(t));
+  });
+}
+
+Ciphertext Evaluator::add_const(const Ciphertext& a, double c) const {
+  Ciphertext r = a;
+  add_const_inplace(r, c);
+  return r;
+}
+
+// ---- products by plaintexts and constants ----
+
+void Evaluator::mul_plain_inplace(Ciphertext& a, const Plaintext& b) const {
+  check_pt("mul_plain", a, b);
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  auto& parts = a.parts();
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    for (auto& p : parts) math::kernels::mul(p.limb(t), b.poly().limb(t), p.limb(t), n, ctx_->modulus(t));
+  });
+  a.set_scale(a.scale() * b.scale());
+}
+
+Ciphertext Evaluator::mul_plain(const Ciphertext& a, const Plaintext& b) const {
+  Ciphertext r = a;
+  mul_plain_inplace(r, b);
+  return r;
+}
+
+void Evaluator::mul_plain_add_inplace(Ciphertext& acc, const Ciphertext& a, const Plaintext& b) const {
+  check_pt("mul_plain_add", a, b);
+  check_pair("mul_plain_add", acc, a, false);
+  if (!scales_equal(acc.scale(), a.scale() * b.scale()))
+    throw InvalidArgument("mul_plain_add: accumulator scale " + log2_str(acc.scale()) + " is not the product scale " +
+                          log2_str(a.scale() * b.scale()));
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  auto& parts = acc.parts();
+  while (parts.size() < a.size()) parts.push_back(math::RnsPoly::zeros(n, limbs));
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    for (std::size_t p = 0; p < a.size(); ++p)
+      math::kernels::mul_add(a.part(p).limb(t), b.poly().limb(t), parts[p].limb(t), n, ctx_->modulus(t));
+  });
+}
+
+void Evaluator::mul_const_inplace(Ciphertext& a, double c, double const_scale) const {
+  check_ct("mul_const", a);
+  const __int128 k = round_const("mul_const", c, const_scale);
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  auto& parts = a.parts();
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    const math::Modulus& q = ctx_->modulus(t);
+    const math::ShoupOperand w = math::make_shoup(from_i128(k, q), q);
+    for (auto& p : parts) math::kernels::mul_scalar(p.limb(t), w, p.limb(t), n, q);
+  });
+  a.set_scale(a.scale() * const_scale);
+}
+
+Ciphertext Evaluator::mul_const(const Ciphertext& a, double c, double const_scale) const {
+  Ciphertext r = a;
+  mul_const_inplace(r, c, const_scale);
+  return r;
+}
+
+void Evaluator::mul_const_add_inplace(Ciphertext& acc, const Ciphertext& a, double c, double const_scale) const {
+  check_pair("mul_const_add", acc, a, false);
+  const __int128 k = round_const("mul_const_add", c, const_scale);
+  if (!scales_equal(acc.scale(), a.scale() * const_scale))
+    throw InvalidArgument("mul_const_add: accumulator scale " + log2_str(acc.scale()) + " is not the product scale " +
+                          log2_str(a.scale() * const_scale));
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  auto& parts = acc.parts();
+  while (parts.size() < a.size()) parts.push_back(math::RnsPoly::zeros(n, limbs));
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    const math::Modulus& q = ctx_->modulus(t);
+    const math::ShoupOperand w = math::make_shoup(from_i128(k, q), q);
+    for (std::size_t p = 0; p < a.size(); ++p) math::kernels::mul_scalar_add(a.part(p).limb(t), w, parts[p].limb(t), n, q);
+  });
+}
+
+}  // namespace cryptounet::ckks

@@ -1,0 +1,129 @@
+#include "keyswitch.h"
+
+#include <cstring>
+
+#include "cryptounet/math/poly_kernels.h"
+
+namespace cryptounet::ckks::detail {
+namespace {
+
+std::size_t digits_at(const Context& ctx, std::size_t limbs) {
+  int d = 0;
+  while (d < ctx.dnum() && ctx.digit_begin(d) < limbs) ++d;
+  return static_cast<std::size_t>(d);
+}
+
+}  // namespace
+
+std::vector<math::RnsPoly> mod_up(const Context& ctx, const math::RnsPoly& c) {
+  const std::size_t n = ctx.n(), l1 = c.limbs(), k = ctx.p_count(), nq = ctx.q_count();
+  const std::size_t ext = l1 + k;
+  const std::size_t d = digits_at(ctx, l1);
+  const std::size_t alpha = static_cast<std::size_t>(ctx.params().digit_size());
+  // Phase 1, per limb: inverse NTT and the first step of the digit's base conversion, in place.
+  math::RnsPoly y(n, l1);
+  ctx.pool().parallel_for(0, l1, [&](std::size_t t) {
+    std::memcpy(y.limb(t), c.limb(t), n * sizeof(std::uint64_t));
+    math::ntt_inverse(y.limb(t), ctx.ntt(t));
+    const int j = static_cast<int>(t / alpha);
+    const std::size_t b = ctx.digit_begin(j), e = std::min(ctx.digit_end(j), l1);
+    ctx.mod_up_converter(j, e - b).prepare_limb(t - b, y.limb(t), y.limb(b), n);
+  });
+  // Centred digits ([c]_{Q_j} in [-Q_j/2, Q_j/2), extended exactly): an uncentred digit has mean
+  // Q_j/2, and Q_j/2 * e_j / P is a low-frequency error that concentrates in a few slots.
+  std::vector<std::vector<std::uint64_t>> u(d, std::vector<std::uint64_t>(n));
+  ctx.pool().parallel_for(0, d, [&](std::size_t j) {
+    const std::size_t b = ctx.digit_begin(static_cast<int>(j)), e = std::min(ctx.digit_end(static_cast<int>(j)), l1);
+    ctx.mod_up_converter(static_cast<int>(j), e - b).centred_overflow(y.limb(b), u[j].data(), n);
+  });
+  std::vector<math::RnsPoly> digits;
+  digits.reserve(d);
+  for (std::size_t j = 0; j < d; ++j) digits.emplace_back(n, ext);
+  // Phase 2, per (digit, output limb): finish the conversion and NTT; own limbs are copied.
+  struct Task {
+    std::uint32_t digit;
+    std::uint32_t limb;
+  };
+  std::vector<Task> tasks;
+  tasks.reserve(d * ext);
+  for (std::size_t j = 0; j < d; ++j)
+    for (std::size_t t = 0; t < ext; ++t) tasks.push_back({static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(t)});
+  ctx.pool().parallel_for(0, tasks.size(), [&](std::size_t i) {
+    const int j = static_cast<int>(tasks[i].digit);
+    const std::size_t t = tasks[i].limb;
+    const std::size_t b = ctx.digit_begin(j), e = std::min(ctx.digit_end(j), l1);
+    std::uint64_t* dst = digits[static_cast<std::size_t>(j)].limb(t);
+    if (t >= b && t < e) {
+      std::memcpy(dst, c.limb(t), n * sizeof(std::uint64_t));
+      return;
+    }
+    const std::size_t qp = t < l1 ? t : nq + (t - l1);
+    ctx.mod_up_converter(j, e - b).convert_one_centred(y.limb(b), u[static_cast<std::size_t>(j)].data(), qp, dst, n);
+    math::ntt_forward(dst, ctx.ntt(qp));
+  });
+  return digits;
+}
+
+void inner_product(const Context& ctx, const std::vector<math::RnsPoly>& digits, const KeySwitchKey& key,
+                   const std::uint32_t* perm, math::RnsPoly& acc0, math::RnsPoly& acc1) {
+  const std::size_t n = ctx.n(), ext = digits[0].limbs(), k = ctx.p_count(), nq = ctx.q_count();
+  const std::size_t l1 = ext - k, d = digits.size();
+  acc0 = math::RnsPoly(n, ext);
+  acc1 = math::RnsPoly(n, ext);
+  ctx.pool().parallel_for(0, ext, [&](std::size_t t) {
+    const std::size_t qp = t < l1 ? t : nq + (t - l1);
+    std::vector<const std::uint64_t*> a(d), b0(d), b1(d);
+    for (std::size_t j = 0; j < d; ++j) {
+      a[j] = digits[j].limb(t);
+      b0[j] = key.b[j].limb(qp);
+      b1[j] = key.a[j].limb(qp);
+    }
+    math::kernels::dot2(a.data(), b0.data(), b1.data(), d, perm, acc0.limb(t), acc1.limb(t), n, ctx.modulus(qp));
+  });
+}
+
+void mod_down(const Context& ctx, const math::RnsPoly& acc, math::RnsPoly& out, bool accumulate) {
+  const std::size_t n = ctx.n(), k = ctx.p_count(), l1 = acc.limbs() - k;
+  const std::size_t nq = ctx.q_count();
+  const math::BaseConverter& conv = ctx.mod_down_converter();
+  math::RnsPoly y(n, k);
+  ctx.pool().parallel_for(0, k, [&](std::size_t i) {
+    std::memcpy(y.limb(i), acc.limb(l1 + i), n * sizeof(std::uint64_t));
+    math::ntt_inverse(y.limb(i), ctx.ntt(nq + i));
+    conv.prepare_limb(i, y.limb(i), y.data(), n);
+  });
+  // Exact centred conversion: ModDown then rounds (acc / P) without bias.
+  std::vector<std::uint64_t> u(n);
+  conv.centred_overflow(y.data(), u.data(), n);
+  if (!accumulate) out = math::RnsPoly(n, l1);
+  ctx.pool().parallel_for(0, l1, [&](std::size_t i) {
+    const math::Modulus& q = ctx.modulus(i);
+    std::vector<std::uint64_t> tmp(n);
+    conv.convert_one_centred(y.data(), u.data(), i, tmp.data(), n);
+    math::ntt_forward(tmp.data(), ctx.ntt(i));
+    const math::ShoupOperand pinv = ctx.p_inv_mod_q(i);
+    const std::uint64_t qv = q.value();
+    const std::uint64_t* a = acc.limb(i);
+    std::uint64_t* o = out.limb(i);
+    if (accumulate) {
+      for (std::size_t c = 0; c < n; ++c) {
+        const std::uint64_t v = math::mul_shoup(a[c] + qv - tmp[c], pinv, qv);
+        o[c] = math::add_mod(o[c], v, qv);
+      }
+    } else {
+      for (std::size_t c = 0; c < n; ++c) o[c] = math::mul_shoup(a[c] + qv - tmp[c], pinv, qv);
+    }
+  });
+}
+
+std::pair<math::RnsPoly, math::RnsPoly> key_switch(const Context& ctx, const math::RnsPoly& c, const KeySwitchKey& key) {
+  const auto digits = mod_up(ctx, c);
+  math::RnsPoly acc0, acc1;
+  inner_product(ctx, digits, key, nullptr, acc0, acc1);
+  math::RnsPoly r0, r1;
+  mod_down(ctx, acc0, r0, false);
+  mod_down(ctx, acc1, r1, false);
+  return {std::move(r0), std::move(r1)};
+}
+
+}  // namespace cryptounet::ckks::detail

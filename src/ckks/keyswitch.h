@@ -1,0 +1,37 @@
+// Hybrid key switching (Han-Ki, CT-RSA 2020; the RNS form of Kim-Polyakov-Zucca 2021), in three
+// steps that hoisted rotations call separately:
+//   mod_up:        the digits [c]_{Q_j} of c, each extended to Q_l and P by fast base conversion;
+//   inner_product: sum_j digit_j * key_j over Q_l and P (optionally reading the digits through
+//                  an automorphism permutation: hoisting);
+//   mod_down:      divide by P and drop the special primes.
+// Internal to ckks/.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "cryptounet/ckks/context.h"
+#include "cryptounet/ckks/keys.h"
+#include "cryptounet/math/rns_poly.h"
+
+namespace cryptounet::ckks::detail {
+
+/// c: NTT form, l+1 limbs. Returns one polynomial per digit meeting q_0..q_l, each of l+1+k limbs
+/// (Q limbs 0..l, then P), NTT form. Cost: (l+1) inverse NTTs + sum_j (l+1+k - |digit j|) NTTs.
+[[nodiscard]] std::vector<math::RnsPoly> mod_up(const Context& ctx, const math::RnsPoly& c);
+
+/// acc0/acc1 (allocated here, l+1+k limbs) = sum_j digits[j] * key.b[j] / key.a[j]. If perm is
+/// non-null the digits are read permuted (digit[perm[i]]). No NTT.
+void inner_product(const Context& ctx, const std::vector<math::RnsPoly>& digits, const KeySwitchKey& key,
+                   const std::uint32_t* perm, math::RnsPoly& acc0, math::RnsPoly& acc1);
+
+/// out (l+1 limbs) = (acc - conv_P->Q(acc mod P)) / P, or out += that if accumulate.
+/// Cost: k inverse NTTs + (l+1) NTTs.
+void mod_down(const Context& ctx, const math::RnsPoly& acc, math::RnsPoly& out, bool accumulate);
+
+/// The whole key switch of c: (r0, r1) with r0 + r1 s = c s' + small noise.
+[[nodiscard]] std::pair<math::RnsPoly, math::RnsPoly> key_switch(const Context& ctx, const math::RnsPoly& c,
+                                                                 const KeySwitchKey& key);
+
+}  // namespace cryptounet::ckks::detail

@@ -1,0 +1,73 @@
+#include <gtest/gtest.h>
+
+#include "cryptounet/math/automorphism.h"
+#include "test_util.h"
+
+namespace cryptounet::ckks::test {
+namespace {
+using CVec = std::vector<std::complex<double>>;
+
+class RotateTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  const TestContext& tc = test_context(GetParam());
+};
+
+TEST_P(RotateTest, EveryKeyedStepAndConjugation) {
+  const auto a = random_complex(tc.slots(), 51);
+  for (int level : {tc.max_level(), 1}) {
+    const Ciphertext ca = tc.encrypt(a, level);
+    for (int step : tc.steps) {
+      const auto st = precision_stats(rotate_left(a, step), tc.decrypt(tc.eval->rotate(ca, step)));
+      EXPECT_GE(st.min_bits, 20) << tc.name << " step " << step << " level " << level;
+    }
+    CVec conj(a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) conj[i] = std::conj(a[i]);
+    EXPECT_GE(precision_stats(conj, tc.decrypt(tc.eval->conjugate(ca))).min_bits, 20) << tc.name << " conjugate";
+  }
+  // Step 0 and step = slots are the identity and need no key.
+  const Ciphertext ca = tc.encrypt(a);
+  EXPECT_GE(precision_stats(a, tc.decrypt(tc.eval->rotate(ca, 0))).min_bits, 23);
+  EXPECT_GE(precision_stats(a, tc.decrypt(tc.eval->rotate(ca, static_cast<int>(tc.slots())))).min_bits, 23);
+}
+
+TEST_P(RotateTest, ComposedRotations) {
+  const auto a = random_complex(tc.slots(), 52);
+  Ciphertext c = tc.encrypt(a);
+  // 1 + 2 + 4 + 8 = 15 slots, then back by 16 via -16 = net -1.
+  for (int s : {1, 2, 4, 8}) tc.eval->rotate_inplace(c, s);
+  c = tc.eval->rotate(c, -16);
+  EXPECT_GE(precision_stats(rotate_left(a, -1), tc.decrypt(c)).min_bits, 18) << tc.name;
+}
+
+TEST_P(RotateTest, HoistedEqualsOneByOne) {
+  const auto a = random_complex(tc.slots(), 53);
+  const Ciphertext ca = tc.encrypt(a);
+  std::vector<int> steps = {1, 2, 3, 0, -1, 5, 8, 13};
+  const auto hoisted = tc.eval->rotate_hoisted(ca, steps);
+  ASSERT_EQ(hoisted.size(), steps.size());
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const auto h = tc.decrypt(hoisted[i]);
+    const auto o = tc.decrypt(tc.eval->rotate(ca, steps[i]));
+    EXPECT_GE(precision_stats(rotate_left(a, steps[i]), h).min_bits, 20) << tc.name << " step " << steps[i];
+    // Same rotation, independent key-switch noise: agree to the noise level.
+    EXPECT_GE(precision_stats(o, h).min_bits, 20) << tc.name << " step " << steps[i];
+  }
+  // At a lower level too.
+  const Ciphertext low = tc.eval->drop_level(ca, 1);
+  const auto hl = tc.eval->rotate_hoisted(low, steps);
+  for (std::size_t i = 0; i < steps.size(); ++i)
+    EXPECT_GE(precision_stats(rotate_left(a, steps[i]), tc.decrypt(hl[i])).min_bits, 20) << "level 1 step " << steps[i];
+}
+
+TEST_P(RotateTest, RotateAfterProductAndRescale) {
+  const auto a = random_complex(tc.slots(), 54), b = random_complex(tc.slots(), 55);
+  const Ciphertext p = tc.eval->rescale(tc.eval->mul_relin(tc.encrypt(a), tc.encrypt(b)));
+  CVec ab(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) ab[i] = a[i] * b[i];
+  EXPECT_GE(precision_stats(rotate_left(ab, 3), tc.decrypt(tc.eval->rotate(p, 3))).min_bits, 19) << tc.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Sets, RotateTest, ::testing::Values("logN10", "logN11", "logN12"));
+
+}  // namespace
+}  // namespace cryptounet::ckks::test

@@ -27,6 +27,21 @@ demo: build
 bench: build
 	@$(CLI) bench ckks --params P1
 
+# Datasets (not committed): data/brain-64, data/brain-128 from Debian's mricron-data (Python),
+# data/nuclei-64 from the seeded C++ generator.
+data: build
+	@$(PYTHON) train/prepare_brain.py --out data
+	@if $(CLI) dataset synth --help >/dev/null 2>&1; then \
+	  $(CLI) dataset synth --count 600 --size 64 --seed 1 --out data/nuclei-64; \
+	else echo "data: '$(CLI) dataset synth' unavailable; data/nuclei-64 not made"; fi
+
+# Retrain the bundled models (models/*.onnx + cards) and refresh their fixtures (tests/fixtures/).
+train-brain: data
+	@train/train_models.sh brain
+
+train-nuclei: data
+	@train/train_models.sh nuclei
+
 # Sanitizer build of the test suites (AddressSanitizer + UndefinedBehaviorSanitizer).
 asan: deps
 	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DCU_SANITIZE=ON -DCU_BUILD_BENCH=OFF >/dev/null

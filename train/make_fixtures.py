@@ -147,7 +147,7 @@ def main():
     ap.add_argument("--random-only", action="store_true")
     ap.add_argument("--models", nargs="*", default=[])
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     random_ops_fixture()
     random_bn_fixture()
     if not args.random_only:

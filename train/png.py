@@ -2,7 +2,7 @@
 
 write_gray8(path, array): 8-bit greyscale, filter 0.
 read_gray(path): 8/16-bit grey, grey+alpha, RGB, RGBA (non-interlaced) -> float64 array in [0, 1]
-                 (RGB is converted to grey by the mean of the three channels).
+                 (RGB -> grey by ITU-R BT.601 luma, as the C++ reader does; alpha ignored).
 """
 import struct
 import zlib
@@ -97,5 +97,5 @@ def read_gray(path):
         vals = out.astype(np.float64) / 255.0
     vals = vals.reshape(h, w, channels)
     if channels in (3, 4):
-        return vals[..., :3].mean(axis=2)
+        return vals[..., 0] * 0.299 + vals[..., 1] * 0.587 + vals[..., 2] * 0.114
     return vals[..., 0]

@@ -9,6 +9,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -43,7 +44,8 @@ class CliSegmentation : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           ("cu_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("cu_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
+            "_" + std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     // A committed PyTorch-exported model: 1×16×16 → 2 channels (argmax head).
@@ -114,6 +116,31 @@ TEST_F(CliSegmentation, WrongSizeSuggestsResize) {
               "/images/nuclei_0000.png --out " + path("m32.png"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(data::read_mask(path("m32.png")).width, 32);
+}
+
+TEST_F(CliSegmentation, InspectShowsGraph) {
+  const auto r = run_cli("inspect --model " + model_);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const nn::Graph g = nn::load_model(model_);
+  EXPECT_THAT(r.output, HasSubstr("depth " + std::to_string(g.depth())));
+  EXPECT_THAT(r.output, HasSubstr("ConvTranspose2d"));
+  EXPECT_THAT(r.output, HasSubstr("<- output"));
+}
+
+// The bundled brain model on its bundled test slice: the CLI's mask matches the expert mask.
+TEST_F(CliSegmentation, BundledBrainModelSegmentsItsSample) {
+  const fs::path root(CU_SOURCE_DIR);
+  const fs::path model = root / "models" / "brain64.onnx";
+  const fs::path image = root / "models" / "samples" / "brain64_test.png";
+  const fs::path truth = root / "models" / "samples" / "brain64_test_mask.png";
+  if (!fs::exists(model) || !fs::exists(image) || !fs::exists(truth))
+    GTEST_SKIP() << "bundled brain64 model or sample missing";
+  const auto r = run_cli("predict --model " + model.string() + " --image " + image.string() +
+                         " --out " + path("brain.png") + " --overlay " + path("brain_o.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto m = data::segmentation_metrics(data::read_mask(path("brain.png")),
+                                            data::read_mask(truth.string()));
+  EXPECT_GE(m.dice, 0.9) << "the model card reports test Dice ~0.97";
 }
 
 TEST_F(CliSegmentation, ClearErrors) {

@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -54,7 +55,7 @@ TEST(Segment, ImageToInputChecksSize) {
 }
 
 TEST(Evaluate, TwoMethodsAndJson) {
-  const fs::path dir = fs::temp_directory_path() / "cu_eval_two_methods";
+  const fs::path dir = fs::temp_directory_path() / ("cu_eval_two_methods_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   const auto ds = data::write_synth_dataset(dir.string(), 6, {.size = 16, .seed = 9});
   const Graph g = identity_graph(16);
@@ -92,6 +93,11 @@ TEST(Evaluate, TwoMethodsAndJson) {
   opt.limit = 2;
   opt.progress = nullptr;
   EXPECT_EQ(evaluate_dataset(g, ds, {a}, opt).per_image.size(), 2u);
+  opt.zoom = 0.5;
+  const EvalReport z = evaluate_dataset(g, ds, {a}, opt);
+  EXPECT_EQ(nlohmann::json::parse(eval_report_json(z))["zoom"], 0.5);
+  opt.zoom = 1.0;
+  EXPECT_NE(z.mean[0].pixel_accuracy, evaluate_dataset(g, ds, {a}, opt).mean[0].pixel_accuracy);
   EXPECT_THROW((void)evaluate_dataset(g, ds, {}, opt), InvalidArgument);
   fs::remove_all(dir);
 }

@@ -7,6 +7,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -208,7 +209,9 @@ TEST(OnnxImport, ReadsFileAndNamesGraphAfterStem) {
   OnnxBuilder b(1, 4, 4);
   b.conv("input", "y", 1, 1, 3, "c", 3);
   b.output("y");
-  const auto path = std::filesystem::temp_directory_path() / "cu_test_import_tiny.onnx";
+  const auto dir = std::filesystem::temp_directory_path() / ("cu_import_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "cu_test_import_tiny.onnx";
   {
     std::ofstream out(path, std::ios::binary);
     b.model().SerializeToOstream(&out);
@@ -223,7 +226,7 @@ TEST(OnnxImport, ReadsFileAndNamesGraphAfterStem) {
     out << "\xff\xff\xff not a protobuf";
   }
   EXPECT_THROW((void)import_onnx_file(path.string()), FormatError);
-  std::filesystem::remove(path);
+  std::filesystem::remove_all(dir);
 }
 
 // ---- refusals ------------------------------------------------------------------------------

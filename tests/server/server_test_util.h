@@ -11,6 +11,8 @@
 
 #include <arpa/inet.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -124,7 +126,7 @@ inline void send_all(int fd, std::string_view data) {
   }
 }
 
-/// Reads one HTTP response (headers + Content-Length body), or until the peer closes or the
+/// Reads one HTTP message (headers + Content-Length body, if any), or until the peer closes or the
 /// receive timeout passes.
 inline std::string read_all(int fd) {
   std::string out;
@@ -133,9 +135,8 @@ inline std::string read_all(int fd) {
     const auto end = out.find("\r\n\r\n");
     if (end != std::string::npos) {
       const auto cl = out.find("Content-Length: ");
-      if (cl != std::string::npos && cl < end &&
-          out.size() >= end + 4 + std::stoul(out.substr(cl + 16)))
-        break;
+      if (cl == std::string::npos || cl > end) break;  // no body
+      if (out.size() >= end + 4 + std::stoul(out.substr(cl + 16))) break;
     }
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
@@ -149,5 +150,66 @@ inline int status_of_raw(const std::string& response) {
   if (response.size() < 12 || response.compare(0, 5, "HTTP/") != 0) return 0;
   return std::atoi(response.c_str() + 9);
 }
+
+/// `cryptounet serve --fake-service` as a child process on a free port (it prints the port).
+class ChildServer {
+ public:
+  ChildServer(const std::filesystem::path& data_dir, int stage_ms) {
+    using namespace std::chrono_literals;
+    int fds[2];
+    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    const std::string dir = data_dir.string(), stage = std::to_string(stage_ms),
+                      kb = std::to_string(kKeyBytes), cb = std::to_string(kCtBytes);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      ::execl(CU_CLI, CU_CLI, "serve", "--model", "fake", "--fake-service", "--port", "0",
+              "--data-dir", dir.c_str(), "--fake-stage-ms", stage.c_str(), "--fake-stages", "10",
+              "--fake-key-bytes", kb.c_str(), "--fake-ciphertext-bytes", cb.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    std::string line;
+    pollfd p{fds[0], POLLIN, 0};
+    char buf[256];
+    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 10000) > 0) {
+      ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      line.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    const auto at = line.find("127.0.0.1:");
+    if (at == std::string::npos) throw std::runtime_error("serve did not start: " + line);
+    port_ = std::stoi(line.substr(at + 10));
+  }
+  ~ChildServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  /// kill -9; true if the process died of the signal.
+  bool kill9() {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFSIGNALED(status);
+  }
+  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  [[nodiscard]] client::ClientOptions options() const {
+    client::ClientOptions o;
+    o.server_url = url();
+    o.poll_interval = std::chrono::milliseconds(20);
+    return o;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
 
 }  // namespace cryptounet::server::testing

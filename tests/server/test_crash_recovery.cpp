@@ -20,64 +20,6 @@ using client::InferenceClient;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-/// `cryptounet serve --fake-service` as a child process on a free port (it prints the port).
-class ChildServer {
- public:
-  ChildServer(const std::filesystem::path& data_dir, int stage_ms) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    const std::string dir = data_dir.string(), stage = std::to_string(stage_ms),
-                      kb = std::to_string(kKeyBytes), cb = std::to_string(kCtBytes);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      ::execl(CU_CLI, CU_CLI, "serve", "--model", "fake", "--fake-service", "--port", "0",
-              "--data-dir", dir.c_str(), "--fake-stage-ms", stage.c_str(), "--fake-stages", "10",
-              "--fake-key-bytes", kb.c_str(), "--fake-ciphertext-bytes", cb.c_str(),
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string line;
-    pollfd p{fds[0], POLLIN, 0};
-    char buf[256];
-    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 10000) > 0) {
-      ssize_t n = ::read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    const auto at = line.find("127.0.0.1:");
-    if (at == std::string::npos) throw std::runtime_error("serve did not start: " + line);
-    port_ = std::stoi(line.substr(at + 10));
-  }
-  ~ChildServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  void kill9() {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    EXPECT_TRUE(WIFSIGNALED(status));
-    pid_ = -1;
-  }
-  [[nodiscard]] client::ClientOptions options() const {
-    client::ClientOptions o;
-    o.server_url = "http://127.0.0.1:" + std::to_string(port_);
-    o.poll_interval = 20ms;
-    return o;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
 TEST(CrashRecovery, Kill9DuringAJobThenRestart) {
   TempDir data;
   const std::uint64_t key_id = 31;
@@ -99,7 +41,7 @@ TEST(CrashRecovery, Kill9DuringAJobThenRestart) {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline);
       std::this_thread::sleep_for(10ms);
     }
-    a.kill9();
+    EXPECT_TRUE(a.kill9());
   }
   // the interrupted job is on disk as running, without a result
   const auto jobs = data.path() / "sessions" / session.id / "jobs";

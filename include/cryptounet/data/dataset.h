@@ -1,6 +1,7 @@
 // A dataset folder: DIR/images/<file>, DIR/masks/<file> (same name, 0/255) and DIR/manifest.json
-// = {"name", "size", "items": [{"file", "split": "train|val|test", "source"}]}. The one format every
-// part of the project reads and writes (see README "Dataset format").
+// = {"name", "size", "items": [{"file", "split": "train|val|test", "source"}]} (extra keys are
+// ignored). The one format every part of the project reads and writes: the Python data preparation
+// (train/) writes it for the brain MRI slices, `cryptounet dataset synth` for the nuclei.
 #pragma once
 
 #include "cryptounet/data/image.h"

@@ -1,0 +1,100 @@
+// `cryptounet client`: send images to a `cryptounet serve` server and get their masks back.
+// Fetches the plan, makes (or reuses) the keys, uploads the evaluation keys once per server and
+// model (session cached), encrypts and submits each image, shows progress, downloads, decrypts
+// and writes the outputs. The secret key never leaves this machine.
+#include "cli/command.h"
+
+#include "client/client_crypto.h"
+#include "client/inference_client.h"
+#include "cryptounet/common/error.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cryptounet::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct ClientCliOptions {
+  std::string server;
+  std::string model;
+  std::vector<std::string> images;
+  std::string out_dir;
+  std::string cache_dir;
+  std::string key_dir;
+  std::string ca_cert;
+  bool no_cache = false;
+  bool fake_crypto = false;
+};
+
+fs::path default_dir(const char* leaf) {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "cryptounet" / leaf;
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return fs::path(home) / ".cache" / "cryptounet" / leaf;
+  return fs::path(".cryptounet") / leaf;
+}
+
+void run_client(const ClientCliOptions& o) {
+  client::ClientOptions options;
+  options.server_url = o.server;
+  options.ca_cert_file = o.ca_cert;
+  if (!o.no_cache) options.cache_dir = o.cache_dir.empty() ? default_dir("sessions") : fs::path(o.cache_dir);
+  client::InferenceClient c(options);
+
+  const auto models = c.list_models();
+  const client::ModelInfo* model = nullptr;
+  std::string names;
+  for (const auto& m : models) {
+    names += (names.empty() ? "" : ", ") + m.name;
+    if (m.name == o.model || (o.model.empty() && models.size() == 1)) model = &m;
+  }
+  if (!model)
+    throw InvalidArgument(o.model.empty() ? "client: the server has several models (" + names + "); pick one with --model"
+                                          : "client: the server has no model '" + o.model + "' (it has: " + names + ")");
+
+  const fs::path key_dir = o.key_dir.empty() ? default_dir("keys") : fs::path(o.key_dir);
+  std::unique_ptr<client::ClientCrypto> crypto =
+      o.fake_crypto ? client::make_fake_client_crypto(*model, key_dir)
+                    : client::make_client_crypto(*model, key_dir);
+
+  std::vector<std::string> cts;
+  for (const auto& img : o.images) cts.push_back(crypto->encrypt_image(img));
+  const client::Session session = c.open_session(model->name, crypto->evaluation_keys());
+  std::fprintf(stderr, "client: model %s, session %s, %zu image(s)\n", model->name.c_str(),
+               session.id.c_str(), cts.size());
+  const auto results = c.run_batch(session, cts, [&](std::size_t i, const client::JobStatus& s) {
+    std::fprintf(stderr, "\r[%zu/%zu] %-40s %-8s %3.0f%% %-20s", i + 1, cts.size(),
+                 fs::path(o.images[i]).filename().c_str(), s.state.c_str(), 100 * s.progress,
+                 s.stage.c_str());
+    if (s.finished()) std::fprintf(stderr, "\n");
+  });
+  for (std::size_t i = 0; i < results.size(); ++i)
+    for (const auto& p : crypto->decrypt_and_write(results[i], o.images[i], o.out_dir))
+      std::printf("%s\n", p.c_str());
+}
+
+void setup_client(CLI::App& root) {
+  auto opts = std::make_shared<ClientCliOptions>();
+  CLI::App* cmd = root.add_subcommand(
+      "client", "Segment images on a CryptoUNet server; only ciphertexts and public keys leave this machine");
+  cmd->add_option("--server", opts->server, "Server URL, http(s)://host:port")->required();
+  cmd->add_option("--model", opts->model, "Model name (needed if the server has several)");
+  cmd->add_option("images", opts->images, "Image files")->required()->check(CLI::ExistingFile);
+  cmd->add_option("-o,--out", opts->out_dir, "Output directory")->required();
+  cmd->add_option("--cache-dir", opts->cache_dir, "Session cache (default ~/.cache/cryptounet/sessions)");
+  cmd->add_option("--key-dir", opts->key_dir, "Key directory (default ~/.cache/cryptounet/keys)");
+  cmd->add_option("--ca-cert", opts->ca_cert, "CA certificate to trust for https");
+  cmd->add_flag("--no-cache", opts->no_cache, "Do not reuse or remember sessions");
+  cmd->add_flag("--fake-crypto", opts->fake_crypto,
+                "TEST ONLY: no cryptography, pairs with `serve --fake-service`")
+      ->group("");
+  cmd->callback([opts] { run_client(*opts); });
+}
+
+Registrar reg("client", &setup_client);
+
+}  // namespace
+}  // namespace cryptounet::cli

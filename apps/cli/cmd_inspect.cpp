@@ -1,0 +1,54 @@
+// `cryptounet inspect --model M`: what the importer made of an ONNX model — every node with its
+// shape, weights, depth so far and recorded activation bound.
+#include "cli/command.h"
+
+#include "cryptounet/nn/model_card.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+
+namespace cryptounet::cli {
+namespace {
+
+void setup_inspect(CLI::App& root) {
+  auto model = std::make_shared<std::string>();
+  CLI::App* cmd = root.add_subcommand(
+      "inspect", "Show the graph imported from an ONNX model (nodes, shapes, levels, max |x|)");
+  cmd->add_option("--model", *model, "ONNX model (its .card.json is read if present)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->callback([model] {
+    const nn::Graph g = nn::load_model(*model);
+    std::printf("model %s: input %dx%dx%d, output %dx%dx%d, %zu nodes, %zu parameters, depth %d\n",
+                g.name.c_str(), g.input_shape().channels, g.input_shape().height,
+                g.input_shape().width, g.output_shape().channels, g.output_shape().height,
+                g.output_shape().width, g.nodes.size(), g.parameter_count(), g.depth());
+    std::printf("%4s  %-16s %-24s %-14s %6s %8s  %s\n", "#", "op", "name", "shape", "level",
+                "max|x|", "inputs");
+    std::vector<int> level(g.nodes.size(), 0);
+    for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+      const nn::Node& n = g.nodes[i];
+      int in = 0;
+      std::string inputs;
+      for (int j : n.inputs) {
+        in = std::max(in, level[j]);
+        inputs += (inputs.empty() ? "" : ",") + std::to_string(j);
+      }
+      const bool costs = n.kind == nn::OpKind::Conv2d || n.kind == nn::OpKind::Square ||
+                         n.kind == nn::OpKind::ConvTranspose2d;
+      level[i] = in + (costs ? 1 : 0);
+      char shape[48];
+      std::snprintf(shape, sizeof shape, "%dx%dx%d", n.shape.channels, n.shape.height,
+                    n.shape.width);
+      std::printf("%4zu  %-16s %-24s %-14s %6d %8.3g  %s%s\n", i, nn::op_name(n.kind),
+                  n.name.c_str(), shape, level[i], n.max_abs, inputs.c_str(),
+                  static_cast<int>(i) == g.output ? "  <- output" : "");
+    }
+  });
+}
+
+Registrar reg("inspect", &setup_inspect);
+
+}  // namespace
+}  // namespace cryptounet::cli

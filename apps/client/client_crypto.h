@@ -1,0 +1,42 @@
+// The client's cryptography, behind one interface so that `cryptounet client` and the HTTP
+// client stay independent of the CKKS formats: make (or load) the keys for a model's plan, hand
+// out only the *public* evaluation keys, encrypt an image, decrypt a result and write the
+// outputs. The secret key lives inside the implementation and never leaves it.
+#pragma once
+
+#include "client/inference_client.h"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cryptounet::client {
+
+class ClientCrypto {
+ public:
+  virtual ~ClientCrypto() = default;
+  /// The public evaluation keys (relinearisation + the plan's Galois keys) to upload. The same
+  /// bytes each call for the same key directory, so the session cache can recognise them.
+  virtual std::string evaluation_keys() = 0;
+  /// Reads one image (PNG/TIFF/DICOM/NIfTI slice) and returns its ciphertext blob.
+  virtual std::string encrypt_image(const std::filesystem::path& image) = 0;
+  /// Decrypts the result for `image` and writes its outputs (mask, overlay) into `out_dir`.
+  /// Returns the paths written.
+  virtual std::vector<std::filesystem::path> decrypt_and_write(std::string_view result,
+                                                               const std::filesystem::path& image,
+                                                               const std::filesystem::path& out_dir) = 0;
+};
+
+/// The CKKS implementation for `model`'s plan, keys kept in `key_dir` (0700). Throws
+/// Unsupported until the CKKS engine is wired in (TODO issue 4/5 in client_crypto.cpp).
+std::unique_ptr<ClientCrypto> make_client_crypto(const ModelInfo& model,
+                                                 const std::filesystem::path& key_dir);
+
+/// TEST ONLY: the counterpart of the server's fake service (apps/server/fake_format.h); no
+/// cryptography. "Encrypts" the file bytes; the decrypted output is the input file again.
+std::unique_ptr<ClientCrypto> make_fake_client_crypto(const ModelInfo& model,
+                                                      const std::filesystem::path& key_dir);
+
+}  // namespace cryptounet::client

@@ -1,0 +1,448 @@
+"""Trains an HE-friendly U-Net (train/unet.py) on a prepared dataset, exports ONNX + model card.
+
+  /usr/bin/python3 train/train.py --data data/brain-64 --name brain64 --epochs 120
+  /usr/bin/python3 train/train.py --smoke        # CI: a few steps of a tiny model on generated data,
+                                                 # export, onnx.checker, ONNX-vs-torch check (< 60 s)
+
+Dataset format: DIR/manifest.json {"name","size","items":[{"file","split","source"}]}, DIR/images/<file>,
+DIR/masks/<file> (0/255). Loss BCE + soft Dice, Adam + cosine schedule, fixed seeds, model selection by
+validation Dice (mean of plain and zoomed-out validation Dice unless --select plain). Augmentation:
+flips, gamma and intensity scaling, random zoom (incl. zoom-out) and shift. Optional penalty on the mean
+square-activation size (--act-penalty) keeps the polynomial's intermediate values small.
+Writes <out-models>/<name>.onnx, <name>.card.json and a checkpoint out/<name>.pt.
+"""
+import argparse
+import json
+import math
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from export import activation_ranges, check_export, export_onnx, onnx_depth, write_card  # noqa: E402
+from png import read_gray, write_gray8  # noqa: E402
+from unet import HEUNet, Square, fold_batchnorm, param_count  # noqa: E402
+
+ZOOM_TEST_SCALES = (0.5, 0.6, 0.7)
+
+
+# ---------------------------------------------------------------- data
+def load_dataset(root):
+    man = json.load(open(os.path.join(root, "manifest.json")))
+    out = {}
+    for split in ("train", "val", "test"):
+        items = [it for it in man["items"] if it.get("split") == split]
+        xs, ys, names = [], [], []
+        for it in items:
+            img_rel = it.get("image", os.path.join("images", it["file"]))
+            msk_rel = it.get("mask", os.path.join("masks", it["file"]))
+            xs.append(read_gray(os.path.join(root, img_rel)))
+            ys.append(read_gray(os.path.join(root, msk_rel)) >= 0.5)
+            names.append(img_rel)
+        if xs:
+            out[split] = (torch.tensor(np.stack(xs)[:, None], dtype=torch.float32),
+                          torch.tensor(np.stack(ys)[:, None], dtype=torch.float32), names)
+    return man, out
+
+
+def place(img, msk, scale, dy, dx, fill):
+    """Resizes (1,H,W) img/msk by `scale` (area averaging when shrinking, bilinear when enlarging),
+    then puts the result at the centre of an HxW canvas shifted by (dy, dx) pixels (cropped if larger).
+    Masks are re-binarised (>= 0.5). Returns (img, msk) of shape (1,H,W)."""
+    _, h, w = img.shape
+    n = max(2, int(round(h * scale)))
+    mode = "area" if n < h else "bilinear"
+    kw = {} if mode == "area" else {"align_corners": False}
+    ri = F.interpolate(img[None], size=(n, n), mode=mode, **kw)[0]
+    rm = (F.interpolate(msk[None], size=(n, n), mode=mode, **kw)[0] >= 0.5).float()
+    ci = torch.full_like(img, fill)
+    cm = torch.zeros_like(msk)
+    y0 = (h - n) // 2 + dy
+    x0 = (w - n) // 2 + dx
+    sy0, sx0 = max(0, -y0), max(0, -x0)
+    ty0, tx0 = max(0, y0), max(0, x0)
+    hh = min(n - sy0, h - ty0)
+    ww = min(n - sx0, w - tx0)
+    if hh > 0 and ww > 0:
+        ci[:, ty0:ty0 + hh, tx0:tx0 + ww] = ri[:, sy0:sy0 + hh, sx0:sx0 + ww]
+        cm[:, ty0:ty0 + hh, tx0:tx0 + ww] = rm[:, sy0:sy0 + hh, sx0:sx0 + ww]
+    return ci, cm
+
+
+def renorm(img):
+    m = float(img.max())
+    return img / m if m > 0 else img
+
+
+def augment(x, y, args, gen):
+    xs, ys = [], []
+    s = x.shape[-1]
+    for i in range(x.shape[0]):
+        xi, yi = x[i], y[i]
+        r = torch.rand(8, generator=gen).tolist()
+        if r[0] < 0.5:
+            xi, yi = xi.flip(-1), yi.flip(-1)
+        if args.vflip and r[1] < 0.5:
+            xi, yi = xi.flip(-2), yi.flip(-2)
+        if args.rot90 and r[2] < 0.5:
+            xi, yi = xi.transpose(-1, -2), yi.transpose(-1, -2)
+        if r[3] < args.zoom_prob:
+            if r[4] < args.zoom_out_prob:
+                scale = args.zoom_out_min + (1.0 - args.zoom_out_min) * r[5]
+            else:
+                scale = 1.0 + (args.zoom_in_max - 1.0) * r[5]
+            maxshift = int(round(args.shift * s))
+            sh = torch.randint(-maxshift, maxshift + 1, (2,), generator=gen).tolist() if maxshift else [0, 0]
+            xi, yi = place(xi, yi, scale, sh[0], sh[1], args.fill)
+            if args.renorm:
+                xi = renorm(xi)
+        gamma = math.exp((r[6] - 0.5) * 2 * math.log(args.gamma))
+        xi = xi.clamp(min=0) ** gamma
+        xi = xi * (1.0 - args.intensity * r[7])
+        xs.append(xi)
+        ys.append(yi)
+    return torch.stack(xs), torch.stack(ys)
+
+
+def zoom_out_set(x, y, scales=ZOOM_TEST_SCALES, fill=0.0):
+    """Every image shrunk (centred) to each scale, renormalised to max 1."""
+    xs, ys = [], []
+    for sc in scales:
+        for i in range(x.shape[0]):
+            xi, yi = place(x[i], y[i], sc, 0, 0, fill)
+            xs.append(renorm(xi))
+            ys.append(yi)
+    return torch.stack(xs), torch.stack(ys)
+
+
+def zoom_shift_set(x, y, seed, fill=0.0, lo=0.5, hi=1.2, shift=0.15):
+    """Each image once at a random scale in [lo, hi] and a random shift (for activation ranges)."""
+    g = torch.Generator().manual_seed(seed)
+    xs, ys = [], []
+    s = x.shape[-1]
+    for i in range(x.shape[0]):
+        sc = lo + (hi - lo) * float(torch.rand(1, generator=g))
+        m = int(round(shift * s))
+        dy, dx = torch.randint(-m, m + 1, (2,), generator=g).tolist()
+        xi, yi = place(x[i], y[i], sc, dy, dx, fill)
+        xs.append(renorm(xi))
+        ys.append(yi)
+    return torch.stack(xs), torch.stack(ys)
+
+
+# ---------------------------------------------------------------- metrics / loss
+def dice_iou(logits, y):
+    """Per-image Dice and IoU of (logits > 0) vs y; an empty mask predicted empty scores 1."""
+    p = (logits > 0).float().flatten(1)
+    t = y.flatten(1)
+    inter = (p * t).sum(1)
+    ps, ts = p.sum(1), t.sum(1)
+    union = ps + ts - inter
+    dice = torch.where(ps + ts > 0, 2 * inter / (ps + ts).clamp(min=1e-9), torch.ones_like(inter))
+    iou = torch.where(union > 0, inter / union.clamp(min=1e-9), torch.ones_like(inter))
+    return dice, iou
+
+
+def predict(model, x, bs=64):
+    model.eval()
+    outs = []
+    with torch.no_grad():
+        for i in range(0, x.shape[0], bs):
+            outs.append(model(x[i:i + bs]))
+    return torch.cat(outs)
+
+
+def evaluate(model, x, y):
+    d, j = dice_iou(predict(model, x), y)
+    return float(d.mean()), float(j.mean())
+
+
+def loss_fn(logits, y):
+    bce = F.binary_cross_entropy_with_logits(logits, y)
+    p = torch.sigmoid(logits).flatten(1)
+    t = y.flatten(1)
+    dice = (2 * (p * t).sum(1) + 1) / (p.sum(1) + t.sum(1) + 1)
+    return bce + (1 - dice).mean()
+
+
+# ---------------------------------------------------------------- training
+def set_seeds(seed):
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+
+
+def train_model(args, data, log=print):
+    set_seeds(args.seed)
+    xtr, ytr, _ = data["train"]
+    xva, yva, _ = data["val"]
+    model = HEUNet(in_ch=1, base=args.base, pools=args.pools, convs=args.convs)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    n = xtr.shape[0]
+    steps_per_epoch = max(1, math.ceil(n / args.batch))
+    total = args.epochs * steps_per_epoch if args.steps is None else args.steps
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1)
+    squares = []
+    hooks = [m.register_forward_hook(lambda mod, inp, out: squares.append(out))
+             for m in model.modules() if isinstance(m, Square)]
+    gen = torch.Generator().manual_seed(args.seed)
+    xva_z, yva_z = zoom_out_set(xva, yva, fill=args.fill)
+    best = (-1.0, None, -1)
+    step = 0
+    losses = []
+    t0 = time.time()
+    use_tqdm = not args.smoke
+    if use_tqdm:
+        from tqdm import tqdm
+    epoch = 0
+    while step < total:
+        model.train()
+        perm = torch.randperm(n, generator=gen)
+        batches = [perm[i:i + args.batch] for i in range(0, n, args.batch)]
+        it = tqdm(batches, desc=f"epoch {epoch + 1}/{args.epochs}", leave=False, ncols=100) if use_tqdm else batches
+        ep_loss = 0.0
+        for idx in it:
+            if step >= total:
+                break
+            xb, yb = augment(xtr[idx], ytr[idx], args, gen)
+            squares.clear()
+            logits = model(xb)
+            loss = loss_fn(logits, yb)
+            pen = sum(s.mean() for s in squares) / max(1, len(squares))
+            total_loss = loss + args.act_penalty * pen
+            opt.zero_grad()
+            total_loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            losses.append(float(loss))
+            ep_loss += float(loss)
+            if use_tqdm:
+                it.set_postfix(loss=f"{float(loss):.4f}")
+        epoch += 1
+        if args.smoke:
+            continue
+        vd, _ = evaluate(model, xva, yva)
+        vz, _ = evaluate(model, xva_z, yva_z)
+        score = vd if args.select == "plain" else 0.5 * (vd + vz)
+        if score > best[0]:
+            best = (score, {k: v.clone() for k, v in model.state_dict().items()}, epoch)
+        if epoch % args.log_every == 0 or epoch == args.epochs:
+            log(f"epoch {epoch:4d}  loss {ep_loss / len(batches):.4f}  val Dice {vd:.4f}  "
+                f"val zoomed-out Dice {vz:.4f}  ({time.time() - t0:.0f} s)")
+    for h in hooks:
+        h.remove()
+    train_time = time.time() - t0
+    if best[1] is not None:
+        model.load_state_dict(best[1])
+    model.eval()
+    return model, train_time, best, losses
+
+
+# ---------------------------------------------------------------- smoke test
+def synth_blobs(count, size, seed):
+    """Generated segmentation data: bright ellipses on a noisy dark background, in [0, 1]."""
+    g = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    xs, ys = [], []
+    for _ in range(count):
+        m = np.zeros((size, size), bool)
+        for _ in range(g.integers(1, 3)):
+            cy, cx = g.uniform(3, size - 3, 2)
+            ry, rx = g.uniform(2, size / 4, 2)
+            m |= ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1
+        img = np.clip(0.15 + 0.6 * m + g.normal(0, 0.08, m.shape), 0, 1)
+        xs.append(img / img.max())
+        ys.append(m)
+    return xs, ys
+
+
+def smoke(args):
+    t0 = time.time()
+    torch.set_num_threads(1)
+    set_seeds(0)
+    tmp = tempfile.mkdtemp(prefix="cu_train_smoke_")
+    try:
+        size = 16
+        xs, ys = synth_blobs(40, size, 0)
+        os.makedirs(os.path.join(tmp, "data", "images"))
+        os.makedirs(os.path.join(tmp, "data", "masks"))
+        items = []
+        for i, (a, b) in enumerate(zip(xs, ys)):
+            name = f"s{i:03d}.png"
+            write_gray8(os.path.join(tmp, "data", "images", name), np.rint(a * 255).astype(np.uint8))
+            write_gray8(os.path.join(tmp, "data", "masks", name), (b * 255).astype(np.uint8))
+            items.append({"file": name, "split": "train" if i < 32 else ("val" if i < 36 else "test"),
+                          "source": "smoke"})
+        json.dump({"name": "smoke", "size": size, "items": items},
+                  open(os.path.join(tmp, "data", "manifest.json"), "w"))
+        _, data = load_dataset(os.path.join(tmp, "data"))
+        xtr = data["train"][0]
+        back = np.rint(xtr[0, 0].numpy() * 255)
+        assert np.array_equal(back, np.rint(xs[0] * 255)), "PNG round trip changed pixel values"
+        args.base, args.pools, args.convs, args.batch, args.lr = 4, 1, 1, 8, 1e-2
+        args.steps, args.epochs = 40, 10
+        model, _, _, losses = train_model(args, data)
+        first, last = float(np.mean(losses[:5])), float(np.mean(losses[-5:]))
+        assert last < first, f"smoke: loss did not decrease ({first:.4f} -> {last:.4f})"
+        path = os.path.join(tmp, "smoke.onnx")
+        folded = export_onnx(model, path, 1, size)
+        x = data["test"][0][:1]
+        with torch.no_grad():
+            diff_fold = float((model.eval()(x) - folded(x)).abs().max())
+        assert diff_fold < 1e-4, f"smoke: BatchNorm folding changed the output by {diff_fold}"
+        diff = check_export(folded, path, x, tol=1e-6)
+        depth = onnx_depth(path)
+        expect = HEUNet(base=4, pools=1, convs=1).depth()
+        assert depth == expect == 8, f"smoke: depth {depth}, expected {expect} (= 8)"
+        print(f"train smoke OK: loss {first:.4f} -> {last:.4f}, BN-fold diff {diff_fold:.2g}, "
+              f"ONNX-vs-torch {diff:.2g}, depth {depth}, {time.time() - t0:.1f} s")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- main
+def pick_sample(data, split="test"):
+    """The test image with the median brain/foreground area (a typical, not extreme, slice)."""
+    x, y, names = data[split]
+    areas = y.flatten(1).sum(1)
+    order = torch.argsort(areas)
+    i = int(order[len(order) // 2])
+    return i, names[i]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--data")
+    ap.add_argument("--name")
+    ap.add_argument("--models-dir", default=os.path.join(ROOT, "models"))
+    ap.add_argument("--ckpt-dir", default=os.path.join(ROOT, "out"))
+    ap.add_argument("--pools", type=int, default=2)
+    ap.add_argument("--base", type=int, default=8)
+    ap.add_argument("--convs", type=int, default=1)
+    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--act-penalty", type=float, default=1e-3)
+    ap.add_argument("--select", choices=["plain", "plain+zoom"], default="plain+zoom")
+    ap.add_argument("--zoom-prob", type=float, default=0.7)
+    ap.add_argument("--zoom-out-prob", type=float, default=0.6)
+    ap.add_argument("--zoom-out-min", type=float, default=0.45)
+    ap.add_argument("--zoom-in-max", type=float, default=1.15)
+    ap.add_argument("--shift", type=float, default=0.12)
+    ap.add_argument("--fill", type=float, default=0.0)
+    ap.add_argument("--gamma", type=float, default=1.4)
+    ap.add_argument("--intensity", type=float, default=0.2)
+    ap.add_argument("--no-renorm", dest="renorm", action="store_false",
+                    help="do not rescale zoomed training images to max 1 (for data not normalised by max)")
+    ap.add_argument("--normalisation", default="[0,1] by slice max",
+                    help="text for the model card: how the client must scale an image")
+    ap.add_argument("--vflip", action="store_true")
+    ap.add_argument("--rot90", action="store_true")
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--sample-out", default=None, help="copy the fixture sample image+mask here (prefix)")
+    ap.add_argument("--no-export", action="store_true", help="train and evaluate only (trade-off runs)")
+    args = ap.parse_args()
+    if args.smoke:
+        smoke(args)
+        return
+    if not args.data or not args.name:
+        ap.error("--data and --name are required (or --smoke)")
+    torch.set_num_threads(args.threads)
+    man, data = load_dataset(args.data)
+    size = int(data["train"][0].shape[-1])
+    splits = {k: int(v[0].shape[0]) for k, v in data.items()}
+    print(f"{args.data}: {splits}, {size}x{size}")
+    model, train_time, best, _ = train_model(args, data)
+    xte, yte, names = data["test"]
+    td, ti = evaluate(model, xte, yte)
+    xz, yz = zoom_out_set(xte, yte, fill=args.fill)
+    zd, zi = evaluate(model, xz, yz)
+    per_scale = {}
+    for k, sc in enumerate(ZOOM_TEST_SCALES):
+        sl = slice(k * xte.shape[0], (k + 1) * xte.shape[0])
+        per_scale[str(sc)] = round(evaluate(model, xz[sl], yz[sl])[0], 4)
+    vd, _ = evaluate(model, *data["val"][:2])
+    print(f"{args.name}: best epoch {best[2]}, val Dice {vd:.4f}; test Dice {td:.4f} IoU {ti:.4f}; "
+          f"test zoomed-out Dice {zd:.4f} {per_scale}; {param_count(model)} params; depth {model.depth()}; "
+          f"training {train_time:.0f} s")
+    if args.no_export:
+        return
+    os.makedirs(args.ckpt_dir, exist_ok=True)
+    torch.save({"config": model.config, "size": size, "state_dict": model.state_dict()},
+               os.path.join(args.ckpt_dir, f"{args.name}.pt"))
+    onnx_path = os.path.join(args.models_dir, f"{args.name}.onnx")
+    folded = export_onnx(model, onnx_path, 1, size)
+    diff = check_export(folded, onnx_path, xte[:4])
+    depth = onnx_depth(onnx_path)
+    xtr = data["train"][0]
+    bs = [xtr[i:i + 64].numpy() for i in range(0, xtr.shape[0], 64)]
+    act_train = activation_ranges(onnx_path, bs)
+    xzs, _ = zoom_shift_set(xtr, data["train"][1], seed=1, fill=args.fill)
+    act_zoom = activation_ranges(onnx_path, [xzs[i:i + 64].numpy() for i in range(0, xzs.shape[0], 64)])
+    act_test = activation_ranges(onnx_path, [np.concatenate([xte.numpy(), xz.numpy()])])
+    act_all = {k: max(act_train[k], act_zoom[k], act_test[k]) for k in act_train}
+    si, sname = pick_sample(data)
+    sample_rel = None
+    if args.sample_out:
+        os.makedirs(os.path.dirname(os.path.join(ROOT, args.sample_out)), exist_ok=True)
+        shutil.copyfile(os.path.join(args.data, sname), os.path.join(ROOT, args.sample_out + ".png"))
+        mask_rel = sname.replace("images", "masks", 1)
+        shutil.copyfile(os.path.join(args.data, mask_rel), os.path.join(ROOT, args.sample_out + "_mask.png"))
+        sample_rel = args.sample_out + ".png"
+    cmd = shlex.join(["/usr/bin/python3", "train/train.py"] + sys.argv[1:])
+    card = {
+        "name": args.name,
+        "dataset": man.get("name", os.path.basename(args.data.rstrip("/"))),
+        "dataset_source": man.get("source", ""),
+        "split_sizes": splits,
+        "input_size": [1, size, size],
+        "input_name": "input",
+        "output_name": "logits",
+        "output": "1 logit channel; mask = logits > 0 (sigmoid > 0.5), applied by the client in plaintext",
+        "normalisation": args.normalisation,
+        "architecture": {**model.config, "description": model.describe(),
+                         "activation": "square (x*x, ONNX Mul(x,x))", "pool": "AveragePool 2x2",
+                         "up": "ConvTranspose k2 s2", "skip": "concat", "batchnorm": "folded into conv"},
+        "parameter_count": param_count(folded),
+        "multiplicative_depth": depth,
+        "test": {"dice": round(td, 4), "iou": round(ti, 4), "images": splits["test"]},
+        "test_zoomed_out": {"dice": round(zd, 4), "iou": round(zi, 4), "scales": list(ZOOM_TEST_SCALES),
+                            "dice_per_scale": per_scale,
+                            "how": "each test image shrunk (area averaging) to 50/60/70 % of the field of "
+                                   "view, centred, zero-padded, renormalised to max 1"},
+        "val_dice": round(vd, 4),
+        "best_epoch": best[2],
+        "activation_max_abs": {k: round(v, 6) for k, v in act_all.items()},
+        "activation_max_abs_train": {k: round(v, 6) for k, v in act_train.items()},
+        "activation_max_abs_zoom_shift": {k: round(v, 6) for k, v in act_zoom.items()},
+        "activation_note": "max |output| per ONNX node name (and 'input'): activation_max_abs = max over the "
+                           "training set, the training set at random zoom 0.5-1.2 + shift +-15 %, and the "
+                           "test split plain and zoomed out",
+        "onnx_vs_torch_max_abs_diff": diff,
+        "training_time_s": round(train_time, 1),
+        "training_machine": f"2-core shared CPU, torch {torch.__version__}, {args.threads} threads, nice 10",
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "fixture_sample": sample_rel,
+        "command": cmd,
+    }
+    write_card(card, os.path.join(args.models_dir, f"{args.name}.card.json"))
+    print(f"wrote {onnx_path} (depth {depth}, ONNX-vs-torch {diff:.2g}) and its card; sample {sname}")
+
+
+if __name__ == "__main__":
+    main()

@@ -35,6 +35,12 @@ class HeRunner {
     if (static_cast<int>(plan_.layers.size()) != nn)
       throw InvalidArgument("run_encrypted: plan has " + std::to_string(plan_.layers.size()) +
                             " layers for a graph of " + std::to_string(nn) + " nodes");
+    for (int n = 0; n < nn; ++n)
+      if (plan_.layers[n].kind != graph_.nodes[n].kind || plan_.layers[n].name != graph_.nodes[n].name)
+        throw InvalidArgument("run_encrypted: the plan was made for another model (node " +
+                              std::to_string(n) + " is '" + graph_.nodes[n].name + "' (" +
+                              op_name(graph_.nodes[n].kind) + "), the plan has '" +
+                              plan_.layers[n].name + "')");
     if (be_.slots() != plan_.grid.slots)
       throw InvalidArgument("run_encrypted: backend has " + std::to_string(be_.slots()) +
                             " slots, the plan " + std::to_string(plan_.grid.slots));

@@ -376,6 +376,19 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
   return plan;
 }
 
+PlanSizes plan_sizes(const Plan& plan) {
+  PlanSizes s;
+  const double n = std::ldexp(1.0, plan.log_n);
+  const double qp_limbs = static_cast<double>(plan.log_q.size() + plan.log_p.size());
+  // A key-switching key: dnum digits, each a pair of polynomials over Q*P.
+  const double key = plan.dnum * 2.0 * qp_limbs * n * 8.0;
+  s.galois_keys = static_cast<int>(plan.rotation_steps.size());
+  s.eval_key_bytes = key * (s.galois_keys + 1);
+  s.input_bytes = plan.input().layout.team_size() * 2.0 * (plan.input_level + 1) * n * 8.0;
+  s.output_bytes = plan.output().layout.team_size() * 2.0 * (plan.output_level + 1) * n * 8.0;
+  return s;
+}
+
 void print_cost_table(const Plan& plan, std::ostream& os) {
   os << "plan: N=2^" << plan.log_n << ", " << plan.log_q.size() << " Q primes (" << plan.log_q[0]
      << " + " << (plan.log_q.size() - 1) << "x" << plan.log_scale << " bits), " << plan.log_p.size()
@@ -410,7 +423,11 @@ void print_cost_table(const Plan& plan, std::ostream& os) {
             : "");
   }
   row("", "total", "", "", "", plan.total, "");
-  os << "key switches " << plan.total.key_switches() << "\n";
+  PlanSizes sz = plan_sizes(plan);
+  os << "key switches " << plan.total.key_switches() << "; " << sz.galois_keys
+     << " Galois keys + relin key = " << sz.eval_key_bytes / 1048576.0 << " MiB; input "
+     << sz.input_bytes / 1048576.0 << " MiB, output " << sz.output_bytes / 1048576.0
+     << " MiB (unseeded)\n";
 }
 
 }  // namespace cryptounet::nn

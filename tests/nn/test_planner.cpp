@@ -48,6 +48,28 @@ TEST(Planner, BrainModelGets128BitN15) {
   EXPECT_NE(table.str().find("total"), std::string::npos);
 }
 
+TEST(Planner, LargeActivationRangesAreScaledDownAndUndone) {
+  // An output range of 1e5 with a 100x margin does not fit the 2^18 headroom at level 0: the
+  // planner folds a power-of-two factor into the last weights; the client divides it out.
+  GraphBuilder b(21);
+  int x = b.input(2, 8, 8);
+  int y = b.square(b.conv(x, 3, 3));
+  Graph g = b.finish(b.conv(y, 2, 1, 50.0));
+  g.nodes[g.output].max_abs = 1e5;
+  PlanOptions o;
+  o.log_n = 11;
+  o.insecure_for_tests = true;
+  Plan plan = make_plan(g, o);
+  ASSERT_LT(plan.output().factor[0], 1.0);
+  EXPECT_EQ(plan.layers[1].factor[0], 1.0);
+  Tensor in = b.random_input(g.input_shape());
+  SimRun run = run_sim(g, plan, {in});
+  EXPECT_LE(rel_error(run.outputs[0], run_reference_all(g, in)[g.output]), 1e-9);
+  PlanSizes sz = plan_sizes(plan);
+  EXPECT_EQ(sz.galois_keys, static_cast<int>(plan.rotation_steps.size()));
+  EXPECT_GT(sz.eval_key_bytes, 0);
+}
+
 TEST(Planner, RefusesWhatDoesNotFit) {
   GraphBuilder b(3);
   int x = b.input(1, 16, 16);

@@ -75,6 +75,16 @@ struct Plan {
   [[nodiscard]] double log_qp() const;  // nominal, from the bit sizes
 };
 
+/// Sizes implied by a plan, in bytes (full form; a seeded key or fresh ciphertext stores its
+/// uniform half as a 32-byte seed, about halving these).
+struct PlanSizes {
+  int galois_keys = 0;             // one per rotation step
+  double eval_key_bytes = 0;       // relinearisation + Galois keys
+  double input_bytes = 0;          // the input ciphertexts of one run
+  double output_bytes = 0;         // the output ciphertexts
+};
+[[nodiscard]] PlanSizes plan_sizes(const Plan& plan);
+
 /// HE-standard bound on log2(Q*P) for ternary secrets at 128 bits (0 if N is not tabulated).
 [[nodiscard]] double max_log_qp_128(int log_n);
 

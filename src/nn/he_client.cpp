@@ -1,0 +1,72 @@
+#include "cryptounet/nn/he_client.h"
+
+#include <string>
+
+#include "cryptounet/ckks/decryptor.h"
+#include "cryptounet/ckks/encoder.h"
+#include "cryptounet/ckks/encryptor.h"
+#include "cryptounet/ckks/keygen.h"
+#include "cryptounet/common/error.h"
+#include "cryptounet/nn/he_executor.h"
+#include "cryptounet/nn/segment.h"
+
+namespace cryptounet::nn {
+
+ckks::EvaluationKeys make_evaluation_keys(std::shared_ptr<const ckks::Context> ctx, const ckks::SecretKey& sk,
+                                          const Plan& plan) {
+  ckks::KeyGenerator kg(std::move(ctx));
+  ckks::EvaluationKeys keys;
+  keys.relin = kg.relin_key(sk);
+  keys.galois = kg.galois_keys(sk, plan.rotation_steps);
+  return keys;
+}
+
+Tensor plan_input_tensor(const Plan& plan, const std::string& model_name, const data::Image& image,
+                         bool resize, const std::string& what) {
+  const packing::DvrLayout& in = plan.input().layout;
+  Graph g;  // only the input shape and name are read
+  g.name = model_name;
+  Node node;
+  node.kind = OpKind::Input;
+  node.name = "input";
+  node.shape = Shape{in.channels(), in.height(), in.width()};
+  g.nodes.push_back(node);
+  g.output = 0;
+  return image_to_input(g, image, resize, what);
+}
+
+std::vector<ckks::Ciphertext> encrypt_inputs(std::shared_ptr<const ckks::Context> ctx, const ckks::SecretKey& sk,
+                                             const Plan& plan, const std::vector<Tensor>& inputs) {
+  if (static_cast<int>(ctx->n()) != (1 << plan.log_n))
+    throw InvalidArgument("encrypt_inputs: context N=" + std::to_string(ctx->n()) + ", the plan N=2^" +
+                          std::to_string(plan.log_n));
+  const auto slots = input_slots(plan, inputs);
+  ckks::Encoder encoder(ctx);
+  ckks::Encryptor encryptor(ctx, sk);
+  const double scale = ctx->params().default_scale();
+  std::vector<ckks::Ciphertext> cts;
+  cts.reserve(slots.size());
+  for (const auto& v : slots) cts.push_back(encryptor.encrypt(encoder.encode(v, plan.input_level, scale)));
+  return cts;
+}
+
+std::vector<Tensor> decrypt_outputs(std::shared_ptr<const ckks::Context> ctx, const ckks::SecretKey& sk,
+                                    const Plan& plan, const std::vector<ckks::Ciphertext>& outputs) {
+  const std::size_t team = plan.output().factor.size();
+  if (outputs.size() != team)
+    throw InvalidArgument("decrypt: " + std::to_string(outputs.size()) + " ciphertexts, the plan's output has " +
+                          std::to_string(team));
+  ckks::Encoder encoder(ctx);
+  ckks::Decryptor decryptor(ctx, sk);
+  std::vector<std::vector<double>> slots;
+  slots.reserve(team);
+  for (const auto& ct : outputs) {
+    if (ct.level() != plan.output_level)
+      throw InvalidArgument("decrypt: output ciphertext at level " + std::to_string(ct.level()) +
+                            ", the plan's output is at level " + std::to_string(plan.output_level));
+    slots.push_back(encoder.decode_real(decryptor.decrypt(ct)));
+  }
+  return output_tensors(plan, slots);
+}
+
+}  // namespace cryptounet::nn

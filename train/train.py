@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -402,7 +403,7 @@ def main():
         mask_rel = sname.replace("images", "masks", 1)
         shutil.copyfile(os.path.join(args.data, mask_rel), os.path.join(ROOT, args.sample_out + "_mask.png"))
         sample_rel = args.sample_out + ".png"
-    cmd = " ".join(["/usr/bin/python3", "train/train.py"] + [a for a in sys.argv[1:]])
+    cmd = shlex.join(["/usr/bin/python3", "train/train.py"] + sys.argv[1:])
     card = {
         "name": args.name,
         "dataset": man.get("name", os.path.basename(args.data.rstrip("/"))),

@@ -19,6 +19,7 @@ struct EvaluateArgs {
   int limit = 0;
   bool plain = false, json = false, resize = false;
   double threshold = 0.0;
+  double zoom = 1.0;
 };
 
 void setup_evaluate(CLI::App& root) {
@@ -34,6 +35,10 @@ void setup_evaluate(CLI::App& root) {
   cmd->add_flag("--json", a->json, "Print a JSON report instead of a table");
   cmd->add_flag("--resize", a->resize, "Resample images of another size to the model's input");
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads");
+  cmd->add_option("--zoom", a->zoom,
+                  "Shrink each image and mask to this fraction of the field of view (centred, "
+                  "zero-padded, renormalised to max 1) before segmenting")
+      ->check(CLI::Range(0.05, 1.0));
   cmd->callback([a] {
     const nn::Graph graph = nn::load_model(a->model);
     const data::Dataset dataset = data::read_dataset(a->data);
@@ -46,6 +51,7 @@ void setup_evaluate(CLI::App& root) {
     options.limit = a->limit;
     options.resize = a->resize;
     options.threshold = a->threshold;
+    options.zoom = a->zoom;
     if (!a->json && isatty(fileno(stderr)))
       options.progress = [](int done, int total, const std::string&) {
         std::fprintf(stderr, "\r%d/%d images", done, total);

@@ -42,6 +42,10 @@ struct ServerConfig {
   std::chrono::milliseconds expiry_interval{0};  // 0: ttl/4, clamped to [100 ms, 60 s]
   std::string cert_file, key_file;  // both set: HTTPS
   int http_threads = 8;             // connections served at once
+  // Request bodies are held in memory while validated; at most this many bytes at once (0: four
+  // times the largest blob). Beyond it uploads get 503 + Retry-After before their body is read.
+  std::uint64_t max_upload_bytes_in_flight = 0;
+  std::size_t max_header_bytes = 16384;  // request line + headers (plain HTTP; see guarded_http_server.h)
   std::chrono::seconds read_timeout{10};   // per socket read
   std::chrono::seconds write_timeout{10};  // per socket write
   // A body upload must finish within upload_grace + length / upload_min_rate (slow clients).

@@ -369,6 +369,14 @@ std::string JobStore::read_result(const std::string& job_id) {
   return read_file(jobs_dir(sid) / (job_id + ".result"));
 }
 
+fs::path JobStore::result_path(const std::string& job_id) {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || it->second.info.state != JobState::kDone)
+    throw InvalidArgument("result_path: job " + job_id + " has no result");
+  return jobs_dir(it->second.info.session_id) / (job_id + ".result");
+}
+
 std::optional<JobClaim> JobStore::claim_next() {
   JobInfo copy;
   {

@@ -115,6 +115,8 @@ class JobStore {
   std::vector<JobInfo> session_jobs(const std::string& session_id);
   /// Result bytes of a finished job (read from disk).
   std::string read_result(const std::string& job_id);
+  /// Path of a finished job's result file. Throws InvalidArgument if the job has no result.
+  std::filesystem::path result_path(const std::string& job_id);
 
   /// Blocks until a queued job is available or stop() was called (then nullopt). Marks the
   /// job running and durably counts the attempt.

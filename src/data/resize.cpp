@@ -3,6 +3,7 @@
 #include "cryptounet/common/error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace cryptounet::data {
@@ -76,6 +77,32 @@ Mask resize_majority(const Mask& mask, int width, int height) {
   // Foreground when at least half of the covered area is foreground (ties go to foreground).
   for (std::size_t i = 0; i < cover.size(); ++i) r.values[i] = cover[i] >= 0.5 - 1e-9 ? 1 : 0;
   return r;
+}
+
+void zoom_out(Image& image, Mask& mask, double scale) {
+  if (!(scale > 0 && scale <= 1))
+    throw InvalidArgument("zoom_out: scale " + std::to_string(scale) + " is outside (0, 1]");
+  if (image.width != mask.width || image.height != mask.height)
+    throw InvalidArgument("zoom_out: image and mask sizes differ");
+  const int nw = std::max(2, static_cast<int>(std::lround(image.width * scale)));
+  const int nh = std::max(2, static_cast<int>(std::lround(image.height * scale)));
+  if (nw >= image.width && nh >= image.height) return;
+  const Image small = resize_area(image, nw, nh);
+  const Mask small_mask = resize_majority(mask, nw, nh);
+  const int x0 = (image.width - nw) / 2, y0 = (image.height - nh) / 2;
+  Image canvas(image.width, image.height);
+  Mask canvas_mask(image.width, image.height);
+  float peak = 0;
+  for (int y = 0; y < nh; ++y)
+    for (int x = 0; x < nw; ++x) {
+      canvas.at(y0 + y, x0 + x) = small.at(y, x);
+      canvas_mask.at(y0 + y, x0 + x) = small_mask.at(y, x);
+      peak = std::max(peak, small.at(y, x));
+    }
+  if (peak > 0)
+    for (float& v : canvas.pixels) v /= peak;
+  image = std::move(canvas);
+  mask = std::move(canvas_mask);
 }
 
 }  // namespace cryptounet::data

@@ -42,15 +42,25 @@ EvalReport evaluate_dataset(const Graph& graph, const data::Dataset& dataset,
   report.model = graph.name;
   report.dataset = dataset.name;
   report.split = options.split;
+  report.zoom = options.zoom;
   for (const auto& m : methods) report.methods.push_back(m.name);
   const Shape out = graph.output_shape();
   int done = 0;
   for (const auto& item : items) {
     const data::Sample sample = data::load_sample(dataset, item);
-    const Tensor x = image_to_input(graph, sample.image, options.resize, "image '" + item.file + "'");
+    Tensor x = image_to_input(graph, sample.image, options.resize, "image '" + item.file + "'");
     data::Mask truth = sample.mask;
     if (truth.width != out.width || truth.height != out.height)
       truth = data::resize_majority(truth, out.width, out.height);
+    if (options.zoom != 1.0) {
+      if (out.width != x.shape.width || out.height != x.shape.height)
+        throw Unsupported("evaluate: --zoom needs a model whose output has its input's size");
+      data::Image img(x.shape.width, x.shape.height);
+      for (std::size_t i = 0; i < img.pixels.size(); ++i)
+        img.pixels[i] = static_cast<float>(x.data[i]);
+      data::zoom_out(img, truth, options.zoom);
+      for (std::size_t i = 0; i < img.pixels.size(); ++i) x.data[i] = img.pixels[i];
+    }
     ImageEval ev;
     ev.file = item.file;
     Tensor first;
@@ -97,6 +107,7 @@ std::string eval_report_json(const EvalReport& r) {
   j["model"] = r.model;
   j["dataset"] = r.dataset;
   j["split"] = r.split;
+  if (r.zoom != 1.0) j["zoom"] = r.zoom;
   j["images"] = r.per_image.size();
   for (std::size_t k = 0; k < r.methods.size(); ++k) {
     auto m = metrics_json(r.mean[k]);
@@ -126,8 +137,10 @@ std::string eval_report_json(const EvalReport& r) {
 std::string eval_report_table(const EvalReport& r) {
   std::string s;
   char line[256];
-  std::snprintf(line, sizeof line, "model %s on %s, split %s, %zu images\n", r.model.c_str(),
-                r.dataset.c_str(), r.split.c_str(), r.per_image.size());
+  char zoom[64] = "";
+  if (r.zoom != 1.0) std::snprintf(zoom, sizeof zoom, ", zoomed out to %g", r.zoom);
+  std::snprintf(line, sizeof line, "model %s on %s, split %s, %zu images%s\n", r.model.c_str(),
+                r.dataset.c_str(), r.split.c_str(), r.per_image.size(), zoom);
   s += line;
   std::snprintf(line, sizeof line, "%-10s %8s %8s %8s %9s %8s %12s\n", "method", "dice", "iou",
                 "accuracy", "precision", "recall", "s/image");

@@ -3,10 +3,10 @@
 #include <string>
 
 #include "cryptounet/ckks/decryptor.h"
-#include "cryptounet/ckks/encoder.h"
 #include "cryptounet/ckks/encryptor.h"
 #include "cryptounet/ckks/keygen.h"
 #include "cryptounet/common/error.h"
+#include "cryptounet/nn/he_ckks_backend.h"
 #include "cryptounet/nn/he_executor.h"
 #include "cryptounet/nn/segment.h"
 
@@ -37,17 +37,8 @@ Tensor plan_input_tensor(const Plan& plan, const std::string& model_name, const 
 
 std::vector<ckks::Ciphertext> encrypt_inputs(std::shared_ptr<const ckks::Context> ctx, const ckks::SecretKey& sk,
                                              const Plan& plan, const std::vector<Tensor>& inputs) {
-  if (static_cast<int>(ctx->n()) != (1 << plan.log_n))
-    throw InvalidArgument("encrypt_inputs: context N=" + std::to_string(ctx->n()) + ", the plan N=2^" +
-                          std::to_string(plan.log_n));
-  const auto slots = input_slots(plan, inputs);
-  ckks::Encoder encoder(ctx);
-  ckks::Encryptor encryptor(ctx, sk);
-  const double scale = ctx->params().default_scale();
-  std::vector<ckks::Ciphertext> cts;
-  cts.reserve(slots.size());
-  for (const auto& v : slots) cts.push_back(encryptor.encrypt(encoder.encode(v, plan.input_level, scale)));
-  return cts;
+  const ckks::Encryptor encryptor(ctx, sk);
+  return encrypt_input(ctx, encryptor, plan, inputs);
 }
 
 std::vector<Tensor> decrypt_outputs(std::shared_ptr<const ckks::Context> ctx, const ckks::SecretKey& sk,
@@ -56,17 +47,13 @@ std::vector<Tensor> decrypt_outputs(std::shared_ptr<const ckks::Context> ctx, co
   if (outputs.size() != team)
     throw InvalidArgument("decrypt: " + std::to_string(outputs.size()) + " ciphertexts, the plan's output has " +
                           std::to_string(team));
-  ckks::Encoder encoder(ctx);
-  ckks::Decryptor decryptor(ctx, sk);
-  std::vector<std::vector<double>> slots;
-  slots.reserve(team);
-  for (const auto& ct : outputs) {
-    if (ct.level() != plan.output_level)
-      throw InvalidArgument("decrypt: output ciphertext at level " + std::to_string(ct.level()) +
-                            ", the plan's output is at level " + std::to_string(plan.output_level));
-    slots.push_back(encoder.decode_real(decryptor.decrypt(ct)));
-  }
-  return output_tensors(plan, slots);
+  for (const auto& ct : outputs)
+    if (ct.level() != plan.output_level || ct.size() != 2)
+      throw InvalidArgument("decrypt: output ciphertext of " + std::to_string(ct.size()) + " parts at level " +
+                            std::to_string(ct.level()) + ", the plan's output is 2 parts at level " +
+                            std::to_string(plan.output_level));
+  const ckks::Decryptor decryptor(ctx, sk);
+  return decrypt_output(ctx, decryptor, plan, outputs);
 }
 
 }  // namespace cryptounet::nn

@@ -3,9 +3,28 @@
 #include <string>
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/math/automorphism.h"
 #include "cryptounet/nn/he_ckks_backend.h"
 
 namespace cryptounet::nn {
+
+void check_evaluation_keys(const ckks::Context& ctx, const Plan& plan, const ckks::EvaluationKeys& keys) {
+  if (plan.total.relins > 0 && keys.relin.empty())
+    throw InvalidArgument("evaluation keys: no relinearisation key, and the plan squares " +
+                          std::to_string(plan.total.relins) + " times");
+  int missing = 0;
+  int first = 0;
+  for (int step : plan.rotation_steps) {
+    if (keys.galois.find(math::galois_element_for_step(ctx.n(), step)) == nullptr) {
+      if (missing++ == 0) first = step;
+    }
+  }
+  if (missing > 0)
+    throw InvalidArgument("evaluation keys: no Galois key for rotation step " + std::to_string(first) +
+                          (missing > 1 ? " (and " + std::to_string(missing - 1) + " more)" : "") + " of the " +
+                          std::to_string(plan.rotation_steps.size()) +
+                          " steps the plan needs; make the keys with `cryptounet keygen` for this plan");
+}
 
 std::vector<ckks::Ciphertext> infer_encrypted(std::shared_ptr<const ckks::Context> ctx, const Graph& graph,
                                               const Plan& plan, const ckks::EvaluationKeys& keys,

@@ -10,6 +10,7 @@
 
 #include "cryptounet/common/binary_io.h"
 #include "cryptounet/common/error.h"
+#include "cryptounet/nn/he_ckks_backend.h"
 #include "cryptounet/nn/model_card.h"
 #include "nn/sha256.h"
 
@@ -182,16 +183,6 @@ std::string model_file_fingerprint(const std::string& model_path) {
   }
   const auto d = h.finish();
   return detail::hex(d);
-}
-
-ckks::ParamsLiteral params_literal(const Plan& plan) {
-  return ckks::ParamsLiteral{.log_n = plan.log_n,
-                             .log_q = plan.log_q,
-                             .log_p = plan.log_p,
-                             .log_scale = plan.log_scale,
-                             .dnum = plan.dnum,
-                             .security = plan.insecure_for_tests ? ckks::Security::insecure_for_tests
-                                                                 : ckks::Security::bits128};
 }
 
 ckks::Params plan_params(const Plan& plan) { return ckks::Params::from_literal(params_literal(plan)); }

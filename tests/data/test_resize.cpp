@@ -48,5 +48,26 @@ TEST(Resize, MaskMajorityAndNearest) {
   EXPECT_THROW((void)resize_area(Image(), 2, 2), InvalidArgument);
 }
 
+TEST(Resize, ZoomOutCentresShrunkContent) {
+  Image img(4, 4);
+  Mask m(4, 4);
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 4; ++x) {
+      img.at(y, x) = x < 2 ? 0.2f : 0.4f;
+      m.at(y, x) = x < 2 ? 1 : 0;
+    }
+  zoom_out(img, m, 0.5);
+  // 2×2 content at (1..2, 1..2): left 0.2, right 0.4 → renormalised to 0.5 and 1.
+  const std::vector<float> want = {0, 0, 0, 0, 0, 0.5f, 1, 0, 0, 0.5f, 1, 0, 0, 0, 0, 0};
+  EXPECT_EQ(img.pixels, want);
+  EXPECT_EQ(m.values, (std::vector<uint8_t>{0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0}));
+  EXPECT_THROW(zoom_out(img, m, 1.5), InvalidArgument);
+  EXPECT_THROW(zoom_out(img, m, 0.0), InvalidArgument);
+  Image same = img;
+  Mask same_m = m;
+  zoom_out(same, same_m, 1.0);
+  EXPECT_EQ(same.pixels, img.pixels);
+}
+
 }  // namespace
 }  // namespace cryptounet::data

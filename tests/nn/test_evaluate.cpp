@@ -93,6 +93,11 @@ TEST(Evaluate, TwoMethodsAndJson) {
   opt.limit = 2;
   opt.progress = nullptr;
   EXPECT_EQ(evaluate_dataset(g, ds, {a}, opt).per_image.size(), 2u);
+  opt.zoom = 0.5;
+  const EvalReport z = evaluate_dataset(g, ds, {a}, opt);
+  EXPECT_EQ(nlohmann::json::parse(eval_report_json(z))["zoom"], 0.5);
+  opt.zoom = 1.0;
+  EXPECT_NE(z.mean[0].pixel_accuracy, evaluate_dataset(g, ds, {a}, opt).mean[0].pixel_accuracy);
   EXPECT_THROW((void)evaluate_dataset(g, ds, {}, opt), InvalidArgument);
   fs::remove_all(dir);
 }

@@ -25,6 +25,7 @@ struct EvalOptions {
   int limit = 0;               // at most this many images (0: all)
   bool resize = false;         // resample images of another size to the model's input
   double threshold = 0.0;      // logit threshold for 1-channel heads
+  double zoom = 1.0;           // < 1: data::zoom_out each image and mask (at the model's size)
   std::function<void(int done, int total, const std::string& file)> progress;  // optional
 };
 
@@ -39,6 +40,7 @@ struct EvalReport {
   std::string model;
   std::string dataset;
   std::string split;
+  double zoom = 1.0;
   std::vector<std::string> methods;
   std::vector<ImageEval> per_image;
   std::vector<data::SegmentationMetrics> mean;  // one per method

@@ -14,6 +14,11 @@
 
 namespace cryptounet::nn {
 
+/// Checks that `keys` can run `plan`: a relinearisation key if the plan squares, and a Galois
+/// key for every rotation step of the plan. Throws InvalidArgument naming the first missing
+/// step and how many are missing.
+void check_evaluation_keys(const ckks::Context& ctx, const Plan& plan, const ckks::EvaluationKeys& keys);
+
 /// Checks the keys against the plan (check_evaluation_keys), the inputs against the plan (count,
 /// level, size 2, parameters), then runs the graph on the CKKS engine. `report` (optional) gets
 /// per-layer wall time and the operation counts done. Throws InvalidArgument on any mismatch.

@@ -28,9 +28,8 @@ struct PlanFile {
 /// @throws IoError if the model cannot be read.
 [[nodiscard]] std::string model_file_fingerprint(const std::string& model_path);
 
-/// The CKKS parameter literal a plan asks for (insecure plans are marked so).
-[[nodiscard]] ckks::ParamsLiteral params_literal(const Plan& plan);
-/// The checked parameters of a plan. Throws what ckks::Params::from_literal throws.
+/// The checked parameters of a plan (params_literal of he_ckks_backend.h). Throws what
+/// ckks::Params::from_literal throws.
 [[nodiscard]] ckks::Params plan_params(const Plan& plan);
 
 /// The plan as JSON text (stable field order; doubles round-trip exactly).

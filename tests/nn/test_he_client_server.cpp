@@ -1,4 +1,4 @@
-// The encrypted executor on the real CKKS engine (small insecure N): the committed PyTorch
+// Client (he_client) and server (he_server) halves on the real CKKS engine (small insecure N): the committed PyTorch
 // fixture and a random U-Net-like graph agree with the float64 reference within 1e-3 of the
 // largest |logit|, the operation counts done equal the plan's, and the server side refuses keys
 // that lack a rotation the plan needs.
@@ -40,7 +40,7 @@ void expect_counts_match(const Plan& plan, const ExecReport& rep) {
 
 }  // namespace
 
-TEST(HeCkksBackend, PytorchFixtureMatchesReference) {
+TEST(HeClientServer, PytorchFixtureMatchesReference) {
   const Graph g = load_model(std::string(CU_SOURCE_DIR) + "/tests/fixtures/random_ops.onnx");
   PlanOptions o;
   o.log_n = 11;
@@ -57,7 +57,7 @@ TEST(HeCkksBackend, PytorchFixtureMatchesReference) {
   expect_counts_match(plan, rep);
 }
 
-TEST(HeCkksBackend, RandomUnetBothModes) {
+TEST(HeClientServer, RandomUnetBothModes) {
   GraphBuilder b(11);
   int x = b.input(1, 8, 8);
   int e = b.square(b.conv(x, 3, 3));
@@ -92,7 +92,7 @@ TEST(HeCkksBackend, RandomUnetBothModes) {
   }
 }
 
-TEST(HeCkksBackend, KeysMissingARotationAreRefused) {
+TEST(HeClientServer, KeysMissingARotationAreRefused) {
   GraphBuilder b(5);
   int x = b.input(1, 8, 8);
   const Graph g = b.finish(b.conv(b.square(b.conv(x, 2, 3)), 2, 3));

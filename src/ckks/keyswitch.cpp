@@ -98,9 +98,10 @@ void mod_down(const Context& ctx, const math::RnsPoly& acc, math::RnsPoly& out, 
   if (!accumulate) out = math::RnsPoly(n, l1);
   ctx.pool().parallel_for(0, l1, [&](std::size_t i) {
     const math::Modulus& q = ctx.modulus(i);
-    std::vector<std::uint64_t> tmp(n);
-    conv.convert_one_centred(y.data(), u.data(), i, tmp.data(), n);
-    math::ntt_forward(tmp.data(), ctx.ntt(i));
+    math::RnsPoly tmp_buf(n, 1);
+    std::uint64_t* tmp = tmp_buf.data();
+    conv.convert_one_centred(y.data(), u.data(), i, tmp, n);
+    math::ntt_forward(tmp, ctx.ntt(i));
     const math::ShoupOperand pinv = ctx.p_inv_mod_q(i);
     const std::uint64_t qv = q.value();
     const std::uint64_t* a = acc.limb(i);

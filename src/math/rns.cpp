@@ -141,6 +141,47 @@ BaseConverter::BaseConverter(RnsBasis in, std::vector<Modulus> out) : in_(std::m
   for (std::size_t i = 0; i < k; ++i) inv_in_.push_back(1.0 / static_cast<double>(in_[i].value()));
 }
 
+void BaseConverter::prepare_limb(std::size_t i, const std::uint64_t* x, std::uint64_t* scratch, std::size_t n) const {
+  const ShoupOperand w = in_.inv_punctured(i);
+  const std::uint64_t q = in_[i].value();
+  std::uint64_t* y = scratch + i * n;
+  for (std::size_t c = 0; c < n; ++c) y[c] = mul_shoup(x[c], w, q);
+}
+
+// out = sum_i y_i c_i (+ u * extra) mod p, products accumulated in 128 bits (each < 2^122, so 8
+// of them fit with room) and reduced once per 8 terms.
+namespace {
+template <bool kCentred>
+void dot_reduce(const std::uint64_t* scratch, const std::uint64_t* consts, std::size_t k, const std::uint64_t* u,
+                std::uint64_t extra, const Modulus& p, std::uint64_t* dst, std::size_t n) {
+  constexpr std::size_t kBlock = 8;
+  if (k <= kBlock - 1) {
+    for (std::size_t c = 0; c < n; ++c) {
+      unsigned __int128 acc = 0;
+      for (std::size_t i = 0; i < k; ++i) acc += static_cast<unsigned __int128>(scratch[i * n + c]) * consts[i];
+      if constexpr (kCentred) acc += static_cast<unsigned __int128>(u[c]) * extra;
+      dst[c] = p.reduce128(acc);
+    }
+    return;
+  }
+  for (std::size_t c = 0; c < n; ++c) {
+    unsigned __int128 acc = 0;
+    std::size_t i = 0;
+    while (i < k) {
+      const std::size_t stop = std::min(k, i + kBlock);
+      for (; i < stop; ++i) acc += static_cast<unsigned __int128>(scratch[i * n + c]) * consts[i];
+      acc = p.reduce128(acc);
+    }
+    if constexpr (kCentred) acc += static_cast<unsigned __int128>(u[c]) * extra;
+    dst[c] = p.reduce128(acc);
+  }
+}
+}  // namespace
+
+void BaseConverter::convert_one(const std::uint64_t* scratch, std::size_t j, std::uint64_t* dst, std::size_t n) const {
+  dot_reduce<false>(scratch, punct_mod_out_.data() + j * in_.size(), in_.size(), nullptr, 0, out_[j], dst, n);
+}
+
 void BaseConverter::centred_overflow(const std::uint64_t* scratch, std::uint64_t* u, std::size_t n) const {
   const std::size_t k = in_.size();
   for (std::size_t c = 0; c < n; ++c) {
@@ -152,44 +193,9 @@ void BaseConverter::centred_overflow(const std::uint64_t* scratch, std::uint64_t
 
 void BaseConverter::convert_one_centred(const std::uint64_t* scratch, const std::uint64_t* u, std::size_t j,
                                         std::uint64_t* dst, std::size_t n) const {
-  convert_one(scratch, j, dst, n);
-  const Modulus& p = out_[j];
-  const ShoupOperand qm = make_shoup(q_mod_out_[j], p);
-  const std::uint64_t pv = p.value();
-  for (std::size_t c = 0; c < n; ++c) dst[c] = sub_mod(dst[c], mul_shoup(u[c], qm, pv), pv);
-}
-
-void BaseConverter::prepare_limb(std::size_t i, const std::uint64_t* x, std::uint64_t* scratch, std::size_t n) const {
-  const ShoupOperand w = in_.inv_punctured(i);
-  const std::uint64_t q = in_[i].value();
-  std::uint64_t* y = scratch + i * n;
-  for (std::size_t c = 0; c < n; ++c) y[c] = mul_shoup(x[c], w, q);
-}
-
-void BaseConverter::convert_one(const std::uint64_t* scratch, std::size_t j, std::uint64_t* dst, std::size_t n) const {
-  const std::size_t k = in_.size();
-  const Modulus& p = out_[j];
-  const std::uint64_t* consts = punct_mod_out_.data() + j * k;
-  // Products are < 2^122; eight of them fit in 128 bits with room, so reduce every 8 terms.
-  constexpr std::size_t kBlock = 8;
-  if (k <= kBlock) {
-    for (std::size_t c = 0; c < n; ++c) {
-      unsigned __int128 acc = 0;
-      for (std::size_t i = 0; i < k; ++i) acc += static_cast<unsigned __int128>(scratch[i * n + c]) * consts[i];
-      dst[c] = p.reduce128(acc);
-    }
-    return;
-  }
-  for (std::size_t c = 0; c < n; ++c) {
-    unsigned __int128 acc = 0;
-    std::size_t i = 0;
-    while (i < k) {
-      const std::size_t stop = std::min(k, i + kBlock);
-      for (; i < stop; ++i) acc += static_cast<unsigned __int128>(scratch[i * n + c]) * consts[i];
-      if (i < k) acc = p.reduce128(acc);
-    }
-    dst[c] = p.reduce128(acc);
-  }
+  // - u Q = + u (p - Q mod p) (mod p), folded into the same accumulator.
+  const std::uint64_t neg_q = neg_mod(q_mod_out_[j], out_[j].value());
+  dot_reduce<true>(scratch, punct_mod_out_.data() + j * in_.size(), in_.size(), u, neg_q, out_[j], dst, n);
 }
 
 void BaseConverter::convert(const std::uint64_t* const* in, std::uint64_t* const* out,

@@ -9,6 +9,15 @@
 #include "cryptounet/math/sampler.h"
 
 namespace cryptounet::ckks {
+namespace {
+
+// Ephemeral randomness (u, errors) decrypts the ciphertext it made: clear it before release.
+void wipe(std::vector<std::int64_t>& v) {
+  volatile std::int64_t* p = v.data();
+  for (std::size_t i = 0; i < v.size(); ++i) p[i] = 0;
+}
+
+}  // namespace
 
 Encryptor::Encryptor(std::shared_ptr<const Context> ctx, const PublicKey& pk) : ctx_(std::move(ctx)), pk_(pk) {
   if (!ctx_) throw InvalidArgument("Encryptor: null context");
@@ -53,7 +62,11 @@ Ciphertext Encryptor::encrypt(const Plaintext& pt) const {
       math::kernels::mul_add(pk_->b.limb(t), ut, d0, n, q);
       math::kernels::add(d0, pt.poly().limb(t), d0, n, q);
       math::kernels::mul_add(pk_->a.limb(t), ut, d1, n, q);
+      ut_buf.wipe();  // the ephemeral u decrypts this ciphertext
     });
+    wipe(u);
+    wipe(e1);
+    wipe(e0);
     std::vector<math::RnsPoly> parts;
     parts.push_back(std::move(c0));
     parts.push_back(std::move(c1));
@@ -74,7 +87,9 @@ Ciphertext Encryptor::encrypt(const Plaintext& pt) const {
     std::uint64_t* as = as_buf.data();
     math::kernels::mul(c1.limb(t), sk_->poly().limb(t), as, n, q);
     math::kernels::sub(d0, as, d0, n, q);
+    as_buf.wipe();  // a s reveals s
   });
+  wipe(e0);
   std::vector<math::RnsPoly> parts;
   parts.push_back(std::move(c0));
   parts.push_back(std::move(c1));

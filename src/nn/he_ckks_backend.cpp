@@ -1,5 +1,8 @@
 #include "cryptounet/nn/he_ckks_backend.h"
 
+#include <cmath>
+#include <string>
+
 #include "cryptounet/common/error.h"
 #include "cryptounet/nn/he_executor.h"
 #include "cryptounet/nn/planner.h"
@@ -84,8 +87,34 @@ void CkksBackend::mul_const_add_inplace(Ct& acc, const Ct& ct, double c, double 
   eval_.mul_const_add_inplace(acc, ct, c, const_scale);
 }
 
+void CkksBackend::mul_const_add_many(Ct& acc, std::span<const Ct* const> cts,
+                                     std::span<const double> c,
+                                     std::span<const double> const_scale) {
+  if (c.size() != cts.size() || const_scale.size() != cts.size())
+    throw InvalidArgument("mul_const_add_many: " + std::to_string(cts.size()) + " ciphertexts, " +
+                          std::to_string(c.size()) + " constants, " +
+                          std::to_string(const_scale.size()) + " scales");
+  // A fused, cache-blocked version (accumulator limb resident, inputs streaming; Shoup or lazy
+  // 128-bit reduction) was tried and measured no faster on the shared 2-core machine.
+  for (std::size_t m = 0; m < cts.size(); ++m) {
+    ++counts_.scalar_products;
+    eval_.mul_const_add_inplace(acc, *cts[m], c[m], const_scale[m]);
+  }
+}
+
 void CkksBackend::add_inplace(Ct& acc, const Ct& ct) {
   ++counts_.adds;
+  // A squared tensor carries scale D^2/q (q a prime near D = 2^log_scale), not exactly D; adding
+  // it to one at D (a residual Add after a Square, as in tests/fixtures/random_ops.onnx) is off by
+  // |D/q - 1|, about 1e-7. Relabelling the addend's scale costs a relative error of that size in
+  // its values, far below the CKKS noise; a larger mismatch still throws in the engine.
+  const double rel = std::abs(ct.scale() / acc.scale() - 1.0);
+  if (rel > 1e-9 && rel < 1e-5) {
+    Ct relabelled = ct;
+    relabelled.set_scale(acc.scale());
+    eval_.add_inplace(acc, relabelled);
+    return;
+  }
   eval_.add_inplace(acc, ct);
 }
 

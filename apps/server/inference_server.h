@@ -54,6 +54,7 @@ struct ServerConfig {
   int max_attempts = 3;          // a job interrupted by crashes this often is marked failed
   int retry_after_seconds = 2;   // Retry-After of 503 answers
   std::size_t max_jobs_per_session = 1024;  // stored jobs (queued+finished) per session -> 429
+  std::size_t max_sessions = 256;  // stored sessions (each holds its keys on disk) -> 503
   bool log_requests = false;     // one line per request on stderr
 };
 

@@ -220,6 +220,32 @@ TEST(UploadBudget, UploadsBeyondTheMemoryBudgetGet503) {
   EXPECT_EQ(r->status, 201);
 }
 
+TEST(Limits, SessionAndJobCountsAreBounded) {
+  ServerConfig config;
+  config.max_sessions = 2;
+  config.max_jobs_per_session = 2;
+  TestServer ts(config);
+  InferenceClient c(ts.client_options());
+  auto s1 = c.create_session("fake", fake::make_keys(1, kKeyBytes));
+  auto s2 = c.create_session("fake", fake::make_keys(2, kKeyBytes));
+  httplib::Client raw(ts.url());
+  auto r = raw.Post("/v1/models/fake/sessions", fake::make_keys(3, kKeyBytes), "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_FALSE(r->get_header_value("Retry-After").empty());
+  c.delete_session(s2);  // frees a place
+  auto s3 = c.create_session("fake", fake::make_keys(3, kKeyBytes));
+  c.submit(s1, fake_ciphertext(1, 1));
+  c.submit(s1, fake_ciphertext(1, 2));
+  try {
+    c.submit(s1, fake_ciphertext(1, 3));
+    FAIL() << "a third job in a session limited to two";
+  } catch (const client::ServerError& e) {
+    EXPECT_EQ(e.status(), 429);
+  }
+  c.submit(s3, fake_ciphertext(3, 1));  // other sessions are not affected
+}
+
 TEST(SlowClient, IsCutOffWhileOthersAreServed) {
   ServerConfig config;
   config.upload_grace = std::chrono::seconds(1);

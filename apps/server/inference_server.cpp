@@ -2,12 +2,17 @@
 
 #include "cryptounet/common/error.h"
 #include "server/atomic_file.h"
+#include "server/guarded_http_server.h"
 #include "server/job_store.h"
 #include "server/metrics.h"
 #include "server/secure_random.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -89,6 +94,8 @@ struct InferenceServer::Impl {
   ServerConfig config;
   std::map<std::string, std::shared_ptr<const ModelService>> models;
   std::uint64_t largest_blob = 0;
+  std::uint64_t upload_budget = 0;  // bytes of request bodies held in memory at once
+  std::atomic<std::uint64_t> uploads_in_flight{0};
   JobStore store;
   Metrics metrics;
   std::unique_ptr<httplib::Server> http;
@@ -105,7 +112,7 @@ struct InferenceServer::Impl {
   Impl(ServerConfig c, std::vector<std::shared_ptr<const ModelService>> list)
       : config(std::move(c)),
         store(config.data_dir, config.queue_capacity, config.max_attempts,
-              config.max_jobs_per_session) {
+              config.max_jobs_per_session, config.max_sessions) {
     if (config.data_dir.empty()) throw InvalidArgument("serve: a data directory is required");
     if (config.workers < 1) throw InvalidArgument("serve: workers must be >= 1");
     if (config.http_threads < 2) throw InvalidArgument("serve: http threads must be >= 2");
@@ -120,9 +127,24 @@ struct InferenceServer::Impl {
       largest_blob = std::max({largest_blob, m->eval_keys_size().max_bytes,
                                m->ciphertext_size().max_bytes});
     }
+    upload_budget = config.max_upload_bytes_in_flight > 0 ? config.max_upload_bytes_in_flight
+                                                          : 4 * largest_blob;
+    if (upload_budget < largest_blob)
+      throw InvalidArgument("serve: the upload memory budget (" + std::to_string(upload_budget) +
+                            " bytes) is smaller than the largest blob (" +
+                            std::to_string(largest_blob) + ")");
   }
 
   // ---- request helpers ----------------------------------------------------------------------
+
+  /// Claims `length` bytes of the upload memory budget; false if it is used up.
+  bool reserve_upload(std::uint64_t length) {
+    std::uint64_t now = uploads_in_flight.load();
+    do {
+      if (now + length > upload_budget) return false;
+    } while (!uploads_in_flight.compare_exchange_weak(now, now + length));
+    return true;
+  }
 
   std::chrono::steady_clock::time_point upload_deadline(std::uint64_t length) const {
     return Clock::now() + config.upload_grace +
@@ -177,6 +199,16 @@ struct InferenceServer::Impl {
     if (rule.exact && length != rule.max_bytes)
       return refuse(400, "must be exactly " + std::to_string(rule.max_bytes) +
                              " bytes, got Content-Length " + std::to_string(length));
+    if (!reserve_upload(length)) {  // the body is read and dropped, so the client sees the 503
+      metrics.rejected_busy += 1;
+      res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
+      return refuse(503, "too many uploads in progress; retry later");
+    }
+    struct Release {
+      Impl* self;
+      std::uint64_t n;
+      ~Release() { self->uploads_in_flight -= n; }
+    } release{this, length};
     body.clear();
     body.reserve(length);
     const auto deadline = upload_deadline(length);
@@ -328,15 +360,31 @@ struct InferenceServer::Impl {
                                   : std::string("job not finished (") + to_string(info->state) + ")";
               return reply_json(res, 409, body);
             }
-            std::string bytes;
+            // Streamed from the file: a download costs a 64 KiB buffer, not the result's size.
+            // The open descriptor keeps the bytes readable even if the job expires meanwhile.
+            int fd = -1;
             try {
-              bytes = store.read_result(info->id);
+              fd = ::open(store.result_path(info->id).c_str(), O_RDONLY | O_CLOEXEC);
             } catch (const Error&) {
+            }
+            struct stat st {};
+            if (fd < 0 || ::fstat(fd, &st) != 0) {
+              if (fd >= 0) ::close(fd);
               return reply_error(res, 404, "result no longer available");
             }
-            metrics.bytes_out += bytes.size();
+            const auto size = static_cast<std::size_t>(st.st_size);
+            metrics.bytes_out += size;
             res.status = 200;
-            res.set_content(std::move(bytes), "application/octet-stream");
+            res.set_content_provider(
+                size, "application/octet-stream",
+                [fd](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+                  char buf[1 << 16];
+                  const ssize_t n = ::pread(fd, buf, std::min(length, sizeof buf),
+                                            static_cast<off_t>(offset));
+                  if (n <= 0) return false;
+                  return sink.write(buf, static_cast<std::size_t>(n));
+                },
+                [fd](bool) { ::close(fd); });
           });
   }
 
@@ -363,6 +411,11 @@ struct InferenceServer::Impl {
                                 {"token", created.token},
                                 {"model", model.name()},
                                 {"ttl_seconds", config.ttl.count()}});
+    } catch (const TooManySessions&) {
+      metrics.rejected_busy += 1;
+      res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
+      reply_error(res, 503, "the server holds its maximum of " + std::to_string(config.max_sessions) +
+                                " sessions; retry later");
     } catch (const IoError& e) {
       reply_error(res, 507, std::string("cannot store the session: ") + e.what());
     }
@@ -503,8 +556,12 @@ struct InferenceServer::Impl {
         throw IoError("serve: cannot load certificate " + config.cert_file + " / key " + config.key_file);
       http = std::move(ssl);
     } else {
-      http = std::make_unique<httplib::Server>();
+      http = std::make_unique<GuardedHttpServer>(config.max_header_bytes);
     }
+    http->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+      GuardedHttpServer::end_header_phase();  // headers are in: the body is the handler's
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
     const int threads = config.http_threads;
     http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     http->set_read_timeout(config.read_timeout.count(), 0);

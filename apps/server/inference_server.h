@@ -42,6 +42,10 @@ struct ServerConfig {
   std::chrono::milliseconds expiry_interval{0};  // 0: ttl/4, clamped to [100 ms, 60 s]
   std::string cert_file, key_file;  // both set: HTTPS
   int http_threads = 8;             // connections served at once
+  // Request bodies are held in memory while validated; at most this many bytes at once (0: four
+  // times the largest blob). Beyond it uploads get 503 + Retry-After before their body is read.
+  std::uint64_t max_upload_bytes_in_flight = 0;
+  std::size_t max_header_bytes = 16384;  // request line + headers (plain HTTP; see guarded_http_server.h)
   std::chrono::seconds read_timeout{10};   // per socket read
   std::chrono::seconds write_timeout{10};  // per socket write
   // A body upload must finish within upload_grace + length / upload_min_rate (slow clients).
@@ -50,6 +54,7 @@ struct ServerConfig {
   int max_attempts = 3;          // a job interrupted by crashes this often is marked failed
   int retry_after_seconds = 2;   // Retry-After of 503 answers
   std::size_t max_jobs_per_session = 1024;  // stored jobs (queued+finished) per session -> 429
+  std::size_t max_sessions = 256;  // stored sessions (each holds its keys on disk) -> 503
   bool log_requests = false;     // one line per request on stderr
 };
 

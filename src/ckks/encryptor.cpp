@@ -9,6 +9,15 @@
 #include "cryptounet/math/sampler.h"
 
 namespace cryptounet::ckks {
+namespace {
+
+// Ephemeral randomness (u, errors) decrypts the ciphertext it made: clear it before release.
+void wipe(std::vector<std::int64_t>& v) {
+  volatile std::int64_t* p = v.data();
+  for (std::size_t i = 0; i < v.size(); ++i) p[i] = 0;
+}
+
+}  // namespace
 
 Encryptor::Encryptor(std::shared_ptr<const Context> ctx, const PublicKey& pk) : ctx_(std::move(ctx)), pk_(pk) {
   if (!ctx_) throw InvalidArgument("Encryptor: null context");
@@ -40,19 +49,24 @@ Ciphertext Encryptor::encrypt(const Plaintext& pt) const {
     ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
       const math::Modulus& q = ctx_->modulus(t);
       const auto& tables = ctx_->ntt(t);
-      std::vector<std::uint64_t> ut(n);
+      math::RnsPoly ut_buf(n, 1);
+      std::uint64_t* ut = ut_buf.data();
       for (std::size_t i = 0; i < n; ++i) ut[i] = math::from_signed(u[i], q);
-      math::ntt_forward(ut.data(), tables);
+      math::ntt_forward(ut, tables);
       std::uint64_t* d0 = c0.limb(t);
       std::uint64_t* d1 = c1.limb(t);
       for (std::size_t i = 0; i < n; ++i) d0[i] = math::from_signed(e0[i], q);
       for (std::size_t i = 0; i < n; ++i) d1[i] = math::from_signed(e1[i], q);
       math::ntt_forward(d0, tables);
       math::ntt_forward(d1, tables);
-      math::kernels::mul_add(pk_->b.limb(t), ut.data(), d0, n, q);
+      math::kernels::mul_add(pk_->b.limb(t), ut, d0, n, q);
       math::kernels::add(d0, pt.poly().limb(t), d0, n, q);
-      math::kernels::mul_add(pk_->a.limb(t), ut.data(), d1, n, q);
+      math::kernels::mul_add(pk_->a.limb(t), ut, d1, n, q);
+      ut_buf.wipe();  // the ephemeral u decrypts this ciphertext
     });
+    wipe(u);
+    wipe(e1);
+    wipe(e0);
     std::vector<math::RnsPoly> parts;
     parts.push_back(std::move(c0));
     parts.push_back(std::move(c1));
@@ -69,10 +83,13 @@ Ciphertext Encryptor::encrypt(const Plaintext& pt) const {
     for (std::size_t i = 0; i < n; ++i) d0[i] = math::from_signed(e0[i], q);
     math::ntt_forward(d0, ctx_->ntt(t));
     math::kernels::add(d0, pt.poly().limb(t), d0, n, q);
-    std::vector<std::uint64_t> as(n);
-    math::kernels::mul(c1.limb(t), sk_->poly().limb(t), as.data(), n, q);
-    math::kernels::sub(d0, as.data(), d0, n, q);
+    math::RnsPoly as_buf(n, 1);
+    std::uint64_t* as = as_buf.data();
+    math::kernels::mul(c1.limb(t), sk_->poly().limb(t), as, n, q);
+    math::kernels::sub(d0, as, d0, n, q);
+    as_buf.wipe();  // a s reveals s
   });
+  wipe(e0);
   std::vector<math::RnsPoly> parts;
   parts.push_back(std::move(c0));
   parts.push_back(std::move(c1));

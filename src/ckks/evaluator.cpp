@@ -3,6 +3,7 @@
 // automorphisms in evaluator_rotate.cpp.
 #include "cryptounet/ckks/evaluator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -92,9 +93,8 @@ void Evaluator::add_inplace(Ciphertext& a, const Ciphertext& b) const {
 }
 
 Ciphertext Evaluator::add(const Ciphertext& a, const Ciphertext& b) const {
-  Ciphertext r = a;
-  add_inplace(r, b);
-  return r;
+  check_pair("add", a, b, true);
+  return combine(a, b, false);
 }
 
 void Evaluator::sub_inplace(Ciphertext& a, const Ciphertext& b) const {
@@ -109,9 +109,36 @@ void Evaluator::sub_inplace(Ciphertext& a, const Ciphertext& b) const {
 }
 
 Ciphertext Evaluator::sub(const Ciphertext& a, const Ciphertext& b) const {
-  Ciphertext r = a;
-  sub_inplace(r, b);
-  return r;
+  check_pair("sub", a, b, true);
+  return combine(a, b, true);
+}
+
+// a + b or a - b into a new ciphertext (one pass; no copy of a first).
+Ciphertext Evaluator::combine(const Ciphertext& a, const Ciphertext& b, bool subtract) const {
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  const std::size_t size = std::max(a.size(), b.size());
+  std::vector<math::RnsPoly> parts;
+  for (std::size_t p = 0; p < size; ++p) parts.emplace_back(n, limbs);
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    const math::Modulus& q = ctx_->modulus(t);
+    for (std::size_t p = 0; p < size; ++p) {
+      std::uint64_t* d = parts[p].limb(t);
+      if (p < a.size() && p < b.size()) {
+        if (subtract) {
+          math::kernels::sub(a.part(p).limb(t), b.part(p).limb(t), d, n, q);
+        } else {
+          math::kernels::add(a.part(p).limb(t), b.part(p).limb(t), d, n, q);
+        }
+      } else if (p < a.size()) {
+        std::copy_n(a.part(p).limb(t), n, d);
+      } else if (subtract) {
+        math::kernels::negate(b.part(p).limb(t), d, n, q);
+      } else {
+        std::copy_n(b.part(p).limb(t), n, d);
+      }
+    }
+  });
+  return Ciphertext(std::move(parts), a.scale(), a.fingerprint());
 }
 
 void Evaluator::add_inplace(Ciphertext& a, const Plaintext& b) const {
@@ -193,9 +220,15 @@ void Evaluator::mul_plain_inplace(Ciphertext& a, const Plaintext& b) const {
 }
 
 Ciphertext Evaluator::mul_plain(const Ciphertext& a, const Plaintext& b) const {
-  Ciphertext r = a;
-  mul_plain_inplace(r, b);
-  return r;
+  check_pt("mul_plain", a, b);
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  std::vector<math::RnsPoly> parts;
+  for (std::size_t p = 0; p < a.size(); ++p) parts.emplace_back(n, limbs);
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    for (std::size_t p = 0; p < a.size(); ++p)
+      math::kernels::mul(a.part(p).limb(t), b.poly().limb(t), parts[p].limb(t), n, ctx_->modulus(t));
+  });
+  return Ciphertext(std::move(parts), a.scale() * b.scale(), a.fingerprint());
 }
 
 void Evaluator::mul_plain_add_inplace(Ciphertext& acc, const Ciphertext& a, const Plaintext& b) const {

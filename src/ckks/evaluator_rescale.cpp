@@ -30,13 +30,14 @@ void Evaluator::rescale_inplace(Ciphertext& a) const {
     const math::Modulus& qi = ctx_->modulus(i);
     const std::uint64_t qv = qi.value();
     const std::uint64_t half_i = qi.reduce(half);
-    std::vector<std::uint64_t> tmp(n);
+    math::RnsPoly tmp_buf(n, 1);
+    std::uint64_t* tmp = tmp_buf.data();
     const std::uint64_t* src = last[p].data();
     for (std::size_t c = 0; c < n; ++c) {
       const std::uint64_t r = qi.reduce(src[c]);
       tmp[c] = math::sub_mod(r, half_i, qv);
     }
-    math::ntt_forward(tmp.data(), ctx_->ntt(i));
+    math::ntt_forward(tmp, ctx_->ntt(i));
     const math::ShoupOperand inv = ctx_->q_inv_mod_q(l, i);
     std::uint64_t* d = parts[p].limb(i);
     for (std::size_t c = 0; c < n; ++c) d[c] = math::mul_shoup(d[c] + qv - tmp[c], inv, qv);

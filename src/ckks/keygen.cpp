@@ -71,9 +71,10 @@ PublicKey KeyGenerator::public_key(const SecretKey& sk) const {
   wipe(e);
   ctx_->pool().parallel_for(0, nq, [&](std::size_t t) {
     // b = e - a s
-    std::vector<std::uint64_t> as(n);
+    math::RnsPoly as(n, 1);  // a s reveals s: wiped below
     math::kernels::mul(pk.a.limb(t), sk.poly().limb(t), as.data(), n, ctx_->modulus(t));
     math::kernels::sub(pk.b.limb(t), as.data(), pk.b.limb(t), n, ctx_->modulus(t));
+    as.wipe();
   });
   return pk;
 }
@@ -93,9 +94,10 @@ KeySwitchKey KeyGenerator::key_switch_key(const SecretKey& sk, const math::RnsPo
     const std::size_t db = ctx_->digit_begin(j), de = ctx_->digit_end(j);
     ctx_->pool().parallel_for(0, nqp, [&](std::size_t t) {
       const math::Modulus& q = ctx_->modulus(t);
-      std::vector<std::uint64_t> tmp(n);
+      math::RnsPoly tmp(n, 1);  // a s reveals s: wiped below
       math::kernels::mul(a.limb(t), sk.poly().limb(t), tmp.data(), n, q);
       math::kernels::sub(b.limb(t), tmp.data(), b.limb(t), n, q);  // e - a s
+      tmp.wipe();
       if (t >= db && t < de) {
         // + P s' on the digit's own primes (the CRT gadget is 1 there and 0 on the other Q primes).
         math::kernels::mul_scalar_add(s_prime.limb(t), math::make_shoup(ctx_->p_mod_q(t), q), b.limb(t), n, q);

@@ -138,14 +138,14 @@ Params P1() {
 Params P2() {
   std::vector<int> q = {60};
   q.insert(q.end(), 13, 40);
-  return Params::from_literal({.log_n = 15, .log_q = q, .log_p = {60, 60, 60, 60, 60}, .log_scale = 40, .dnum = 2});
+  return Params::from_literal({.log_n = 15, .log_q = q, .log_p = std::vector<int>(6, 50), .log_scale = 40, .dnum = 2});
 }
 
 Params P3() {
   std::vector<int> q = {60};
   q.insert(q.end(), 28, 40);
   return Params::from_literal(
-      {.log_n = 16, .log_q = q, .log_p = std::vector<int>(8, 60), .log_scale = 40, .dnum = 3});
+      {.log_n = 16, .log_q = q, .log_p = std::vector<int>(9, 50), .log_scale = 40, .dnum = 3});
 }
 
 Params insecure_test(int log_n, int levels, int dnum) {

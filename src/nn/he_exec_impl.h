@@ -6,10 +6,12 @@
 // rotate, rotate_hoisted, counts(). Included only by the files that instantiate it.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 
@@ -212,13 +214,6 @@ class HeRunner {
       else
         be_.mul_plain_add_inplace(it->second, src, pt);
     };
-    auto accumulate_const = [&](int j, int step, const Ct& src, double w, double cs) {
-      auto it = acc.find({j, step});
-      if (it == acc.end())
-        acc.emplace(std::make_pair(j, step), be_.mul_const(src, w, cs));
-      else
-        be_.mul_const_add_inplace(it->second, src, w, cs);
-    };
 
     std::size_t t0 = 0;
     while (t0 < op.terms.size()) {
@@ -242,6 +237,13 @@ class HeRunner {
         return rotated[std::lower_bound(steps.begin(), steps.end(), s) - steps.begin()];
       };
       std::map<std::pair<int, packing::MaskKey>, Ct> masked;  // (in_step, mask with row)
+      // Masked-scalar: the constant products of this input ciphertext, per accumulator, run as
+      // one fused multiply-accumulate each (the accumulator is touched once, not per term).
+      struct ConstTerms {
+        std::vector<const Ct*> z;
+        std::vector<double> w, cs;
+      };
+      std::map<std::pair<int, int>, ConstTerms> pending;
       for (std::size_t t = t0; t < t1; ++t) {
         const LinearTerm& term = op.terms[t];
         const auto& rp = rps[t - t0];
@@ -265,10 +267,23 @@ class HeRunner {
             auto it = masked.find(key);
             if (it == masked.end())
               it = masked.emplace(key, be_.mul_plain(src, encoded_mask(level, mk))).first;
-            accumulate_const(term.out_ct, term.out_step, it->second, r.weight,
-                             prod_scale / (be_.scale(src) * mask_scale));
+            ConstTerms& ct = pending[{term.out_ct, term.out_step}];
+            ct.z.push_back(&it->second);
+            ct.w.push_back(r.weight);
+            ct.cs.push_back(prod_scale / (be_.scale(src) * mask_scale));
           }
         }
+      }
+      for (auto& [key, ct] : pending) {
+        auto it = acc.find(key);
+        std::size_t first = 0;
+        if (it == acc.end()) {
+          it = acc.emplace(key, be_.mul_const(*ct.z[0], ct.w[0], ct.cs[0])).first;
+          first = 1;
+        }
+        be_.mul_const_add_many(it->second, std::span<const Ct* const>(ct.z).subspan(first),
+                               std::span<const double>(ct.w).subspan(first),
+                               std::span<const double>(ct.cs).subspan(first));
       }
       t0 = t1;
     }

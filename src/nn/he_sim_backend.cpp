@@ -124,6 +124,15 @@ void SimBackend::mul_const_add_inplace(Ct& acc, const Ct& ct, double c, double c
   for (int i = 0; i < slots_; ++i) acc.v[i] += ct.v[i] * c;
 }
 
+void SimBackend::mul_const_add_many(Ct& acc, std::span<const Ct* const> cts,
+                                    std::span<const double> c, std::span<const double> const_scale) {
+  if (cts.size() != c.size() || cts.size() != const_scale.size())
+    throw InvalidArgument("mul_const_add_many: " + std::to_string(cts.size()) + " ciphertexts, " +
+                          std::to_string(c.size()) + " constants, " +
+                          std::to_string(const_scale.size()) + " scales");
+  for (std::size_t m = 0; m < cts.size(); ++m) mul_const_add_inplace(acc, *cts[m], c[m], const_scale[m]);
+}
+
 void SimBackend::add_inplace(Ct& acc, const Ct& ct) {
   check_same("add", acc.level, acc.scale, ct.level, ct.scale);
   ++counts_.adds;

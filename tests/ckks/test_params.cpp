@@ -39,7 +39,7 @@ TEST(ParamsTest, PresetsAre128BitAndWellFormed) {
   EXPECT_EQ(p3.dnum(), 3);
   EXPECT_NEAR(p1.log_qp(), 410, 1);
   EXPECT_NEAR(p2.log_qp(), 880, 1);
-  EXPECT_NEAR(p3.log_qp(), 1660, 1);
+  EXPECT_NEAR(p3.log_qp(), 1630, 1);
   EXPECT_NE(p1.fingerprint(), p2.fingerprint());
   EXPECT_EQ(p1.fingerprint(), presets::P1().fingerprint()) << "prime generation must be deterministic";
   EXPECT_EQ(presets::params_128_logn15_logqp880().fingerprint(), p2.fingerprint());

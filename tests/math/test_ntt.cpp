@@ -73,7 +73,8 @@ TEST_P(NttTest, RoundTripAndProduct) {
 INSTANTIATE_TEST_SUITE_P(Sizes, NttTest,
                          ::testing::Values(std::make_tuple(1, 30), std::make_tuple(2, 40), std::make_tuple(3, 60),
                                            std::make_tuple(5, 50), std::make_tuple(8, 60), std::make_tuple(8, 40),
-                                           std::make_tuple(12, 60), std::make_tuple(16, 60)));
+                                           std::make_tuple(12, 60), std::make_tuple(16, 60), std::make_tuple(4, 49),
+                                           std::make_tuple(12, 40), std::make_tuple(15, 50)));
 
 TEST(NttTablesTest, RejectsBadInput) {
   EXPECT_THROW(NttTables(12, Modulus(97)), InvalidArgument);

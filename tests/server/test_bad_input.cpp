@@ -170,6 +170,82 @@ TEST(TruncatedBody, IsRefusedAndNothingStored) {
   expect_still_serving(ts, 16);
 }
 
+TEST(HeaderFlood, EndlessRequestLineIsCutOffNotBuffered) {
+  TestServer ts;
+  int fd = connect_local(ts.port);
+  ASSERT_GE(fd, 0);
+  // 64 MiB without a newline: httplib 0.11.4 alone would buffer all of it
+  const std::string chunk(1 << 16, 'A');
+  std::size_t sent = 0;
+  while (sent < (64u << 20)) {
+    const ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  EXPECT_LT(sent, 16u << 20) << "the server kept reading a request line of " << sent << " bytes";
+  // headers over the limit: refused, the connection closed
+  fd = connect_local(ts.port);
+  send_all(fd, "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'b') + "\r\n\r\n");
+  const std::string response = read_all(fd);
+  ::close(fd);
+  EXPECT_NE(status_of_raw(response), 200);
+  expect_still_serving(ts, 19);
+}
+
+TEST(UploadBudget, UploadsBeyondTheMemoryBudgetGet503) {
+  ServerConfig config;
+  config.max_upload_bytes_in_flight = kCtBytes;  // one blob at a time
+  TestServer ts(config);
+  const std::string keys = fake::make_keys(23, kKeyBytes);
+  InferenceClient c(ts.client_options());
+  auto session = c.create_session("fake", keys);
+  const std::string ct = fake_ciphertext(23, 1);
+  int fd = connect_local(ts.port);
+  ASSERT_GE(fd, 0);
+  send_all(fd, "POST /v1/sessions/" + session.id + "/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                   session.token + "\r\nContent-Length: " + std::to_string(kCtBytes) + "\r\n\r\n");
+  send_all(fd, ct.substr(0, 100));  // holds the whole budget
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  httplib::Client raw(ts.url());
+  auto r = raw.Post("/v1/models/fake/sessions", keys, "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_FALSE(r->get_header_value("Retry-After").empty());
+  send_all(fd, ct.substr(100));  // the first upload completes and frees its share
+  EXPECT_EQ(status_of_raw(read_all(fd)), 202);
+  ::close(fd);
+  r = raw.Post("/v1/models/fake/sessions", keys, "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+}
+
+TEST(Limits, SessionAndJobCountsAreBounded) {
+  ServerConfig config;
+  config.max_sessions = 2;
+  config.max_jobs_per_session = 2;
+  TestServer ts(config);
+  InferenceClient c(ts.client_options());
+  auto s1 = c.create_session("fake", fake::make_keys(1, kKeyBytes));
+  auto s2 = c.create_session("fake", fake::make_keys(2, kKeyBytes));
+  httplib::Client raw(ts.url());
+  auto r = raw.Post("/v1/models/fake/sessions", fake::make_keys(3, kKeyBytes), "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_FALSE(r->get_header_value("Retry-After").empty());
+  c.delete_session(s2);  // frees a place
+  auto s3 = c.create_session("fake", fake::make_keys(3, kKeyBytes));
+  c.submit(s1, fake_ciphertext(1, 1));
+  c.submit(s1, fake_ciphertext(1, 2));
+  try {
+    c.submit(s1, fake_ciphertext(1, 3));
+    FAIL() << "a third job in a session limited to two";
+  } catch (const client::ServerError& e) {
+    EXPECT_EQ(e.status(), 429);
+  }
+  c.submit(s3, fake_ciphertext(3, 1));  // other sessions are not affected
+}
+
 TEST(SlowClient, IsCutOffWhileOthersAreServed) {
   ServerConfig config;
   config.upload_grace = std::chrono::seconds(1);

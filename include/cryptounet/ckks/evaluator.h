@@ -98,6 +98,7 @@ class Evaluator {
   [[nodiscard]] Ciphertext apply_galois(const Ciphertext& a, std::uint64_t g) const;
 
  private:
+  [[nodiscard]] Ciphertext combine(const Ciphertext& a, const Ciphertext& b, bool subtract) const;
   void check_ct(const char* op, const Ciphertext& a) const;
   void check_pair(const char* op, const Ciphertext& a, const Ciphertext& b, bool same_scale) const;
   void check_pt(const char* op, const Ciphertext& a, const Plaintext& b) const;

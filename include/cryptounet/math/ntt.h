@@ -32,6 +32,12 @@ class NttTables {
   /// n^-1 mod q and n^-1 * psi^-br(1) (the last inverse layer folds in the 1/n factor).
   [[nodiscard]] const ShoupOperand& inv_n() const { return inv_n_; }
   [[nodiscard]] const ShoupOperand& inv_n_root() const { return inv_n_root_; }
+  /// Shoup quotients floor(w * 2^52 / q) of root_powers / inv_root_powers / inv_n / inv_n_root,
+  /// for the AVX-512 IFMA (52-bit multiplier) kernels; empty unless q < 2^50.
+  [[nodiscard]] const std::vector<std::uint64_t>& root_q52() const { return roots_q52_; }
+  [[nodiscard]] const std::vector<std::uint64_t>& inv_root_q52() const { return inv_roots_q52_; }
+  [[nodiscard]] std::uint64_t inv_n_q52() const { return inv_n_q52_; }
+  [[nodiscard]] std::uint64_t inv_n_root_q52() const { return inv_n_root_q52_; }
 
  private:
   std::size_t n_;
@@ -42,7 +48,14 @@ class NttTables {
   std::vector<ShoupOperand> inv_roots_;
   ShoupOperand inv_n_;
   ShoupOperand inv_n_root_;
+  std::vector<std::uint64_t> roots_q52_;
+  std::vector<std::uint64_t> inv_roots_q52_;
+  std::uint64_t inv_n_q52_ = 0;
+  std::uint64_t inv_n_root_q52_ = 0;
 };
+
+/// Whether this build has the AVX-512 IFMA NTT (used for primes below 2^50).
+[[nodiscard]] bool ntt_has_ifma();
 
 /// In place, coefficient order -> bit-reversed evaluations. Input and output in [0, q).
 void ntt_forward(std::uint64_t* a, const NttTables& t);

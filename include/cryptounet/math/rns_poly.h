@@ -1,5 +1,8 @@
 // A polynomial of Z_Q[X]/(X^N+1) in RNS form: `limbs` residue polynomials of N words each, stored
 // contiguously (limb i at data() + i*N), 64-byte aligned. Owns its storage; copies are deep.
+// Storage comes from a process-wide pool of freed buffers (bounded, see rns_poly.cpp): CKKS
+// operations allocate megabytes of temporaries, and fresh pages from the OS cost a page fault
+// each, which made a ciphertext addition slower than the addition itself.
 // Whether the limbs hold coefficients or NTT evaluations, and under which primes, is the owner's
 // business (ckks::Ciphertext and friends record it).
 #pragma once
@@ -50,6 +53,9 @@ class RnsPoly {
 
  private:
   struct Free {
+    Free() noexcept : words(0) {}
+    explicit Free(std::size_t w) noexcept : words(w) {}
+    std::size_t words;
     void operator()(std::uint64_t* p) const;
   };
   std::size_t n_ = 0;

@@ -52,6 +52,9 @@ class SimBackend {
   void mul_plain_add_inplace(Ct& acc, const Ct& ct, const Pt& pt);
   [[nodiscard]] Ct mul_const(const Ct& ct, double c, double const_scale);
   void mul_const_add_inplace(Ct& acc, const Ct& ct, double c, double const_scale);
+  /// acc += sum_m cts[m] * c[m] (each at its const_scale[m]); counts cts.size() products.
+  void mul_const_add_many(Ct& acc, std::span<const Ct* const> cts, std::span<const double> c,
+                          std::span<const double> const_scale);
   void add_inplace(Ct& acc, const Ct& ct);
   void add_plain_inplace(Ct& acc, const Pt& pt);
   void add_const_inplace(Ct& acc, double c);

@@ -42,13 +42,9 @@ def request(method, url, body=None, headers=None, timeout=60):
         return e.code, dict(e.headers), e.read()
 
 
-def fake_blob(magic, key_id, size, seed):
-    payload = bytearray(size - 16)
-    x = seed * 0x9E3779B97F4A7C15 + 1 & (2**64 - 1)
-    for i in range(0, len(payload), 8):  # cheap pseudo-random fill
-        x = (x * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
-        payload[i:i + 8] = struct.pack("<Q", x)[: len(payload) - i]
-    return magic + struct.pack("<Q", key_id) + bytes(payload)
+def fake_blob(magic, key_id, size):
+    """A blob of the fake service's format (apps/server/fake_format.h) with random payload."""
+    return magic + struct.pack("<Q", key_id) + os.urandom(size - 16)
 
 
 def percentile(sorted_values, p):
@@ -73,26 +69,39 @@ class Stats:
             self.errors[kind] = self.errors.get(kind, 0) + 1
 
 
-def client_loop(idx, args, model, stats, deadline, keys_blob, ct_blob):
+def client_loop(idx, args, model, stats, clock, keys_blob, ct_blob):
     base = args.server.rstrip("/")
     key_id = 1000 + idx
     if keys_blob is None:
-        keys_blob = fake_blob(b"CUFAKEK1", key_id, model["eval_keys"]["max_bytes"], key_id)
+        keys_blob = fake_blob(b"CUFAKEK1", key_id, model["eval_keys"]["max_bytes"])
     try:
-        st, _, body = request("POST", f"{base}/v1/models/{model['name']}/sessions", keys_blob,
-                              {"Content-Type": "application/octet-stream"})
+        for _ in range(30):  # 503: too many uploads at once; wait as told
+            st, h, body = request("POST", f"{base}/v1/models/{model['name']}/sessions", keys_blob,
+                                  {"Content-Type": "application/octet-stream"})
+            if st != 503:
+                break
+            with stats.lock:
+                stats.busy += 1
+            time.sleep(min(float(h.get("Retry-After", "1")), 5.0))
     except OSError as e:
         stats.error("connect: " + type(e).__name__)
+        clock["barrier"].abort()
         return
     if st != 201:
         stats.error(f"session {st}")
+        clock["barrier"].abort()
         return
     session = json.loads(body)
     auth = {"Authorization": "Bearer " + session["token"]}
+    try:
+        clock["barrier"].wait()  # every client has its session: the measured time starts
+    except threading.BrokenBarrierError:
+        return
+    deadline = clock["deadline"]
     # One ciphertext per client, sent again and again: each submission has its own
     # Idempotency-Key, so the server runs each as a new job.
     ct = ct_blob if ct_blob is not None else fake_blob(
-        b"CUFAKEC1", key_id, model["ciphertext"]["max_bytes"], key_id)
+        b"CUFAKEC1", key_id, model["ciphertext"]["max_bytes"])
     while time.monotonic() < deadline:
         headers = dict(auth, **{"Content-Type": "application/octet-stream",
                                 "Idempotency-Key": uuid.uuid4().hex})
@@ -211,21 +220,28 @@ def main():
             sys.exit("load_test: this plan is not the fake one; give --keys and --ciphertext blob files")
 
         stats = Stats()
-        start = time.monotonic()
-        deadline = start + args.duration
-        threads = [threading.Thread(target=client_loop, args=(i, args, model, stats, deadline, keys_blob, ct_blob))
+        clock = {}
+
+        def start_clock():
+            clock["start"] = time.monotonic()
+            clock["deadline"] = clock["start"] + args.duration
+
+        clock["barrier"] = threading.Barrier(args.clients, action=start_clock)
+        threads = [threading.Thread(target=client_loop, args=(i, args, model, stats, clock, keys_blob, ct_blob))
                    for i in range(args.clients)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        elapsed = time.monotonic() - start
+        if "start" not in clock:
+            sys.exit(f"load_test: sessions could not be opened: {stats.errors}")
+        elapsed = time.monotonic() - clock["start"]
         _, _, mbody = request("GET", args.server.rstrip("/") + "/v1/metrics")
         metrics = json.loads(mbody)
         lat = sorted(stats.latencies)
         print(f"server        {args.server}" + (f"  (spawned: {cmd})" if cmd else ""))
         print(f"model         {model['name']}  ciphertext {model['ciphertext']['max_bytes']} B, keys {model['eval_keys']['max_bytes']} B")
-        print(f"clients       {args.clients} for {args.duration:.0f} s (+ drain), wall {elapsed:.1f} s")
+        print(f"clients       {args.clients} for {args.duration:.0f} s (+ drain), wall {elapsed:.1f} s after all sessions were open")
         print(f"jobs done     {len(lat)}  throughput {len(lat) / elapsed:.2f} jobs/s, "
               f"up {stats.bytes_up / elapsed / 1e6:.2f} MB/s, down {stats.bytes_down / elapsed / 1e6:.2f} MB/s")
         if lat:

@@ -96,6 +96,12 @@ void setup_serve(CLI::App& root) {
   cmd->add_option("--max-jobs-per-session", opts->config.max_jobs_per_session,
                   "Stored jobs per session before 429")
       ->default_val(1024);
+  cmd->add_option("--max-sessions", opts->config.max_sessions,
+                  "Stored sessions (each keeps its evaluation keys on disk) before 503")
+      ->default_val(256);
+  cmd->add_option("--max-upload-bytes", opts->config.max_upload_bytes_in_flight,
+                  "Request-body bytes held in memory at once (0: 4x the largest blob)")
+      ->default_val(0);
   cmd->add_flag("--log", opts->config.log_requests, "Log one line per request to stderr");
   // Hidden test options: the fake service (no cryptography) and tight timeouts.
   cmd->add_flag("--fake-service", opts->fake,

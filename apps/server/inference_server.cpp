@@ -112,7 +112,7 @@ struct InferenceServer::Impl {
   Impl(ServerConfig c, std::vector<std::shared_ptr<const ModelService>> list)
       : config(std::move(c)),
         store(config.data_dir, config.queue_capacity, config.max_attempts,
-              config.max_jobs_per_session) {
+              config.max_jobs_per_session, config.max_sessions) {
     if (config.data_dir.empty()) throw InvalidArgument("serve: a data directory is required");
     if (config.workers < 1) throw InvalidArgument("serve: workers must be >= 1");
     if (config.http_threads < 2) throw InvalidArgument("serve: http threads must be >= 2");
@@ -199,12 +199,10 @@ struct InferenceServer::Impl {
     if (rule.exact && length != rule.max_bytes)
       return refuse(400, "must be exactly " + std::to_string(rule.max_bytes) +
                              " bytes, got Content-Length " + std::to_string(length));
-    if (!reserve_upload(length)) {
+    if (!reserve_upload(length)) {  // the body is read and dropped, so the client sees the 503
       metrics.rejected_busy += 1;
       res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
-      res.set_header("Connection", "close");
-      reply_error(res, 503, std::string(what) + ": too many uploads in progress; retry later");
-      return false;
+      return refuse(503, "too many uploads in progress; retry later");
     }
     struct Release {
       Impl* self;
@@ -413,6 +411,11 @@ struct InferenceServer::Impl {
                                 {"token", created.token},
                                 {"model", model.name()},
                                 {"ttl_seconds", config.ttl.count()}});
+    } catch (const TooManySessions&) {
+      metrics.rejected_busy += 1;
+      res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
+      reply_error(res, 503, "the server holds its maximum of " + std::to_string(config.max_sessions) +
+                                " sessions; retry later");
     } catch (const IoError& e) {
       reply_error(res, 507, std::string("cannot store the session: ") + e.what());
     }
@@ -548,12 +551,13 @@ struct InferenceServer::Impl {
     if (!config.cert_file.empty() || !config.key_file.empty()) {
       if (config.cert_file.empty() || config.key_file.empty())
         throw InvalidArgument("serve: --cert and --key go together");
-      auto ssl = std::make_unique<httplib::SSLServer>(config.cert_file.c_str(), config.key_file.c_str());
-      if (!ssl->is_valid())
-        throw IoError("serve: cannot load certificate " + config.cert_file + " / key " + config.key_file);
-      http = std::move(ssl);
+      http = std::make_unique<GuardedHttpServer>(config.max_header_bytes, config.header_timeout,
+                                                 config.cert_file, config.key_file);
+      if (!http->is_valid())
+        throw IoError("serve: cannot load certificate " + config.cert_file + " / key " +
+                      config.key_file + " (PEM, matching pair)");
     } else {
-      http = std::make_unique<GuardedHttpServer>(config.max_header_bytes);
+      http = std::make_unique<GuardedHttpServer>(config.max_header_bytes, config.header_timeout);
     }
     http->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
       GuardedHttpServer::end_header_phase();  // headers are in: the body is the handler's

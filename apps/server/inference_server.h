@@ -46,6 +46,7 @@ struct ServerConfig {
   // times the largest blob). Beyond it uploads get 503 + Retry-After before their body is read.
   std::uint64_t max_upload_bytes_in_flight = 0;
   std::size_t max_header_bytes = 16384;  // request line + headers (plain HTTP; see guarded_http_server.h)
+  std::chrono::milliseconds header_timeout{10000};  // first byte to end of headers (plain HTTP)
   std::chrono::seconds read_timeout{10};   // per socket read
   std::chrono::seconds write_timeout{10};  // per socket write
   // A body upload must finish within upload_grace + length / upload_min_rate (slow clients).
@@ -54,6 +55,7 @@ struct ServerConfig {
   int max_attempts = 3;          // a job interrupted by crashes this often is marked failed
   int retry_after_seconds = 2;   // Retry-After of 503 answers
   std::size_t max_jobs_per_session = 1024;  // stored jobs (queued+finished) per session -> 429
+  std::size_t max_sessions = 256;  // stored sessions (each holds its keys on disk) -> 503
   bool log_requests = false;     // one line per request on stderr
 };
 

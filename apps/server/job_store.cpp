@@ -84,12 +84,13 @@ std::int64_t now_ms() {
 }
 
 JobStore::JobStore(fs::path data_dir, std::size_t queue_capacity, int max_attempts,
-                   std::size_t max_jobs_per_session)
+                   std::size_t max_jobs_per_session, std::size_t max_sessions)
     : data_dir_(std::move(data_dir)),
       sessions_root_(data_dir_ / "sessions"),
       queue_capacity_(queue_capacity),
       max_attempts_(max_attempts),
-      max_jobs_per_session_(max_jobs_per_session) {
+      max_jobs_per_session_(max_jobs_per_session),
+      max_sessions_(max_sessions) {
   if (queue_capacity_ == 0) throw InvalidArgument("JobStore: queue capacity must be >= 1");
   if (max_attempts_ < 1) throw InvalidArgument("JobStore: max attempts must be >= 1");
 }
@@ -168,7 +169,7 @@ std::size_t JobStore::load(const std::set<std::string>& models) {
         if (info.session_id != s.id || f.path().stem().string() != info.id)
           throw FormatError("job file does not match its session or name");
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "serve: skipping job file %s: %s\n", f.path().c_str(), e.what());
+        std::fprintf(stderr, "serve: removing unreadable job file %s: %s\n", f.path().c_str(), e.what());
         continue;
       }
       with_json.insert(info.id);
@@ -214,6 +215,18 @@ std::size_t JobStore::load(const std::set<std::string>& models) {
 
 JobStore::NewSession JobStore::create_session(const std::string& model,
                                               std::string_view eval_keys) {
+  {
+    std::lock_guard lock(mutex_);
+    if (sessions_.size() + sessions_being_created_ >= max_sessions_) throw TooManySessions{};
+    ++sessions_being_created_;
+  }
+  struct Done {
+    JobStore* self;
+    ~Done() {
+      std::lock_guard lock(self->mutex_);
+      --self->sessions_being_created_;
+    }
+  } done{this};
   NewSession out{random_hex(kIdBytes), random_hex(kTokenBytes)};
   Session s;
   s.id = out.id;

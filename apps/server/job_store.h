@@ -52,6 +52,8 @@ struct JobInfo {
 
 /// Thrown by submit_job when the queue is full (answer 503 + Retry-After).
 struct QueueFull {};
+/// Thrown by create_session when the server holds its maximum number of sessions (503).
+struct TooManySessions {};
 /// Thrown by submit_job when the session already holds its maximum number of jobs (429).
 struct TooManyJobs {};
 /// Thrown by submit_job when an idempotency key is reused with a different ciphertext (409).
@@ -75,7 +77,7 @@ struct JobStoreCounts {
 class JobStore {
  public:
   JobStore(std::filesystem::path data_dir, std::size_t queue_capacity, int max_attempts,
-           std::size_t max_jobs_per_session = 1024);
+           std::size_t max_jobs_per_session = 1024, std::size_t max_sessions = 256);
 
   /// Reads the data directory (creating it if missing): sessions whose model is in `models`
   /// come back, finished jobs are served again, queued and interrupted jobs are re-queued
@@ -88,6 +90,7 @@ class JobStore {
     std::string token;  // returned once to the client; only its SHA-256 is kept
   };
   /// Stores a session (keys durable on disk) and returns its id and fresh bearer token.
+  /// Throws TooManySessions when max_sessions are stored (sessions from before a restart count).
   NewSession create_session(const std::string& model, std::string_view eval_keys);
 
   /// The session's model if `session_id` exists and `token` is its token (constant-time
@@ -160,6 +163,8 @@ class JobStore {
   std::size_t queue_capacity_;
   int max_attempts_;
   std::size_t max_jobs_per_session_;
+  std::size_t max_sessions_;
+  std::size_t sessions_being_created_ = 0;
 
   std::mutex mutex_;
   std::condition_variable queue_cv_;

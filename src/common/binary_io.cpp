@@ -22,6 +22,7 @@ const char* object_kind_name(ObjectKind kind) {
     case ObjectKind::Ciphertext: return "ciphertext";
     case ObjectKind::CiphertextSet: return "ciphertext set";
     case ObjectKind::Plan: return "plan";
+    case ObjectKind::EncryptedTensor: return "encrypted tensor";
   }
   return "unknown object";
 }

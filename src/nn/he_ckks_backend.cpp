@@ -104,6 +104,17 @@ void CkksBackend::mul_const_add_many(Ct& acc, std::span<const Ct* const> cts,
 
 void CkksBackend::add_inplace(Ct& acc, const Ct& ct) {
   ++counts_.adds;
+  // A squared tensor carries scale D^2/q (q a prime near D = 2^log_scale), not exactly D; adding
+  // it to one at D (a residual Add after a Square, as in tests/fixtures/random_ops.onnx) is off by
+  // |D/q - 1|, about 1e-7. Relabelling the addend's scale costs a relative error of that size in
+  // its values, far below the CKKS noise; a larger mismatch still throws in the engine.
+  const double rel = std::abs(ct.scale() / acc.scale() - 1.0);
+  if (rel > 1e-9 && rel < 1e-5) {
+    Ct relabelled = ct;
+    relabelled.set_scale(acc.scale());
+    eval_.add_inplace(acc, relabelled);
+    return;
+  }
   eval_.add_inplace(acc, ct);
 }
 

@@ -220,6 +220,52 @@ TEST(UploadBudget, UploadsBeyondTheMemoryBudgetGet503) {
   EXPECT_EQ(r->status, 201);
 }
 
+TEST(Limits, SessionAndJobCountsAreBounded) {
+  ServerConfig config;
+  config.max_sessions = 2;
+  config.max_jobs_per_session = 2;
+  TestServer ts(config);
+  InferenceClient c(ts.client_options());
+  auto s1 = c.create_session("fake", fake::make_keys(1, kKeyBytes));
+  auto s2 = c.create_session("fake", fake::make_keys(2, kKeyBytes));
+  httplib::Client raw(ts.url());
+  auto r = raw.Post("/v1/models/fake/sessions", fake::make_keys(3, kKeyBytes), "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  EXPECT_FALSE(r->get_header_value("Retry-After").empty());
+  c.delete_session(s2);  // frees a place
+  auto s3 = c.create_session("fake", fake::make_keys(3, kKeyBytes));
+  c.submit(s1, fake_ciphertext(1, 1));
+  c.submit(s1, fake_ciphertext(1, 2));
+  try {
+    c.submit(s1, fake_ciphertext(1, 3));
+    FAIL() << "a third job in a session limited to two";
+  } catch (const client::ServerError& e) {
+    EXPECT_EQ(e.status(), 429);
+  }
+  c.submit(s3, fake_ciphertext(3, 1));  // other sessions are not affected
+}
+
+TEST(SlowClient, TrickledHeadersAreCutOff) {
+  ServerConfig config;
+  config.header_timeout = std::chrono::milliseconds(800);
+  TestServer ts(config);
+  int fd = connect_local(ts.port);
+  ASSERT_GE(fd, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  send_all(fd, "GET /v1/health HTTP/1.1\r\n");
+  bool cut = false;
+  for (int i = 0; i < 20 && !cut; ++i) {  // one header line every 300 ms: would take 6 s
+    if (::send(fd, "X-Slow: 1\r\n", 11, MSG_NOSIGNAL) <= 0) cut = true;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 300) > 0) cut = true;  // answered or closed
+  }
+  ::close(fd);
+  EXPECT_TRUE(cut);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  expect_still_serving(ts, 24);
+}
+
 TEST(SlowClient, IsCutOffWhileOthersAreServed) {
   ServerConfig config;
   config.upload_grace = std::chrono::seconds(1);

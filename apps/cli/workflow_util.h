@@ -1,0 +1,27 @@
+// Small helpers shared by the encrypted-workflow commands (plan, keygen, encrypt, infer,
+// decrypt, segment, evaluate): sizes and times for humans, a progress bar, peak memory, the
+// per-layer report table.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "cryptounet/nn/he_executor.h"
+#include "cryptounet/nn/planner.h"
+
+namespace cryptounet::cli {
+
+std::string human_bytes(double bytes);
+std::string hex64(std::uint64_t v);
+double seconds_since(std::chrono::steady_clock::time_point t0);
+/// Peak resident set size of this process, in bytes (getrusage).
+double peak_rss_bytes();
+/// Prints a loud warning on stderr for plans with insecure test parameters.
+void warn_if_insecure(const nn::Plan& plan);
+/// A progress callback drawing a bar on stderr when stderr is a terminal (nothing otherwise).
+nn::RunOptions progress_bar_options(const std::string& label);
+/// Per-layer wall time, operation counts done, levels; totals; whether the counts equal the
+/// plan's; peak RSS.
+void print_exec_report(const nn::Plan& plan, const nn::ExecReport& report);
+
+}  // namespace cryptounet::cli

@@ -5,7 +5,7 @@ JOBS   ?= $(shell nproc)
 PYTHON ?= /usr/bin/python3
 CLI    := $(BUILD)/apps/cryptounet
 
-.PHONY: all deps configure build test demo bench data train-brain train-nuclei asan clean
+.PHONY: all deps configure build test demo bench data train-brain train-nuclei asan fuzz clean
 
 all: build
 
@@ -48,5 +48,14 @@ asan: deps
 	@cmake --build $(BUILD)-asan -j$(JOBS)
 	@cd $(BUILD)-asan && ctest --output-on-failure -j$(JOBS)
 
+# libFuzzer targets for every deserialiser (clang + ASan + UBSan), each run FUZZ_SECONDS from a
+# generated seed corpus; findings land in $(BUILD)-fuzz/fuzz-artifacts/.
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@cmake -S . -B $(BUILD)-fuzz -DCU_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCU_BUILD_TESTS=OFF -DCU_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(BUILD)-fuzz -j$(JOBS) --target fuzz_all
+	@scripts/run-fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

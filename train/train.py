@@ -308,6 +308,43 @@ def smoke(args):
               f"ONNX-vs-torch {diff:.2g}, depth {depth}, {time.time() - t0:.1f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    check_bundled()
+
+
+def check_bundled():
+    """Bundled models: ONNX valid, only supported ops, depth as in the card (<= 14 at 64x64), the card's
+    activation keys are the graph's node names, and each fixture's output is reproduced."""
+    import onnx
+    from onnx_ref import OnnxRef
+    models_dir = os.path.join(ROOT, "models")
+    names = sorted(f[:-5] for f in os.listdir(models_dir) if f.endswith(".onnx")) \
+        if os.path.isdir(models_dir) else []
+    for name in names:
+        path = os.path.join(models_dir, name + ".onnx")
+        m = onnx.load(path)
+        onnx.checker.check_model(m)
+        card = json.load(open(os.path.join(models_dir, name + ".card.json")))
+        ref = OnnxRef(m)
+        depth = ref.depth()
+        assert depth == card["multiplicative_depth"], f"{name}: depth {depth} != card"
+        if card["input_size"][-1] <= 64:
+            assert depth <= 14, f"{name}: depth {depth} > 14"
+        nodes = {n.name for n in m.graph.node}
+        keys = set(card["activation_max_abs"]) - {"input"}
+        assert keys == nodes, f"{name}: card activation keys differ from node names: {keys ^ nodes}"
+        fx = os.path.join(ROOT, "tests", "fixtures", name + ".io.json")
+        msg = ""
+        if os.path.exists(fx):
+            with open(path, "rb") as a, open(fx.replace(".io.json", ".onnx"), "rb") as b:
+                assert a.read() == b.read(), f"{name}: tests/fixtures/{name}.onnx differs from models/ " \
+                                             f"(run train/make_fixtures.py --models {name})"
+            io = json.load(open(fx))
+            x = np.array(io["input"]).reshape([1] + io["input_shape"])
+            y = ref.run(x)
+            d = float(np.max(np.abs(y.reshape(-1) - np.array(io["output"]))))
+            assert d <= 1e-6, f"{name}: fixture output not reproduced (max diff {d})"
+            msg = f", fixture max diff {d:.2g}"
+        print(f"bundled {name}: OK (depth {depth}, {len(nodes)} nodes{msg})")
 
 
 # ---------------------------------------------------------------- main

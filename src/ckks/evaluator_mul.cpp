@@ -42,7 +42,10 @@ void Evaluator::relinearize_inplace(Ciphertext& a) const {
   check_ct("relinearize", a);
   if (a.size() != 3) throw InvalidArgument("relinearize: ciphertext size " + std::to_string(a.size()) + " is not 3");
   if (!keys_ || keys_->relin.empty()) throw InvalidArgument("relinearize: no relinearisation key loaded");
-  auto [r0, r1] = detail::key_switch(*ctx_, a.part(2), keys_->relin.key);
+  // Named members, not a structured binding: clang 14 (fuzz build) cannot capture bindings in lambdas.
+  auto switched = detail::key_switch(*ctx_, a.part(2), keys_->relin.key);
+  auto& r0 = switched.first;
+  auto& r1 = switched.second;
   const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
   auto& parts = a.parts();
   ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {

@@ -32,7 +32,10 @@ Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint64_t g) const {
     math::kernels::permute(a.part(1).limb(t), perm.data(), c1.limb(t), n);
     math::kernels::permute(a.part(0).limb(t), perm.data(), c0.limb(t), n);
   });
-  auto [r0, r1] = detail::key_switch(*ctx_, c1, key);
+  // Named members, not a structured binding: clang 14 (fuzz build) cannot capture bindings in lambdas.
+  auto switched = detail::key_switch(*ctx_, c1, key);
+  auto& r0 = switched.first;
+  auto& r1 = switched.second;
   ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
     math::kernels::add(r0.limb(t), c0.limb(t), r0.limb(t), n, ctx_->modulus(t));
   });

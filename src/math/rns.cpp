@@ -6,6 +6,7 @@
 
 #include "cryptounet/common/error.h"
 #include "cryptounet/math/parallel.h"
+#include "simd52.h"
 
 namespace cryptounet::math {
 namespace {
@@ -139,6 +140,22 @@ BaseConverter::BaseConverter(RnsBasis in, std::vector<Modulus> out) : in_(std::m
     q_mod_out_.push_back(prod);
   }
   for (std::size_t i = 0; i < k; ++i) inv_in_.push_back(1.0 / static_cast<double>(in_[i].value()));
+  // 52-bit path: output below 2^50, and the high halves must sum below 2^52: a product of two
+  // values below 2^50 has a high half below 2^48 (weight 1), a split big input's low part times a
+  // constant below 2^102 (weight 4), the centring term one more.
+  std::size_t weight = 1, terms = 1;
+  for (std::size_t i = 0; i < k; ++i) {
+    const bool big = in_[i].value() >= (std::uint64_t{1} << 50);
+    in_big_.push_back(big ? 1 : 0);
+    weight += big ? 4 : 1;
+    terms += big ? 2 : 1;
+  }
+  punct_hi_.resize(out_.size() * k);
+  for (std::size_t j = 0; j < out_.size(); ++j) {
+    const std::uint64_t two52 = out_[j].reduce(std::uint64_t{1} << 52);
+    for (std::size_t i = 0; i < k; ++i) punct_hi_[j * k + i] = mul_mod(punct_mod_out_[j * k + i], two52, out_[j]);
+    out_ifma_.push_back(out_[j].value() < (std::uint64_t{1} << 50) && weight <= 15 && terms <= 16 ? 1 : 0);
+  }
 }
 
 void BaseConverter::prepare_limb(std::size_t i, const std::uint64_t* x, std::uint64_t* scratch, std::size_t n) const {
@@ -176,9 +193,51 @@ void dot_reduce(const std::uint64_t* scratch, const std::uint64_t* consts, std::
     dst[c] = p.reduce128(acc);
   }
 }
+
+#ifdef CU_HAVE_IFMA
+template <bool kCentred>
+void dot_reduce52(const std::uint64_t* scratch, const std::uint64_t* consts, const std::uint64_t* consts_hi,
+                  const std::uint8_t* big, std::size_t k, const std::uint64_t* u, std::uint64_t extra, std::uint64_t p,
+                  std::uint64_t* dst, std::size_t n) {
+  const simd52::Reducer red(p);
+  const __m512i zero = _mm512_setzero_si512();
+  const __m512i mask52 = simd52::set1((std::uint64_t{1} << 52) - 1);
+  for (std::size_t c = 0; c < n; c += 8) {
+    __m512i lo = zero, hi = zero;
+    for (std::size_t i = 0; i < k; ++i) {
+      __m512i y = _mm512_loadu_si512(scratch + i * n + c);
+      if (big[i]) {
+        const __m512i yh = _mm512_srli_epi64(y, 52);
+        const __m512i ch = simd52::set1(consts_hi[i]);
+        y = _mm512_and_si512(y, mask52);
+        lo = _mm512_madd52lo_epu64(lo, yh, ch);
+        hi = _mm512_madd52hi_epu64(hi, yh, ch);
+      }
+      const __m512i ci = simd52::set1(consts[i]);
+      lo = _mm512_madd52lo_epu64(lo, y, ci);
+      hi = _mm512_madd52hi_epu64(hi, y, ci);
+    }
+    if constexpr (kCentred) {
+      const __m512i vu = _mm512_loadu_si512(u + c);
+      const __m512i e = simd52::set1(extra);
+      lo = _mm512_madd52lo_epu64(lo, vu, e);
+      hi = _mm512_madd52hi_epu64(hi, vu, e);
+    }
+    _mm512_storeu_si512(dst + c, red.reduce(lo, hi));
+  }
+}
+#endif
+
 }  // namespace
 
 void BaseConverter::convert_one(const std::uint64_t* scratch, std::size_t j, std::uint64_t* dst, std::size_t n) const {
+#ifdef CU_HAVE_IFMA
+  if (out_ifma_[j] && n % 8 == 0) {
+    dot_reduce52<false>(scratch, punct_mod_out_.data() + j * in_.size(), punct_hi_.data() + j * in_.size(),
+                        in_big_.data(), in_.size(), nullptr, 0, out_[j].value(), dst, n);
+    return;
+  }
+#endif
   dot_reduce<false>(scratch, punct_mod_out_.data() + j * in_.size(), in_.size(), nullptr, 0, out_[j], dst, n);
 }
 
@@ -195,6 +254,13 @@ void BaseConverter::convert_one_centred(const std::uint64_t* scratch, const std:
                                         std::uint64_t* dst, std::size_t n) const {
   // - u Q = + u (p - Q mod p) (mod p), folded into the same accumulator.
   const std::uint64_t neg_q = neg_mod(q_mod_out_[j], out_[j].value());
+#ifdef CU_HAVE_IFMA
+  if (out_ifma_[j] && n % 8 == 0) {
+    dot_reduce52<true>(scratch, punct_mod_out_.data() + j * in_.size(), punct_hi_.data() + j * in_.size(),
+                       in_big_.data(), in_.size(), u, neg_q, out_[j].value(), dst, n);
+    return;
+  }
+#endif
   dot_reduce<true>(scratch, punct_mod_out_.data() + j * in_.size(), in_.size(), u, neg_q, out_[j], dst, n);
 }
 

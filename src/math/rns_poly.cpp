@@ -55,12 +55,28 @@ BufferPool& pool() {
   return *p;
 }
 
-std::uint64_t* allocate(std::size_t words) { return words == 0 ? nullptr : pool().get(words); }
+// Under AddressSanitizer, memory goes straight back to the allocator so use-after-free is caught.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kPooled = false;
+#else
+constexpr bool kPooled = true;
+#endif
+
+std::uint64_t* allocate(std::size_t words) {
+  if (words == 0) return nullptr;
+  if (kPooled) return pool().get(words);
+  return static_cast<std::uint64_t*>(::operator new[](words * sizeof(std::uint64_t), std::align_val_t{64}));
+}
 
 }  // namespace
 
 void RnsPoly::Free::operator()(std::uint64_t* p) const {
-  if (p) pool().put(p, words);
+  if (!p) return;
+  if (kPooled) {
+    pool().put(p, words);
+  } else {
+    ::operator delete[](p, std::align_val_t{64});
+  }
 }
 
 RnsPoly::RnsPoly(std::size_t n, std::size_t limbs) : n_(n), limbs_(limbs), capacity_(n * limbs), data_(allocate(n * limbs), Free{n * limbs}) {}

@@ -1,0 +1,112 @@
+// The kernels against plain __int128 arithmetic, for primes on both sides of 2^50 (where the
+// AVX-512 IFMA paths take over when the build has them).
+#include "cryptounet/math/poly_kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "cryptounet/math/primes.h"
+#include "cryptounet/math/rns.h"
+
+namespace cryptounet::math {
+namespace {
+
+using u128 = unsigned __int128;
+
+TEST(PolyKernelsTest, ProductsAndDotMatchInt128) {
+  std::mt19937_64 rng(9);
+  const std::size_t n = 64;
+  for (int bits : {30, 40, 49, 50, 60}) {
+    const Modulus q(ntt_primes(bits, 1, 128, true)[0]);
+    const std::uint64_t qv = q.value();
+    auto rand_vec = [&] {
+      std::vector<std::uint64_t> v(n);
+      for (auto& x : v) x = rng() % qv;
+      v[0] = qv - 1;
+      return v;
+    };
+    const auto a = rand_vec(), b = rand_vec();
+    std::vector<std::uint64_t> out(n), acc = rand_vec(), acc0 = acc;
+    kernels::mul(a.data(), b.data(), out.data(), n, q);
+    kernels::mul_add(a.data(), b.data(), acc.data(), n, q);
+    for (std::size_t i = 0; i < n; ++i) {
+      ASSERT_EQ(out[i], static_cast<std::uint64_t>(static_cast<u128>(a[i]) * b[i] % qv)) << bits;
+      ASSERT_EQ(acc[i], static_cast<std::uint64_t>((static_cast<u128>(a[i]) * b[i] + acc0[i]) % qv)) << bits;
+    }
+    // dot2 over up to 12 terms, with and without a permutation.
+    for (std::size_t count : {1, 3, 12}) {
+      std::vector<std::vector<std::uint64_t>> as, b0s, b1s;
+      std::vector<const std::uint64_t*> ap, b0p, b1p;
+      for (std::size_t j = 0; j < count; ++j) {
+        as.push_back(rand_vec());
+        b0s.push_back(rand_vec());
+        b1s.push_back(rand_vec());
+      }
+      for (std::size_t j = 0; j < count; ++j) {
+        ap.push_back(as[j].data());
+        b0p.push_back(b0s[j].data());
+        b1p.push_back(b1s[j].data());
+      }
+      std::vector<std::uint32_t> perm(n);
+      for (std::size_t i = 0; i < n; ++i) perm[i] = static_cast<std::uint32_t>((i * 37 + 5) % n);
+      const std::uint32_t* none = nullptr;
+      const std::uint32_t* some = perm.data();
+      for (const std::uint32_t* pp : {none, some}) {
+        std::vector<std::uint64_t> o0(n), o1(n);
+        kernels::dot2(ap.data(), b0p.data(), b1p.data(), count, pp, o0.data(), o1.data(), n, q);
+        for (std::size_t i = 0; i < n; ++i) {
+          u128 s0 = 0, s1 = 0;
+          for (std::size_t j = 0; j < count; ++j) {
+            const std::uint64_t x = as[j][pp ? pp[i] : i];
+            s0 = (s0 + static_cast<u128>(x) * b0s[j][i]) % qv;
+            s1 = (s1 + static_cast<u128>(x) * b1s[j][i]) % qv;
+          }
+          ASSERT_EQ(o0[i], static_cast<std::uint64_t>(s0)) << bits << " count " << count;
+          ASSERT_EQ(o1[i], static_cast<std::uint64_t>(s1)) << bits << " count " << count;
+        }
+      }
+    }
+  }
+}
+
+TEST(PolyKernelsTest, ConversionWithAWideInputPrime) {
+  // A 60-bit input prime among 40-bit ones, to 40/49-bit outputs: the IFMA path splits it.
+  std::mt19937_64 rng(10);
+  std::vector<Modulus> in = {Modulus(ntt_primes(60, 1, 2048, true)[0])};
+  for (auto p : ntt_primes(40, 9, 2048, false)) in.emplace_back(p);
+  std::vector<Modulus> out;
+  for (auto p : ntt_primes(49, 3, 2048, true)) out.emplace_back(p);
+  out.emplace_back(ntt_primes(38, 1, 2048, true)[0]);
+  const RnsBasis basis(in);
+  const BaseConverter conv(basis, out);
+  const std::size_t n = 64, k = in.size();
+  std::vector<std::uint64_t> scratch(k * n);
+  for (std::size_t i = 0; i < k; ++i)
+    for (std::size_t c = 0; c < n; ++c) scratch[i * n + c] = rng() % in[i].value();
+  for (std::size_t i = 0; i < k; ++i) conv.prepare_limb(i, scratch.data() + i * n, scratch.data(), n);
+  std::vector<std::uint64_t> u(n), o(n), oc(n);
+  conv.centred_overflow(scratch.data(), u.data(), n);
+  for (std::size_t j = 0; j < out.size(); ++j) {
+    conv.convert_one(scratch.data(), j, o.data(), n);
+    conv.convert_one_centred(scratch.data(), u.data(), j, oc.data(), n);
+    const std::uint64_t pv = out[j].value();
+    for (std::size_t c = 0; c < n; ++c) {
+      // Reference: sum_i y_i * (Q/q_i mod p) mod p, then minus u * (Q mod p).
+      u128 s = 0, qmod = 1;
+      for (std::size_t i = 0; i < k; ++i) {
+        u128 punct = 1;
+        for (std::size_t l = 0; l < k; ++l)
+          if (l != i) punct = punct * (in[l].value() % pv) % pv;
+        s = (s + static_cast<u128>(scratch[i * n + c]) % pv * punct) % pv;
+        qmod = qmod * (in[i].value() % pv) % pv;
+      }
+      ASSERT_EQ(o[c], static_cast<std::uint64_t>(s)) << "out " << j << " c " << c;
+      const u128 centred = (s + pv - static_cast<u128>(u[c]) * qmod % pv) % pv;
+      ASSERT_EQ(oc[c], static_cast<std::uint64_t>(centred)) << "out " << j << " c " << c;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cryptounet::math

@@ -230,10 +230,10 @@ TEST_F(CliWorkflow, BadInputsGetClearErrors) {
 }
 
 TEST_F(CliWorkflow, ModelTooDeepFor128BitNamesTheLayer) {
-  // 20 conv + square blocks: depth 40, more than N=2^16 holds at 128 bits.
+  // 24 conv + square blocks: depth 48, more than N=2^16 holds at 128 bits (about 41 levels).
   test::OnnxBuilder b(1, 8, 8);
   std::string x = "input";
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 24; ++i) {
     b.conv(x, "c" + std::to_string(i), i == 0 ? 1 : 2, 2, 3, "conv" + std::to_string(i), 100 + i);
     b.node("Mul", {"c" + std::to_string(i), "c" + std::to_string(i)}, "s" + std::to_string(i), "sq" + std::to_string(i));
     x = "s" + std::to_string(i);
@@ -247,7 +247,7 @@ TEST_F(CliWorkflow, ModelTooDeepFor128BitNamesTheLayer) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("does not fit 128-bit"));
   EXPECT_THAT(r.output, HasSubstr("first over, by"));
-  EXPECT_THAT(r.output, HasSubstr("'conv"));
+  EXPECT_THAT(r.output, HasSubstr("node 'sq20' is the first over, by 7 levels"));
   EXPECT_FALSE(fs::exists(path("deep.cup")));
 }
 

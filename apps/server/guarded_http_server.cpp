@@ -45,12 +45,15 @@ void address_of(int fd, bool peer, std::string& ip, int& port) {
 /// the header phase of each request.
 class GuardedStream final : public httplib::Stream {
  public:
-  GuardedStream(int fd, time_t rs, time_t ru, time_t ws, time_t wu, std::size_t header_budget)
-      : fd_(fd), rs_(rs), ru_(ru), ws_(ws), wu_(wu), header_budget_(header_budget) {}
+  GuardedStream(int fd, time_t rs, time_t ru, time_t ws, time_t wu, std::size_t header_budget,
+                std::chrono::milliseconds header_timeout)
+      : fd_(fd), rs_(rs), ru_(ru), ws_(ws), wu_(wu), header_budget_(header_budget),
+        header_timeout_(header_timeout) {}
 
   void begin_request() {
     in_headers_ = true;
     header_used_ = 0;
+    header_deadline_ = std::chrono::steady_clock::now() + header_timeout_;
   }
   void end_headers() { in_headers_ = false; }
   [[nodiscard]] bool has_buffered() const { return pos_ < len_; }
@@ -71,7 +74,7 @@ class GuardedStream final : public httplib::Stream {
 
   ssize_t read(char* ptr, size_t size) override {
     if (in_headers_) {
-      if (header_used_ >= header_budget_) {
+      if (header_used_ >= header_budget_ || std::chrono::steady_clock::now() > header_deadline_) {
         limit_hit_ = true;
         return -1;
       }
@@ -115,6 +118,8 @@ class GuardedStream final : public httplib::Stream {
   int fd_;
   time_t rs_, ru_, ws_, wu_;
   std::size_t header_budget_;
+  std::chrono::milliseconds header_timeout_;
+  std::chrono::steady_clock::time_point header_deadline_;
   std::size_t header_used_ = 0;
   bool in_headers_ = true;
   bool limit_hit_ = false;
@@ -126,8 +131,9 @@ thread_local GuardedStream* current_stream = nullptr;
 
 }  // namespace
 
-GuardedHttpServer::GuardedHttpServer(std::size_t max_header_bytes)
-    : max_header_bytes_(max_header_bytes) {}
+GuardedHttpServer::GuardedHttpServer(std::size_t max_header_bytes,
+                                     std::chrono::milliseconds header_timeout)
+    : max_header_bytes_(max_header_bytes), header_timeout_(header_timeout) {}
 
 void GuardedHttpServer::end_header_phase() {
   if (current_stream) current_stream->end_headers();
@@ -135,7 +141,7 @@ void GuardedHttpServer::end_header_phase() {
 
 bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
   GuardedStream strm(sock, read_timeout_sec_, read_timeout_usec_, write_timeout_sec_,
-                     write_timeout_usec_, max_header_bytes_);
+                     write_timeout_usec_, max_header_bytes_, header_timeout_);
   bool ret = true;
   for (std::size_t count = keep_alive_max_count_; count > 0; --count) {
     if (svr_sock_ == INVALID_SOCKET) break;

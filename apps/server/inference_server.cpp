@@ -556,7 +556,7 @@ struct InferenceServer::Impl {
         throw IoError("serve: cannot load certificate " + config.cert_file + " / key " + config.key_file);
       http = std::move(ssl);
     } else {
-      http = std::make_unique<GuardedHttpServer>(config.max_header_bytes);
+      http = std::make_unique<GuardedHttpServer>(config.max_header_bytes, config.header_timeout);
     }
     http->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
       GuardedHttpServer::end_header_phase();  // headers are in: the body is the handler's

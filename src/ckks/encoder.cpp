@@ -1,6 +1,7 @@
 #include "cryptounet/ckks/encoder.h"
 
 #include <bit>
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <string>
@@ -26,16 +27,24 @@ Encoder::Encoder(std::shared_ptr<const Context> ctx) : ctx_(std::move(ctx)) {
   const std::size_t n = ctx_->n();
   const std::size_t m = 2 * n;
   slots_ = n / 2;
-  rot_group_.resize(slots_);
+  std::vector<std::size_t> rot_group(slots_);
   std::size_t g = 1;
   for (std::size_t j = 0; j < slots_; ++j) {
-    rot_group_[j] = g;
+    rot_group[j] = g;
     g = (g * 5) % m;
   }
-  ksi_.resize(m + 1);
-  for (std::size_t k = 0; k <= m; ++k) {
+  auto ksi = [&](std::size_t k) {
     const long double angle = 2.0L * std::numbers::pi_v<long double> * static_cast<long double>(k) / static_cast<long double>(m);
-    ksi_[k] = {static_cast<double>(std::cos(angle)), static_cast<double>(std::sin(angle))};
+    return std::complex<double>(static_cast<double>(std::cos(angle)), static_cast<double>(std::sin(angle)));
+  };
+  tw_fwd_.assign(std::max<std::size_t>(slots_, 2), {0, 0});
+  tw_inv_.assign(std::max<std::size_t>(slots_, 2), {0, 0});
+  for (std::size_t lenh = 1; lenh < slots_; lenh <<= 1) {
+    const std::size_t lenq = lenh << 3, gap = m / lenq;
+    for (std::size_t j = 0; j < lenh; ++j) {
+      tw_fwd_[lenh + j] = ksi((rot_group[j] % lenq) * gap);
+      tw_inv_[lenh + j] = ksi(((lenq - (rot_group[j] % lenq)) % lenq) * gap);
+    }
   }
   const int bits = std::countr_zero(slots_);
   bitrev_.resize(slots_);
@@ -49,41 +58,59 @@ Encoder::Encoder(std::shared_ptr<const Context> ctx) : ctx_(std::move(ctx)) {
   }
 }
 
+namespace {
+// Plain complex product (std::complex's operator* checks for NaN/inf and is not vectorised).
+inline void cmul(double ar, double ai, double br, double bi, double& r, double& i) {
+  r = ar * br - ai * bi;
+  i = ar * bi + ai * br;
+}
+}  // namespace
+
 // HEAAN's fftSpecialInv: evaluations at the rotation-group roots -> coefficients, then 1/slots.
 void Encoder::fft_inverse(std::complex<double>* v) const {
-  const std::size_t size = slots_, m = 2 * ctx_->n();
+  const std::size_t size = slots_;
+  double* d = reinterpret_cast<double*>(v);
   for (std::size_t len = size; len >= 2; len >>= 1) {
-    const std::size_t lenh = len >> 1, lenq = len << 2, gap = m / lenq;
+    const std::size_t lenh = len >> 1;
+    const std::complex<double>* tw = tw_inv_.data() + lenh;
     for (std::size_t i = 0; i < size; i += len) {
+      double* x = d + 2 * i;
+      double* y = d + 2 * (i + lenh);
       for (std::size_t j = 0; j < lenh; ++j) {
-        const std::size_t idx = (lenq - (rot_group_[j] % lenq)) % lenq;
-        const std::complex<double> u = v[i + j] + v[i + j + lenh];
-        const std::complex<double> w = (v[i + j] - v[i + j + lenh]) * ksi_[idx * gap];
-        v[i + j] = u;
-        v[i + j + lenh] = w;
+        const double ur = x[2 * j] + y[2 * j], ui = x[2 * j + 1] + y[2 * j + 1];
+        const double dr = x[2 * j] - y[2 * j], di = x[2 * j + 1] - y[2 * j + 1];
+        x[2 * j] = ur;
+        x[2 * j + 1] = ui;
+        cmul(dr, di, tw[j].real(), tw[j].imag(), y[2 * j], y[2 * j + 1]);
       }
     }
   }
   for (std::size_t i = 0; i < size; ++i)
     if (i < bitrev_[i]) std::swap(v[i], v[bitrev_[i]]);
   const double inv = 1.0 / static_cast<double>(size);
-  for (std::size_t i = 0; i < size; ++i) v[i] *= inv;
+  for (std::size_t i = 0; i < 2 * size; ++i) d[i] *= inv;
 }
 
 // HEAAN's fftSpecial: coefficients -> evaluations at the rotation-group roots.
 void Encoder::fft_forward(std::complex<double>* v) const {
-  const std::size_t size = slots_, m = 2 * ctx_->n();
+  const std::size_t size = slots_;
   for (std::size_t i = 0; i < size; ++i)
     if (i < bitrev_[i]) std::swap(v[i], v[bitrev_[i]]);
+  double* d = reinterpret_cast<double*>(v);
   for (std::size_t len = 2; len <= size; len <<= 1) {
-    const std::size_t lenh = len >> 1, lenq = len << 2, gap = m / lenq;
+    const std::size_t lenh = len >> 1;
+    const std::complex<double>* tw = tw_fwd_.data() + lenh;
     for (std::size_t i = 0; i < size; i += len) {
+      double* x = d + 2 * i;
+      double* y = d + 2 * (i + lenh);
       for (std::size_t j = 0; j < lenh; ++j) {
-        const std::size_t idx = (rot_group_[j] % lenq) * gap;
-        const std::complex<double> u = v[i + j];
-        const std::complex<double> w = v[i + j + lenh] * ksi_[idx];
-        v[i + j] = u + w;
-        v[i + j + lenh] = u - w;
+        double wr, wi;
+        cmul(y[2 * j], y[2 * j + 1], tw[j].real(), tw[j].imag(), wr, wi);
+        const double ur = x[2 * j], ui = x[2 * j + 1];
+        x[2 * j] = ur + wr;
+        x[2 * j + 1] = ui + wi;
+        y[2 * j] = ur - wr;
+        y[2 * j + 1] = ui - wi;
       }
     }
   }
@@ -116,19 +143,26 @@ Plaintext Encoder::encode_coeffs(const std::vector<std::complex<double>>& values
   const std::size_t n = ctx_->n(), h = n / 2;
   const std::size_t limbs = static_cast<std::size_t>(level) + 1;
   // Scaled, rounded coefficients: int64 when they fit (the usual case), else 128-bit.
-  std::vector<std::int64_t> small(n);
-  bool big = false;
   double max_abs = 0;
-  std::vector<long double> scaled(n);
-  for (std::size_t i = 0; i < h; ++i) {
-    scaled[i] = std::round(static_cast<long double>(v[i].real()) * scale);
-    scaled[i + h] = std::round(static_cast<long double>(v[i].imag()) * scale);
+  for (std::size_t i = 0; i < h; ++i)
+    max_abs = std::max({max_abs, std::fabs(v[i].real() * scale), std::fabs(v[i].imag() * scale)});
+  if (!(max_abs < 0x1p126)) throw InvalidArgument("encode: a scaled coefficient reaches 2^126 (values too large for the scale)");
+  const bool big = max_abs >= 0x1p62;
+  std::vector<std::int64_t> small;
+  std::vector<long double> scaled;
+  if (big) {
+    scaled.resize(n);
+    for (std::size_t i = 0; i < h; ++i) {
+      scaled[i] = std::round(static_cast<long double>(v[i].real()) * scale);
+      scaled[i + h] = std::round(static_cast<long double>(v[i].imag()) * scale);
+    }
+  } else {
+    small.resize(n);
+    for (std::size_t i = 0; i < h; ++i) {
+      small[i] = std::llrint(v[i].real() * scale);
+      small[i + h] = std::llrint(v[i].imag() * scale);
+    }
   }
-  for (std::size_t i = 0; i < n; ++i) max_abs = std::max(max_abs, static_cast<double>(std::fabs(scaled[i])));
-  if (max_abs >= 0x1p126) throw InvalidArgument("encode: a scaled coefficient reaches 2^126 (values too large for the scale)");
-  if (max_abs >= 0x1p62) big = true;
-  if (!big)
-    for (std::size_t i = 0; i < n; ++i) small[i] = static_cast<std::int64_t>(scaled[i]);
   math::RnsPoly poly(n, limbs);
   ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
     const math::Modulus& q = ctx_->modulus(t);

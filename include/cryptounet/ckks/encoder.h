@@ -39,8 +39,10 @@ class Encoder {
 
   std::shared_ptr<const Context> ctx_;
   std::size_t slots_;
-  std::vector<std::size_t> rot_group_;            // 5^j mod 2N
-  std::vector<std::complex<double>> ksi_;         // exp(2 pi i k / 2N), k in [0, 2N]
+  // Twiddles of the layer with half-length h at [h, 2h) (h = 1, 2, 4, ..., slots/2):
+  // forward ksi^(5^j mod 4h * gap), inverse its conjugate, with ksi = exp(2 pi i / 2N).
+  std::vector<std::complex<double>> tw_fwd_;
+  std::vector<std::complex<double>> tw_inv_;
   std::vector<std::size_t> bitrev_;               // bit reversal on log2(slots) bits
 };
 

@@ -551,12 +551,13 @@ struct InferenceServer::Impl {
     if (!config.cert_file.empty() || !config.key_file.empty()) {
       if (config.cert_file.empty() || config.key_file.empty())
         throw InvalidArgument("serve: --cert and --key go together");
-      auto ssl = std::make_unique<httplib::SSLServer>(config.cert_file.c_str(), config.key_file.c_str());
-      if (!ssl->is_valid())
-        throw IoError("serve: cannot load certificate " + config.cert_file + " / key " + config.key_file);
-      http = std::move(ssl);
+      http = std::make_unique<GuardedHttpServer>(config.max_header_bytes, config.header_timeout,
+                                                 config.cert_file, config.key_file);
+      if (!http->is_valid())
+        throw IoError("serve: cannot load certificate " + config.cert_file + " / key " +
+                      config.key_file + " (PEM, matching pair)");
     } else {
-      http = std::make_unique<GuardedHttpServer>(config.max_header_bytes);
+      http = std::make_unique<GuardedHttpServer>(config.max_header_bytes, config.header_timeout);
     }
     http->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
       GuardedHttpServer::end_header_phase();  // headers are in: the body is the handler's

@@ -46,6 +46,7 @@ struct ServerConfig {
   // times the largest blob). Beyond it uploads get 503 + Retry-After before their body is read.
   std::uint64_t max_upload_bytes_in_flight = 0;
   std::size_t max_header_bytes = 16384;  // request line + headers (plain HTTP; see guarded_http_server.h)
+  std::chrono::milliseconds header_timeout{10000};  // first byte to end of headers (plain HTTP)
   std::chrono::seconds read_timeout{10};   // per socket read
   std::chrono::seconds write_timeout{10};  // per socket write
   // A body upload must finish within upload_grace + length / upload_min_rate (slow clients).

@@ -169,7 +169,7 @@ std::size_t JobStore::load(const std::set<std::string>& models) {
         if (info.session_id != s.id || f.path().stem().string() != info.id)
           throw FormatError("job file does not match its session or name");
       } catch (const std::exception& e) {
-        std::fprintf(stderr, "serve: skipping job file %s: %s\n", f.path().c_str(), e.what());
+        std::fprintf(stderr, "serve: removing unreadable job file %s: %s\n", f.path().c_str(), e.what());
         continue;
       }
       with_json.insert(info.id);

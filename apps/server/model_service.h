@@ -22,7 +22,8 @@ struct BlobSize {
 
 /// Reports progress from inside run(): fraction in [0,1] of the whole job and the name of the
 /// stage (e.g. the layer) now running. The server times stages by name for its metrics. It may
-/// throw (the server uses that to cancel a job at shutdown): run() must let it propagate.
+/// throw (the server uses that to cancel a job at shutdown): run() must call it from the thread
+/// that called run() (not from inside a parallel loop) and let the exception propagate.
 using ProgressCallback = std::function<void(double fraction, std::string_view stage)>;
 
 /// One model served by the server. All methods are called concurrently from several threads.
@@ -45,7 +46,8 @@ class ModelService {
   virtual void validate_ciphertext(std::string_view bytes) const = 0;
 
   /// Runs the model on one encrypted image with the session's evaluation keys; returns the
-  /// encrypted result. Errors: cryptounet::Error subclasses (reported to the client as the job's
+  /// encrypted result. The server reads the key blob from disk for every job; a service whose
+  /// key deserialisation is costly should cache deserialised keys by the blob's digest. Errors: cryptounet::Error subclasses (reported to the client as the job's
   /// error), anything else is reported as an internal error.
   virtual std::string run(std::string_view eval_keys, std::string_view ciphertext,
                           const ProgressCallback& progress) const = 0;

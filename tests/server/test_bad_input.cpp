@@ -246,6 +246,26 @@ TEST(Limits, SessionAndJobCountsAreBounded) {
   c.submit(s3, fake_ciphertext(3, 1));  // other sessions are not affected
 }
 
+TEST(SlowClient, TrickledHeadersAreCutOff) {
+  ServerConfig config;
+  config.header_timeout = std::chrono::milliseconds(800);
+  TestServer ts(config);
+  int fd = connect_local(ts.port);
+  ASSERT_GE(fd, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  send_all(fd, "GET /v1/health HTTP/1.1\r\n");
+  bool cut = false;
+  for (int i = 0; i < 20 && !cut; ++i) {  // one header line every 300 ms: would take 6 s
+    if (::send(fd, "X-Slow: 1\r\n", 11, MSG_NOSIGNAL) <= 0) cut = true;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 300) > 0) cut = true;  // answered or closed
+  }
+  ::close(fd);
+  EXPECT_TRUE(cut);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  expect_still_serving(ts, 24);
+}
+
 TEST(SlowClient, IsCutOffWhileOthersAreServed) {
   ServerConfig config;
   config.upload_grace = std::chrono::seconds(1);

@@ -7,6 +7,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <openssl/ssl.h>
+
 #include <atomic>
 #include <csignal>
 
@@ -144,6 +146,26 @@ TEST(Https, SelfSignedCertificateWithCaFile) {
   httplib::Client plain("http://127.0.0.1:" + std::to_string(ts.port));
   auto r = plain.Get("/v1/models");
   EXPECT_TRUE(!r || r->status != 200);
+
+  // the header-size guard holds over TLS too: an endless request line is cut off
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL* ssl = SSL_new(ctx);
+  int fd = connect_local(ts.port);
+  ASSERT_GE(fd, 0);
+  SSL_set_fd(ssl, fd);
+  ASSERT_EQ(SSL_connect(ssl), 1);
+  const std::string chunk(1 << 16, 'A');
+  std::size_t sent = 0;
+  while (sent < (64u << 20)) {
+    const int n = SSL_write(ssl, chunk.data(), static_cast<int>(chunk.size()));
+    if (n <= 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  ::close(fd);
+  EXPECT_LT(sent, 16u << 20);
+  EXPECT_EQ(c.list_models().size(), 1u);
 }
 
 }  // namespace

@@ -308,7 +308,23 @@ def smoke(args):
               f"ONNX-vs-torch {diff:.2g}, depth {depth}, {time.time() - t0:.1f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    check_splits()
     check_bundled()
+
+
+def check_splits():
+    """prepare_brain's block split: no val/test slice within `gap` slices of a train slice."""
+    from prepare_brain import assign_splits
+    for block, gap in ((12, 3), (5, 2)):
+        idx = list(range(7, 7 + 150))
+        sp = assign_splits(idx, block, gap)
+        assert set(sp.values()) == {"train", "val", "test"}, f"splits missing: {set(sp.values())}"
+        train = [i for i, s in sp.items() if s == "train"]
+        for i, s in sp.items():
+            if s != "train":
+                near = min(abs(i - t) for t in train)
+                assert near > gap, f"{s} slice {i} is {near} slices from a train slice (gap {gap})"
+    print("split gaps OK")
 
 
 def check_bundled():

@@ -1,5 +1,6 @@
 #include "cryptounet/math/ntt.h"
 
+#include <atomic>
 #include <bit>
 #if defined(__AVX512F__) && defined(__AVX512IFMA__)
 // GCC 12 warns inside its own intrinsic headers (_mm512_undefined_epi32); a known false positive.
@@ -13,6 +14,8 @@
 
 namespace cryptounet::math {
 namespace {
+
+std::atomic<std::uint64_t> g_ntt_count{0};
 
 std::size_t bit_reverse(std::size_t x, int bits) {
   std::size_t r = 0;
@@ -183,7 +186,10 @@ bool ntt_has_ifma() { return false; }
 
 // Cooley-Tukey layers, m groups of 2t; Harvey's lazy butterfly keeps values in [0, 4q):
 //   X' = (X mod 2q) + W*Y (lazy, < 2q), Y' = (X mod 2q) - W*Y + 2q.
+std::uint64_t ntt_count() { return g_ntt_count.load(std::memory_order_relaxed); }
+
 void ntt_forward_lazy(std::uint64_t* a, const NttTables& tables) {
+  g_ntt_count.fetch_add(1, std::memory_order_relaxed);
 #if defined(__AVX512F__) && defined(__AVX512IFMA__)
   if (use_ifma(tables)) {
     forward_ifma(a, tables);
@@ -227,6 +233,7 @@ void ntt_forward(std::uint64_t* a, const NttTables& tables) {
 
 // Gentleman-Sande layers with inverse twiddles; values stay in [0, 2q). The last layer folds in 1/n.
 void ntt_inverse_lazy(std::uint64_t* a, const NttTables& tables) {
+  g_ntt_count.fetch_add(1, std::memory_order_relaxed);
 #if defined(__AVX512F__) && defined(__AVX512IFMA__)
   if (use_ifma(tables)) {
     inverse_ifma(a, tables);

@@ -251,5 +251,44 @@ TEST_F(CliWorkflow, ModelTooDeepFor128BitNamesTheLayer) {
   EXPECT_FALSE(fs::exists(path("deep.cup")));
 }
 
+TEST_F(CliWorkflow, SegmentAndEncryptedEvaluate) {
+  auto r = run_cli("segment --model " + model_ + " " + image_ + " -o " + path("seg.png") + " --overlay " +
+                   path("seg_o.png") + " --insecure-test-params 11 --threads 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("INSECURE"));
+  EXPECT_THAT(r.output, HasSubstr("identical mask pixels"));
+  EXPECT_THAT(r.output, HasSubstr("keygen"));
+  const nn::Graph g = nn::load_model(model_);
+  const nn::Tensor logits = nn::run_reference(g, nn::image_to_input(g, data::read_image(image_), false));
+  const data::Mask want = nn::logits_to_mask(logits);
+  const data::Mask got = data::read_mask(path("seg.png"));
+  std::size_t same = 0;
+  for (std::size_t i = 0; i < got.values.size(); ++i) same += got.values[i] == want.values[i];
+  EXPECT_GE(static_cast<double>(same), 0.99 * static_cast<double>(got.values.size()));
+
+  // evaluate without --plain: plaintext and encrypted on each image, JSON as documented.
+  const std::string data = path("nuclei");
+  ASSERT_EQ(run_cli("dataset synth --count 6 --size 16 --seed 3 --out " + data).status, 0);
+  r = run_cli("evaluate --model " + model_ + " --data " + data +
+              " --split all --limit 2 --json --insecure-test-params 11 --threads 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(j.at("images").get<int>(), 2);
+  ASSERT_EQ(j.at("per_image").size(), 2u);
+  for (const char* m : {"plain", "encrypted"})
+    for (const char* k : {"dice", "iou"}) {
+      const double v = j.at(m).at(k).get<double>();
+      EXPECT_GE(v, 0.0);
+      EXPECT_LE(v, 1.0);
+    }
+  EXPECT_NEAR(j.at("encrypted").at("dice").get<double>(), j.at("plain").at("dice").get<double>(), 0.02);
+  EXPECT_GE(j.at("max_logit_error").get<double>(), 0.0);
+  EXPECT_LE(j.at("max_logit_error").get<double>(), 1e-2);
+  EXPECT_GT(j.at("seconds_per_image").get<double>(), 0.0);
+  EXPECT_NEAR(j.at("dice_difference").get<double>(),
+              j["encrypted"]["dice"].get<double>() - j["plain"]["dice"].get<double>(), 1e-12);
+  EXPECT_TRUE(j.at("per_image")[0].contains("max_logit_error"));
+}
+
 }  // namespace
 }  // namespace cryptounet

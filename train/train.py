@@ -15,6 +15,11 @@ import argparse
 import json
 import math
 import os
+
+# Bit-reproducible runs: OpenBLAS/OpenMP thread counts change summation order (and so the trained weights);
+# pin them before numpy/torch load unless the caller set them.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 import shlex
 import shutil
 import sys
@@ -203,7 +208,7 @@ def train_model(args, data, log=print):
     if use_tqdm:
         from tqdm import tqdm
     epoch = 0
-    while step < total:
+    while step < total and (args.stop_after is None or epoch < args.stop_after):
         model.train()
         perm = torch.randperm(n, generator=gen)
         batches = [perm[i:i + args.batch] for i in range(0, n, args.batch)]
@@ -385,6 +390,7 @@ def main():
     ap.add_argument("--convs", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)

@@ -28,6 +28,8 @@ struct ClientCliOptions {
   std::string ca_cert;
   bool no_cache = false;
   bool fake_crypto = false;
+  bool resize = false;
+  int threads = 0;
 };
 
 fs::path default_dir(const char* leaf) {
@@ -58,7 +60,10 @@ void run_client(const ClientCliOptions& o) {
   const fs::path key_dir = o.key_dir.empty() ? default_dir("keys") : fs::path(o.key_dir);
   std::unique_ptr<client::ClientCrypto> crypto =
       o.fake_crypto ? client::make_fake_client_crypto(*model, key_dir)
-                    : client::make_client_crypto(*model, key_dir);
+                    : client::make_client_crypto(*model, key_dir,
+                                                  client::ClientCryptoOptions{.server_url = o.server,
+                                                                              .resize = o.resize,
+                                                                              .threads = o.threads});
 
   std::vector<std::string> cts;
   for (const auto& img : o.images) cts.push_back(crypto->encrypt_image(img));
@@ -88,6 +93,9 @@ void setup_client(CLI::App& root) {
   cmd->add_option("--key-dir", opts->key_dir, "Key directory (default ~/.cache/cryptounet/keys)");
   cmd->add_option("--ca-cert", opts->ca_cert, "CA certificate to trust for https");
   cmd->add_flag("--no-cache", opts->no_cache, "Do not reuse or remember sessions");
+  cmd->add_flag("--resize", opts->resize, "Resample images of another size to the model's input");
+  cmd->add_option("--threads", opts->threads, "Threads for keys, encryption, decryption (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--fake-crypto", opts->fake_crypto,
                 "TEST ONLY: no cryptography, pairs with `serve --fake-service`")
       ->group("");

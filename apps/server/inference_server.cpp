@@ -610,6 +610,13 @@ struct InferenceServer::Impl {
     for (int i = 0; i < config.workers; ++i) workers.emplace_back([this] { worker_loop(); });
     expirer = std::thread([this] { expiry_loop(); });
     listener = std::thread([this] { http->listen_after_bind(); });
+    // httplib's stop() does nothing until the listen loop runs, so a stop right after start
+    // would leave the listener running forever: return only once it runs.
+    const auto ready_by = Clock::now() + std::chrono::seconds(10);
+    while (!http->is_running()) {
+      if (Clock::now() > ready_by) throw IoError("serve: the HTTP listener did not start");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     return bound_port;
   }
 

@@ -9,14 +9,15 @@ corpus="$build/fuzz-corpus"
 artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 "$build/fuzz/fuzz_make_corpus" "$corpus" >/dev/null || { echo "fuzz: corpus generation failed"; exit 1; }
+"$build/fuzz/fuzz_make_plan_corpus" "$corpus" >/dev/null || { echo "fuzz: plan corpus generation failed"; exit 1; }
 failed=()
 for bin in "$build"/fuzz/fuzz_*; do
   name=$(basename "$bin")
-  [ "$name" = fuzz_make_corpus ] && continue
+  case "$name" in fuzz_make_*) continue ;; esac
   obj=${name#fuzz_}
   mkdir -p "$corpus/$obj"
   log="$artifacts/$name.log"
-  if "$bin" "$corpus/$obj" -max_total_time="$seconds" -max_len=131072 -rss_limit_mb=2048 -timeout=20 \
+  if "$bin" "$corpus/$obj" -max_total_time="$seconds" -max_len=262144 -rss_limit_mb=2048 -timeout=20 \
        -print_final_stats=1 -artifact_prefix="$artifacts/$name-" >"$log" 2>&1; then
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
     echo "fuzz: $name ok (${runs:-?} runs in ${seconds}s)"

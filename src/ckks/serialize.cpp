@@ -21,16 +21,17 @@ constexpr std::size_t kMaxPrimes = 64;  // per chain (Q or P) in a Params file
 
 // ---------------------------------------------------------------- sizes
 
-// Bytes per coefficient of the prime with QP index t.
-std::size_t coeff_width(const Context& ctx, std::size_t t) {
-  return static_cast<std::size_t>(ctx.modulus(t).bit_count() + 7) / 8;
-}
+// Bits per coefficient of the prime with QP index t (coefficients are < q < 2^bits).
+unsigned coeff_bits(const Context& ctx, std::size_t t) { return static_cast<unsigned>(ctx.modulus(t).bit_count()); }
+
+// Bytes of one limb: N coefficients of coeff_bits each, packed (N >= 2^10, so a whole number of bytes).
+std::size_t limb_bytes(const Context& ctx, std::size_t t) { return ctx.n() / 8 * coeff_bits(ctx, t); }
 
 // Bytes of a polynomial over QP indices 0..limbs-1.
 std::size_t poly_bytes(const Context& ctx, std::size_t limbs) {
-  std::size_t per = 0;
-  for (std::size_t t = 0; t < limbs; ++t) per += coeff_width(ctx, t);
-  return per * ctx.n();
+  std::size_t total = 0;
+  for (std::size_t t = 0; t < limbs; ++t) total += limb_bytes(ctx, t);
+  return total;
 }
 
 std::size_t qp_count(const Context& ctx) { return ctx.q_count() + ctx.p_count(); }
@@ -94,13 +95,27 @@ void write_poly(BinaryWriter& w, const math::RnsPoly& p, const Context& ctx, std
   std::uint8_t* out = grow(w, poly_bytes(ctx, limbs));
   for (std::size_t t = 0; t < limbs; ++t) {
     const math::Modulus& q = ctx.modulus(t);
-    const std::size_t wd = coeff_width(ctx, t);
+    const unsigned bits = coeff_bits(ctx, t);
     const std::uint64_t* src = p.limb(t);
+    // Little-endian bit stream: coefficient i occupies bits [i*bits, (i+1)*bits) of the limb.
+    unsigned __int128 acc = 0;
+    unsigned have = 0;
     for (std::size_t i = 0; i < n; ++i) {
       std::uint64_t x = src[i];
-      if (x >= q.value()) x = q.reduce(x);  // the same residue, fully reduced so it fits wd bytes
-      std::memcpy(out, &x, wd);
-      out += wd;
+      if (x >= q.value()) x = q.reduce(x);  // the same residue, fully reduced so it fits `bits`
+      acc |= static_cast<unsigned __int128>(x) << have;
+      have += bits;
+      if (have >= 64) {
+        const auto lo = static_cast<std::uint64_t>(acc);
+        std::memcpy(out, &lo, 8);
+        out += 8;
+        acc >>= 64;
+        have -= 64;
+      }
+    }
+    for (; have > 0; have -= 8) {  // n * bits is a multiple of 8
+      *out++ = static_cast<std::uint8_t>(acc);
+      acc >>= 8;
     }
   }
 }
@@ -193,17 +208,34 @@ math::RnsPoly read_poly(BinaryReader& r, const Context& ctx, std::size_t limbs) 
   const std::uint8_t* src = in.data();
   for (std::size_t t = 0; t < limbs; ++t) {
     const std::uint64_t q = ctx.modulus(t).value();
-    const std::size_t wd = coeff_width(ctx, t);
+    const unsigned bits = coeff_bits(ctx, t);
+    const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;  // bits <= 61
+    const std::uint8_t* const end = src + limb_bytes(ctx, t);
     std::uint64_t* dst = p.limb(t);
+    unsigned __int128 acc = 0;
+    unsigned have = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      std::uint64_t x = 0;
-      std::memcpy(&x, src, wd);
-      src += wd;
+      while (have < bits) {
+        if (end - src >= 8) {
+          std::uint64_t v;
+          std::memcpy(&v, src, 8);
+          src += 8;
+          acc |= static_cast<unsigned __int128>(v) << have;
+          have += 64;
+        } else {
+          acc |= static_cast<unsigned __int128>(*src++) << have;
+          have += 8;
+        }
+      }
+      const std::uint64_t x = static_cast<std::uint64_t>(acc) & mask;
+      acc >>= bits;
+      have -= bits;
       if (x >= q)
         throw FormatError(r.what() + ": coefficient " + std::to_string(i) + " of limb " + std::to_string(t) + " is " +
                           std::to_string(x) + ", not below its prime " + std::to_string(q));
       dst[i] = x;
     }
+    CU_ASSERT(src == end && have == 0);
   }
   return p;
 }

@@ -65,6 +65,13 @@ void set_u64(Bytes& b, std::size_t off, std::uint64_t v) {
 void set_u32(Bytes& b, std::size_t off, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) b[off + i] = static_cast<std::uint8_t>(v >> (8 * i));
 }
+// Writes `bits` bits of v at bit offset `at` of a little-endian bit stream.
+void set_bits(Bytes& b, std::size_t at, unsigned bits, std::uint64_t v) {
+  for (unsigned k = 0; k < bits; ++k, ++at) {
+    const auto bit = static_cast<std::uint8_t>(1u << (at % 8));
+    if ((v >> k) & 1) b[at / 8] |= bit; else b[at / 8] &= static_cast<std::uint8_t>(~bit);
+  }
+}
 // Rewrites the header's payload length to match the buffer (so the payload parser sees the damage).
 void fix_length(Bytes& b) { set_u64(b, 24, b.size() - FileHeader::kSize); }
 constexpr std::size_t P = FileHeader::kSize;  // payload offset
@@ -166,6 +173,16 @@ TEST(Serialize, PlaintextRoundTrip) {
   EXPECT_EQ(pt2.level(), 1);
   EXPECT_EQ(pt2.scale(), pt.scale());
   EXPECT_TRUE(same(pt2.poly(), pt.poly()));
+  // Extreme coefficients survive the bit packing: q - 1, 0, 1 and q / 2 in every limb.
+  Plaintext ext(math::RnsPoly::zeros(f.ctx->n(), 3), 3.5, f.ctx->fingerprint());
+  for (std::size_t t = 0; t < 3; ++t) {
+    const std::uint64_t q = f.ctx->modulus(t).value();
+    const std::uint64_t pattern[4] = {q - 1, 0, 1, q / 2};
+    for (std::size_t i = 0; i < f.ctx->n(); ++i) ext.poly().limb(t)[i] = pattern[(i + t) % 4];
+  }
+  const Plaintext ext2 = load_plaintext(save(ext, *f.ctx), *f.ctx);
+  EXPECT_TRUE(same(ext2.poly(), ext.poly()));
+  EXPECT_EQ(ext2.scale(), 3.5);
 }
 
 TEST(Serialize, CiphertextRoundTripSeededAndSizes) {
@@ -193,11 +210,11 @@ TEST(Serialize, CiphertextRoundTripSeededAndSizes) {
   // Public-key and computed ciphertexts have no seed and are stored in full.
   const Ciphertext cp = f.enc_pk.encrypt(f.encoder.encode(v, 1, f.scale()));
   EXPECT_EQ(save(cp, *f.ctx).size(), ciphertext_file_size(*f.ctx, 1, 2, false));
-  // Coefficients are stored in ceil(bits/8) bytes (8 for q0, 5 or 6 for the 40-bit primes).
-  std::size_t widths = 0;
-  for (std::size_t t = 0; t < 3; ++t) widths += static_cast<std::size_t>(f.ctx->modulus(t).bit_count() + 7) / 8;
-  EXPECT_LE(widths, 8u + 6u + 6u);
-  EXPECT_EQ(full.size(), P + 14 + 2 * f.ctx->n() * widths);
+  // Coefficients are bit-packed at bits(q) bits (60 for q0, 40 or 41 for the scale primes).
+  std::size_t bits = 0;
+  for (std::size_t t = 0; t < 3; ++t) bits += static_cast<std::size_t>(f.ctx->modulus(t).bit_count());
+  EXPECT_LE(bits, 60u + 41u + 41u);
+  EXPECT_EQ(full.size(), P + 14 + 2 * f.ctx->n() * bits / 8);
 }
 
 TEST(Serialize, SizeThreeCiphertextAndSet) {
@@ -397,21 +414,29 @@ TEST(SerializeMalformed, CoefficientAtOrAboveItsPrime) {
   const auto& f = fx();
   const Ciphertext ct = f.enc_pk.encrypt(f.encoder.encode(random_complex(f.slots(), 12), 1, f.scale()));
   const Bytes good = save(ct, *f.ctx);
-  const std::size_t poly0 = P + 14;
-  // Limb 0 (60-bit prime, 8 bytes): coefficient 3 := q0, then 2^64 - 1.
+  const std::size_t poly0 = (P + 14) * 8;  // bit offset of part 0, limb 0 (60-bit prime q0)
+  const unsigned b0 = static_cast<unsigned>(f.ctx->modulus(0).bit_count());
+  // Coefficient 3 of limb 0 := q0, then 2^60 - 1.
   Bytes b = good;
-  set_u64(b, poly0 + 3 * 8, f.ctx->params().q()[0]);
+  set_bits(b, poly0 + 3 * b0, b0, f.ctx->params().q()[0]);
   EXPECT_THROW((void)load_ciphertext(b, *f.ctx), FormatError);
-  set_u64(b, poly0 + 3 * 8, ~std::uint64_t{0});
+  set_bits(b, poly0 + 3 * b0, b0, ~std::uint64_t{0});
   EXPECT_THROW((void)load_ciphertext(b, *f.ctx), FormatError);
-  // Limb 1 (a 40-bit scale prime, 5 or 6 bytes): last coefficient of the second part := all ones >= q1.
+  // Limb 1 (a 40-bit scale prime): last coefficient of the second part := all ones >= q1.
   b = good;
-  const int w1 = (f.ctx->modulus(1).bit_count() + 7) / 8;
-  for (int i = 1; i <= w1; ++i) b[b.size() - i] = 0xFF;
+  const unsigned b1 = static_cast<unsigned>(f.ctx->modulus(1).bit_count());
+  set_bits(b, b.size() * 8 - b1, b1, ~std::uint64_t{0});
   EXPECT_THROW((void)load_ciphertext(b, *f.ctx), FormatError);
+  // q1 exactly, at the first coefficient of limb 1 of part 0.
+  b = good;
+  set_bits(b, poly0 + f.ctx->n() * b0, b1, f.ctx->params().q()[1]);
+  EXPECT_THROW((void)load_ciphertext(b, *f.ctx), FormatError);
+  b = good;
+  set_bits(b, poly0 + f.ctx->n() * b0, b1, f.ctx->params().q()[1] - 1);
+  EXPECT_NO_THROW((void)load_ciphertext(b, *f.ctx));
   // q - 1 is fine.
   b = good;
-  set_u64(b, poly0, f.ctx->params().q()[0] - 1);
+  set_bits(b, poly0, b0, f.ctx->params().q()[0] - 1);
   EXPECT_NO_THROW((void)load_ciphertext(b, *f.ctx));
 }
 

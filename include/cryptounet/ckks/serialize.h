@@ -3,8 +3,8 @@
 // version, ObjectKind, the parameter fingerprint, payload length; common/binary_io.h) followed by
 // a little-endian payload.
 //
-// Compactness: polynomial coefficients are stored in ceil(bits(q_i) / 8) bytes per limb (5 bytes
-// for a 40-bit prime instead of 8), and the uniform half of fresh secret-key ciphertexts and of
+// Compactness: polynomial coefficients are bit-packed at bits(q_i) bits each (40 or 41 bits for a
+// 40-bit scale prime instead of 64), and the uniform half of fresh secret-key ciphertexts and of
 // every evaluation key (public key, relinearisation and Galois keys) is stored as the 32-byte seed
 // it was expanded from (about half the size; SaveOptions{.seeded = false} stores it in full).
 // A secret key is stored as its N ternary coefficients (one byte each).
@@ -18,7 +18,7 @@
 // than the input's own size justifies.
 //
 // Layouts (after the header; "poly(l)" = limbs 0..l-1 of the object's primes, each limb N
-// coefficients of ceil(bits(q)/8) bytes; "ksk" = u8 seeded, then dnum x b poly over all Q+P
+// coefficients of bits(q) bits as a little-endian bit stream, N * bits(q) / 8 bytes; "ksk" = u8 seeded, then dnum x b poly over all Q+P
 // primes, then the 32-byte seed or dnum x a poly):
 //   Params          u32 log_n, u32 #Q, i32 log_q[#Q], u32 #P, i32 log_p[#P], i32 log_scale,
 //                   i32 dnum (as in the literal), u8 insecure, u64 q[#Q], u64 p[#P]

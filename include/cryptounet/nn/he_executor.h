@@ -3,6 +3,16 @@
 // exactly what the plan predicts: per-layer operation counts are reported and equal the plan's.
 // Client-side helpers turn images into the input slot vectors and output slot vectors back
 // into logits (undoing the value factors the planner folded in).
+//
+// The chain, with the CKKS backend (nn/he_ckks_backend.h):
+//   Plan plan = make_plan(graph, PlanOptions{});                  // both sides; publishable
+//   auto ctx = ckks::Context::create(ckks::Params::from_literal(params_literal(plan)), exec);
+//   client: sk = KeyGenerator(ctx).secret_key(); relin key + galois_keys(sk, plan.rotation_steps)
+//           cts = encrypt_input(ctx, Encryptor(ctx, sk), plan, images)
+//   server: CkksBackend be(ctx, &eval_keys);
+//           HeTensor out = run_encrypted(be, graph, plan, std::move(cts), &report);
+//   client: logits = decrypt_output(ctx, Decryptor(ctx, sk), plan, out.cts)
+// The same run on SimBackend (nn/he_sim_backend.h) uses input_slots/output_tensors directly.
 #pragma once
 
 #include <functional>

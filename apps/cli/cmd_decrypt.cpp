@@ -1,0 +1,99 @@
+// `cryptounet decrypt` (client): decrypts the server's output with the secret key, turns the
+// logits into a mask (sigmoid/argmax happen here, in plaintext) and writes PNGs.
+#include "cli/command.h"
+#include "cli/workflow_util.h"
+
+#include "cryptounet/ckks/serialize.h"
+#include "cryptounet/common/error.h"
+#include "cryptounet/data/png.h"
+#include "cryptounet/data/resize.h"
+#include "cryptounet/nn/he_client.h"
+#include "cryptounet/nn/he_files.h"
+#include "cryptounet/nn/plan_io.h"
+#include "cryptounet/nn/segment.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+namespace cryptounet::cli {
+namespace {
+
+struct DecryptArgs {
+  std::string keys, plan, input, out, probabilities, overlay, image;
+  double threshold = 0.0;
+  int threads = 0;
+};
+
+/// Foreground probability per pixel: sigmoid of a 1-channel head, 1 - softmax(channel 0) otherwise.
+data::Image probabilities(const nn::Tensor& logits) {
+  const nn::Shape s = logits.shape;
+  data::Image img(s.width, s.height);
+  for (int y = 0; y < s.height; ++y)
+    for (int x = 0; x < s.width; ++x) {
+      double p;
+      if (s.channels == 1) {
+        p = 1.0 / (1.0 + std::exp(-logits.at(0, y, x)));
+      } else {
+        double m = logits.at(0, y, x);
+        for (int c = 1; c < s.channels; ++c) m = std::max(m, logits.at(c, y, x));
+        double sum = 0;
+        for (int c = 0; c < s.channels; ++c) sum += std::exp(logits.at(c, y, x) - m);
+        p = 1.0 - std::exp(logits.at(0, y, x) - m) / sum;
+      }
+      img.at(y, x) = static_cast<float>(p);
+    }
+  return img;
+}
+
+void setup_decrypt(CLI::App& root) {
+  auto a = std::make_shared<DecryptArgs>();
+  CLI::App* cmd = root.add_subcommand("decrypt", "Client: decrypt the server's output into a mask");
+  cmd->add_option("--keys", a->keys, "Key folder from `cryptounet keygen`")->required();
+  cmd->add_option("--plan", a->plan, "Plan file")->required();
+  cmd->add_option("input", a->input, "Encrypted output (out.ct)")->required();
+  cmd->add_option("-o,--out", a->out, "Mask PNG to write (0/255)")->required();
+  cmd->add_option("--probabilities", a->probabilities, "Also write foreground probabilities as a grey PNG");
+  auto* ov = cmd->add_option("--overlay", a->overlay, "Also write the image with the mask drawn on it");
+  auto* im = cmd->add_option("--image", a->image,
+                             "The original image (for --overlay; a mask of another size is resampled to it)");
+  ov->needs(im);
+  cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->callback([a] {
+    const nn::PlanFile pf = nn::read_plan_file(a->plan);
+    const std::uint64_t plan_fp = nn::plan_fingerprint(pf);
+    const nn::KeyInfo info = nn::read_key_info(a->keys);
+    if (info.plan != plan_fp)
+      throw InvalidArgument("the keys in '" + a->keys + "' were made for another plan (" + hex64(info.plan) +
+                            ", '" + a->plan + "' is " + hex64(plan_fp) + ")");
+    auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = a->threads});
+    const auto t0 = std::chrono::steady_clock::now();
+    const nn::EncryptedTensor t = nn::read_encrypted_tensor(a->input, *ctx);
+    nn::check_encrypted_tensor(t, nn::TensorRole::output, plan_fp, info.key_id, "'" + a->input + "'");
+    const ckks::SecretKey sk =
+        ckks::load_secret_key_file((std::filesystem::path(a->keys) / nn::kSecretKeyFile).string(), *ctx);
+    const std::vector<nn::Tensor> logits = nn::decrypt_outputs(ctx, sk, pf.plan, t.cts);
+    const double secs = seconds_since(t0);
+    data::Mask mask = nn::logits_to_mask(logits.at(0), a->threshold);
+    data::Image image;
+    if (!a->image.empty()) {
+      image = data::read_image(a->image);
+      if (image.width != mask.width || image.height != mask.height)
+        mask = data::resize_majority(mask, image.width, image.height);
+    }
+    data::write_mask_png(a->out, mask);
+    if (!a->probabilities.empty()) data::write_image_png(a->probabilities, probabilities(logits.at(0)));
+    if (!a->overlay.empty()) data::write_rgb_png(a->overlay, data::overlay(image, mask));
+    std::printf("%s -> %s: %dx%d, foreground %.1f%%, decrypted in %.2f s\n", a->input.c_str(), a->out.c_str(),
+                mask.width, mask.height,
+                100.0 * static_cast<double>(mask.count()) / static_cast<double>(mask.values.size()), secs);
+  });
+}
+
+Registrar reg("decrypt", &setup_decrypt);
+
+}  // namespace
+}  // namespace cryptounet::cli

@@ -1,0 +1,68 @@
+// `cryptounet encrypt` (client): packs an image as the plan's input layout says and encrypts it
+// with the secret key (seeded: the upload is about half a full ciphertext).
+#include "cli/command.h"
+#include "cli/workflow_util.h"
+
+#include "cryptounet/ckks/serialize.h"
+#include "cryptounet/common/error.h"
+#include "cryptounet/data/png.h"
+#include "cryptounet/nn/he_client.h"
+#include "cryptounet/nn/he_files.h"
+#include "cryptounet/nn/plan_io.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+namespace cryptounet::cli {
+namespace {
+
+struct EncryptArgs {
+  std::string plan, keys, image, out;
+  bool resize = false;
+  int threads = 0;
+};
+
+void setup_encrypt(CLI::App& root) {
+  auto a = std::make_shared<EncryptArgs>();
+  CLI::App* cmd = root.add_subcommand("encrypt", "Client: encrypt an image for a plan with the secret key");
+  cmd->add_option("--plan", a->plan, "Plan file")->required();
+  cmd->add_option("--keys", a->keys, "Key folder from `cryptounet keygen`")->required();
+  cmd->add_option("image", a->image, "Input PNG")->required();
+  cmd->add_option("-o,--out", a->out, "Encrypted input to write (in.ct)")->required();
+  cmd->add_flag("--resize", a->resize, "Resample an image of another size to the model's input");
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->callback([a] {
+    const nn::PlanFile pf = nn::read_plan_file(a->plan);
+    warn_if_insecure(pf.plan);
+    const std::uint64_t plan_fp = nn::plan_fingerprint(pf);
+    const nn::KeyInfo info = nn::read_key_info(a->keys);
+    if (info.plan != plan_fp)
+      throw InvalidArgument("the keys in '" + a->keys + "' were made for another plan (" + hex64(info.plan) +
+                            ", '" + a->plan + "' is " + hex64(plan_fp) +
+                            "); run `cryptounet keygen --plan " + a->plan + "` first");
+    auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = a->threads});
+    const data::Image image = data::read_image(a->image);
+    const nn::Tensor input =
+        nn::plan_input_tensor(pf.plan, pf.model_name, image, a->resize, "image '" + a->image + "'");
+    const auto t0 = std::chrono::steady_clock::now();
+    const ckks::SecretKey sk =
+        ckks::load_secret_key_file((std::filesystem::path(a->keys) / nn::kSecretKeyFile).string(), *ctx);
+    nn::EncryptedTensor t;
+    t.plan = plan_fp;
+    t.key_id = info.key_id;
+    t.role = nn::TensorRole::input;
+    t.cts = nn::encrypt_inputs(ctx, sk, pf.plan, {input});
+    const auto bytes = nn::encode_encrypted_tensor(t, *ctx);
+    write_file_atomic(a->out, bytes);
+    std::printf("%s (%dx%d) -> %s: %zu ciphertext(s) at level %d, %s seeded, %.2f s\n", a->image.c_str(),
+                image.width, image.height, a->out.c_str(), t.cts.size(), pf.plan.input_level,
+                human_bytes(static_cast<double>(bytes.size())).c_str(), seconds_since(t0));
+  });
+}
+
+Registrar reg("encrypt", &setup_encrypt);
+
+}  // namespace
+}  // namespace cryptounet::cli

@@ -1,0 +1,131 @@
+// `cryptounet segment`: the whole encrypted chain on one image in one process (plan, keygen,
+// encrypt, infer, decrypt) with the time of each phase, the key and ciphertext sizes, and the
+// agreement with the plaintext reference. The server half sees only evaluation keys and
+// ciphertexts, as over the wire.
+#include "cli/command.h"
+#include "cli/workflow_util.h"
+
+#include "cryptounet/ckks/serialize.h"
+#include "cryptounet/data/metrics.h"
+#include "cryptounet/data/png.h"
+#include "cryptounet/data/resize.h"
+#include "cryptounet/nn/he_files.h"
+#include "cryptounet/nn/he_pipeline.h"
+#include "cryptounet/nn/model_card.h"
+#include "cryptounet/nn/plan_io.h"
+#include "cryptounet/nn/ref_executor.h"
+#include "cryptounet/nn/segment.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+
+namespace cryptounet::cli {
+namespace {
+
+struct SegmentArgs {
+  std::string model, image, out, overlay;
+  int threads = 0;
+  int insecure_log_n = 0;
+  bool resize = false, report = false;
+  double threshold = 0.0;
+};
+
+void setup_segment(CLI::App& root) {
+  auto a = std::make_shared<SegmentArgs>();
+  CLI::App* cmd = root.add_subcommand(
+      "segment", "Segment one image under encryption, the whole client/server chain locally");
+  cmd->add_option("--model", a->model, "ONNX model (its .card.json beside it is read if present)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("image", a->image, "Input PNG")->required();
+  cmd->add_option("-o,--out", a->out, "Mask PNG to write (0/255)")->required();
+  cmd->add_option("--overlay", a->overlay, "Also write the image with the mask drawn on it");
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--insecure-test-params", a->insecure_log_n,
+                  "INSECURE, tests and quick demos only: ring degree N=2^LOGN without the 128-bit check")
+      ->check(CLI::Range(10, 16));
+  cmd->add_flag("--resize", a->resize, "Resample an image of another size to the model's input");
+  cmd->add_flag("--report", a->report, "Also print the per-layer breakdown of the inference");
+  cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
+  cmd->callback([a] {
+    const nn::Graph graph = nn::load_model(a->model);
+    const data::Image image = data::read_image(a->image);
+    const nn::Tensor input = nn::image_to_input(graph, image, a->resize, "image '" + a->image + "'");
+
+    auto t0 = std::chrono::steady_clock::now();
+    nn::PlanOptions opt;
+    if (a->insecure_log_n > 0) {
+      opt.log_n = a->insecure_log_n;
+      opt.insecure_for_tests = true;
+    }
+    nn::Plan plan = nn::make_plan(graph, opt);
+    const double plan_s = seconds_since(t0);
+    warn_if_insecure(plan);
+    std::printf("model %s (%dx%d, depth %d) on %s\n", graph.name.c_str(), graph.input_shape().width,
+                graph.input_shape().height, plan.depth, a->image.c_str());
+    std::printf("CKKS N=2^%d, %zu+%zu primes, log2(QP) %.0f, %s; %zu rotation keys; %d thread(s)\n",
+                plan.log_n, plan.log_q.size(), plan.log_p.size(), plan.log_qp(),
+                plan.insecure_for_tests ? "INSECURE test parameters" : "128-bit security",
+                plan.rotation_steps.size(), a->threads > 0 ? a->threads : static_cast<int>(std::thread::hardware_concurrency()));
+    std::fflush(stdout);
+
+    nn::EncryptedPipeline pipe(graph, plan, ExecOptions{.threads = a->threads});
+    nn::ExecReport report;
+    const nn::Tensor logits = pipe.run(input, &report, progress_bar_options("infer"));
+
+    t0 = std::chrono::steady_clock::now();
+    const nn::Tensor ref = nn::run_reference(graph, input);
+    const double ref_s = seconds_since(t0);
+
+    const data::Mask enc_mask = nn::logits_to_mask(logits, a->threshold);
+    const data::Mask ref_mask = nn::logits_to_mask(ref, a->threshold);
+    double max_err = 0, max_ref = 0;
+    for (std::size_t i = 0; i < ref.data.size(); ++i) {
+      max_err = std::max(max_err, std::abs(logits.data[i] - ref.data[i]));
+      max_ref = std::max(max_ref, std::abs(ref.data[i]));
+    }
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < enc_mask.values.size(); ++i) same += enc_mask.values[i] == ref_mask.values[i];
+    const data::SegmentationMetrics agree = data::segmentation_metrics(enc_mask, ref_mask);
+
+    data::Mask out_mask = enc_mask;
+    if (out_mask.width != image.width || out_mask.height != image.height)
+      out_mask = data::resize_majority(out_mask, image.width, image.height);
+    data::write_mask_png(a->out, out_mask);
+    if (!a->overlay.empty()) data::write_rgb_png(a->overlay, data::overlay(image, out_mask));
+
+    const ckks::Context& ctx = *pipe.context();
+    const double ek = static_cast<double>(ckks::save(pipe.evaluation_keys(), ctx).size());
+    const double in_b =
+        static_cast<double>(ckks::save_ciphertext_set(pipe.last_inputs(), ctx, ckks::SaveOptions{.seeded = true}).size());
+    const double out_b =
+        static_cast<double>(ckks::save_ciphertext_set(pipe.last_outputs(), ctx).size());
+    const nn::PipelineTimes& t = pipe.times();
+    if (a->report) print_exec_report(plan, report);
+    std::printf("time: plan %.2f s, keygen %.2f s, encrypt %.2f s, infer %.2f s, decrypt %.2f s "
+                "(encrypted total %.2f s; plaintext reference %.3f s)\n",
+                plan_s, t.keygen, t.encrypt, t.infer, t.decrypt, t.keygen + t.encrypt + t.infer + t.decrypt,
+                ref_s);
+    std::printf("sizes: evaluation keys %s (seeded), input %s (seeded), output %s; peak RSS %s\n",
+                human_bytes(ek).c_str(), human_bytes(in_b).c_str(), human_bytes(out_b).c_str(),
+                human_bytes(peak_rss_bytes()).c_str());
+    std::printf("ops: %ld key switches (%ld rotations, %ld relinearisations), %ld plaintext products, "
+                "%ld constant products, %ld encodings\n",
+                report.total.key_switches(), report.total.rotations, report.total.relins,
+                report.total.pt_products, report.total.scalar_products, report.total.encodings);
+    std::printf("agreement with plaintext: max logit error %.3g (%.3g of max|logit| %.3g), "
+                "%.3f%% identical mask pixels, Dice(encrypted, plaintext) %.4f\n",
+                max_err, max_ref > 0 ? max_err / max_ref : 0.0, max_ref,
+                100.0 * static_cast<double>(same) / static_cast<double>(enc_mask.values.size()), agree.dice);
+    std::printf("mask: foreground %.1f%% -> %s%s%s\n",
+                100.0 * static_cast<double>(out_mask.count()) / static_cast<double>(out_mask.values.size()),
+                a->out.c_str(), a->overlay.empty() ? "" : ", overlay -> ", a->overlay.c_str());
+  });
+}
+
+Registrar reg("segment", &setup_segment);
+
+}  // namespace
+}  // namespace cryptounet::cli

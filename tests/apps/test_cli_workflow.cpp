@@ -1,0 +1,294 @@
+// The encrypted client/server chain through the built CLI at small INSECURE N on the committed
+// 16x16 PyTorch fixture: plan -> keygen -> encrypt -> infer -> decrypt agrees with the plaintext
+// reference (probabilities within 2/255 of the reference's, >= 99% identical mask pixels), infer
+// --report shows counts equal to the plan's, and every bad input gets a clear error (exit 1),
+// never a crash: wrong image size, a ciphertext of another plan or key, keys missing a rotation,
+// truncated files, a plan of another model, a model too deep for 128-bit parameters.
+#include "cryptounet/ckks/serialize.h"
+#include "cryptounet/common/binary_io.h"
+#include "cryptounet/data/png.h"
+#include "cryptounet/nn/he_ckks_backend.h"
+#include "cryptounet/nn/model_card.h"
+#include "cryptounet/nn/plan_io.h"
+#include "cryptounet/nn/ref_executor.h"
+#include "cryptounet/nn/segment.h"
+#include "nn/onnx_builder.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+
+namespace cryptounet {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct Run {
+  int status;
+  std::string output;  // stdout and stderr
+};
+
+Run run_cli(const std::string& args) {
+  const std::string cmd = std::string(CU_CLI) + " " + args + " 2>&1";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
+  const int status = pclose(pipe.release());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+void truncate_copy(const std::string& from, const std::string& to, double fraction) {
+  std::ifstream in(from, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ofstream out(to, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size() * fraction));
+}
+
+data::Image random_image(int w, int h, unsigned seed) {
+  data::Image img(w, h);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (float& p : img.pixels) p = u(rng);
+  return img;
+}
+
+class CliWorkflow : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("cu_wf_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
+            std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
+    if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
+    image_ = path("img.png");
+    data::write_image_png(image_, random_image(16, 16, 9));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& p) const { return (dir_ / p).string(); }
+
+  // plan + keygen into `keys` for `plan_file`.
+  void plan_and_keys(const std::string& plan_file, const std::string& keys, int log_n = 11) {
+    auto r = run_cli("plan --model " + model_ + " --insecure-test-params " + std::to_string(log_n) + " -o " +
+                     plan_file);
+    ASSERT_EQ(r.status, 0) << r.output;
+    r = run_cli("keygen --plan " + plan_file + " --out " + keys + " --threads 1");
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+
+  fs::path dir_;
+  std::string model_, image_;
+};
+
+TEST_F(CliWorkflow, ChainAgreesWithReference) {
+  const std::string plan = path("p.cup"), keys = path("keys");
+  auto r = run_cli("plan --model " + model_ + " --insecure-test-params 11 -o " + plan);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("rotation steps"));
+  EXPECT_THAT(r.output, HasSubstr("INSECURE"));
+  const nn::PlanFile pf = nn::read_plan_file(plan);
+  EXPECT_EQ(pf.model_fingerprint, nn::model_file_fingerprint(model_));
+
+  r = run_cli("keygen --plan " + plan + " --out " + keys + " --threads 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(std::to_string(pf.plan.rotation_steps.size()) + " Galois keys"));
+  struct stat st {};
+  ASSERT_EQ(::stat((keys + "/secret.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0u) << "the secret key must be private to its owner";
+  // The evaluation keys hold exactly the plan's rotations, and no secret key travels with them.
+  {
+    auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = 1});
+    const auto evk = ckks::load_evaluation_keys_file(keys + "/eval.keys", *ctx);
+    EXPECT_EQ(evk.galois.keys.size(), pf.plan.rotation_steps.size());
+    EXPECT_FALSE(evk.relin.empty());
+  }
+
+  r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " +
+              path("in.ct") + " -o " + path("out.ct") + " --threads 2 --report");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("operation counts equal the plan's"));
+  EXPECT_THAT(r.output, HasSubstr("peak RSS"));
+  EXPECT_THAT(r.output, HasSubstr("/conv3/Conv"));
+  r = run_cli("decrypt --keys " + keys + " --plan " + plan + " " + path("out.ct") + " -o " + path("mask.png") +
+              " --probabilities " + path("prob.png") + " --overlay " + path("over.png") + " --image " + image_);
+  ASSERT_EQ(r.status, 0) << r.output;
+
+  // Against the plaintext reference.
+  const nn::Graph g = nn::load_model(model_);
+  const nn::Tensor logits = nn::run_reference(g, nn::image_to_input(g, data::read_image(image_), false));
+  const data::Mask want = nn::logits_to_mask(logits);
+  const data::Mask got = data::read_mask(path("mask.png"));
+  ASSERT_EQ(got.values.size(), want.values.size());
+  std::size_t same = 0;
+  for (std::size_t i = 0; i < got.values.size(); ++i) same += got.values[i] == want.values[i];
+  EXPECT_GE(static_cast<double>(same), 0.99 * static_cast<double>(got.values.size()));
+  // 2 channels: foreground probability 1 - softmax_0, written as 8-bit grey.
+  const data::Image prob = data::read_image(path("prob.png"));
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 16; ++x) {
+      const double p = 1.0 / (1.0 + std::exp(logits.at(0, y, x) - logits.at(1, y, x)));
+      EXPECT_NEAR(prob.at(y, x), p, 2.0 / 255.0) << y << "," << x;
+    }
+  EXPECT_EQ(data::read_image(path("over.png")).width, 16);
+}
+
+TEST_F(CliWorkflow, BadInputsGetClearErrors) {
+  const std::string plan = path("p.cup"), keys = path("keys");
+  plan_and_keys(plan, keys);
+  const std::string infer = "infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys ";
+  ASSERT_EQ(run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct")).status, 0);
+
+  // Wrong image size: refused, --resize offered; with --resize it works.
+  data::write_image_png(path("big.png"), random_image(32, 32, 4));
+  auto r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + path("big.png") + " -o " + path("x.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("32x32"));
+  EXPECT_THAT(r.output, HasSubstr("--resize"));
+  r = run_cli("encrypt --resize --plan " + plan + " --keys " + keys + " " + path("big.png") + " -o " + path("x.ct"));
+  EXPECT_EQ(r.status, 0) << r.output;
+
+  // A ciphertext under another key (same plan, second keygen).
+  ASSERT_EQ(run_cli("keygen --plan " + plan + " --out " + path("keys2") + " --threads 1").status, 0);
+  ASSERT_EQ(run_cli("encrypt --plan " + plan + " --keys " + path("keys2") + " " + image_ + " -o " + path("in2.ct")).status, 0);
+  r = run_cli(infer + path("in2.ct") + " -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("another key"));
+
+  // A ciphertext of another plan (other parameters): refused from its header.
+  const std::string plan3 = path("p3.cup"), keys3 = path("keys3");
+  plan_and_keys(plan3, keys3, 12);
+  ASSERT_EQ(run_cli("encrypt --plan " + plan3 + " --keys " + keys3 + " " + image_ + " -o " + path("in3.ct")).status, 0);
+  r = run_cli(infer + path("in3.ct") + " -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("other CKKS parameters"));
+  // Keys made for another plan are refused at encryption.
+  r = run_cli("encrypt --plan " + plan + " --keys " + keys3 + " " + image_ + " -o " + path("x.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("another plan"));
+
+  // Evaluation keys missing one rotation the plan needs.
+  {
+    const nn::PlanFile pf = nn::read_plan_file(plan);
+    auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = 1});
+    auto evk = ckks::load_evaluation_keys_file(keys + "/eval.keys", *ctx);
+    ASSERT_FALSE(evk.galois.keys.empty());
+    evk.galois.keys.erase(std::prev(evk.galois.keys.end()));
+    ckks::save_file(path("few.keys"), ckks::save(evk, *ctx));
+  }
+  r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + path("few.keys") + " " +
+              path("in.ct") + " -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("no Galois key for rotation step"));
+
+  // Truncated files: ciphertext, evaluation keys, plan.
+  truncate_copy(path("in.ct"), path("cut.ct"), 0.6);
+  r = run_cli(infer + path("cut.ct") + " -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("truncated"));
+  truncate_copy(keys + "/eval.keys", path("cut.keys"), 0.5);
+  r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + path("cut.keys") + " " +
+              path("in.ct") + " -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("truncated"));
+  truncate_copy(plan, path("cut.cup"), 0.7);
+  r = run_cli("keygen --plan " + path("cut.cup") + " --out " + path("k4"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("truncated"));
+
+  // The input is not an output, and the plan was made for another model.
+  ASSERT_EQ(run_cli(infer + path("in.ct") + " -o " + path("out.ct")).status, 0);
+  r = run_cli(infer + path("out.ct") + " -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("expected an encrypted input"));
+  r = run_cli("decrypt --keys " + path("keys2") + " --plan " + plan + " " + path("out.ct") + " -o " + path("m.png"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("another key"));
+  const std::string other = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_bn.onnx").string();
+  r = run_cli("infer --model " + other + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " + path("in.ct") +
+              " -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("another model"));
+  EXPECT_THAT(r.output, Not(HasSubstr("internal error")));
+}
+
+TEST_F(CliWorkflow, ModelTooDeepFor128BitNamesTheLayer) {
+  // 24 conv + square blocks: depth 48, more than N=2^16 holds at 128 bits (about 41 levels).
+  test::OnnxBuilder b(1, 8, 8);
+  std::string x = "input";
+  for (int i = 0; i < 24; ++i) {
+    b.conv(x, "c" + std::to_string(i), i == 0 ? 1 : 2, 2, 3, "conv" + std::to_string(i), 100 + i);
+    b.node("Mul", {"c" + std::to_string(i), "c" + std::to_string(i)}, "s" + std::to_string(i), "sq" + std::to_string(i));
+    x = "s" + std::to_string(i);
+  }
+  b.output(x);
+  {
+    std::ofstream f(path("deep.onnx"), std::ios::binary);
+    ASSERT_TRUE(b.model().SerializeToOstream(&f));
+  }
+  const auto r = run_cli("plan --model " + path("deep.onnx") + " -o " + path("deep.cup"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("does not fit 128-bit"));
+  EXPECT_THAT(r.output, HasSubstr("first over, by"));
+  EXPECT_THAT(r.output, HasSubstr("node 'sq20' is the first over, by 7 levels"));
+  EXPECT_FALSE(fs::exists(path("deep.cup")));
+}
+
+TEST_F(CliWorkflow, SegmentAndEncryptedEvaluate) {
+  auto r = run_cli("segment --model " + model_ + " " + image_ + " -o " + path("seg.png") + " --overlay " +
+                   path("seg_o.png") + " --insecure-test-params 11 --threads 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("INSECURE"));
+  EXPECT_THAT(r.output, HasSubstr("identical mask pixels"));
+  EXPECT_THAT(r.output, HasSubstr("keygen"));
+  const nn::Graph g = nn::load_model(model_);
+  const nn::Tensor logits = nn::run_reference(g, nn::image_to_input(g, data::read_image(image_), false));
+  const data::Mask want = nn::logits_to_mask(logits);
+  const data::Mask got = data::read_mask(path("seg.png"));
+  std::size_t same = 0;
+  for (std::size_t i = 0; i < got.values.size(); ++i) same += got.values[i] == want.values[i];
+  EXPECT_GE(static_cast<double>(same), 0.99 * static_cast<double>(got.values.size()));
+
+  // evaluate without --plain: plaintext and encrypted on each image, JSON as documented.
+  const std::string data = path("nuclei");
+  ASSERT_EQ(run_cli("dataset synth --count 6 --size 16 --seed 3 --out " + data).status, 0);
+  r = run_cli("evaluate --model " + model_ + " --data " + data +
+              " --split all --limit 2 --json --insecure-test-params 11 --threads 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(j.at("images").get<int>(), 2);
+  ASSERT_EQ(j.at("per_image").size(), 2u);
+  for (const char* m : {"plain", "encrypted"})
+    for (const char* k : {"dice", "iou"}) {
+      const double v = j.at(m).at(k).get<double>();
+      EXPECT_GE(v, 0.0);
+      EXPECT_LE(v, 1.0);
+    }
+  EXPECT_NEAR(j.at("encrypted").at("dice").get<double>(), j.at("plain").at("dice").get<double>(), 0.02);
+  EXPECT_GE(j.at("max_logit_error").get<double>(), 0.0);
+  EXPECT_LE(j.at("max_logit_error").get<double>(), 1e-2);
+  EXPECT_GT(j.at("seconds_per_image").get<double>(), 0.0);
+  EXPECT_NEAR(j.at("dice_difference").get<double>(),
+              j["encrypted"]["dice"].get<double>() - j["plain"]["dice"].get<double>(), 1e-12);
+  EXPECT_TRUE(j.at("per_image")[0].contains("max_logit_error"));
+}
+
+}  // namespace
+}  // namespace cryptounet

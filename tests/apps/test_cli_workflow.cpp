@@ -290,5 +290,37 @@ TEST_F(CliWorkflow, SegmentAndEncryptedEvaluate) {
   EXPECT_TRUE(j.at("per_image")[0].contains("max_logit_error"));
 }
 
+TEST_F(CliWorkflow, ThroughputPlanTwoImages) {
+  const std::string plan = path("p.cup"), keys = path("keys");
+  auto r = run_cli("plan --model " + model_ + " --batch 2 --insecure-test-params 11 -o " + plan);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("mode throughput, batch 2"));
+  ASSERT_EQ(run_cli("keygen --plan " + plan + " --out " + keys + " --threads 1").status, 0);
+  const std::string second = path("img2.png");
+  data::write_image_png(second, random_image(16, 16, 21));
+  r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("takes 2 image(s) per run, 1 given"));
+  r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " " + second + " -o " + path("in.ct"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " + path("in.ct") +
+              " -o " + path("out.ct") + " --report");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("operation counts equal the plan's"));
+  r = run_cli("decrypt --keys " + keys + " --plan " + plan + " " + path("out.ct") + " -o " + path("m.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const nn::Graph g = nn::load_model(model_);
+  int k = 0;
+  for (const std::string& img : {image_, second}) {
+    const data::Mask want =
+        nn::logits_to_mask(nn::run_reference(g, nn::image_to_input(g, data::read_image(img), false)));
+    const data::Mask got = data::read_mask(path(k == 0 ? "m.png" : "m_1.png"));
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < got.values.size(); ++i) same += got.values[i] == want.values[i];
+    EXPECT_GE(static_cast<double>(same), 0.99 * static_cast<double>(got.values.size())) << img;
+    ++k;
+  }
+}
+
 }  // namespace
 }  // namespace cryptounet

@@ -213,6 +213,15 @@ TEST_F(CliWorkflow, BadInputsGetClearErrors) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("truncated"));
 
+  // Keys passed where a ciphertext belongs; a secret key passed as evaluation keys.
+  r = run_cli(infer + keys + "/eval.keys -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("expected an encrypted tensor"));
+  r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/secret.key " +
+              path("in.ct") + " -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("holds a secret key"));
+
   // The input is not an output, and the plan was made for another model.
   ASSERT_EQ(run_cli(infer + path("in.ct") + " -o " + path("out.ct")).status, 0);
   r = run_cli(infer + path("out.ct") + " -o " + path("o.ct"));

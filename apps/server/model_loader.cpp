@@ -34,9 +34,6 @@ std::string sanitised_name(const std::string& path) {
   return n;
 }
 
-// Bytes of an encrypted-tensor file (nn/he_files.h) around a ciphertext set of `set_bytes`.
-constexpr std::size_t kTensorOverhead = 32 + 8 + 8 + 1 + 8;
-
 /// One model served by the CKKS encrypted executor. Immutable after construction except the key
 /// cache (mutex); the context is thread-safe to share, the graph and plan are read only.
 class CkksModelService final : public ModelService {
@@ -58,7 +55,7 @@ class CkksModelService final : public ModelService {
     ctx_ = ckks::Context::create(nn::plan_params(plan_), ExecOptions{.threads = opt.threads});
     const std::vector<int> in_levels(plan_.input().layout.team_size(), plan_.input_level);
     keys_bytes_ = ckks::evaluation_keys_file_size(*ctx_, true, plan_.rotation_steps.size(), true);
-    ct_bytes_ = kTensorOverhead + ckks::ciphertext_set_file_size(*ctx_, in_levels, true);
+    ct_bytes_ = nn::encrypted_tensor_file_size(*ctx_, in_levels, true);
     if (plan_.insecure_for_tests)
       std::fprintf(stderr,
                    "WARNING: serving model %s with INSECURE test parameters (N=2^%d): tests only\n",

@@ -15,6 +15,11 @@ import argparse
 import json
 import math
 import os
+
+# Bit-reproducible runs: OpenBLAS/OpenMP thread counts change summation order (and so the trained weights);
+# pin them before numpy/torch load unless the caller set them.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 import shlex
 import shutil
 import sys
@@ -203,7 +208,7 @@ def train_model(args, data, log=print):
     if use_tqdm:
         from tqdm import tqdm
     epoch = 0
-    while step < total:
+    while step < total and (args.stop_after is None or epoch < args.stop_after):
         model.train()
         perm = torch.randperm(n, generator=gen)
         batches = [perm[i:i + args.batch] for i in range(0, n, args.batch)]
@@ -308,7 +313,23 @@ def smoke(args):
               f"ONNX-vs-torch {diff:.2g}, depth {depth}, {time.time() - t0:.1f} s")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    check_splits()
     check_bundled()
+
+
+def check_splits():
+    """prepare_brain's block split: no val/test slice within `gap` slices of a train slice."""
+    from prepare_brain import assign_splits
+    for block, gap in ((12, 3), (5, 2)):
+        idx = list(range(7, 7 + 150))
+        sp = assign_splits(idx, block, gap)
+        assert set(sp.values()) == {"train", "val", "test"}, f"splits missing: {set(sp.values())}"
+        train = [i for i, s in sp.items() if s == "train"]
+        for i, s in sp.items():
+            if s != "train":
+                near = min(abs(i - t) for t in train)
+                assert near > gap, f"{s} slice {i} is {near} slices from a train slice (gap {gap})"
+    print("split gaps OK")
 
 
 def check_bundled():
@@ -369,6 +390,7 @@ def main():
     ap.add_argument("--convs", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)

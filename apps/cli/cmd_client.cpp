@@ -62,15 +62,27 @@ void run_client(const ClientCliOptions& o) {
 
   std::vector<std::string> cts;
   for (const auto& img : o.images) cts.push_back(crypto->encrypt_image(img));
-  const client::Session session = c.open_session(model->name, crypto->evaluation_keys());
+  const std::string keys = crypto->evaluation_keys();
+  client::Session session = c.open_session(model->name, keys);
   std::fprintf(stderr, "client: model %s, session %s, %zu image(s)\n", model->name.c_str(),
                session.id.c_str(), cts.size());
-  const auto results = c.run_batch(session, cts, [&](std::size_t i, const client::JobStatus& s) {
+  const auto show = [&](std::size_t i, const client::JobStatus& s) {
     std::fprintf(stderr, "\r[%zu/%zu] %-40s %-8s %3.0f%% %-20s", i + 1, cts.size(),
                  fs::path(o.images[i]).filename().c_str(), s.state.c_str(), 100 * s.progress,
                  s.stage.c_str());
     if (s.finished()) std::fprintf(stderr, "\n");
-  });
+  };
+  std::vector<std::string> results;
+  try {
+    results = c.run_batch(session, cts, show);
+  } catch (const client::ServerError& e) {
+    if (e.status() != 404) throw;
+    // The session expired or the server lost it mid-run: upload the keys again, once.
+    std::fprintf(stderr, "\nclient: session gone (%s); opening a new one\n", e.what());
+    c.forget_cached_session(model->name);
+    session = c.open_session(model->name, keys);
+    results = c.run_batch(session, cts, show);
+  }
   for (std::size_t i = 0; i < results.size(); ++i)
     for (const auto& p : crypto->decrypt_and_write(results[i], o.images[i], o.out_dir))
       std::printf("%s\n", p.c_str());

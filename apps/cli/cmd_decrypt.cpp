@@ -58,7 +58,7 @@ void setup_decrypt(CLI::App& root) {
   cmd->add_option("--probabilities", a->probabilities, "Also write foreground probabilities as a grey PNG");
   auto* ov = cmd->add_option("--overlay", a->overlay, "Also write the image with the mask drawn on it");
   auto* im = cmd->add_option("--image", a->image,
-                             "The original image (for --overlay; a mask of another size is resampled to it)");
+                             "The original (first) image: for --overlay; its mask is resampled to its size");
   ov->needs(im);
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
@@ -71,25 +71,32 @@ void setup_decrypt(CLI::App& root) {
                             ", '" + a->plan + "' is " + hex64(plan_fp) + ")");
     auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = a->threads});
     const auto t0 = std::chrono::steady_clock::now();
-    const nn::EncryptedTensor t = nn::read_encrypted_tensor(a->input, *ctx);
+    const nn::EncryptedTensor t = nn::read_encrypted_tensor(
+        a->input, *ctx, nn::max_tensor_file_bytes(*ctx, pf.plan.output().layout.team_size()));
     nn::check_encrypted_tensor(t, nn::TensorRole::output, plan_fp, info.key_id, "'" + a->input + "'");
     const ckks::SecretKey sk =
         ckks::load_secret_key_file((std::filesystem::path(a->keys) / nn::kSecretKeyFile).string(), *ctx);
     const std::vector<nn::Tensor> logits = nn::decrypt_outputs(ctx, sk, pf.plan, t.cts);
     const double secs = seconds_since(t0);
-    data::Mask mask = nn::logits_to_mask(logits.at(0), a->threshold);
+    // A throughput plan returns several images: mask.png, mask_1.png, ... (image i gets suffix _i).
+    auto nth = [&](const std::string& file, std::size_t i) {
+      if (i == 0 || file.empty()) return file;
+      const std::filesystem::path p(file);
+      return (p.parent_path() / (p.stem().string() + "_" + std::to_string(i) + p.extension().string())).string();
+    };
     data::Image image;
-    if (!a->image.empty()) {
-      image = data::read_image(a->image);
-      if (image.width != mask.width || image.height != mask.height)
+    if (!a->image.empty()) image = data::read_image(a->image);
+    for (std::size_t i = 0; i < logits.size(); ++i) {
+      data::Mask mask = nn::logits_to_mask(logits[i], a->threshold);
+      if (i == 0 && !a->image.empty() && (image.width != mask.width || image.height != mask.height))
         mask = data::resize_majority(mask, image.width, image.height);
+      data::write_mask_png(nth(a->out, i), mask);
+      if (!a->probabilities.empty()) data::write_image_png(nth(a->probabilities, i), probabilities(logits[i]));
+      if (!a->overlay.empty() && i == 0) data::write_rgb_png(a->overlay, data::overlay(image, mask));
+      std::printf("%s -> %s: %dx%d, foreground %.1f%%, decrypted in %.2f s\n", a->input.c_str(),
+                  nth(a->out, i).c_str(), mask.width, mask.height,
+                  100.0 * static_cast<double>(mask.count()) / static_cast<double>(mask.values.size()), secs);
     }
-    data::write_mask_png(a->out, mask);
-    if (!a->probabilities.empty()) data::write_image_png(a->probabilities, probabilities(logits.at(0)));
-    if (!a->overlay.empty()) data::write_rgb_png(a->overlay, data::overlay(image, mask));
-    std::printf("%s -> %s: %dx%d, foreground %.1f%%, decrypted in %.2f s\n", a->input.c_str(), a->out.c_str(),
-                mask.width, mask.height,
-                100.0 * static_cast<double>(mask.count()) / static_cast<double>(mask.values.size()), secs);
   });
 }
 

@@ -1,5 +1,5 @@
-// `cryptounet encrypt` (client): packs an image as the plan's input layout says and encrypts it
-// with the secret key (seeded: the upload is about half a full ciphertext).
+// `cryptounet encrypt` (client): packs an image (a throughput plan: plan.batch images) as the
+// plan's input layout says and encrypts it with the secret key (seeded: about half the size).
 #include "cli/command.h"
 #include "cli/workflow_util.h"
 
@@ -19,7 +19,8 @@ namespace cryptounet::cli {
 namespace {
 
 struct EncryptArgs {
-  std::string plan, keys, image, out;
+  std::string plan, keys, out;
+  std::vector<std::string> images;
   bool resize = false;
   int threads = 0;
 };
@@ -29,7 +30,7 @@ void setup_encrypt(CLI::App& root) {
   CLI::App* cmd = root.add_subcommand("encrypt", "Client: encrypt an image for a plan with the secret key");
   cmd->add_option("--plan", a->plan, "Plan file")->required();
   cmd->add_option("--keys", a->keys, "Key folder from `cryptounet keygen`")->required();
-  cmd->add_option("image", a->image, "Input PNG")->required();
+  cmd->add_option("images", a->images, "Input PNG (as many as the plan's batch)")->required();
   cmd->add_option("-o,--out", a->out, "Encrypted input to write (in.ct)")->required();
   cmd->add_flag("--resize", a->resize, "Resample an image of another size to the model's input");
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
@@ -43,9 +44,13 @@ void setup_encrypt(CLI::App& root) {
                             ", '" + a->plan + "' is " + hex64(plan_fp) +
                             "); run `cryptounet keygen --plan " + a->plan + "` first");
     auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = a->threads});
-    const data::Image image = data::read_image(a->image);
-    const nn::Tensor input =
-        nn::plan_input_tensor(pf.plan, pf.model_name, image, a->resize, "image '" + a->image + "'");
+    if (static_cast<int>(a->images.size()) != pf.plan.batch)
+      throw InvalidArgument("the plan takes " + std::to_string(pf.plan.batch) + " image(s) per run, " +
+                            std::to_string(a->images.size()) + " given");
+    std::vector<nn::Tensor> inputs;
+    for (const std::string& file : a->images)
+      inputs.push_back(nn::plan_input_tensor(pf.plan, pf.model_name, data::read_image(file), a->resize,
+                                             "image '" + file + "'"));
     const auto t0 = std::chrono::steady_clock::now();
     const ckks::SecretKey sk =
         ckks::load_secret_key_file((std::filesystem::path(a->keys) / nn::kSecretKeyFile).string(), *ctx);
@@ -53,11 +58,11 @@ void setup_encrypt(CLI::App& root) {
     t.plan = plan_fp;
     t.key_id = info.key_id;
     t.role = nn::TensorRole::input;
-    t.cts = nn::encrypt_inputs(ctx, sk, pf.plan, {input});
+    t.cts = nn::encrypt_inputs(ctx, sk, pf.plan, inputs);
     const auto bytes = nn::encode_encrypted_tensor(t, *ctx);
     write_file_atomic(a->out, bytes);
-    std::printf("%s (%dx%d) -> %s: %zu ciphertext(s) at level %d, %s seeded, %.2f s\n", a->image.c_str(),
-                image.width, image.height, a->out.c_str(), t.cts.size(), pf.plan.input_level,
+    std::printf("%s%s -> %s: %zu ciphertext(s) at level %d, %s seeded, %.2f s\n", a->images[0].c_str(),
+                a->images.size() > 1 ? " ..." : "", a->out.c_str(), t.cts.size(), pf.plan.input_level,
                 human_bytes(static_cast<double>(bytes.size())).c_str(), seconds_since(t0));
   });
 }

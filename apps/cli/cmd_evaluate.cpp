@@ -1,10 +1,18 @@
 // `cryptounet evaluate`: Dice/IoU/accuracy/precision/recall of a model over a dataset split.
-// The per-image loop lives in the library (nn/evaluate.h); this file only picks the methods.
+// With --plain, the plaintext reference only; otherwise every image also goes through the whole
+// encrypted chain (keys made once; encrypt -> infer -> decrypt per image) and the report adds
+// the encrypted metrics, their difference to plaintext and the largest logit error.
+// The per-image loop lives in the library (nn/evaluate.h, nn/he_pipeline.h).
 #include "cli/command.h"
+#include "cli/workflow_util.h"
 
 #include "cryptounet/data/dataset.h"
 #include "cryptounet/nn/evaluate.h"
+#include "cryptounet/nn/he_pipeline.h"
 #include "cryptounet/nn/model_card.h"
+#include "cryptounet/nn/planner.h"
+
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <memory>
@@ -19,49 +27,99 @@ struct EvaluateArgs {
   int limit = 0;
   bool plain = false, json = false, resize = false;
   double threshold = 0.0;
-  double zoom = 1.0;
+  int threads = 0;
+  int insecure_log_n = 0;
 };
+
+// Adds the encrypted-vs-plaintext summary to eval_report_json's object.
+std::string encrypted_json(const nn::EvalReport& r, const nn::PipelineTimes& t, const nn::Plan& plan) {
+  auto j = nlohmann::json::parse(nn::eval_report_json(r));
+  double worst = 0;
+  for (std::size_t i = 0; i < r.per_image.size(); ++i) {
+    const auto& ev = r.per_image[i];
+    worst = std::max(worst, ev.max_logit_diff[1]);
+    auto& e = j["per_image"][i];
+    e["max_logit_error"] = ev.max_logit_diff[1];
+    e["dice_difference"] = ev.metrics[1].dice - ev.metrics[0].dice;
+    e["iou_difference"] = ev.metrics[1].iou - ev.metrics[0].iou;
+  }
+  j["max_logit_error"] = worst;
+  j["dice_difference"] = r.mean[1].dice - r.mean[0].dice;
+  j["iou_difference"] = r.mean[1].iou - r.mean[0].iou;
+  j["seconds_per_image"] = r.mean_seconds[1];
+  j["keygen_seconds"] = t.keygen;
+  j["ckks"] = {{"log_n", plan.log_n},
+               {"levels", plan.log_q.size() - 1},
+               {"security", plan.insecure_for_tests ? "insecure_for_tests" : "128-bit"}};
+  return j.dump(2);
+}
 
 void setup_evaluate(CLI::App& root) {
   auto a = std::make_shared<EvaluateArgs>();
   CLI::App* cmd = root.add_subcommand(
-      "evaluate", "Segmentation metrics of a model on a dataset split (plaintext reference)");
+      "evaluate",
+      "Segmentation metrics of a model on a dataset split, plaintext and encrypted (--plain: plaintext only)");
   cmd->add_option("--model", a->model, "ONNX model")->required()->check(CLI::ExistingFile);
   cmd->add_option("--data", a->data, "Dataset folder (images/, masks/, manifest.json)")->required();
   cmd->add_option("--split", a->split, "train, val, test or all")
       ->check(CLI::IsMember({"train", "val", "test", "all"}));
   cmd->add_option("--limit", a->limit, "Evaluate at most this many images")->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--plain", a->plain, "Run the plaintext reference executor (the default)");
+  cmd->add_flag("--plain", a->plain, "Only the plaintext reference executor (no encryption)");
   cmd->add_flag("--json", a->json, "Print a JSON report instead of a table");
   cmd->add_flag("--resize", a->resize, "Resample images of another size to the model's input");
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads");
-  cmd->add_option("--zoom", a->zoom,
-                  "Shrink each image and mask to this fraction of the field of view (centred, "
-                  "zero-padded, renormalised to max 1) before segmenting")
-      ->check(CLI::Range(0.05, 1.0));
+  cmd->add_option("--threads", a->threads, "Threads for the encrypted run (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--insecure-test-params", a->insecure_log_n,
+                  "INSECURE, tests and quick looks only: encrypted run at N=2^LOGN without the "
+                  "128-bit check")
+      ->check(CLI::Range(10, 16));
   cmd->callback([a] {
     const nn::Graph graph = nn::load_model(a->model);
     const data::Dataset dataset = data::read_dataset(a->data);
-    std::vector<nn::EvalMethod> methods;
-    if (a->plain) methods.push_back(nn::plain_method(graph));
-    // Further methods (the encrypted executor) are added here; with none chosen, run plaintext.
-    if (methods.empty()) methods.push_back(nn::plain_method(graph));
+    std::vector<nn::EvalMethod> methods{nn::plain_method(graph)};
+    std::unique_ptr<nn::EncryptedPipeline> pipe;
+    if (!a->plain) {
+      nn::PlanOptions opt;
+      if (a->insecure_log_n > 0) {
+        opt.log_n = a->insecure_log_n;
+        opt.insecure_for_tests = true;
+      }
+      nn::Plan plan = nn::make_plan(graph, opt);
+      warn_if_insecure(plan);
+      pipe = std::make_unique<nn::EncryptedPipeline>(graph, std::move(plan), ExecOptions{.threads = a->threads});
+      methods.push_back(pipe->method());
+    }
     nn::EvalOptions options;
     options.split = a->split;
     options.limit = a->limit;
     options.resize = a->resize;
     options.threshold = a->threshold;
-    options.zoom = a->zoom;
     if (!a->json && isatty(fileno(stderr)))
       options.progress = [](int done, int total, const std::string&) {
         std::fprintf(stderr, "\r%d/%d images", done, total);
         if (done == total) std::fprintf(stderr, "\n");
       };
     const nn::EvalReport report = nn::evaluate_dataset(graph, dataset, methods, options);
-    if (a->json)
-      std::printf("%s\n", nn::eval_report_json(report).c_str());
-    else
-      std::printf("%s", nn::eval_report_table(report).c_str());
+    if (a->json) {
+      std::printf("%s\n", pipe ? encrypted_json(report, pipe->times(), pipe->plan()).c_str()
+                               : nn::eval_report_json(report).c_str());
+      return;
+    }
+    std::printf("%s", nn::eval_report_table(report).c_str());
+    if (pipe) {
+      double worst = 0, worst_dice = 0;
+      for (const auto& ev : report.per_image) {
+        worst = std::max(worst, ev.max_logit_diff[1]);
+        worst_dice = std::max(worst_dice, std::abs(ev.metrics[1].dice - ev.metrics[0].dice));
+      }
+      std::printf("encrypted - plain: Dice %+.5f, IoU %+.5f (largest per-image |Dice difference| %.5f); "
+                  "max logit error %.3g; keygen %.2f s once (%s, N=2^%d)\n",
+                  report.mean[1].dice - report.mean[0].dice, report.mean[1].iou - report.mean[0].iou,
+                  worst_dice, worst, pipe->times().keygen,
+                  pipe->plan().insecure_for_tests ? "INSECURE test parameters" : "128-bit",
+                  pipe->plan().log_n);
+    }
   });
 }
 

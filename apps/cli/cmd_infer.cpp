@@ -47,9 +47,11 @@ void setup_infer(CLI::App& root) {
     const std::uint64_t plan_fp = nn::plan_fingerprint(pf);
     auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = a->threads});
     auto t0 = std::chrono::steady_clock::now();
-    const ckks::EvaluationKeys evk = ckks::load_evaluation_keys_file(a->eval_keys, *ctx);
+    const ckks::EvaluationKeys evk = ckks::load_evaluation_keys_file(
+        a->eval_keys, *ctx, nn::max_eval_keys_file_bytes(*ctx, pf.plan.rotation_steps.size()));
     const std::uint64_t key_id = nn::evaluation_key_id(evk);
-    nn::EncryptedTensor in = nn::read_encrypted_tensor(a->input, *ctx);
+    nn::EncryptedTensor in = nn::read_encrypted_tensor(
+        a->input, *ctx, nn::max_tensor_file_bytes(*ctx, pf.plan.input().layout.team_size()));
     nn::check_encrypted_tensor(in, nn::TensorRole::input, plan_fp, key_id, "'" + a->input + "'");
     const double load_s = seconds_since(t0);
     t0 = std::chrono::steady_clock::now();

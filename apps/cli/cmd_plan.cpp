@@ -1,6 +1,9 @@
 // `cryptounet plan`: the server plans a model (parameters, layouts, rotation steps, predicted
 // costs), prints the cost table and writes the plan file that clients make their keys for.
 #include "cli/command.h"
+#include "cli/workflow_util.h"
+
+#include "cryptounet/ckks/serialize.h"
 
 #include "cryptounet/nn/model_card.h"
 #include "cryptounet/nn/plan_io.h"
@@ -54,15 +57,22 @@ void setup_plan(CLI::App& root) {
     std::cout << "model " << graph.name << " (" << graph.parameter_count()
               << " parameters, depth " << graph.depth() << ")\n";
     nn::print_cost_table(file.plan, std::cout);
-    const nn::PlanSizes sz = nn::plan_sizes(file.plan);
-    std::printf("seeded sizes: evaluation keys ~%.1f MiB, input ~%.2f MiB per run, output %.2f MiB\n",
-                sz.eval_key_bytes / 2 / 1048576.0, sz.input_bytes / 2 / 1048576.0,
-                sz.output_bytes / 1048576.0);
+    // Exact file sizes in the serialised (seeded, bit-packed) formats.
+    auto ctx = ckks::Context::create(nn::plan_params(file.plan), ExecOptions{.threads = 1});
+    const std::vector<int> in_levels(file.plan.input().layout.team_size(), file.plan.input_level);
+    const std::vector<int> out_levels(file.plan.output().layout.team_size(), file.plan.output_level);
+    std::printf("files: eval.keys %s (relinearisation + %zu Galois keys, seeded), input %s (seeded), "
+                "output %s per run\n",
+                human_bytes(static_cast<double>(
+                                ckks::evaluation_keys_file_size(*ctx, true, file.plan.rotation_steps.size())))
+                    .c_str(),
+                file.plan.rotation_steps.size(),
+                human_bytes(static_cast<double>(ckks::ciphertext_set_file_size(*ctx, in_levels, true))).c_str(),
+                human_bytes(static_cast<double>(ckks::ciphertext_set_file_size(*ctx, out_levels, false))).c_str());
     if (file.plan.insecure_for_tests)
       std::printf("WARNING: insecure test parameters (N=2^%d): for tests and quick demos only\n",
                   file.plan.log_n);
-    std::printf("wrote %s (plan %016llx)\n", a->out.c_str(),
-                static_cast<unsigned long long>(nn::plan_fingerprint(file)));
+    std::printf("wrote %s (plan %s)\n", a->out.c_str(), hex64(nn::plan_fingerprint(file)).c_str());
   });
 }
 

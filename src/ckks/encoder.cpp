@@ -169,6 +169,8 @@ Plaintext Encoder::encode_coeffs(const std::vector<std::complex<double>>& values
     std::uint64_t* dst = poly.limb(t);
     if (big) {
       for (std::size_t i = 0; i < n; ++i) dst[i] = from_i128(static_cast<__int128>(scaled[i]), q);
+    } else if (max_abs < 0x1p52) {
+      math::kernels::reduce_signed52(small.data(), dst, n, q);
     } else {
       for (std::size_t i = 0; i < n; ++i) dst[i] = math::from_signed(small[i], q);
     }

@@ -45,11 +45,21 @@ __int128 round_const(const char* op, double c, double const_scale) {
 Evaluator::Evaluator(std::shared_ptr<const Context> ctx, const EvaluationKeys* keys) : ctx_(std::move(ctx)), keys_(keys) {
   if (!ctx_) throw InvalidArgument("Evaluator: null context");
   if (keys_) {
-    if (!keys_->relin.empty() && keys_->relin.key.fingerprint != ctx_->fingerprint())
-      throw InvalidArgument("Evaluator: relinearisation key belongs to other parameters");
-    for (const auto& [g, k] : keys_->galois.keys)
-      if (k.fingerprint != ctx_->fingerprint())
-        throw InvalidArgument("Evaluator: Galois key " + std::to_string(g) + " belongs to other parameters");
+    // Fingerprint and shape: a key that does not fit would read out of bounds in key switching.
+    auto check_key = [&](const KeySwitchKey& k, const std::string& what) {
+      if (k.fingerprint != ctx_->fingerprint()) throw InvalidArgument("Evaluator: " + what + " belongs to other parameters");
+      const std::size_t d = static_cast<std::size_t>(ctx_->dnum()), limbs = ctx_->q_count() + ctx_->p_count();
+      bool ok = k.b.size() == d && k.a.size() == d;
+      for (std::size_t j = 0; ok && j < d; ++j)
+        ok = k.b[j].n() == ctx_->n() && k.a[j].n() == ctx_->n() && k.b[j].limbs() == limbs && k.a[j].limbs() == limbs;
+      if (!ok) throw InvalidArgument("Evaluator: " + what + " is malformed (digits or limbs do not match the parameters)");
+    };
+    if (!keys_->relin.empty()) check_key(keys_->relin.key, "relinearisation key");
+    for (const auto& [g, k] : keys_->galois.keys) {
+      if ((g & 1) == 0 || g >= 2 * ctx_->n())
+        throw InvalidArgument("Evaluator: Galois element " + std::to_string(g) + " is not odd in [1, 2N)");
+      check_key(k, "Galois key " + std::to_string(g));
+    }
   }
 }
 
@@ -57,6 +67,13 @@ void Evaluator::check_ct(const char* op, const Ciphertext& a) const {
   if (a.level() < 0 || a.size() < 2) throw InvalidArgument(std::string(op) + ": empty ciphertext");
   if (a.fingerprint() != ctx_->fingerprint())
     throw InvalidArgument(std::string(op) + ": ciphertext belongs to other parameters (fingerprint mismatch)");
+  // Shape checks (cheap) so that a malformed ciphertext is an error, not an out-of-bounds access.
+  if (a.size() > 3 || static_cast<std::size_t>(a.level()) >= ctx_->q_count())
+    throw InvalidArgument(std::string(op) + ": malformed ciphertext (size " + std::to_string(a.size()) + ", level " +
+                          std::to_string(a.level()) + ")");
+  for (const auto& p : a.parts())
+    if (p.n() != ctx_->n() || p.limbs() != a.part(0).limbs())
+      throw InvalidArgument(std::string(op) + ": malformed ciphertext (parts of different shapes)");
 }
 
 void Evaluator::check_pair(const char* op, const Ciphertext& a, const Ciphertext& b, bool same_scale) const {
@@ -72,6 +89,7 @@ void Evaluator::check_pair(const char* op, const Ciphertext& a, const Ciphertext
 void Evaluator::check_pt(const char* op, const Ciphertext& a, const Plaintext& b) const {
   check_ct(op, a);
   if (b.level() < 0) throw InvalidArgument(std::string(op) + ": empty plaintext");
+  if (b.n() != ctx_->n()) throw InvalidArgument(std::string(op) + ": malformed plaintext (ring degree)");
   if (b.fingerprint() != ctx_->fingerprint())
     throw InvalidArgument(std::string(op) + ": plaintext belongs to other parameters (fingerprint mismatch)");
   if (a.level() != b.level())

@@ -1,7 +1,8 @@
 #include "cryptounet/math/ntt.h"
 
+#include <atomic>
 #include <bit>
-#if defined(__AVX512F__) && defined(__AVX512IFMA__)
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
 // GCC 12 warns inside its own intrinsic headers (_mm512_undefined_epi32); a known false positive.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -13,6 +14,8 @@
 
 namespace cryptounet::math {
 namespace {
+
+std::atomic<std::uint64_t> g_ntt_count{0};
 
 std::size_t bit_reverse(std::size_t x, int bits) {
   std::size_t r = 0;
@@ -61,40 +64,89 @@ NttTables::NttTables(std::size_t n, const Modulus& q) : n_(n), q_(q) {
 
 #if defined(__AVX512F__) && defined(__AVX512IFMA__)
 bool ntt_has_ifma() { return true; }
+#else
+bool ntt_has_ifma() { return false; }
+#endif
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+#define CU_NTT_AVX512 1
 namespace {
 
-// AVX-512 IFMA butterflies for q < 2^50 (HEXL's approach): values stay below 4q < 2^52, so the
-// 52-bit multiplier computes the Shoup product W*Y - floor(W' Y / 2^52) q in [0, 2q) exactly
-// from the low 52 bits.
-inline __m512i mul_shoup_lazy52(__m512i y, __m512i w, __m512i wq, __m512i q, __m512i mask52) {
-  const __m512i zero = _mm512_setzero_si512();
-  const __m512i qhat = _mm512_madd52hi_epu64(zero, y, wq);
-  const __m512i wy = _mm512_madd52lo_epu64(zero, y, w);
-  const __m512i qq = _mm512_madd52lo_epu64(zero, qhat, q);
-  return _mm512_and_si512(_mm512_sub_epi64(wy, qq), mask52);
-}
+// Vectorised Harvey butterflies, eight at a time. Two multipliers:
+//  * Mul52 (AVX-512 IFMA, q < 2^50, HEXL's approach): values stay below 4q < 2^52, so the
+//    52-bit multiplier computes the Shoup product W*Y - floor(W' Y / 2^52) q in [0, 2q) exactly
+//    from the low 52 bits;
+//  * Mul64 (any q < 2^62): the same Shoup product with the 64-bit quotient, the high half of
+//    Y*W' assembled from four 32-bit products (AVX-512 has no 64x64 -> 128 multiply).
+struct Mul52 {
+  __m512i q, mask52;
+  explicit Mul52(std::uint64_t qv) : q(_mm512_set1_epi64(static_cast<long long>(qv))),
+                                     mask52(_mm512_set1_epi64((1LL << 52) - 1)) {}
+  static std::uint64_t quotient(const NttTables& t, const ShoupOperand* roots, std::size_t i, bool inverse) {
+    (void)roots;
+    return inverse ? t.inv_root_q52()[i] : t.root_q52()[i];
+  }
+  static std::uint64_t inv_n_quotient(const NttTables& t) { return t.inv_n_q52(); }
+  static std::uint64_t inv_n_root_quotient(const NttTables& t) { return t.inv_n_root_q52(); }
+#if defined(__AVX512IFMA__)
+  [[nodiscard]] __m512i lazy(__m512i y, __m512i w, __m512i wq) const {
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i qhat = _mm512_madd52hi_epu64(zero, y, wq);
+    const __m512i wy = _mm512_madd52lo_epu64(zero, y, w);
+    const __m512i qq = _mm512_madd52lo_epu64(zero, qhat, q);
+    return _mm512_and_si512(_mm512_sub_epi64(wy, qq), mask52);
+  }
+#else
+  [[nodiscard]] __m512i lazy(__m512i y, __m512i, __m512i) const { return y; }  // never used
+#endif
+};
+
+struct Mul64 {
+  __m512i q, lo32;
+  explicit Mul64(std::uint64_t qv) : q(_mm512_set1_epi64(static_cast<long long>(qv))),
+                                     lo32(_mm512_set1_epi64(0xffffffffLL)) {}
+  static std::uint64_t quotient(const NttTables&, const ShoupOperand* roots, std::size_t i, bool) {
+    return roots[i].quotient;
+  }
+  static std::uint64_t inv_n_quotient(const NttTables& t) { return t.inv_n().quotient; }
+  static std::uint64_t inv_n_root_quotient(const NttTables& t) { return t.inv_n_root().quotient; }
+  [[nodiscard]] __m512i mulhi(__m512i a, __m512i b) const {
+    const __m512i ah = _mm512_srli_epi64(a, 32), bh = _mm512_srli_epi64(b, 32);
+    const __m512i ll = _mm512_mul_epu32(a, b), lh = _mm512_mul_epu32(a, bh);
+    const __m512i hl = _mm512_mul_epu32(ah, b), hh = _mm512_mul_epu32(ah, bh);
+    const __m512i mid = _mm512_add_epi64(_mm512_add_epi64(_mm512_srli_epi64(ll, 32), _mm512_and_si512(lh, lo32)),
+                                         _mm512_and_si512(hl, lo32));
+    return _mm512_add_epi64(_mm512_add_epi64(hh, _mm512_srli_epi64(lh, 32)),
+                            _mm512_add_epi64(_mm512_srli_epi64(hl, 32), _mm512_srli_epi64(mid, 32)));
+  }
+  [[nodiscard]] __m512i lazy(__m512i y, __m512i w, __m512i wq) const {
+    const __m512i qhat = mulhi(y, wq);
+    return _mm512_sub_epi64(_mm512_mullo_epi64(y, w), _mm512_mullo_epi64(qhat, q));
+  }
+};
+
+inline __m512i bcast(std::uint64_t v) { return _mm512_set1_epi64(static_cast<long long>(v)); }
 
 // Forward layers with t >= 8 in vectors, the last three (t = 4, 2, 1) in scalar code.
-void forward_ifma(std::uint64_t* a, const NttTables& tables) {
+template <class M>
+void forward_vec(std::uint64_t* a, const NttTables& tables) {
   const std::size_t n = tables.n();
   const std::uint64_t qv = tables.modulus().value();
-  const __m512i q = _mm512_set1_epi64(static_cast<long long>(qv));
-  const __m512i two_q = _mm512_set1_epi64(static_cast<long long>(2 * qv));
-  const __m512i mask52 = _mm512_set1_epi64((1LL << 52) - 1);
+  const M mul(qv);
+  const __m512i two_q = bcast(2 * qv);
   const ShoupOperand* roots = tables.root_powers();
-  const std::uint64_t* rq = tables.root_q52().data();
   std::size_t t = n >> 1, m = 1;
   for (; t >= 8; m <<= 1, t >>= 1) {
     for (std::size_t i = 0; i < m; ++i) {
-      const __m512i w = _mm512_set1_epi64(static_cast<long long>(roots[m + i].value));
-      const __m512i wq = _mm512_set1_epi64(static_cast<long long>(rq[m + i]));
+      const __m512i w = bcast(roots[m + i].value);
+      const __m512i wq = bcast(M::quotient(tables, roots, m + i, false));
       std::uint64_t* x = a + 2 * i * t;
       std::uint64_t* y = x + t;
       for (std::size_t j = 0; j < t; j += 8) {
         __m512i vx = _mm512_loadu_si512(x + j);
         const __m512i vy = _mm512_loadu_si512(y + j);
         vx = _mm512_min_epu64(vx, _mm512_sub_epi64(vx, two_q));
-        const __m512i ty = mul_shoup_lazy52(vy, w, wq, q, mask52);
+        const __m512i ty = mul.lazy(vy, w, wq);
         _mm512_storeu_si512(x + j, _mm512_add_epi64(vx, ty));
         _mm512_storeu_si512(y + j, _mm512_add_epi64(_mm512_sub_epi64(vx, ty), two_q));
       }
@@ -118,12 +170,12 @@ void forward_ifma(std::uint64_t* a, const NttTables& tables) {
 }
 
 // Inverse: the first three layers (t = 1, 2, 4) scalar, then vectors; the last layer folds in 1/n.
-void inverse_ifma(std::uint64_t* a, const NttTables& tables) {
+template <class M>
+void inverse_vec(std::uint64_t* a, const NttTables& tables) {
   const std::size_t n = tables.n();
   const std::uint64_t qv = tables.modulus().value();
   const std::uint64_t two_qs = 2 * qv;
   const ShoupOperand* roots = tables.inv_root_powers();
-  const std::uint64_t* rq = tables.inv_root_q52().data();
   std::size_t t = 1, m = n >> 1;
   for (; m > 1 && t < 8; m >>= 1, t <<= 1) {
     for (std::size_t i = 0; i < m; ++i) {
@@ -139,13 +191,12 @@ void inverse_ifma(std::uint64_t* a, const NttTables& tables) {
       }
     }
   }
-  const __m512i q = _mm512_set1_epi64(static_cast<long long>(qv));
-  const __m512i two_q = _mm512_set1_epi64(static_cast<long long>(two_qs));
-  const __m512i mask52 = _mm512_set1_epi64((1LL << 52) - 1);
+  const M mul(qv);
+  const __m512i two_q = bcast(two_qs);
   for (; m > 1; m >>= 1, t <<= 1) {
     for (std::size_t i = 0; i < m; ++i) {
-      const __m512i w = _mm512_set1_epi64(static_cast<long long>(roots[m + i].value));
-      const __m512i wq = _mm512_set1_epi64(static_cast<long long>(rq[m + i]));
+      const __m512i w = bcast(roots[m + i].value);
+      const __m512i wq = bcast(M::quotient(tables, roots, m + i, true));
       std::uint64_t* x = a + 2 * i * t;
       std::uint64_t* y = x + t;
       for (std::size_t j = 0; j < t; j += 8) {
@@ -155,39 +206,46 @@ void inverse_ifma(std::uint64_t* a, const NttTables& tables) {
         s = _mm512_min_epu64(s, _mm512_sub_epi64(s, two_q));
         const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(u, two_q), v);
         _mm512_storeu_si512(x + j, s);
-        _mm512_storeu_si512(y + j, mul_shoup_lazy52(d, w, wq, q, mask52));
+        _mm512_storeu_si512(y + j, mul.lazy(d, w, wq));
       }
     }
   }
   const std::size_t h = n >> 1;
-  const __m512i ninv = _mm512_set1_epi64(static_cast<long long>(tables.inv_n().value));
-  const __m512i ninv_q = _mm512_set1_epi64(static_cast<long long>(tables.inv_n_q52()));
-  const __m512i nw = _mm512_set1_epi64(static_cast<long long>(tables.inv_n_root().value));
-  const __m512i nw_q = _mm512_set1_epi64(static_cast<long long>(tables.inv_n_root_q52()));
+  const __m512i ninv = bcast(tables.inv_n().value), ninv_q = bcast(M::inv_n_quotient(tables));
+  const __m512i nw = bcast(tables.inv_n_root().value), nw_q = bcast(M::inv_n_root_quotient(tables));
   for (std::size_t j = 0; j < h; j += 8) {
     const __m512i u = _mm512_loadu_si512(a + j);
     const __m512i v = _mm512_loadu_si512(a + j + h);
     const __m512i s = _mm512_add_epi64(u, v);
     const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(u, two_q), v);
-    _mm512_storeu_si512(a + j, mul_shoup_lazy52(s, ninv, ninv_q, q, mask52));
-    _mm512_storeu_si512(a + j + h, mul_shoup_lazy52(d, nw, nw_q, q, mask52));
+    _mm512_storeu_si512(a + j, mul.lazy(s, ninv, ninv_q));
+    _mm512_storeu_si512(a + j + h, mul.lazy(d, nw, nw_q));
   }
 }
 
-bool use_ifma(const NttTables& t) { return t.n() >= 16 && !t.root_q52().empty(); }
+// 0: scalar, 1: 64-bit vectors, 2: IFMA vectors.
+int vector_kind(const NttTables& t) {
+  if (t.n() < 16) return 0;
+#if defined(__AVX512IFMA__)
+  if (!t.root_q52().empty()) return 2;
+#endif
+  return 1;
+}
 
 }  // namespace
-#else
-bool ntt_has_ifma() { return false; }
 #endif
 
 // Cooley-Tukey layers, m groups of 2t; Harvey's lazy butterfly keeps values in [0, 4q):
 //   X' = (X mod 2q) + W*Y (lazy, < 2q), Y' = (X mod 2q) - W*Y + 2q.
+std::uint64_t ntt_count() { return g_ntt_count.load(std::memory_order_relaxed); }
+
 void ntt_forward_lazy(std::uint64_t* a, const NttTables& tables) {
-#if defined(__AVX512F__) && defined(__AVX512IFMA__)
-  if (use_ifma(tables)) {
-    forward_ifma(a, tables);
-    return;
+  g_ntt_count.fetch_add(1, std::memory_order_relaxed);
+#ifdef CU_NTT_AVX512
+  switch (vector_kind(tables)) {
+    case 2: forward_vec<Mul52>(a, tables); return;
+    case 1: forward_vec<Mul64>(a, tables); return;
+    default: break;
   }
 #endif
   const std::size_t n = tables.n();
@@ -227,10 +285,12 @@ void ntt_forward(std::uint64_t* a, const NttTables& tables) {
 
 // Gentleman-Sande layers with inverse twiddles; values stay in [0, 2q). The last layer folds in 1/n.
 void ntt_inverse_lazy(std::uint64_t* a, const NttTables& tables) {
-#if defined(__AVX512F__) && defined(__AVX512IFMA__)
-  if (use_ifma(tables)) {
-    inverse_ifma(a, tables);
-    return;
+  g_ntt_count.fetch_add(1, std::memory_order_relaxed);
+#ifdef CU_NTT_AVX512
+  switch (vector_kind(tables)) {
+    case 2: inverse_vec<Mul52>(a, tables); return;
+    case 1: inverse_vec<Mul64>(a, tables); return;
+    default: break;
   }
 #endif
   const std::size_t n = tables.n();

@@ -90,6 +90,22 @@ void permute(const std::uint64_t* a, const std::uint32_t* perm, std::uint64_t* o
   for (std::size_t i = 0; i < n; ++i) out[i] = a[perm[i]];
 }
 
+void reduce_signed52(const std::int64_t* x, std::uint64_t* out, std::size_t n, const Modulus& q) {
+  // |x| < 2^52 is exact in a double; the truncated quotient is off by at most one, so
+  // r = x - qh q lies in (-2q, 2q) and two conditional additions and one subtraction finish it.
+  const std::int64_t qv = static_cast<std::int64_t>(q.value());
+  const double inv = 1.0 / static_cast<double>(qv);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t v = x[i];
+    const std::int64_t qh = static_cast<std::int64_t>(static_cast<double>(v) * inv);
+    std::int64_t r = v - qh * qv;
+    r += qv & (r >> 63);
+    r += qv & (r >> 63);
+    r -= (r >= qv) ? qv : 0;
+    out[i] = static_cast<std::uint64_t>(r);
+  }
+}
+
 void reduce(const std::uint64_t* x, std::uint64_t* out, std::size_t n, const Modulus& q) {
   for (std::size_t i = 0; i < n; ++i) out[i] = q.reduce(x[i]);
 }

@@ -43,6 +43,17 @@ class HeRunner {
                               std::to_string(n) + " is '" + graph_.nodes[n].name + "' (" +
                               op_name(graph_.nodes[n].kind) + "), the plan has '" +
                               plan_.layers[n].name + "')");
+    for (int n = 0; n < nn; ++n) {
+      const packing::DvrLayout& l = plan_.layers[n].layout;
+      const Shape& sh = graph_.nodes[n].shape;
+      if (l.channels() != sh.channels || l.height() != sh.height || l.width() != sh.width ||
+          !(l.grid() == plan_.grid) ||
+          static_cast<int>(plan_.layers[n].factor.size()) != l.team_size())
+        throw InvalidArgument("run_encrypted: the plan's layout for node '" + graph_.nodes[n].name +
+                              "' (" + l.describe() + ") does not fit its shape " +
+                              std::to_string(sh.channels) + "x" + std::to_string(sh.height) +
+                              "x" + std::to_string(sh.width));
+    }
     if (be_.slots() != plan_.grid.slots)
       throw InvalidArgument("run_encrypted: backend has " + std::to_string(be_.slots()) +
                             " slots, the plan " + std::to_string(plan_.grid.slots));

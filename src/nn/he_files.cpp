@@ -1,6 +1,8 @@
 #include "cryptounet/nn/he_files.h"
 
+#include <array>
 #include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -111,8 +113,41 @@ void write_encrypted_tensor(const std::string& path, const EncryptedTensor& t, c
   write_file_atomic(path, encode_encrypted_tensor(t, ctx));
 }
 
-EncryptedTensor read_encrypted_tensor(const std::string& path, const ckks::Context& ctx) {
-  return decode_encrypted_tensor(read_file(path, ckks::kDefaultMaxFileBytes), ctx, "'" + path + "'");
+EncryptedTensor read_encrypted_tensor(const std::string& path, const ckks::Context& ctx, std::uint64_t max_bytes) {
+  // Peek at the header first, so a file of other parameters is named as such even when it is
+  // larger than any file of these parameters may be.
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::array<std::uint8_t, FileHeader::kSize> head{};
+    if (in && in.read(reinterpret_cast<char*>(head.data()), head.size())) {
+      BinaryReader r(head, "'" + path + "'");
+      const bool ours = r.u64() == FileHeader::kMagic;
+      (void)r.u16();
+      const auto kind = static_cast<ObjectKind>(r.u16());
+      (void)r.u32();
+      const std::uint64_t fp = r.u64();
+      if (ours && kind != ObjectKind::EncryptedTensor)
+        throw FormatError("'" + path + "': file holds a " + object_kind_name(kind) +
+                          ", expected an encrypted tensor (from `cryptounet encrypt` or `infer`)");
+      if (ours && fp != ctx.fingerprint())
+        throw SecurityError("'" + path + "': made for other CKKS parameters (fingerprint " + std::to_string(fp) +
+                            ", expected " + std::to_string(ctx.fingerprint()) + ")");
+    }
+  }
+  return decode_encrypted_tensor(read_file(path, max_bytes), ctx, "'" + path + "'");
+}
+
+std::size_t encrypted_tensor_file_size(const ckks::Context& ctx, std::span<const int> levels, bool seeded) {
+  return kEncryptedTensorOverhead + ckks::ciphertext_set_file_size(ctx, levels, seeded);
+}
+
+std::uint64_t max_tensor_file_bytes(const ckks::Context& ctx, int team) {
+  const std::vector<int> levels(static_cast<std::size_t>(std::max(team, 0)), ctx.max_level());
+  return encrypted_tensor_file_size(ctx, levels, false);
+}
+
+std::uint64_t max_eval_keys_file_bytes(const ckks::Context& ctx, std::size_t rotation_steps) {
+  return ckks::evaluation_keys_file_size(ctx, true, rotation_steps, false);
 }
 
 void check_encrypted_tensor(const EncryptedTensor& t, TensorRole role, std::uint64_t plan, std::uint64_t key_id,

@@ -8,6 +8,7 @@
 #include "cryptounet/common/binary_io.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/nn/he_ckks_backend.h"
+#include "cryptounet/nn/he_files.h"
 #include "cryptounet/nn/model_card.h"
 #include "cryptounet/nn/plan_io.h"
 #include "cryptounet/nn/ref_executor.h"
@@ -121,6 +122,11 @@ TEST_F(CliWorkflow, ChainAgreesWithReference) {
 
   r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct"));
   ASSERT_EQ(r.status, 0) << r.output;
+  {  // The upload is exactly the predicted size.
+    auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = 1});
+    const std::vector<int> levels(pf.plan.input().layout.team_size(), pf.plan.input_level);
+    EXPECT_EQ(fs::file_size(path("in.ct")), nn::encrypted_tensor_file_size(*ctx, levels, true));
+  }
   r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " +
               path("in.ct") + " -o " + path("out.ct") + " --threads 2 --report");
   ASSERT_EQ(r.status, 0) << r.output;
@@ -213,6 +219,15 @@ TEST_F(CliWorkflow, BadInputsGetClearErrors) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("truncated"));
 
+  // Keys passed where a ciphertext belongs; a secret key passed as evaluation keys.
+  r = run_cli(infer + keys + "/eval.keys -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("expected an encrypted tensor"));
+  r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/secret.key " +
+              path("in.ct") + " -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("holds a secret key"));
+
   // The input is not an output, and the plan was made for another model.
   ASSERT_EQ(run_cli(infer + path("in.ct") + " -o " + path("out.ct")).status, 0);
   r = run_cli(infer + path("out.ct") + " -o " + path("o.ct"));
@@ -249,6 +264,77 @@ TEST_F(CliWorkflow, ModelTooDeepFor128BitNamesTheLayer) {
   EXPECT_THAT(r.output, HasSubstr("first over, by"));
   EXPECT_THAT(r.output, HasSubstr("node 'sq20' is the first over, by 7 levels"));
   EXPECT_FALSE(fs::exists(path("deep.cup")));
+}
+
+TEST_F(CliWorkflow, SegmentAndEncryptedEvaluate) {
+  auto r = run_cli("segment --model " + model_ + " " + image_ + " -o " + path("seg.png") + " --overlay " +
+                   path("seg_o.png") + " --insecure-test-params 11 --threads 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("INSECURE"));
+  EXPECT_THAT(r.output, HasSubstr("identical mask pixels"));
+  EXPECT_THAT(r.output, HasSubstr("keygen"));
+  const nn::Graph g = nn::load_model(model_);
+  const nn::Tensor logits = nn::run_reference(g, nn::image_to_input(g, data::read_image(image_), false));
+  const data::Mask want = nn::logits_to_mask(logits);
+  const data::Mask got = data::read_mask(path("seg.png"));
+  std::size_t same = 0;
+  for (std::size_t i = 0; i < got.values.size(); ++i) same += got.values[i] == want.values[i];
+  EXPECT_GE(static_cast<double>(same), 0.99 * static_cast<double>(got.values.size()));
+
+  // evaluate without --plain: plaintext and encrypted on each image, JSON as documented.
+  const std::string data = path("nuclei");
+  ASSERT_EQ(run_cli("dataset synth --count 6 --size 16 --seed 3 --out " + data).status, 0);
+  r = run_cli("evaluate --model " + model_ + " --data " + data +
+              " --split all --limit 2 --json --insecure-test-params 11 --threads 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(j.at("images").get<int>(), 2);
+  ASSERT_EQ(j.at("per_image").size(), 2u);
+  for (const char* m : {"plain", "encrypted"})
+    for (const char* k : {"dice", "iou"}) {
+      const double v = j.at(m).at(k).get<double>();
+      EXPECT_GE(v, 0.0);
+      EXPECT_LE(v, 1.0);
+    }
+  EXPECT_NEAR(j.at("encrypted").at("dice").get<double>(), j.at("plain").at("dice").get<double>(), 0.02);
+  EXPECT_GE(j.at("max_logit_error").get<double>(), 0.0);
+  EXPECT_LE(j.at("max_logit_error").get<double>(), 1e-2);
+  EXPECT_GT(j.at("seconds_per_image").get<double>(), 0.0);
+  EXPECT_NEAR(j.at("dice_difference").get<double>(),
+              j["encrypted"]["dice"].get<double>() - j["plain"]["dice"].get<double>(), 1e-12);
+  EXPECT_TRUE(j.at("per_image")[0].contains("max_logit_error"));
+}
+
+TEST_F(CliWorkflow, ThroughputPlanTwoImages) {
+  const std::string plan = path("p.cup"), keys = path("keys");
+  auto r = run_cli("plan --model " + model_ + " --batch 2 --insecure-test-params 11 -o " + plan);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("mode throughput, batch 2"));
+  ASSERT_EQ(run_cli("keygen --plan " + plan + " --out " + keys + " --threads 1").status, 0);
+  const std::string second = path("img2.png");
+  data::write_image_png(second, random_image(16, 16, 21));
+  r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("takes 2 image(s) per run, 1 given"));
+  r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " " + second + " -o " + path("in.ct"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " + path("in.ct") +
+              " -o " + path("out.ct") + " --report");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("operation counts equal the plan's"));
+  r = run_cli("decrypt --keys " + keys + " --plan " + plan + " " + path("out.ct") + " -o " + path("m.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const nn::Graph g = nn::load_model(model_);
+  int k = 0;
+  for (const std::string& img : {image_, second}) {
+    const data::Mask want =
+        nn::logits_to_mask(nn::run_reference(g, nn::image_to_input(g, data::read_image(img), false)));
+    const data::Mask got = data::read_mask(path(k == 0 ? "m.png" : "m_1.png"));
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < got.values.size(); ++i) same += got.values[i] == want.values[i];
+    EXPECT_GE(static_cast<double>(same), 0.99 * static_cast<double>(got.values.size())) << img;
+    ++k;
+  }
 }
 
 }  // namespace

@@ -48,8 +48,16 @@ TEST(EvaluatorErrorTest, MismatchesAndMissingKeys) {
   expect_message([&] { (void)bare.mul_relin(top, top); }, "no relinearisation key");
   expect_message([&] { (void)bare.relinearize(bare.mul(top, top)); }, "relinearize: no relinearisation key");
   expect_message([&] { (void)bare.conjugate(top); }, "conjugate: no Galois key for conjugation");
-  // Keys of other parameters.
+  // Keys of other parameters, or malformed.
   EXPECT_THROW(Evaluator(tc.ctx, &other.evk), InvalidArgument);
+  EvaluationKeys broken;
+  broken.relin.key = tc.evk.relin.key;
+  broken.relin.key.a.pop_back();
+  expect_message([&] { Evaluator(tc.ctx, &broken); }, "relinearisation key is malformed");
+  // Malformed ciphertexts (parts of different shapes).
+  Ciphertext odd = top;
+  odd.part(1).truncate(1);
+  expect_message([&] { (void)ev.add(odd, top); }, "malformed ciphertext");
   // Decryption of foreign data.
   EXPECT_THROW((void)tc.dec->decrypt(foreign), InvalidArgument);
   EXPECT_THROW((void)tc.enc_pk->encrypt(other.encoder->encode(a, 0, other.scale())), InvalidArgument);

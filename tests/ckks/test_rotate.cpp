@@ -26,8 +26,8 @@ TEST_P(RotateTest, EveryKeyedStepAndConjugation) {
   }
   // Step 0 and step = slots are the identity and need no key.
   const Ciphertext ca = tc.encrypt(a);
-  EXPECT_GE(precision_stats(a, tc.decrypt(tc.eval->rotate(ca, 0))).min_bits, 23);
-  EXPECT_GE(precision_stats(a, tc.decrypt(tc.eval->rotate(ca, static_cast<int>(tc.slots())))).min_bits, 23);
+  EXPECT_GE(precision_stats(a, tc.decrypt(tc.eval->rotate(ca, 0))).min_bits, 21);
+  EXPECT_GE(precision_stats(a, tc.decrypt(tc.eval->rotate(ca, static_cast<int>(tc.slots())))).min_bits, 21);
 }
 
 TEST_P(RotateTest, ComposedRotations) {

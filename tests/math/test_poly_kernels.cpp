@@ -6,6 +6,7 @@
 
 #include <random>
 
+#include "cryptounet/math/modarith.h"
 #include "cryptounet/math/primes.h"
 #include "cryptounet/math/rns.h"
 
@@ -67,6 +68,19 @@ TEST(PolyKernelsTest, ProductsAndDotMatchInt128) {
         }
       }
     }
+  }
+}
+
+TEST(PolyKernelsTest, ReduceSigned52) {
+  std::mt19937_64 rng(11);
+  for (int bits : {30, 40, 50, 60}) {
+    const Modulus q(ntt_primes(bits, 1, 128, true)[0]);
+    const std::int64_t lim = (std::int64_t{1} << 52) - 1;
+    std::vector<std::int64_t> x = {0, 1, -1, lim, -lim, static_cast<std::int64_t>(q.value()), -static_cast<std::int64_t>(q.value())};
+    for (int i = 0; i < 2000; ++i) x.push_back(static_cast<std::int64_t>(rng() % (2 * static_cast<std::uint64_t>(lim))) - lim);
+    std::vector<std::uint64_t> out(x.size());
+    kernels::reduce_signed52(x.data(), out.data(), x.size(), q);
+    for (std::size_t i = 0; i < x.size(); ++i) ASSERT_EQ(out[i], from_signed(x[i], q)) << bits << " x=" << x[i];
   }
 }
 

@@ -155,3 +155,23 @@ TEST(Planner, RandomSmallUNetsBothModesAllStrategies) {
       }
   }
 }
+
+TEST(Executor, RefusesPlansThatDoNotFitTheGraph) {
+  Graph g = brain_unet(4, 16, 2);
+  PlanOptions o;
+  o.log_n = 11;
+  o.insecure_for_tests = true;
+  Plan plan = make_plan(g, o);
+  GraphBuilder ib(1);
+  std::vector<Tensor> images{ib.random_input(g.input_shape())};
+  Plan bad_layout = plan;
+  bad_layout.layers[1].layout = plan.layers[4].layout;  // another tensor's layout
+  EXPECT_THROW((void)run_sim(g, bad_layout, images), InvalidArgument);
+  Plan bad_level = plan;
+  bad_level.layers[1].level += 1;
+  EXPECT_THROW((void)run_sim(g, bad_level, images), InvalidArgument);
+  Graph other = brain_unet(4, 16, 3);  // same structure, other channel counts
+  EXPECT_THROW((void)run_sim(other, plan, images), InvalidArgument);
+  SimBackend wrong_slots = SimBackend::from_bits(plan.grid.slots * 2, plan.log_q, plan.log_scale);
+  EXPECT_THROW((void)run_encrypted(wrong_slots, g, plan, {}), InvalidArgument);
+}

@@ -57,6 +57,10 @@ class NttTables {
 /// Whether this build has the AVX-512 IFMA NTT (used for primes below 2^50).
 [[nodiscard]] bool ntt_has_ifma();
 
+/// Process-wide count of one-limb transforms (forward + inverse) since start, for cost reports
+/// and benchmark counters (a relaxed atomic increment per transform).
+[[nodiscard]] std::uint64_t ntt_count();
+
 /// In place, coefficient order -> bit-reversed evaluations. Input and output in [0, q).
 void ntt_forward(std::uint64_t* a, const NttTables& t);
 /// As ntt_forward, but input may be in [0, 4q) and output stays in [0, 4q).

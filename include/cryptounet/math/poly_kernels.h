@@ -30,6 +30,9 @@ void mul_scalar_add(const std::uint64_t* a, const ShoupOperand& w, std::uint64_t
 void add_scalar(const std::uint64_t* a, std::uint64_t c, std::uint64_t* out, std::size_t n, const Modulus& q);
 /// out[i] = a[perm[i]]. Precondition: out != a.
 void permute(const std::uint64_t* a, const std::uint32_t* perm, std::uint64_t* out, std::size_t n);
+/// out[i] = x[i] mod q in [0, q) for signed x[i] with |x[i]| < 2^52 (floating-point quotient,
+/// vectorised; used to encode).
+void reduce_signed52(const std::int64_t* x, std::uint64_t* out, std::size_t n, const Modulus& q);
 /// out[i] = x[i] mod q for x[i] < 2^64 (Barrett).
 void reduce(const std::uint64_t* x, std::uint64_t* out, std::size_t n, const Modulus& q);
 /// Key-switching inner product for one limb: out0 = sum_j a[j]*b0[j], out1 = sum_j a[j]*b1[j]

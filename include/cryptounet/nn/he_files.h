@@ -50,6 +50,14 @@ struct EncryptedTensor {
   std::vector<ckks::Ciphertext> cts;
 };
 
+/// Bytes an encrypted-tensor file adds around its ciphertext-set file: header, plan, key id,
+/// role, length.
+inline constexpr std::size_t kEncryptedTensorOverhead = 32 + 8 + 8 + 1 + 8;
+/// Exact size of an encrypted-tensor file holding ciphertexts at `levels` (size 2), seeded (fresh
+/// secret-key encryptions: inputs) or not.
+[[nodiscard]] std::size_t encrypted_tensor_file_size(const ckks::Context& ctx, std::span<const int> levels,
+                                                     bool seeded);
+
 /// Seeded where the ciphertexts are fresh secret-key encryptions (inputs), full otherwise.
 [[nodiscard]] std::vector<std::uint8_t> encode_encrypted_tensor(const EncryptedTensor& t,
                                                                 const ckks::Context& ctx);
@@ -58,7 +66,13 @@ struct EncryptedTensor {
                                                       const ckks::Context& ctx,
                                                       const std::string& what);
 void write_encrypted_tensor(const std::string& path, const EncryptedTensor& t, const ckks::Context& ctx);
-[[nodiscard]] EncryptedTensor read_encrypted_tensor(const std::string& path, const ckks::Context& ctx);
+/// Refuses files larger than `max_bytes` before reading them (see max_tensor_file_bytes).
+[[nodiscard]] EncryptedTensor read_encrypted_tensor(const std::string& path, const ckks::Context& ctx,
+                                                    std::uint64_t max_bytes);
+/// The largest file an encrypted tensor of `team` ciphertexts can need (unseeded, top level).
+[[nodiscard]] std::uint64_t max_tensor_file_bytes(const ckks::Context& ctx, int team);
+/// The largest eval.keys a plan with `rotation_steps` Galois keys can need (unseeded).
+[[nodiscard]] std::uint64_t max_eval_keys_file_bytes(const ckks::Context& ctx, std::size_t rotation_steps);
 
 /// Refuses (InvalidArgument, saying which and what to do) a tensor of another role, made for
 /// another plan, or under another key. `what` names the file in the message.

@@ -28,6 +28,8 @@ struct ClientCliOptions {
   std::string ca_cert;
   bool no_cache = false;
   bool fake_crypto = false;
+  bool resize = false;
+  int threads = 0;
 };
 
 fs::path default_dir(const char* leaf) {
@@ -58,19 +60,34 @@ void run_client(const ClientCliOptions& o) {
   const fs::path key_dir = o.key_dir.empty() ? default_dir("keys") : fs::path(o.key_dir);
   std::unique_ptr<client::ClientCrypto> crypto =
       o.fake_crypto ? client::make_fake_client_crypto(*model, key_dir)
-                    : client::make_client_crypto(*model, key_dir);
+                    : client::make_client_crypto(*model, key_dir,
+                                                  client::ClientCryptoOptions{.server_url = o.server,
+                                                                              .resize = o.resize,
+                                                                              .threads = o.threads});
 
   std::vector<std::string> cts;
   for (const auto& img : o.images) cts.push_back(crypto->encrypt_image(img));
-  const client::Session session = c.open_session(model->name, crypto->evaluation_keys());
+  const std::string keys = crypto->evaluation_keys();
+  client::Session session = c.open_session(model->name, keys);
   std::fprintf(stderr, "client: model %s, session %s, %zu image(s)\n", model->name.c_str(),
                session.id.c_str(), cts.size());
-  const auto results = c.run_batch(session, cts, [&](std::size_t i, const client::JobStatus& s) {
+  const auto show = [&](std::size_t i, const client::JobStatus& s) {
     std::fprintf(stderr, "\r[%zu/%zu] %-40s %-8s %3.0f%% %-20s", i + 1, cts.size(),
                  fs::path(o.images[i]).filename().c_str(), s.state.c_str(), 100 * s.progress,
                  s.stage.c_str());
     if (s.finished()) std::fprintf(stderr, "\n");
-  });
+  };
+  std::vector<std::string> results;
+  try {
+    results = c.run_batch(session, cts, show);
+  } catch (const client::ServerError& e) {
+    if (e.status() != 404) throw;
+    // The session expired or the server lost it mid-run: upload the keys again, once.
+    std::fprintf(stderr, "\nclient: session gone (%s); opening a new one\n", e.what());
+    c.forget_cached_session(model->name);
+    session = c.open_session(model->name, keys);
+    results = c.run_batch(session, cts, show);
+  }
   for (std::size_t i = 0; i < results.size(); ++i)
     for (const auto& p : crypto->decrypt_and_write(results[i], o.images[i], o.out_dir))
       std::printf("%s\n", p.c_str());
@@ -88,6 +105,9 @@ void setup_client(CLI::App& root) {
   cmd->add_option("--key-dir", opts->key_dir, "Key directory (default ~/.cache/cryptounet/keys)");
   cmd->add_option("--ca-cert", opts->ca_cert, "CA certificate to trust for https");
   cmd->add_flag("--no-cache", opts->no_cache, "Do not reuse or remember sessions");
+  cmd->add_flag("--resize", opts->resize, "Resample images of another size to the model's input");
+  cmd->add_option("--threads", opts->threads, "Threads for keys, encryption, decryption (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--fake-crypto", opts->fake_crypto,
                 "TEST ONLY: no cryptography, pairs with `serve --fake-service`")
       ->group("");

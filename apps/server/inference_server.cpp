@@ -424,10 +424,12 @@ struct InferenceServer::Impl {
   void submit_job(const httplib::Request& req, httplib::Response& res,
                   const httplib::ContentReader& reader) {
     const std::string sid = req.matches[1].str();
-    // The token is checked before the body is read: strangers cannot make us read megabytes.
+    // The token is checked before the body is stored or validated. A refused body (at most the
+    // largest blob size) is still read and dropped so that the client gets the 401/404 rather
+    // than a reset connection, and can open a new session.
     auto model_name = authorize(req, res, sid, "session not found (or the token does not match)");
     if (!model_name) {
-      res.set_header("Connection", "close");  // read nothing for strangers
+      discard_body(req, res, reader);
       return;
     }
     const std::string key = req.get_header_value("Idempotency-Key");
@@ -608,6 +610,13 @@ struct InferenceServer::Impl {
     for (int i = 0; i < config.workers; ++i) workers.emplace_back([this] { worker_loop(); });
     expirer = std::thread([this] { expiry_loop(); });
     listener = std::thread([this] { http->listen_after_bind(); });
+    // httplib's stop() does nothing until the listen loop runs, so a stop right after start
+    // would leave the listener running forever: return only once it runs.
+    const auto ready_by = Clock::now() + std::chrono::seconds(10);
+    while (!http->is_running()) {
+      if (Clock::now() > ready_by) throw IoError("serve: the HTTP listener did not start");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     return bound_port;
   }
 

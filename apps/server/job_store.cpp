@@ -6,6 +6,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -122,8 +126,23 @@ void JobStore::remove_session_dir(const std::string& sid) const {
   remove_quietly(doomed);
 }
 
+JobStore::~JobStore() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
 std::size_t JobStore::load(const std::set<std::string>& models) {
   make_private_directory(sessions_root_);
+  if (lock_fd_ < 0) {
+    const fs::path lock_path = data_dir_ / "lock";
+    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0) throw IoError("serve: cannot open " + lock_path.string());
+    if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(lock_fd_);
+      lock_fd_ = -1;
+      throw IoError("serve: data directory " + data_dir_.string() +
+                    " is in use by another server (lock held on " + lock_path.string() + ")");
+    }
+  }
   std::vector<JobInfo> requeue;
   std::lock_guard lock(mutex_);
   for (const auto& entry : fs::directory_iterator(sessions_root_)) {

@@ -79,7 +79,12 @@ class JobStore {
   JobStore(std::filesystem::path data_dir, std::size_t queue_capacity, int max_attempts,
            std::size_t max_jobs_per_session = 1024, std::size_t max_sessions = 256);
 
-  /// Reads the data directory (creating it if missing): sessions whose model is in `models`
+  ~JobStore();
+  JobStore(const JobStore&) = delete;
+  JobStore& operator=(const JobStore&) = delete;
+
+  /// Locks the data directory (IoError if another server holds it: flock on <dir>/lock, freed
+  /// by the kernel even after kill -9) and reads it (creating it if missing): sessions whose model is in `models`
   /// come back, finished jobs are served again, queued and interrupted jobs are re-queued
   /// (beyond the capacity if need be: they were accepted before the crash). A job interrupted
   /// max_attempts times is marked failed. Returns the number of re-queued jobs.
@@ -165,6 +170,7 @@ class JobStore {
   std::size_t max_jobs_per_session_;
   std::size_t max_sessions_;
   std::size_t sessions_being_created_ = 0;
+  int lock_fd_ = -1;
 
   std::mutex mutex_;
   std::condition_variable queue_cv_;

@@ -8,6 +8,7 @@
 #include "cryptounet/common/binary_io.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/nn/he_ckks_backend.h"
+#include "cryptounet/nn/he_files.h"
 #include "cryptounet/nn/model_card.h"
 #include "cryptounet/nn/plan_io.h"
 #include "cryptounet/nn/ref_executor.h"
@@ -121,6 +122,11 @@ TEST_F(CliWorkflow, ChainAgreesWithReference) {
 
   r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct"));
   ASSERT_EQ(r.status, 0) << r.output;
+  {  // The upload is exactly the predicted size.
+    auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = 1});
+    const std::vector<int> levels(pf.plan.input().layout.team_size(), pf.plan.input_level);
+    EXPECT_EQ(fs::file_size(path("in.ct")), nn::encrypted_tensor_file_size(*ctx, levels, true));
+  }
   r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " +
               path("in.ct") + " -o " + path("out.ct") + " --threads 2 --report");
   ASSERT_EQ(r.status, 0) << r.output;
@@ -212,6 +218,15 @@ TEST_F(CliWorkflow, BadInputsGetClearErrors) {
   r = run_cli("keygen --plan " + path("cut.cup") + " --out " + path("k4"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("truncated"));
+
+  // Keys passed where a ciphertext belongs; a secret key passed as evaluation keys.
+  r = run_cli(infer + keys + "/eval.keys -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("expected an encrypted tensor"));
+  r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/secret.key " +
+              path("in.ct") + " -o " + path("o.ct"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("holds a secret key"));
 
   // The input is not an output, and the plan was made for another model.
   ASSERT_EQ(run_cli(infer + path("in.ct") + " -o " + path("out.ct")).status, 0);

@@ -23,9 +23,11 @@ const int kIgnoreSigpipe = [] {
 
 httplib::Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
+/// Files under the data directory's sessions/ (the lock file is not stored data).
 std::size_t stored_files(const std::filesystem::path& dir) {
   std::size_t n = 0;
-  for (auto& e : std::filesystem::recursive_directory_iterator(dir))
+  if (!std::filesystem::exists(dir / "sessions")) return 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir / "sessions"))
     n += e.is_regular_file() ? 1 : 0;
   return n;
 }

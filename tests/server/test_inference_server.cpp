@@ -145,12 +145,15 @@ TEST(InferenceServer, FullQueueAnswers503WithRetryAfterAndClientRetries) {
   ServerConfig config;
   config.queue_capacity = 1;
   config.retry_after_seconds = 1;
-  TestServer ts(config, fake_config(150ms));  // 3 stages: 450 ms per job
+  TestServer ts(config, fake_config(300ms));  // 3 stages: 900 ms per job
   InferenceClient c(ts.client_options());
   auto session = c.create_session("fake", fake::make_keys(9, kKeyBytes));
+  // the first job is running (it left the queue) before the others come
+  const std::string first = c.submit(session, fake_ciphertext(9, 99));
+  while (c.status(session, first).state == "queued") std::this_thread::sleep_for(5ms);
   httplib::Client raw(ts.url());
-  int accepted = 0, busy = 0;
-  for (int i = 0; i < 4; ++i) {
+  int accepted = 1, busy = 0;
+  for (int i = 0; i < 3; ++i) {
     const std::string ct = fake_ciphertext(9, 100 + i);
     auto r = raw.Post(("/v1/sessions/" + session.id + "/jobs").c_str(), bearer(session.token),
                       ct.data(), ct.size(), "application/octet-stream");
@@ -239,6 +242,14 @@ TEST(InferenceServer, RestartServesResultsAndRunsQueuedJobs) {
   auto r = raw.Get(("/v1/jobs/" + pending[0]).c_str(), bearer(session.token));
   ASSERT_TRUE(r);
   EXPECT_EQ(json::parse(r->body)["attempts"], 1);
+}
+
+TEST(InferenceServer, TwoServersCannotShareADataDirectory) {
+  TempDir data;
+  ServerConfig config;
+  config.data_dir = data.path();
+  TestServer first(config);
+  EXPECT_THROW(TestServer second(config), IoError);
 }
 
 TEST(InferenceServer, ExpiryDeletesIdleSessionsAndResults) {

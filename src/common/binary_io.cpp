@@ -40,7 +40,7 @@ FileHeader read_header(BinaryReader& r, ObjectKind expected_kind, std::uint64_t 
   const std::string want = object_kind_name(expected_kind);
   if (r.remaining() < FileHeader::kSize)
     throw FormatError(r.what() + ": truncated: " + std::to_string(r.remaining()) +
-                      " bytes is shorter than the 32-byte header of a " + want + " file");
+                      " bytes is shorter than the 32-byte file header (expected: " + want + ")");
   if (r.u64() != FileHeader::kMagic)
     throw FormatError(r.what() + ": not a CryptoUNet file (bad magic number)");
   FileHeader h;
@@ -51,7 +51,7 @@ FileHeader read_header(BinaryReader& r, ObjectKind expected_kind, std::uint64_t 
                       std::to_string(FileHeader::kVersion) + ")");
   h.kind = static_cast<ObjectKind>(r.u16());
   if (h.kind != expected_kind)
-    throw FormatError(r.what() + ": file holds a " + object_kind_name(h.kind) + ", expected a " + want);
+    throw FormatError(r.what() + ": wrong kind of file (holds: " + std::string(object_kind_name(h.kind)) + "; expected: " + want + ")");
   if (r.u32() != 0) throw FormatError(r.what() + ": reserved header field is not zero");
   h.fingerprint = r.u64();
   if (expected_fingerprint != 0 && h.fingerprint != expected_fingerprint)

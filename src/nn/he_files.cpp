@@ -127,8 +127,8 @@ EncryptedTensor read_encrypted_tensor(const std::string& path, const ckks::Conte
       (void)r.u32();
       const std::uint64_t fp = r.u64();
       if (ours && kind != ObjectKind::EncryptedTensor)
-        throw FormatError("'" + path + "': file holds a " + object_kind_name(kind) +
-                          ", expected an encrypted tensor (from `cryptounet encrypt` or `infer`)");
+        throw FormatError("'" + path + "': wrong kind of file (holds: " + std::string(object_kind_name(kind)) + ")" +
+                          "; expected an encrypted tensor (from `cryptounet encrypt` or `infer`)");
       if (ours && fp != ctx.fingerprint())
         throw SecurityError("'" + path + "': made for other CKKS parameters (fingerprint " + std::to_string(fp) +
                             ", expected " + std::to_string(ctx.fingerprint()) + ")");

@@ -226,7 +226,7 @@ TEST_F(CliWorkflow, BadInputsGetClearErrors) {
   r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/secret.key " +
               path("in.ct") + " -o " + path("o.ct"));
   EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("holds a secret key"));
+  EXPECT_THAT(r.output, HasSubstr("holds: secret key"));
 
   // The input is not an output, and the plan was made for another model.
   ASSERT_EQ(run_cli(infer + path("in.ct") + " -o " + path("out.ct")).status, 0);

@@ -100,7 +100,7 @@ std::string CkksClientCrypto::evaluation_keys() {
 }
 
 std::string CkksClientCrypto::encrypt_image(const fs::path& image) {
-  const data::Image img = data::read_any_image(image.string());
+  const data::Image img = data::read_any_image(image.string(), options_.slice);
   const nn::Tensor input = nn::plan_input_tensor(plan_.plan, plan_.model_name, img, options_.resize,
                                                  "image '" + image.string() + "'");
   const ckks::SecretKey sk = ckks::load_secret_key_file((folder_ / nn::kSecretKeyFile).string(), *ctx_);
@@ -125,7 +125,7 @@ std::vector<fs::path> CkksClientCrypto::decrypt_and_write(std::string_view resul
                                                           const fs::path& out_dir) {
   const nn::Tensor logits = decrypt_logits(result);
   data::Mask mask = nn::logits_to_mask(logits);
-  const data::Image img = data::read_any_image(image.string());
+  const data::Image img = data::read_any_image(image.string(), options_.slice);
   if (img.width != mask.width || img.height != mask.height)
     mask = data::resize_majority(mask, img.width, img.height);
   fs::create_directories(out_dir);

@@ -36,6 +36,8 @@ struct ClientCryptoOptions {
   bool resize = false;
   /// Threads of the CKKS context (0 = all cores).
   int threads = 0;
+  /// DICOM frame / NIfTI z slice / TIFF page to segment (-1: the middle one; TIFF: the first).
+  int slice = -1;
 };
 
 /// The CKKS implementation for `model`'s plan (client/ckks_client_crypto.h). Keys live in a

@@ -4,6 +4,7 @@
 #include "cryptounet/data/dicom.h"
 #include "cryptounet/data/nifti.h"
 #include "cryptounet/data/png.h"
+#include "cryptounet/data/tiff.h"
 
 #include <algorithm>
 #include <cmath>
@@ -30,6 +31,9 @@ ImageFileKind image_file_kind(const std::string& path) {
   in.read(head, sizeof head);
   const auto got = in.gcount();
   if (got >= 132 && std::memcmp(head + 128, "DICM", 4) == 0) return ImageFileKind::dicom;
+  if (got >= 4 && (std::memcmp(head, "II*\0", 4) == 0 || std::memcmp(head, "MM\0*", 4) == 0 ||
+                   std::memcmp(head, "II+\0", 4) == 0 || std::memcmp(head, "MM\0+", 4) == 0))
+    return ImageFileKind::tiff;
   if (ends_with(path, ".dcm") || ends_with(path, ".dicom")) return ImageFileKind::dicom;
   if (ends_with(path, ".nii") || ends_with(path, ".nii.gz")) return ImageFileKind::nifti;
   if (got >= 4) {
@@ -46,6 +50,8 @@ Image read_any_image(const std::string& path, int slice) {
       return read_dicom(path, slice);
     case ImageFileKind::nifti:
       return read_nifti_slice(path, slice);
+    case ImageFileKind::tiff:
+      return read_tiff(path, slice < 0 ? 0 : slice);
     case ImageFileKind::png_or_stb:
       break;
   }

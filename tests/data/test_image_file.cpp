@@ -1,6 +1,7 @@
 // DICOM and NIfTI readers (data/dicom.h, data/nifti.h, data/image_file.h) on files written byte
 // by byte here from the standards (so the test does not trust the libraries' own writers):
 // 16-bit DICOM with rescale slope/intercept, MONOCHROME1 inversion, multi-frame selection;
+// TIFF (written with libtiff) 16-bit grey, 8-bit RGB and float pages;
 // NIfTI-1 .nii and .nii.gz volumes with scl_slope, slice selection; dispatch by content; bad
 // input refused with FormatError / InvalidArgument.
 #include <gtest/gtest.h>
@@ -10,6 +11,9 @@
 #include "cryptounet/data/image_file.h"
 #include "cryptounet/data/nifti.h"
 #include "cryptounet/data/png.h"
+#include "cryptounet/data/tiff.h"
+
+#include <tiffio.h>
 
 #include <unistd.h>
 #include <zlib.h>
@@ -212,4 +216,62 @@ TEST(ImageFile, PngStillGoesToStbAndConstantPlanesAreZero) {
   const Image flat = image_from_values(std::vector<double>(6, 7.0), 3, 2, "flat");
   for (float v : flat.pixels) EXPECT_EQ(v, 0.0f);
   EXPECT_THROW((void)image_from_values({1, 2, 3}, 2, 2, "short"), InvalidArgument);
+}
+
+namespace {
+
+template <class T>
+void write_tiff(const fs::path& p, int w, int h, int spp, int bits, int format, const std::vector<T>& px) {
+  TIFF* t = TIFFOpen(p.c_str(), "w");
+  ASSERT_NE(t, nullptr);
+  TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+  TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+  TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spp);
+  TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
+  TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, format);
+  TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+  TIFFSetField(t, TIFFTAG_PHOTOMETRIC, spp == 1 ? PHOTOMETRIC_MINISBLACK : PHOTOMETRIC_RGB);
+  TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 1);
+  for (int y = 0; y < h; ++y)
+    ASSERT_GE(TIFFWriteScanline(t, const_cast<T*>(px.data() + static_cast<std::size_t>(y) * w * spp), y, 0), 0);
+  TIFFClose(t);
+}
+
+}  // namespace
+
+TEST(TiffReader, GreyRgbAndFloat) {
+  Tmp t;
+  const int w = 5, h = 3;
+  std::vector<std::uint16_t> g16(w * h);
+  for (int i = 0; i < w * h; ++i) g16[i] = static_cast<std::uint16_t>(4000 * i + 7);
+  const fs::path a = t.dir / "g16.tif";
+  write_tiff(a, w, h, 1, 16, SAMPLEFORMAT_UINT, g16);
+  EXPECT_EQ(image_file_kind(a.string()), ImageFileKind::tiff);
+  const Image ga = read_any_image(a.string());
+  ASSERT_EQ(ga.width, w);
+  ASSERT_EQ(ga.height, h);
+  for (int i = 0; i < w * h; ++i) EXPECT_NEAR(ga.pixels[i], g16[i] / 65535.0, 1e-6) << i;
+
+  std::vector<std::uint8_t> rgb(w * h * 3);
+  for (int i = 0; i < w * h; ++i)
+    rgb[i * 3] = static_cast<std::uint8_t>(10 * i), rgb[i * 3 + 1] = static_cast<std::uint8_t>(200 - 5 * i),
+    rgb[i * 3 + 2] = 77;
+  const fs::path b = t.dir / "rgb.tiff";
+  write_tiff(b, w, h, 3, 8, SAMPLEFORMAT_UINT, rgb);
+  const Image gb = read_tiff(b.string());
+  for (int i = 0; i < w * h; ++i)
+    EXPECT_NEAR(gb.pixels[i], (0.299 * rgb[i * 3] + 0.587 * rgb[i * 3 + 1] + 0.114 * rgb[i * 3 + 2]) / 255.0, 1e-6);
+
+  std::vector<float> f(w * h);
+  for (int i = 0; i < w * h; ++i) f[i] = -2.5f + 0.5f * static_cast<float>(i);
+  const fs::path c = t.dir / "f.tif";
+  write_tiff(c, w, h, 1, 32, SAMPLEFORMAT_IEEEFP, f);
+  const Image gc = read_tiff(c.string());
+  for (int i = 0; i < w * h; ++i) EXPECT_NEAR(gc.pixels[i], i / double(w * h - 1), 1e-6);
+  EXPECT_THROW((void)read_tiff(c.string(), 1), InvalidArgument);
+
+  const fs::path bad = t.dir / "bad.tif";
+  write(bad, std::string("II*\0garbage", 11));
+  EXPECT_EQ(image_file_kind(bad.string()), ImageFileKind::tiff);
+  EXPECT_THROW((void)read_any_image(bad.string()), FormatError);
 }

@@ -48,7 +48,7 @@ std::pair<int, std::string> run_cli(const std::string& args) {
   return {WEXITSTATUS(status), out};
 }
 
-/// `cryptounet serve` with the real service for random_ops at N=2^11, on a free port.
+/// `cryptounet serve` with the real service for random_ops at N=2^11, two workers, on a free port.
 class RealChildServer {
  public:
   explicit RealChildServer(const fs::path& data_dir) {
@@ -61,7 +61,7 @@ class RealChildServer {
       ::close(fds[0]);
       ::close(fds[1]);
       ::execl(CU_CLI, CU_CLI, "serve", "--model", kModel.c_str(), "--insecure-test-params", logn.c_str(),
-              "--threads", "1", "--port", "0", "--data-dir", dir.c_str(), static_cast<char*>(nullptr));
+              "--threads", "1", "--workers", "2", "--port", "0", "--data-dir", dir.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(fds[1]);
@@ -193,13 +193,18 @@ TEST(RealService, ClientAndServerEndToEnd) {
   const client::Session sa = c.create_session(model.name, keys_a);
   const std::string ct_a = a.encrypt_image(image);
   EXPECT_EQ(ct_a.size(), model.ciphertext.max_bytes);
-  const std::string job = c.submit(sa, ct_a);
-  const client::JobStatus done = c.wait(sa, job, {}, std::chrono::seconds(120));
-  ASSERT_EQ(done.state, "done") << done.error;
-  const std::string result_a = c.result(sa, job);
-  const nn::Tensor got = a.decrypt_logits(result_a);
-  ASSERT_EQ(got.shape, want.shape);
-  EXPECT_LE(max_diff(got, want), bound);
+  // Two encryptions of the image at once (two workers: concurrent run() calls share the
+  // service, its context and its key cache).
+  const std::string ct_a2 = a.encrypt_image(image);
+  ASSERT_NE(ct_a, ct_a2);
+  const std::vector<std::string> results = c.run_batch(sa, {ct_a, ct_a2});
+  ASSERT_EQ(results.size(), 2u);
+  const std::string& result_a = results[0];
+  for (const std::string& r : results) {
+    const nn::Tensor got = a.decrypt_logits(r);
+    ASSERT_EQ(got.shape, want.shape);
+    EXPECT_LE(max_diff(got, want), bound);
+  }
 
   // Per-layer stages reach the metrics.
   httplib::Client raw(opt.server_url);

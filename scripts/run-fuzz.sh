@@ -9,7 +9,7 @@ corpus="$build/fuzz-corpus"
 artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 "$build/fuzz/fuzz_make_corpus" "$corpus" >/dev/null || { echo "fuzz: corpus generation failed"; exit 1; }
-"$build/fuzz/fuzz_make_plan_corpus" "$corpus" >/dev/null || { echo "fuzz: plan corpus generation failed"; exit 1; }
+"$build/fuzz/fuzz_make_nn_corpus" "$corpus" >/dev/null || { echo "fuzz: nn corpus generation failed"; exit 1; }
 failed=()
 for bin in "$build"/fuzz/fuzz_*; do
   name=$(basename "$bin")

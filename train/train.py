@@ -223,6 +223,9 @@ def train_model(args, data, log=print):
             loss = loss_fn(logits, yb)
             pen = sum(s.mean() for s in squares) / max(1, len(squares))
             total_loss = loss + args.act_penalty * pen
+            if args.logit_cap > 0:
+                total_loss = total_loss + args.logit_cap_weight * \
+                    (F.relu(logits.abs() - args.logit_cap) ** 2).mean()
             opt.zero_grad()
             total_loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -396,6 +399,9 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--act-penalty", type=float, default=1e-3)
+    ap.add_argument("--logit-cap", type=float, default=0.0,
+                    help="penalise |logit| above this value (0 = off); bounds the last square's outliers")
+    ap.add_argument("--logit-cap-weight", type=float, default=1e-2)
     ap.add_argument("--select", choices=["plain", "plain+zoom"], default="plain+zoom")
     ap.add_argument("--zoom-prob", type=float, default=0.7)
     ap.add_argument("--zoom-out-prob", type=float, default=0.6)
@@ -483,6 +489,8 @@ def main():
                             "dice_per_scale": per_scale,
                             "how": "each test image shrunk (area averaging) to 50/60/70 % of the field of "
                                    "view, centred, zero-padded, renormalised to max 1"},
+        "test_metrics": {"dice": round(td, 4), "iou": round(ti, 4),
+                         "dice_zoomed_out": round(zd, 4), "iou_zoomed_out": round(zi, 4)},
         "val_dice": round(vd, 4),
         "best_epoch": best[2],
         "activation_max_abs": {k: round(v, 6) for k, v in act_all.items()},

@@ -16,7 +16,7 @@ case "${1:-}" in
     ;;
   nuclei)
     run $py train/train.py --data data/nuclei-64 --name nuclei64 --epochs 60 --threads 1 \
-      --vflip --rot90 --zoom-out-prob 0 --zoom-in-max 1.25 --select plain --no-renorm \
+      --vflip --rot90 --zoom-out-prob 0 --zoom-in-max 1.25 --select plain --no-renorm --logit-cap 20 \
       --normalisation "8-bit PNG value / 255 (no per-image rescaling)" \
       --sample-out models/samples/nuclei64_test
     run $py train/make_fixtures.py --models nuclei64

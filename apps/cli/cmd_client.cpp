@@ -28,6 +28,9 @@ struct ClientCliOptions {
   std::string ca_cert;
   bool no_cache = false;
   bool fake_crypto = false;
+  bool resize = false;
+  int threads = 0;
+  int slice = -1;
 };
 
 fs::path default_dir(const char* leaf) {
@@ -58,7 +61,11 @@ void run_client(const ClientCliOptions& o) {
   const fs::path key_dir = o.key_dir.empty() ? default_dir("keys") : fs::path(o.key_dir);
   std::unique_ptr<client::ClientCrypto> crypto =
       o.fake_crypto ? client::make_fake_client_crypto(*model, key_dir)
-                    : client::make_client_crypto(*model, key_dir);
+                    : client::make_client_crypto(*model, key_dir,
+                                                  client::ClientCryptoOptions{.server_url = o.server,
+                                                                              .resize = o.resize,
+                                                                              .threads = o.threads,
+                                                                              .slice = o.slice});
 
   std::vector<std::string> cts;
   for (const auto& img : o.images) cts.push_back(crypto->encrypt_image(img));
@@ -94,12 +101,18 @@ void setup_client(CLI::App& root) {
       "client", "Segment images on a CryptoUNet server; only ciphertexts and public keys leave this machine");
   cmd->add_option("--server", opts->server, "Server URL, http(s)://host:port")->required();
   cmd->add_option("--model", opts->model, "Model name (needed if the server has several)");
-  cmd->add_option("images", opts->images, "Image files")->required()->check(CLI::ExistingFile);
+  cmd->add_option("images", opts->images, "Image files: PNG, TIFF, DICOM, NIfTI (.nii, .nii.gz)")->required()->check(CLI::ExistingFile);
   cmd->add_option("-o,--out", opts->out_dir, "Output directory")->required();
   cmd->add_option("--cache-dir", opts->cache_dir, "Session cache (default ~/.cache/cryptounet/sessions)");
   cmd->add_option("--key-dir", opts->key_dir, "Key directory (default ~/.cache/cryptounet/keys)");
   cmd->add_option("--ca-cert", opts->ca_cert, "CA certificate to trust for https");
   cmd->add_flag("--no-cache", opts->no_cache, "Do not reuse or remember sessions");
+  cmd->add_flag("--resize", opts->resize, "Resample images of another size to the model's input");
+  cmd->add_option("--slice", opts->slice,
+                  "Volumes: DICOM frame / NIfTI z slice / TIFF page to segment (default: the middle "
+                  "one; TIFF: the first)");
+  cmd->add_option("--threads", opts->threads, "Threads for keys, encryption, decryption (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--fake-crypto", opts->fake_crypto,
                 "TEST ONLY: no cryptography, pairs with `serve --fake-service`")
       ->group("");

@@ -27,6 +27,7 @@ struct ServeOptions {
   bool fake = false;
   server::FakeModelConfig fake_config;
   int fake_stage_ms = 50;
+  server::ModelLoadOptions load;
 };
 
 void run_serve(const ServeOptions& o) {
@@ -44,7 +45,7 @@ void run_serve(const ServeOptions& o) {
       services.push_back(std::make_shared<server::FakeModelService>(fc));
     }
   } else {
-    services = server::load_model_services(o.models);
+    services = server::load_model_services(o.models, o.load);
   }
 
   // Signals go to this thread's sigwait only; block them before any server thread exists.
@@ -103,6 +104,12 @@ void setup_serve(CLI::App& root) {
                   "Request-body bytes held in memory at once (0: 4x the largest blob)")
       ->default_val(0);
   cmd->add_flag("--log", opts->config.log_requests, "Log one line per request to stderr");
+  cmd->add_option("--threads", opts->load.threads, "Threads per job's CKKS work (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--insecure-test-params", opts->load.insecure_test_log_n,
+                  "INSECURE, tests and quick demos only: plan every model at N=2^LOGN (10..16) "
+                  "without the 128-bit check")
+      ->check(CLI::Range(10, 16));
   // Hidden test options: the fake service (no cryptography) and tight timeouts.
   cmd->add_flag("--fake-service", opts->fake,
                 "TEST ONLY: serve each --model NAME with the fake service (no cryptography)")

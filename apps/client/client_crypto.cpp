@@ -8,16 +8,6 @@
 namespace cryptounet::client {
 namespace fs = std::filesystem;
 
-std::unique_ptr<ClientCrypto> make_client_crypto(const ModelInfo& model, const fs::path& key_dir) {
-  // TODO(issue 4/5): parse model.plan_json (CKKS parameters, input layout, rotation list), load
-  // or generate the secret key in key_dir (CSPRNG, file mode 0600, wiped from memory after use),
-  // derive the relinearisation + Galois keys the plan lists and serialise them; encrypt_image:
-  // read the image (data layer), pack it as the plan's layout says, encrypt, serialise;
-  // decrypt_and_write: deserialise, decrypt, sigmoid/argmax in plaintext, write mask + overlay.
-  throw Unsupported("client: CKKS key generation/encryption for model '" + model.name +
-                    "' is not wired into the client yet (issue 4/5); keys dir " + key_dir.string());
-}
-
 namespace {
 
 class FakeClientCrypto final : public ClientCrypto {

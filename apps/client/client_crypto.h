@@ -29,10 +29,23 @@ class ClientCrypto {
                                                                const std::filesystem::path& out_dir) = 0;
 };
 
-/// The CKKS implementation for `model`'s plan, keys kept in `key_dir` (0700). Throws
-/// Unsupported until the CKKS engine is wired in (TODO issue 4/5 in client_crypto.cpp).
+struct ClientCryptoOptions {
+  /// The server's URL: keys are kept per server and model (a sub-folder of key_dir).
+  std::string server_url;
+  /// Resample images of another size to the model's input (else such an image is refused).
+  bool resize = false;
+  /// Threads of the CKKS context (0 = all cores).
+  int threads = 0;
+  /// DICOM frame / NIfTI z slice / TIFF page to segment (-1: the middle one; TIFF: the first).
+  int slice = -1;
+};
+
+/// The CKKS implementation for `model`'s plan (client/ckks_client_crypto.h). Keys live in a
+/// per-server, per-model, per-plan folder under `key_dir` (0700; secret.key 0600), made on
+/// first use and reused after. Throws FormatError for a plan it cannot read.
 std::unique_ptr<ClientCrypto> make_client_crypto(const ModelInfo& model,
-                                                 const std::filesystem::path& key_dir);
+                                                 const std::filesystem::path& key_dir,
+                                                 const ClientCryptoOptions& options = {});
 
 /// TEST ONLY: the counterpart of the server's fake service (apps/server/fake_format.h); no
 /// cryptography. "Encrypts" the file bytes; the decrypted output is the input file again.

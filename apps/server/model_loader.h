@@ -10,9 +10,22 @@
 
 namespace cryptounet::server {
 
-/// One ModelService per model file (ONNX + its plan). Throws Unsupported until the encrypted
-/// executor is wired in (see the TODO in model_loader.cpp), FormatError for bad model files.
+struct ModelLoadOptions {
+  /// 0: 128-bit secure parameters chosen by the planner. Otherwise INSECURE, TEST ONLY: ring
+  /// degree N = 2^insecure_test_log_n (10..16) without the 128-bit check (as `plan
+  /// --insecure-test-params`).
+  int insecure_test_log_n = 0;
+  /// Threads of each model's CKKS context (0 = all cores).
+  int threads = 0;
+  /// Deserialised evaluation-key sets kept per model (by SHA-256 of the blob).
+  std::size_t key_cache_entries = 2;
+};
+
+/// One ModelService per model file: the ONNX model (and its .card.json if present) is imported,
+/// planned, and served by the CKKS encrypted executor. Throws what the importer and planner
+/// throw (FormatError for bad model files, InvalidArgument for a model that does not fit),
+/// InvalidArgument for two models with the same name.
 std::vector<std::shared_ptr<const ModelService>> load_model_services(
-    const std::vector<std::string>& model_paths);
+    const std::vector<std::string>& model_paths, const ModelLoadOptions& options = {});
 
 }  // namespace cryptounet::server

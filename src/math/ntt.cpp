@@ -127,6 +127,43 @@ struct Mul64 {
 
 inline __m512i bcast(std::uint64_t v) { return _mm512_set1_epi64(static_cast<long long>(v)); }
 
+// The last three forward layers (first three inverse ones) have groups of 2t = 8, 4, 2 elements,
+// shorter than a vector. Two vectors (16 elements) are split into the X halves and the Y halves
+// of their groups with cross-lane permutations, processed as one vector butterfly, and merged
+// back. Lane L of X is element 2t (L / t) + L % t, of Y the same plus t.
+struct SmallLayer {
+  __m512i idx_x, idx_y, back0, back1;
+  explicit SmallLayer(std::size_t t) {
+    alignas(64) long long ix[8], iy[8], b0[8], b1[8];
+    for (std::size_t l = 0; l < 8; ++l) {
+      ix[l] = static_cast<long long>(2 * t * (l / t) + l % t);
+      iy[l] = ix[l] + static_cast<long long>(t);
+    }
+    for (std::size_t e = 0; e < 16; ++e) {
+      const std::size_t g = e / (2 * t), p = e % (2 * t);
+      const long long lane = static_cast<long long>(t * g + (p < t ? p : p - t)) + (p < t ? 0 : 8);
+      (e < 8 ? b0[e] : b1[e - 8]) = lane;
+    }
+    idx_x = _mm512_load_si512(ix);
+    idx_y = _mm512_load_si512(iy);
+    back0 = _mm512_load_si512(b0);
+    back1 = _mm512_load_si512(b1);
+  }
+};
+
+// Twiddles for the 8 lanes: lane L uses roots[first + L / t].
+template <class M>
+inline void small_twiddles(const NttTables& tables, const ShoupOperand* roots, std::size_t first, std::size_t t,
+                           bool inverse, __m512i& w, __m512i& wq) {
+  alignas(64) std::uint64_t wv[8], qv[8];
+  for (std::size_t l = 0; l < 8; ++l) {
+    wv[l] = roots[first + l / t].value;
+    qv[l] = M::quotient(tables, roots, first + l / t, inverse);
+  }
+  w = _mm512_load_si512(wv);
+  wq = _mm512_load_si512(qv);
+}
+
 // Forward layers with t >= 8 in vectors, the last three (t = 4, 2, 1) in scalar code.
 template <class M>
 void forward_vec(std::uint64_t* a, const NttTables& tables) {
@@ -152,19 +189,21 @@ void forward_vec(std::uint64_t* a, const NttTables& tables) {
       }
     }
   }
-  const std::uint64_t two_qs = 2 * qv;
   for (; m < n; m <<= 1, t >>= 1) {
-    for (std::size_t i = 0; i < m; ++i) {
-      const ShoupOperand w = roots[m + i];
-      std::uint64_t* x = a + 2 * i * t;
-      std::uint64_t* y = x + t;
-      for (std::size_t j = 0; j < t; ++j) {
-        std::uint64_t tx = x[j];
-        tx -= (tx >= two_qs) ? two_qs : 0;
-        const std::uint64_t ty = mul_shoup_lazy(y[j], w, qv);
-        x[j] = tx + ty;
-        y[j] = tx - ty + two_qs;
-      }
+    const SmallLayer layer(t);
+    const std::size_t groups = 8 / t;  // groups per 16 elements
+    for (std::size_t k = 0; k < n / 16; ++k) {
+      __m512i w, wq;
+      small_twiddles<M>(tables, roots, m + k * groups, t, false, w, wq);
+      const __m512i v0 = _mm512_loadu_si512(a + 16 * k), v1 = _mm512_loadu_si512(a + 16 * k + 8);
+      __m512i vx = _mm512_permutex2var_epi64(v0, layer.idx_x, v1);
+      const __m512i vy = _mm512_permutex2var_epi64(v0, layer.idx_y, v1);
+      vx = _mm512_min_epu64(vx, _mm512_sub_epi64(vx, two_q));
+      const __m512i ty = mul.lazy(vy, w, wq);
+      const __m512i nx = _mm512_add_epi64(vx, ty);
+      const __m512i ny = _mm512_add_epi64(_mm512_sub_epi64(vx, ty), two_q);
+      _mm512_storeu_si512(a + 16 * k, _mm512_permutex2var_epi64(nx, layer.back0, ny));
+      _mm512_storeu_si512(a + 16 * k + 8, _mm512_permutex2var_epi64(nx, layer.back1, ny));
     }
   }
 }
@@ -176,23 +215,26 @@ void inverse_vec(std::uint64_t* a, const NttTables& tables) {
   const std::uint64_t qv = tables.modulus().value();
   const std::uint64_t two_qs = 2 * qv;
   const ShoupOperand* roots = tables.inv_root_powers();
-  std::size_t t = 1, m = n >> 1;
-  for (; m > 1 && t < 8; m >>= 1, t <<= 1) {
-    for (std::size_t i = 0; i < m; ++i) {
-      const ShoupOperand w = roots[m + i];
-      std::uint64_t* x = a + 2 * i * t;
-      std::uint64_t* y = x + t;
-      for (std::size_t j = 0; j < t; ++j) {
-        const std::uint64_t u = x[j], v = y[j];
-        std::uint64_t s = u + v;
-        s -= (s >= two_qs) ? two_qs : 0;
-        x[j] = s;
-        y[j] = mul_shoup_lazy(u + two_qs - v, w, qv);
-      }
-    }
-  }
   const M mul(qv);
   const __m512i two_q = bcast(two_qs);
+  std::size_t t = 1, m = n >> 1;
+  for (; m > 1 && t < 8; m >>= 1, t <<= 1) {
+    const SmallLayer layer(t);
+    const std::size_t groups = 8 / t;
+    for (std::size_t k = 0; k < n / 16; ++k) {
+      __m512i w, wq;
+      small_twiddles<M>(tables, roots, m + k * groups, t, true, w, wq);
+      const __m512i v0 = _mm512_loadu_si512(a + 16 * k), v1 = _mm512_loadu_si512(a + 16 * k + 8);
+      const __m512i u = _mm512_permutex2var_epi64(v0, layer.idx_x, v1);
+      const __m512i v = _mm512_permutex2var_epi64(v0, layer.idx_y, v1);
+      __m512i sum = _mm512_add_epi64(u, v);
+      sum = _mm512_min_epu64(sum, _mm512_sub_epi64(sum, two_q));
+      const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(u, two_q), v);
+      const __m512i ny = mul.lazy(d, w, wq);
+      _mm512_storeu_si512(a + 16 * k, _mm512_permutex2var_epi64(sum, layer.back0, ny));
+      _mm512_storeu_si512(a + 16 * k + 8, _mm512_permutex2var_epi64(sum, layer.back1, ny));
+    }
+  }
   for (; m > 1; m >>= 1, t <<= 1) {
     for (std::size_t i = 0; i < m; ++i) {
       const __m512i w = bcast(roots[m + i].value);

@@ -137,9 +137,13 @@ EncryptedTensor read_encrypted_tensor(const std::string& path, const ckks::Conte
   return decode_encrypted_tensor(read_file(path, max_bytes), ctx, "'" + path + "'");
 }
 
+std::size_t encrypted_tensor_file_size(const ckks::Context& ctx, std::span<const int> levels, bool seeded) {
+  return kEncryptedTensorOverhead + ckks::ciphertext_set_file_size(ctx, levels, seeded);
+}
+
 std::uint64_t max_tensor_file_bytes(const ckks::Context& ctx, int team) {
   const std::vector<int> levels(static_cast<std::size_t>(std::max(team, 0)), ctx.max_level());
-  return FileHeader::kSize + 25 + ckks::ciphertext_set_file_size(ctx, levels, false);
+  return encrypted_tensor_file_size(ctx, levels, false);
 }
 
 std::uint64_t max_eval_keys_file_bytes(const ckks::Context& ctx, std::size_t rotation_steps) {

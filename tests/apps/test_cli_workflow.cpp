@@ -8,6 +8,7 @@
 #include "cryptounet/common/binary_io.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/nn/he_ckks_backend.h"
+#include "cryptounet/nn/he_files.h"
 #include "cryptounet/nn/model_card.h"
 #include "cryptounet/nn/plan_io.h"
 #include "cryptounet/nn/ref_executor.h"
@@ -121,6 +122,11 @@ TEST_F(CliWorkflow, ChainAgreesWithReference) {
 
   r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct"));
   ASSERT_EQ(r.status, 0) << r.output;
+  {  // The upload is exactly the predicted size.
+    auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = 1});
+    const std::vector<int> levels(pf.plan.input().layout.team_size(), pf.plan.input_level);
+    EXPECT_EQ(fs::file_size(path("in.ct")), nn::encrypted_tensor_file_size(*ctx, levels, true));
+  }
   r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " +
               path("in.ct") + " -o " + path("out.ct") + " --threads 2 --report");
   ASSERT_EQ(r.status, 0) << r.output;

@@ -50,6 +50,14 @@ struct EncryptedTensor {
   std::vector<ckks::Ciphertext> cts;
 };
 
+/// Bytes an encrypted-tensor file adds around its ciphertext-set file: header, plan, key id,
+/// role, length.
+inline constexpr std::size_t kEncryptedTensorOverhead = 32 + 8 + 8 + 1 + 8;
+/// Exact size of an encrypted-tensor file holding ciphertexts at `levels` (size 2), seeded (fresh
+/// secret-key encryptions: inputs) or not.
+[[nodiscard]] std::size_t encrypted_tensor_file_size(const ckks::Context& ctx, std::span<const int> levels,
+                                                     bool seeded);
+
 /// Seeded where the ciphertexts are fresh secret-key encryptions (inputs), full otherwise.
 [[nodiscard]] std::vector<std::uint8_t> encode_encrypted_tensor(const EncryptedTensor& t,
                                                                 const ckks::Context& ctx);

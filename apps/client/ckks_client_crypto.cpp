@@ -1,0 +1,145 @@
+#include "client/ckks_client_crypto.h"
+
+#include "cryptounet/ckks/keygen.h"
+#include "cryptounet/ckks/serialize.h"
+#include "cryptounet/common/error.h"
+#include "cryptounet/data/image_file.h"
+#include "cryptounet/data/png.h"
+#include "cryptounet/data/resize.h"
+#include "cryptounet/nn/he_client.h"
+#include "cryptounet/nn/segment.h"
+#include "server/atomic_file.h"
+#include "server/secure_random.h"
+
+#include <cctype>
+#include <cstdio>
+#include <span>
+#include <system_error>
+
+namespace cryptounet::client {
+namespace fs = std::filesystem;
+namespace {
+
+std::string hex64(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string safe(std::string_view s) {
+  std::string out;
+  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-') ? c : '_';
+  if (out.size() > 80) out.resize(80);
+  return out.empty() ? "_" : out;
+}
+
+/// "http://host:port/x" -> "host_port".
+std::string server_tag(const std::string& url) {
+  if (url.empty()) return "local";
+  std::string s = url;
+  if (auto p = s.find("://"); p != std::string::npos) s = s.substr(p + 3);
+  if (auto p = s.find('/'); p != std::string::npos) s.resize(p);
+  return safe(s);
+}
+
+std::span<const std::uint8_t> as_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_dir,
+                                   const ClientCryptoOptions& options)
+    : model_(model), options_(options) {
+  try {
+    plan_ = nn::plan_from_json(model.plan_json);
+  } catch (const FormatError& e) {
+    throw FormatError("client: the plan of model '" + model.name + "' from the server: " + e.what());
+  }
+  if (plan_.plan.insecure_for_tests)
+    std::fprintf(stderr,
+                 "WARNING: model %s uses INSECURE test parameters (N=2^%d): tests and demos only\n",
+                 model.name.c_str(), plan_.plan.log_n);
+  plan_fp_ = nn::plan_fingerprint(plan_);
+  ctx_ = ckks::Context::create(nn::plan_params(plan_.plan), ExecOptions{.threads = options.threads});
+  server::make_private_directory(key_dir);
+  folder_ = key_dir / (server_tag(options.server_url) + "_" + safe(model.name) + "_" + hex64(plan_fp_));
+  if (fs::exists(folder_ / nn::kKeyInfoFile)) {
+    info_ = nn::read_key_info(folder_.string());
+    if (info_.plan != plan_fp_ || info_.parameters != ctx_->fingerprint())
+      throw FormatError("client: the keys in " + folder_.string() + " were made for another plan");
+    return;
+  }
+  // Make the keys in a private temporary folder, then rename it into place (a concurrent client
+  // that won the race leaves its keys, which are then used).
+  const fs::path tmp = key_dir / (".tmp-" + server::random_hex(8));
+  server::make_private_directory(tmp);
+  try {
+    ckks::KeyGenerator kg(ctx_);
+    const ckks::SecretKey sk = kg.secret_key();
+    const ckks::EvaluationKeys evk = nn::make_evaluation_keys(ctx_, sk, plan_.plan);
+    ckks::save_secret_key_file((tmp / nn::kSecretKeyFile).string(), sk, *ctx_);
+    ckks::save_file((tmp / nn::kEvalKeysFile).string(), ckks::save(evk, *ctx_));
+    nn::write_key_info(tmp.string(), nn::KeyInfo{.key_id = nn::evaluation_key_id(evk),
+                                                 .plan = plan_fp_,
+                                                 .parameters = ctx_->fingerprint()});
+    std::error_code ec;
+    fs::rename(tmp, folder_, ec);
+    if (ec) fs::remove_all(tmp);
+    server::fsync_directory(key_dir);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  info_ = nn::read_key_info(folder_.string());
+}
+
+std::string CkksClientCrypto::evaluation_keys() {
+  return server::read_file(folder_ / nn::kEvalKeysFile);
+}
+
+std::string CkksClientCrypto::encrypt_image(const fs::path& image) {
+  const data::Image img = data::read_any_image(image.string(), options_.slice);
+  const nn::Tensor input = nn::plan_input_tensor(plan_.plan, plan_.model_name, img, options_.resize,
+                                                 "image '" + image.string() + "'");
+  const ckks::SecretKey sk = ckks::load_secret_key_file((folder_ / nn::kSecretKeyFile).string(), *ctx_);
+  nn::EncryptedTensor t;
+  t.plan = plan_fp_;
+  t.key_id = info_.key_id;
+  t.role = nn::TensorRole::input;
+  t.cts = nn::encrypt_inputs(ctx_, sk, plan_.plan, {input});
+  const auto bytes = nn::encode_encrypted_tensor(t, *ctx_);
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+nn::Tensor CkksClientCrypto::decrypt_logits(std::string_view result) const {
+  const nn::EncryptedTensor t = nn::decode_encrypted_tensor(as_bytes(result), *ctx_, "the server's result");
+  // Refuses a result made for another plan or under another key before touching the secret key.
+  nn::check_encrypted_tensor(t, nn::TensorRole::output, plan_fp_, info_.key_id, "the server's result");
+  const ckks::SecretKey sk = ckks::load_secret_key_file((folder_ / nn::kSecretKeyFile).string(), *ctx_);
+  return nn::decrypt_outputs(ctx_, sk, plan_.plan, t.cts).at(0);
+}
+
+std::vector<fs::path> CkksClientCrypto::decrypt_and_write(std::string_view result, const fs::path& image,
+                                                          const fs::path& out_dir) {
+  const nn::Tensor logits = decrypt_logits(result);
+  data::Mask mask = nn::logits_to_mask(logits);
+  const data::Image img = data::read_any_image(image.string(), options_.slice);
+  if (img.width != mask.width || img.height != mask.height)
+    mask = data::resize_majority(mask, img.width, img.height);
+  fs::create_directories(out_dir);
+  const std::string stem = image.stem().string();
+  const fs::path mask_path = out_dir / (stem + ".mask.png");
+  const fs::path overlay_path = out_dir / (stem + ".overlay.png");
+  data::write_mask_png(mask_path.string(), mask);
+  data::write_rgb_png(overlay_path.string(), data::overlay(img, mask));
+  return {mask_path, overlay_path};
+}
+
+std::unique_ptr<ClientCrypto> make_client_crypto(const ModelInfo& model, const fs::path& key_dir,
+                                                 const ClientCryptoOptions& options) {
+  return std::make_unique<CkksClientCrypto>(model, key_dir, options);
+}
+
+}  // namespace cryptounet::client

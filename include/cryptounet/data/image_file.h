@@ -1,0 +1,31 @@
+// Reading the images a hospital has, by file content: PNG (and the other formats stb reads),
+// TIFF (libtiff), DICOM (libgdcm) and NIfTI (.nii / .nii.gz, libnifti2). Medical formats store raw scanner
+// values; they are turned into the grey [0, 1] plane the models take by a min-max stretch of the
+// chosen slice (after DICOM's rescale slope/intercept; MONOCHROME1 is inverted).
+#pragma once
+
+#include "cryptounet/data/image.h"
+
+#include <string>
+#include <vector>
+
+namespace cryptounet::data {
+
+/// Image file kinds read_any_image knows.
+enum class ImageFileKind { png_or_stb, dicom, nifti, tiff };
+
+/// TIFF by its magic (II*\0, MM\0*, BigTIFF); DICOM if the file has "DICM" at byte 128 or ends in .dcm; NIfTI if it ends in .nii or .nii.gz
+/// (or has a NIfTI-1/2 header size); anything else goes to stb. @throws IoError if unreadable.
+[[nodiscard]] ImageFileKind image_file_kind(const std::string& path);
+
+/// Reads one grey plane from any of the kinds. `slice`: the frame (DICOM), z slice (NIfTI) or
+/// page (TIFF) of a volume; -1 = the middle one (TIFF: the first page). @throws IoError, FormatError (unreadable or unsupported
+/// pixel type), InvalidArgument (slice out of range).
+[[nodiscard]] Image read_any_image(const std::string& path, int slice = -1);
+
+/// A width x height plane from raw values, stretched linearly so min -> 0 and max -> 1 (a
+/// constant plane becomes 0). Non-finite values are FormatError.
+[[nodiscard]] Image image_from_values(const std::vector<double>& values, int width, int height,
+                                      const std::string& what);
+
+}  // namespace cryptounet::data

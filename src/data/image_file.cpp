@@ -1,0 +1,79 @@
+#include "cryptounet/data/image_file.h"
+
+#include "cryptounet/common/error.h"
+#include "cryptounet/data/dicom.h"
+#include "cryptounet/data/nifti.h"
+#include "cryptounet/data/png.h"
+#include "cryptounet/data/tiff.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+
+namespace cryptounet::data {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  if (s.size() < suffix.size()) return false;
+  for (std::size_t i = 0; i < suffix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[s.size() - suffix.size() + i])) != suffix[i]) return false;
+  return true;
+}
+
+}  // namespace
+
+ImageFileKind image_file_kind(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw IoError("image_file_kind: cannot open '" + path + "'");
+  char head[132] = {};
+  in.read(head, sizeof head);
+  const auto got = in.gcount();
+  if (got >= 132 && std::memcmp(head + 128, "DICM", 4) == 0) return ImageFileKind::dicom;
+  if (got >= 4 && (std::memcmp(head, "II*\0", 4) == 0 || std::memcmp(head, "MM\0*", 4) == 0 ||
+                   std::memcmp(head, "II+\0", 4) == 0 || std::memcmp(head, "MM\0+", 4) == 0))
+    return ImageFileKind::tiff;
+  if (ends_with(path, ".dcm") || ends_with(path, ".dicom")) return ImageFileKind::dicom;
+  if (ends_with(path, ".nii") || ends_with(path, ".nii.gz")) return ImageFileKind::nifti;
+  if (got >= 4) {
+    std::int32_t sizeof_hdr = 0;
+    std::memcpy(&sizeof_hdr, head, 4);
+    if (sizeof_hdr == 348 || sizeof_hdr == 540) return ImageFileKind::nifti;
+  }
+  return ImageFileKind::png_or_stb;
+}
+
+Image read_any_image(const std::string& path, int slice) {
+  switch (image_file_kind(path)) {
+    case ImageFileKind::dicom:
+      return read_dicom(path, slice);
+    case ImageFileKind::nifti:
+      return read_nifti_slice(path, slice);
+    case ImageFileKind::tiff:
+      return read_tiff(path, slice < 0 ? 0 : slice);
+    case ImageFileKind::png_or_stb:
+      break;
+  }
+  return read_image(path);
+}
+
+Image image_from_values(const std::vector<double>& values, int width, int height, const std::string& what) {
+  if (width <= 0 || height <= 0 || values.size() != static_cast<std::size_t>(width) * static_cast<std::size_t>(height))
+    throw InvalidArgument("image_from_values: " + what + ": " + std::to_string(values.size()) + " values for " +
+                          std::to_string(width) + "x" + std::to_string(height));
+  double lo = 0, hi = 0;
+  bool first = true;
+  for (double v : values) {
+    if (!std::isfinite(v)) throw FormatError(what + ": a pixel value is not finite");
+    if (first) lo = hi = v, first = false;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  Image img(width, height);
+  if (hi > lo)
+    for (std::size_t i = 0; i < values.size(); ++i) img.pixels[i] = static_cast<float>((values[i] - lo) / (hi - lo));
+  return img;
+}
+
+}  // namespace cryptounet::data

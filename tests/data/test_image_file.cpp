@@ -1,0 +1,277 @@
+// DICOM and NIfTI readers (data/dicom.h, data/nifti.h, data/image_file.h) on files written byte
+// by byte here from the standards (so the test does not trust the libraries' own writers):
+// 16-bit DICOM with rescale slope/intercept, MONOCHROME1 inversion, multi-frame selection;
+// TIFF (written with libtiff) 16-bit grey, 8-bit RGB and float pages;
+// NIfTI-1 .nii and .nii.gz volumes with scl_slope, slice selection; dispatch by content; bad
+// input refused with FormatError / InvalidArgument.
+#include <gtest/gtest.h>
+
+#include "cryptounet/common/error.h"
+#include "cryptounet/data/dicom.h"
+#include "cryptounet/data/image_file.h"
+#include "cryptounet/data/nifti.h"
+#include "cryptounet/data/png.h"
+#include "cryptounet/data/tiff.h"
+
+#include <tiffio.h>
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+using namespace cryptounet;
+using namespace cryptounet::data;
+namespace fs = std::filesystem;
+
+namespace {
+
+class Tmp {
+ public:
+  Tmp() {
+    std::string t = (fs::temp_directory_path() / "cu-imgfile-XXXXXX").string();
+    if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp");
+    dir = t;
+  }
+  ~Tmp() { fs::remove_all(dir); }
+  fs::path dir;
+};
+
+void put16(std::string& s, std::uint16_t v) { s.append(reinterpret_cast<const char*>(&v), 2); }
+void put32(std::string& s, std::uint32_t v) { s.append(reinterpret_cast<const char*>(&v), 4); }
+
+// Explicit VR little endian element with a short (16-bit) length.
+void elem(std::string& s, std::uint16_t g, std::uint16_t e, const char* vr, std::string value) {
+  if (value.size() % 2) value += (std::string(vr) == "UI" ? '\0' : ' ');
+  put16(s, g);
+  put16(s, e);
+  s += vr;
+  put16(s, static_cast<std::uint16_t>(value.size()));
+  s += value;
+}
+std::string us(std::uint16_t v) { return std::string(reinterpret_cast<const char*>(&v), 2); }
+
+/// w x h x frames 16-bit signed DICOM (Explicit VR Little Endian) with the given photometric.
+std::string make_dicom(int w, int h, int frames, const std::vector<std::int16_t>& px, const std::string& photometric,
+                       const std::string& slope, const std::string& intercept) {
+  std::string meta;
+  // (0002,0001) OB: reserved 2 bytes and a 4-byte length.
+  put16(meta, 0x0002), put16(meta, 0x0001), meta += "OB", put16(meta, 0), put32(meta, 2), meta += std::string("\0\1", 2);
+  elem(meta, 0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.7");
+  elem(meta, 0x0002, 0x0003, "UI", "1.2.826.0.1.3680043.2.1125.1");
+  elem(meta, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1");
+  std::string f(128, '\0');
+  f += "DICM";
+  std::string group_length;
+  put32(group_length, static_cast<std::uint32_t>(meta.size()));
+  elem(f, 0x0002, 0x0000, "UL", group_length);
+  f += meta;
+  elem(f, 0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.7");
+  elem(f, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.2.1125.1");
+  elem(f, 0x0008, 0x0060, "CS", "OT");
+  elem(f, 0x0028, 0x0002, "US", us(1));
+  elem(f, 0x0028, 0x0004, "CS", photometric);
+  if (frames > 1) elem(f, 0x0028, 0x0008, "IS", std::to_string(frames));
+  elem(f, 0x0028, 0x0010, "US", us(static_cast<std::uint16_t>(h)));
+  elem(f, 0x0028, 0x0011, "US", us(static_cast<std::uint16_t>(w)));
+  elem(f, 0x0028, 0x0100, "US", us(16));
+  elem(f, 0x0028, 0x0101, "US", us(16));
+  elem(f, 0x0028, 0x0102, "US", us(15));
+  elem(f, 0x0028, 0x0103, "US", us(1));
+  if (!intercept.empty()) elem(f, 0x0028, 0x1052, "DS", intercept);
+  if (!slope.empty()) elem(f, 0x0028, 0x1053, "DS", slope);
+  put16(f, 0x7fe0), put16(f, 0x0010), f += "OW", put16(f, 0);
+  put32(f, static_cast<std::uint32_t>(px.size() * 2));
+  f.append(reinterpret_cast<const char*>(px.data()), px.size() * 2);
+  return f;
+}
+
+void write(const fs::path& p, const std::string& bytes) {
+  std::ofstream o(p, std::ios::binary);
+  o.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// NIfTI-1 single file: 348-byte header, 4 zero extension bytes, int16 voxels at offset 352.
+std::string make_nifti(int nx, int ny, int nz, const std::vector<std::int16_t>& vox, float slope, float inter) {
+  std::string h(348, '\0');
+  auto at16 = [&](std::size_t off, std::int16_t v) { std::memcpy(&h[off], &v, 2); };
+  auto atf = [&](std::size_t off, float v) { std::memcpy(&h[off], &v, 4); };
+  const std::int32_t size = 348;
+  std::memcpy(&h[0], &size, 4);
+  at16(40, 3), at16(42, static_cast<std::int16_t>(nx)), at16(44, static_cast<std::int16_t>(ny)),
+      at16(46, static_cast<std::int16_t>(nz));
+  for (int i = 4; i < 8; ++i) at16(40 + 2 * i, 1);
+  at16(70, 4);   // DT_INT16
+  at16(72, 16);  // bitpix
+  for (int i = 0; i < 8; ++i) atf(76 + 4 * i, 1.0f);
+  atf(108, 352.0f);
+  atf(112, slope);
+  atf(116, inter);
+  std::memcpy(&h[344], "n+1\0", 4);
+  h += std::string(4, '\0');
+  h.append(reinterpret_cast<const char*>(vox.data()), vox.size() * 2);
+  return h;
+}
+
+}  // namespace
+
+TEST(DicomReader, SixteenBitWithRescaleAndMonochrome1) {
+  Tmp t;
+  const int w = 5, h = 3;
+  std::vector<std::int16_t> px(w * h);
+  for (int i = 0; i < w * h; ++i) px[i] = static_cast<std::int16_t>(-300 + 97 * i);
+  const fs::path p = t.dir / "a.dcm";
+  write(p, make_dicom(w, h, 1, px, "MONOCHROME2", "2", "-1024"));
+  EXPECT_EQ(image_file_kind(p.string()), ImageFileKind::dicom);
+  const Image img = read_any_image(p.string());
+  ASSERT_EQ(img.width, w);
+  ASSERT_EQ(img.height, h);
+  // Rescale is linear, so the min-max stretch of stored values gives the same plane.
+  for (int i = 0; i < w * h; ++i)
+    EXPECT_NEAR(img.pixels[i], (px[i] - px.front()) / double(px.back() - px.front()), 1e-6) << i;
+
+  const fs::path q = t.dir / "noext";
+  write(q, make_dicom(w, h, 1, px, "MONOCHROME1", "", ""));
+  EXPECT_EQ(image_file_kind(q.string()), ImageFileKind::dicom);  // by the DICM magic
+  const Image inv = read_dicom(q.string());
+  for (int i = 0; i < w * h; ++i) EXPECT_NEAR(inv.pixels[i], 1.0 - img.pixels[i], 1e-6) << i;
+}
+
+TEST(DicomReader, MultiFrameSelectionAndBadInput) {
+  Tmp t;
+  const int w = 4, h = 4, frames = 3;
+  std::vector<std::int16_t> px(w * h * frames);
+  for (int f = 0; f < frames; ++f)
+    for (int i = 0; i < w * h; ++i) px[f * w * h + i] = static_cast<std::int16_t>(f == 1 ? 100 - i : i);
+  const fs::path p = t.dir / "m.dcm";
+  write(p, make_dicom(w, h, frames, px, "MONOCHROME2", "", ""));
+  const Image mid = read_dicom(p.string());  // frame 1: decreasing
+  EXPECT_NEAR(mid.pixels.front(), 1.0, 1e-6);
+  EXPECT_NEAR(mid.pixels.back(), 0.0, 1e-6);
+  const Image f2 = read_dicom(p.string(), 2);
+  EXPECT_NEAR(f2.pixels.front(), 0.0, 1e-6);
+  EXPECT_NEAR(f2.pixels.back(), 1.0, 1e-6);
+  EXPECT_THROW((void)read_dicom(p.string(), 3), InvalidArgument);
+
+  const fs::path bad = t.dir / "bad.dcm";
+  std::string bytes = make_dicom(w, h, 1, std::vector<std::int16_t>(w * h, 1), "MONOCHROME2", "", "");
+  write(bad, bytes.substr(0, bytes.size() - 10));  // truncated pixel data
+  EXPECT_THROW((void)read_dicom(bad.string()), FormatError);
+  write(bad, std::string(300, 'x'));
+  EXPECT_THROW((void)read_dicom(bad.string()), FormatError);
+  EXPECT_THROW((void)read_dicom((t.dir / "missing.dcm").string()), IoError);
+}
+
+TEST(NiftiReader, SlicesPlainAndGzipped) {
+  Tmp t;
+  const int nx = 6, ny = 4, nz = 3;
+  std::vector<std::int16_t> vox(nx * ny * nz);
+  for (int z = 0; z < nz; ++z)
+    for (int y = 0; y < ny; ++y)
+      for (int x = 0; x < nx; ++x) vox[(z * ny + y) * nx + x] = static_cast<std::int16_t>(z == 1 ? 10 * x + y : -x);
+  const std::string bytes = make_nifti(nx, ny, nz, vox, 0.5f, 3.0f);
+  const fs::path p = t.dir / "v.nii";
+  write(p, bytes);
+  const fs::path gz = t.dir / "v.nii.gz";
+  {
+    gzFile g = gzopen(gz.c_str(), "wb");
+    ASSERT_NE(g, nullptr);
+    gzwrite(g, bytes.data(), static_cast<unsigned>(bytes.size()));
+    gzclose(g);
+  }
+  for (const fs::path& file : {p, gz}) {
+    EXPECT_EQ(image_file_kind(file.string()), ImageFileKind::nifti);
+    const Image img = read_any_image(file.string());  // middle slice z = 1
+    ASSERT_EQ(img.width, nx);
+    ASSERT_EQ(img.height, ny);
+    const double lo = 0, hi = 10 * (nx - 1) + (ny - 1);
+    for (int y = 0; y < ny; ++y)
+      for (int x = 0; x < nx; ++x) EXPECT_NEAR(img.at(y, x), (10 * x + y - lo) / (hi - lo), 1e-6) << file;
+    const Image z0 = read_nifti_slice(file.string(), 0);
+    EXPECT_NEAR(z0.at(0, 0), 1.0, 1e-6);  // -x: x = 0 is the largest
+    EXPECT_NEAR(z0.at(0, nx - 1), 0.0, 1e-6);
+    EXPECT_THROW((void)read_nifti_slice(file.string(), nz), InvalidArgument);
+  }
+  const fs::path bad = t.dir / "bad.nii";
+  write(bad, bytes.substr(0, 200));
+  EXPECT_THROW((void)read_nifti_slice(bad.string()), FormatError);
+  write(bad, bytes.substr(0, bytes.size() - 20));  // voxel data cut short
+  EXPECT_THROW((void)read_nifti_slice(bad.string()), FormatError);
+}
+
+TEST(ImageFile, PngStillGoesToStbAndConstantPlanesAreZero) {
+  Tmp t;
+  Image img(3, 2);
+  img.pixels = {0.f, 0.2f, 0.4f, 0.6f, 0.8f, 1.f};
+  const fs::path p = t.dir / "x.png";
+  write_image_png(p.string(), img);
+  EXPECT_EQ(image_file_kind(p.string()), ImageFileKind::png_or_stb);
+  const Image back = read_any_image(p.string());
+  for (std::size_t i = 0; i < img.pixels.size(); ++i) EXPECT_NEAR(back.pixels[i], img.pixels[i], 1.0 / 255);
+  const Image flat = image_from_values(std::vector<double>(6, 7.0), 3, 2, "flat");
+  for (float v : flat.pixels) EXPECT_EQ(v, 0.0f);
+  EXPECT_THROW((void)image_from_values({1, 2, 3}, 2, 2, "short"), InvalidArgument);
+}
+
+namespace {
+
+template <class T>
+void write_tiff(const fs::path& p, int w, int h, int spp, int bits, int format, const std::vector<T>& px) {
+  TIFF* t = TIFFOpen(p.c_str(), "w");
+  ASSERT_NE(t, nullptr);
+  TIFFSetField(t, TIFFTAG_IMAGEWIDTH, w);
+  TIFFSetField(t, TIFFTAG_IMAGELENGTH, h);
+  TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, spp);
+  TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bits);
+  TIFFSetField(t, TIFFTAG_SAMPLEFORMAT, format);
+  TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+  TIFFSetField(t, TIFFTAG_PHOTOMETRIC, spp == 1 ? PHOTOMETRIC_MINISBLACK : PHOTOMETRIC_RGB);
+  TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 1);
+  for (int y = 0; y < h; ++y)
+    ASSERT_GE(TIFFWriteScanline(t, const_cast<T*>(px.data() + static_cast<std::size_t>(y) * w * spp), y, 0), 0);
+  TIFFClose(t);
+}
+
+}  // namespace
+
+TEST(TiffReader, GreyRgbAndFloat) {
+  Tmp t;
+  const int w = 5, h = 3;
+  std::vector<std::uint16_t> g16(w * h);
+  for (int i = 0; i < w * h; ++i) g16[i] = static_cast<std::uint16_t>(4000 * i + 7);
+  const fs::path a = t.dir / "g16.tif";
+  write_tiff(a, w, h, 1, 16, SAMPLEFORMAT_UINT, g16);
+  EXPECT_EQ(image_file_kind(a.string()), ImageFileKind::tiff);
+  const Image ga = read_any_image(a.string());
+  ASSERT_EQ(ga.width, w);
+  ASSERT_EQ(ga.height, h);
+  for (int i = 0; i < w * h; ++i) EXPECT_NEAR(ga.pixels[i], g16[i] / 65535.0, 1e-6) << i;
+
+  std::vector<std::uint8_t> rgb(w * h * 3);
+  for (int i = 0; i < w * h; ++i)
+    rgb[i * 3] = static_cast<std::uint8_t>(10 * i), rgb[i * 3 + 1] = static_cast<std::uint8_t>(200 - 5 * i),
+    rgb[i * 3 + 2] = 77;
+  const fs::path b = t.dir / "rgb.tiff";
+  write_tiff(b, w, h, 3, 8, SAMPLEFORMAT_UINT, rgb);
+  const Image gb = read_tiff(b.string());
+  for (int i = 0; i < w * h; ++i)
+    EXPECT_NEAR(gb.pixels[i], (0.299 * rgb[i * 3] + 0.587 * rgb[i * 3 + 1] + 0.114 * rgb[i * 3 + 2]) / 255.0, 1e-6);
+
+  std::vector<float> f(w * h);
+  for (int i = 0; i < w * h; ++i) f[i] = -2.5f + 0.5f * static_cast<float>(i);
+  const fs::path c = t.dir / "f.tif";
+  write_tiff(c, w, h, 1, 32, SAMPLEFORMAT_IEEEFP, f);
+  const Image gc = read_tiff(c.string());
+  for (int i = 0; i < w * h; ++i) EXPECT_NEAR(gc.pixels[i], i / double(w * h - 1), 1e-6);
+  EXPECT_THROW((void)read_tiff(c.string(), 1), InvalidArgument);
+
+  const fs::path bad = t.dir / "bad.tif";
+  write(bad, std::string("II*\0garbage", 11));
+  EXPECT_EQ(image_file_kind(bad.string()), ImageFileKind::tiff);
+  EXPECT_THROW((void)read_any_image(bad.string()), FormatError);
+}

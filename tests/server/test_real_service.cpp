@@ -1,0 +1,323 @@
+// The real CKKS service behind `cryptounet serve` (model_loader.cpp) and the real client crypto
+// (client/ckks_client_crypto.cpp), at small INSECURE parameters (N = 2^11) on the random_ops
+// fixture (1x16x16 -> 2x16x16):
+//  - `cryptounet client` against a `cryptounet serve` child: the decrypted mask equals the
+//    plaintext reference's mask except where the reference's own margin is inside the error bound,
+//    and the decrypted logits are within 1e-3 x max|logit| of the reference;
+//  - a second client with its own keys cannot read the first one's result (refused by the key-id
+//    binding; forced past it, the decryption is garbage), and the server refuses to run the first
+//    one's ciphertext under the second one's keys;
+//  - the server refuses a secret key uploaded as evaluation keys, a ciphertext for another plan,
+//    and the validators refuse truncated blobs and blobs for other parameters.
+#include "server_test_util.h"
+
+#include "client/ckks_client_crypto.h"
+#include "cryptounet/ckks/serialize.h"
+#include "cryptounet/common/error.h"
+#include "cryptounet/data/png.h"
+#include "cryptounet/nn/he_client.h"
+#include "cryptounet/nn/he_files.h"
+#include "cryptounet/nn/model_card.h"
+#include "cryptounet/nn/ref_executor.h"
+#include "cryptounet/nn/segment.h"
+#include "server/model_loader.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdio>
+
+namespace cryptounet::server::testing {
+namespace {
+namespace fs = std::filesystem;
+
+const std::string kModel = std::string(CU_SOURCE_DIR) + "/tests/fixtures/random_ops.onnx";
+constexpr int kLogN = 11;
+
+std::pair<int, std::string> run_cli(const std::string& args) {
+  const std::string cmd = std::string(CU_CLI) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[512];
+  while (p && std::fgets(buf, sizeof buf, p)) out += buf;
+  const int status = p ? ::pclose(p) : -1;
+  return {WEXITSTATUS(status), out};
+}
+
+/// `cryptounet serve` with the real service for random_ops at N=2^11, two workers, on a free port.
+class RealChildServer {
+ public:
+  explicit RealChildServer(const fs::path& data_dir) {
+    int fds[2];
+    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    const std::string dir = data_dir.string(), logn = std::to_string(kLogN);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      ::execl(CU_CLI, CU_CLI, "serve", "--model", kModel.c_str(), "--insecure-test-params", logn.c_str(),
+              "--threads", "1", "--workers", "2", "--port", "0", "--data-dir", dir.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    std::string line;
+    pollfd p{fds[0], POLLIN, 0};
+    char buf[256];
+    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 60000) > 0) {
+      ssize_t n = ::read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      line.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fds[0]);
+    const auto at = line.find("127.0.0.1:");
+    if (at == std::string::npos) {
+      stop();
+      throw std::runtime_error("serve did not start: " + line);
+    }
+    port_ = std::stoi(line.substr(at + 10));
+  }
+  ~RealChildServer() { stop(); }
+  void stop() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  [[nodiscard]] client::ClientOptions options() const {
+    client::ClientOptions o;
+    o.server_url = "http://127.0.0.1:" + std::to_string(port_);
+    o.poll_interval = std::chrono::milliseconds(20);
+    o.io_timeout = std::chrono::seconds(30);
+    return o;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+/// A deterministic 16x16 grey test image with structure (a blob on a gradient).
+fs::path write_test_image(const fs::path& dir) {
+  data::Image img(16, 16);
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 16; ++x) {
+      const double d = std::hypot(x - 9.5, y - 6.5);
+      img.at(y, x) = static_cast<float>(0.15 + 0.02 * x + (d < 5 ? 0.5 : 0.0));
+    }
+  const fs::path p = dir / "scan.png";
+  data::write_image_png(p.string(), img);
+  return p;
+}
+
+nn::Tensor reference_logits(const fs::path& image) {
+  const nn::Graph g = nn::load_model(kModel);
+  // The PNG round trip quantises to 8 bits: use the image as the client reads it.
+  return nn::run_reference(g, nn::image_to_input(g, data::read_image(image.string()), false));
+}
+
+double max_abs(const nn::Tensor& t) {
+  double m = 0;
+  for (double v : t.data) m = std::max(m, std::abs(v));
+  return m;
+}
+
+double max_diff(const nn::Tensor& a, const nn::Tensor& b) {
+  double m = 0;
+  for (std::size_t i = 0; i < a.data.size(); ++i) m = std::max(m, std::abs(a.data[i] - b.data[i]));
+  return m;
+}
+
+std::string bytes_to_string(const std::vector<std::uint8_t>& v) {
+  return {reinterpret_cast<const char*>(v.data()), v.size()};
+}
+
+client::ModelInfo the_model(client::InferenceClient& c) {
+  const auto models = c.list_models();
+  if (models.size() != 1) throw std::runtime_error("expected one model");
+  return models[0];
+}
+
+TEST(RealService, ClientAndServerEndToEnd) {
+  TempDir data, work;
+  const fs::path image = write_test_image(work.path());
+  const nn::Tensor want = reference_logits(image);
+  ASSERT_EQ(want.shape.channels, 2);
+  const double bound = 1e-3 * max_abs(want);
+
+  RealChildServer srv(data.path());
+  const client::ClientOptions opt = srv.options();
+
+  // 1. `cryptounet client`: keys made, uploaded, image encrypted, run, decrypted, written.
+  const fs::path keys = work.path() / "keys", out = work.path() / "out";
+  auto [rc, text] = run_cli("client --server " + opt.server_url + " --key-dir " + keys.string() +
+                            " --cache-dir " + (work.path() / "cache").string() + " --threads 1 -o " +
+                            out.string() + " " + image.string());
+  ASSERT_EQ(rc, 0) << text;
+  ASSERT_TRUE(fs::exists(out / "scan.mask.png")) << text;
+  ASSERT_TRUE(fs::exists(out / "scan.overlay.png")) << text;
+  const data::Mask got_mask = data::read_mask((out / "scan.mask.png").string());
+  const data::Mask want_mask = nn::logits_to_mask(want);
+  ASSERT_EQ(got_mask.values.size(), want_mask.values.size());
+  int differ = 0, near_tie = 0;
+  for (int y = 0; y < 16; ++y)
+    for (int x = 0; x < 16; ++x) {
+      const bool tie = std::abs(want.at(1, y, x) - want.at(0, y, x)) <= 2 * bound;
+      near_tie += tie;
+      if (got_mask.at(y, x) != want_mask.at(y, x)) {
+        ++differ;
+        EXPECT_TRUE(tie) << "pixel " << x << "," << y << " differs with a clear reference margin";
+      }
+    }
+  EXPECT_LE(differ, near_tie);
+  EXPECT_GT(want_mask.count(), 0u);  // the fixture image gives both classes: the check means something
+  EXPECT_LT(want_mask.count(), want_mask.values.size());
+
+  // 2. The same key folder in-process: the same evaluation-key bytes; secret key private.
+  client::InferenceClient c(opt);
+  const client::ModelInfo model = the_model(c);
+  client::ClientCryptoOptions copt{.server_url = opt.server_url, .resize = false, .threads = 1};
+  client::CkksClientCrypto a(model, keys, copt);
+  struct stat st{};
+  ASSERT_EQ(::stat((a.key_folder() / nn::kSecretKeyFile).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0u);
+  const std::string keys_a = a.evaluation_keys();
+  EXPECT_EQ(keys_a, a.evaluation_keys());
+  EXPECT_EQ(keys_a.size(), model.eval_keys.max_bytes);
+  EXPECT_TRUE(model.eval_keys.exact && model.ciphertext.exact);
+  const client::Session sa = c.create_session(model.name, keys_a);
+  const std::string ct_a = a.encrypt_image(image);
+  EXPECT_EQ(ct_a.size(), model.ciphertext.max_bytes);
+  // Two encryptions of the image at once (two workers: concurrent run() calls share the
+  // service, its context and its key cache).
+  const std::string ct_a2 = a.encrypt_image(image);
+  ASSERT_NE(ct_a, ct_a2);
+  const std::vector<std::string> results = c.run_batch(sa, {ct_a, ct_a2});
+  ASSERT_EQ(results.size(), 2u);
+  const std::string& result_a = results[0];
+  for (const std::string& r : results) {
+    const nn::Tensor got = a.decrypt_logits(r);
+    ASSERT_EQ(got.shape, want.shape);
+    EXPECT_LE(max_diff(got, want), bound);
+  }
+
+  // Per-layer stages reach the metrics.
+  httplib::Client raw(opt.server_url);
+  auto m = raw.Get("/v1/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("serialise"), std::string::npos) << m->body;
+
+  // 3. A second client with its own keys cannot read the first one's result.
+  client::CkksClientCrypto b(model, work.path() / "keys-b", copt);
+  EXPECT_NE(b.key_id(), a.key_id());
+  EXPECT_THROW((void)b.decrypt_logits(result_a), InvalidArgument);
+  {  // Forced past the key-id binding, b's secret key gives garbage.
+    auto ctx = ckks::Context::create(nn::plan_params(b.plan().plan), ExecOptions{.threads = 1});
+    const nn::EncryptedTensor t = nn::decode_encrypted_tensor(
+        {reinterpret_cast<const std::uint8_t*>(result_a.data()), result_a.size()}, *ctx, "result");
+    const ckks::SecretKey sk_b = ckks::load_secret_key_file((b.key_folder() / nn::kSecretKeyFile).string(), *ctx);
+    const nn::Tensor wrong = nn::decrypt_outputs(ctx, sk_b, b.plan().plan, t.cts).at(0);
+    EXPECT_GT(max_diff(wrong, want), 100 * max_abs(want));
+  }
+  // b's session refuses to run a's ciphertext (another key): the job fails with a message.
+  const client::Session sb = c.create_session(model.name, b.evaluation_keys());
+  const std::string job_b = c.submit(sb, ct_a);
+  const client::JobStatus failed = c.wait(sb, job_b, {}, std::chrono::seconds(60));
+  EXPECT_EQ(failed.state, "failed");
+  EXPECT_NE(failed.error.find("another key"), std::string::npos) << failed.error;
+
+  // 4. A secret key sent as evaluation keys (padded to the exact size): 400, no session.
+  {
+    auto ctx = ckks::Context::create(nn::plan_params(a.plan().plan), ExecOptions{.threads = 1});
+    const ckks::SecretKey sk_a = ckks::load_secret_key_file((a.key_folder() / nn::kSecretKeyFile).string(), *ctx);
+    std::vector<std::uint8_t> skb = ckks::save(sk_a, *ctx);
+    std::string body = bytes_to_string(skb);
+    ckks::wipe_bytes(skb);
+    body.resize(model.eval_keys.max_bytes, '\0');
+    auto r = raw.Post(("/v1/models/" + model.name + "/sessions").c_str(), body, "application/octet-stream");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << r->body;
+    std::fill(body.begin(), body.end(), '\0');
+  }
+  // 5. A ciphertext made for another plan (same sizes, other model fingerprint): 400.
+  {
+    auto j = nlohmann::json::parse(model.plan_json);
+    std::string fp = j.at("model").at("fingerprint").get<std::string>();
+    fp[0] = fp[0] == '0' ? '1' : '0';
+    j["model"]["fingerprint"] = fp;
+    client::ModelInfo other = model;
+    other.plan_json = j.dump();
+    client::CkksClientCrypto o(other, keys, copt);
+    const std::string ct_o = o.encrypt_image(image);
+    ASSERT_EQ(ct_o.size(), ct_a.size());
+    try {
+      (void)c.submit(sa, ct_o);
+      ADD_FAILURE() << "a ciphertext for another plan was accepted";
+    } catch (const client::ServerError& e) {
+      EXPECT_EQ(e.status(), 400);
+      EXPECT_NE(std::string(e.what()).find("another plan"), std::string::npos) << e.what();
+    }
+  }
+  c.delete_session(sa);
+  c.delete_session(sb);
+}
+
+TEST(RealService, ValidatorsRefuseSecretKeysTruncationAndOtherParameters) {
+  TempDir work;
+  const auto services = load_model_services({kModel}, ModelLoadOptions{.insecure_test_log_n = kLogN, .threads = 1});
+  ASSERT_EQ(services.size(), 1u);
+  const ModelService& s = *services[0];
+  EXPECT_EQ(s.name(), "random_ops");
+  client::ModelInfo model{s.name(), s.plan_json(), {s.eval_keys_size().max_bytes, true},
+                          {s.ciphertext_size().max_bytes, true}};
+  client::CkksClientCrypto a(model, work.path() / "k", {.server_url = "", .resize = false, .threads = 1});
+  const std::string keys = a.evaluation_keys();
+  const std::string ct = a.encrypt_image(write_test_image(work.path()));
+  EXPECT_NO_THROW(s.validate_eval_keys(keys));
+  EXPECT_NO_THROW(s.validate_ciphertext(ct));
+
+  // Secret key (as it is, and padded to the exact size).
+  auto ctx = ckks::Context::create(nn::plan_params(a.plan().plan), ExecOptions{.threads = 1});
+  {
+    const ckks::SecretKey sk = ckks::load_secret_key_file((a.key_folder() / nn::kSecretKeyFile).string(), *ctx);
+    std::vector<std::uint8_t> skb = ckks::save(sk, *ctx);
+    std::string body = bytes_to_string(skb);
+    ckks::wipe_bytes(skb);
+    EXPECT_THROW(s.validate_eval_keys(body), Error);
+    body.resize(keys.size(), '\0');
+    EXPECT_THROW(s.validate_eval_keys(body), Error);
+    std::fill(body.begin(), body.end(), '\0');
+  }
+  // Truncated and bit-flipped.
+  EXPECT_THROW(s.validate_eval_keys(keys.substr(0, keys.size() - 1)), Error);
+  EXPECT_THROW(s.validate_ciphertext(ct.substr(0, ct.size() - 1)), Error);
+  EXPECT_THROW(s.validate_ciphertext(ct.substr(0, 40)), Error);
+  std::string ct_flip = ct;
+  ct_flip[20] ^= 0x5a;  // inside the header's parameter fingerprint
+  EXPECT_THROW(s.validate_ciphertext(ct_flip), Error);
+  // Keys for other parameters (N = 2^12), cut to this model's size.
+  const auto other = load_model_services({kModel}, ModelLoadOptions{.insecure_test_log_n = kLogN + 1, .threads = 1});
+  client::ModelInfo model12{other[0]->name(), other[0]->plan_json(), {other[0]->eval_keys_size().max_bytes, true},
+                            {other[0]->ciphertext_size().max_bytes, true}};
+  client::CkksClientCrypto b(model12, work.path() / "k", {.server_url = "", .resize = false, .threads = 1});
+  EXPECT_NE(b.key_folder(), a.key_folder());
+  std::string keys12 = b.evaluation_keys();
+  ASSERT_GE(keys12.size(), keys.size());
+  keys12.resize(keys.size());
+  EXPECT_THROW(s.validate_eval_keys(keys12), Error);
+  // A ciphertext-shaped blob where keys belong, and keys where a ciphertext belongs.
+  EXPECT_THROW(s.validate_eval_keys(ct), Error);
+  EXPECT_THROW(s.validate_ciphertext(keys), Error);
+  // Random bytes of the exact size.
+  std::string junk(keys.size(), '\0');
+  for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>(i * 131 + 7);
+  EXPECT_THROW(s.validate_eval_keys(junk), Error);
+}
+
+}  // namespace
+}  // namespace cryptounet::server::testing

@@ -10,7 +10,7 @@ case "${1:-}" in
   brain)
     run $py train/train.py --data data/brain-64 --name brain64 --epochs 150 --threads 1 \
       --sample-out models/samples/brain64_test
-    run $py train/train.py --data data/brain-128 --name brain128 --epochs 80 --threads 1 \
+    run $py train/train.py --data data/brain-128 --name brain128 --epochs 80 --threads 1 --logit-cap 20 \
       --sample-out models/samples/brain128_test
     run $py train/make_fixtures.py --models brain64 brain128
     ;;

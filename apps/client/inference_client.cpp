@@ -146,8 +146,7 @@ Session InferenceClient::create_session(const std::string& model, std::string_vi
       options_, "create session",
       [&](httplib::Client& c) {
         return c.Post(path.c_str(), eval_keys.data(), eval_keys.size(), "application/octet-stream");
-      },
-      /*retry_connection=*/true);
+      });
   expect(r, {201}, "create session for model '" + model + "'");
   json body = parse_json(r, "create session");
   Session s{body.value("session_id", ""), body.value("token", ""), model};

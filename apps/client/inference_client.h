@@ -83,8 +83,8 @@ class InferenceClient {
   std::vector<ModelInfo> list_models();
   ModelInfo model(const std::string& name);
 
-  /// Uploads the evaluation keys: a new session. Not retried on connection loss after the
-  /// upload started (a lost answer leaves an orphan session that expires on the server).
+  /// Uploads the evaluation keys: a new session. Retried on connection loss and 503; an answer
+  /// lost after the server stored the session leaves an orphan session there, which expires.
   Session create_session(const std::string& model, std::string_view eval_keys);
   /// The cached session for (server, model, SHA-256 of eval_keys) if the server still has it,
   /// else a new one (cached when a cache directory is set). Keys are uploaded at most once.

@@ -18,7 +18,11 @@ configure: deps
 build: configure
 	@cmake --build $(BUILD) -j$(JOBS)
 
+# Every test: a short libFuzzer pass over every deserialiser (TEST_FUZZ_SECONDS per target, 0 skips
+# it; `make fuzz` runs longer), then all CTest suites (C++, examples, the Python training smoke test).
+TEST_FUZZ_SECONDS ?= 2
 test: build
+	@if [ "$(TEST_FUZZ_SECONDS)" != 0 ]; then $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS); fi
 	@scripts/run-tests.sh $(BUILD)
 
 demo: build

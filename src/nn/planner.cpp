@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "cryptounet/ckks/security.h"
 #include "cryptounet/common/error.h"
 
 namespace cryptounet::nn {
@@ -16,17 +17,8 @@ using packing::Grid;
 using packing::PackingMode;
 
 double max_log_qp_128(int log_n) {
-  // HE standard (homomorphicencryption.org, 2018), ternary secret, 128-bit classical security.
-  switch (log_n) {
-    case 10: return 27;
-    case 11: return 54;
-    case 12: return 109;
-    case 13: return 218;
-    case 14: return 438;
-    case 15: return 881;
-    case 16: return 1772;
-    default: return 0;
-  }
+  // One table for the whole project: the engine's (ckks/security.h, HE standard 2018).
+  return ckks::max_log_qp_128(log_n);
 }
 
 double Plan::log_qp() const {

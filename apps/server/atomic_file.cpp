@@ -1,7 +1,7 @@
 #include "server/atomic_file.h"
 
+#include "cryptounet/common/binary_io.h"
 #include "cryptounet/common/error.h"
-#include "server/secure_random.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -53,39 +53,9 @@ void make_private_directory(const fs::path& dir) {
 }
 
 void write_file_atomic(const fs::path& path, std::string_view data) {
-  const fs::path tmp = path.parent_path() / (".tmp-" + path.filename().string() + "-" + random_hex(8));
-  {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-    if (fd.get() < 0) fail("write_file_atomic: create", tmp);
-    const char* p = data.data();
-    std::size_t left = data.size();
-    while (left > 0) {
-      ssize_t n = ::write(fd.get(), p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        int saved = errno;
-        ::unlink(tmp.c_str());
-        errno = saved;
-        fail("write_file_atomic: write", tmp);
-      }
-      p += n;
-      left -= static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0) {
-      int saved = errno;
-      ::unlink(tmp.c_str());
-      errno = saved;
-      fail("write_file_atomic: fsync", tmp);
-    }
-    if (::close(fd.release()) != 0) fail("write_file_atomic: close", tmp);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int saved = errno;
-    ::unlink(tmp.c_str());
-    errno = saved;
-    fail("write_file_atomic: rename to " + path.string() + " from", tmp);
-  }
-  fsync_directory(path.parent_path());
+  // The project's one implementation (common/binary_io.h): temp file, fsync, rename, fsync folder.
+  cryptounet::write_file_atomic(
+      path.string(), {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
 }
 
 std::string read_file(const fs::path& path) {

@@ -90,7 +90,8 @@ void write_file_atomic(const std::string& path, std::span<const std::uint8_t> by
   namespace fs = std::filesystem;
   fs::path target(path);
   fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  std::string tmp = (dir / ("." + target.filename().string() + ".tmpXXXXXX")).string();
+  // ".tmp-" prefix: readers of a data folder (the server's job store) recognise and remove leftovers.
+  std::string tmp = (dir / (".tmp-" + target.filename().string() + "-XXXXXX")).string();
   int fd = mkstemp(tmp.data());
   if (fd < 0) throw IoError("cannot create a temporary file in '" + dir.string() + "': " + std::strerror(errno));
   std::size_t done = 0;
@@ -115,11 +116,14 @@ void write_file_atomic(const std::string& path, std::span<const std::uint8_t> by
     ::unlink(tmp.c_str());
     throw IoError("cannot rename into '" + path + "': " + std::strerror(err));
   }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
+  // The rename is durable only once the folder itself is on disk.
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || ::fsync(dfd) != 0) {
+    int err = errno;
+    if (dfd >= 0) ::close(dfd);
+    throw IoError("cannot fsync folder '" + dir.string() + "' after writing '" + path + "': " + std::strerror(err));
   }
+  ::close(dfd);
 }
 
 }  // namespace cryptounet

@@ -172,8 +172,9 @@ FileHeader read_header(BinaryReader& r, ObjectKind expected_kind, std::uint64_t 
 /// Reads a whole file, refusing files larger than `max_bytes` before reading them.
 std::vector<std::uint8_t> read_file(const std::string& path, std::uint64_t max_bytes);
 
-/// Writes a file atomically: a temporary file in the same folder, fsync, rename, fsync the folder.
-/// A crash leaves either the old file or the new one, never a torn one.
+/// Writes a file atomically and durably: a temporary file ".tmp-NAME-XXXXXX" (mode 0600) in the same
+/// folder, fsync, rename, fsync the folder. A crash leaves either the old file or the new one, never a
+/// torn one. Throws IoError.
 void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes);
 
 }  // namespace cryptounet

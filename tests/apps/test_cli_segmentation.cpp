@@ -1,5 +1,6 @@
 // The built `cryptounet` CLI end to end: dataset synth → predict → evaluate --plain, checked
 // against the same computation through the library.
+#include "apps/cli_runner.h"
 #include "cryptounet/data/dataset.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/nn/evaluate.h"
@@ -24,21 +25,8 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-struct Run {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-Run run_cli(const std::string& args) {
-  const std::string cmd = std::string(CU_CLI) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
-  const int status = pclose(pipe.release());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using cli_test::Run;
+using cli_test::run_cli;
 
 class CliSegmentation : public ::testing::Test {
  protected:

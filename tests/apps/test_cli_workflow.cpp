@@ -4,6 +4,7 @@
 // --report shows counts equal to the plan's, and every bad input gets a clear error (exit 1),
 // never a crash: wrong image size, a ciphertext of another plan or key, keys missing a rotation,
 // truncated files, a plan of another model, a model too deep for 128-bit parameters.
+#include "apps/cli_runner.h"
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/binary_io.h"
 #include "cryptounet/data/png.h"
@@ -37,21 +38,8 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Run {
-  int status;
-  std::string output;  // stdout and stderr
-};
-
-Run run_cli(const std::string& args) {
-  const std::string cmd = std::string(CU_CLI) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
-  const int status = pclose(pipe.release());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using cli_test::Run;
+using cli_test::run_cli;
 
 void truncate_copy(const std::string& from, const std::string& to, double fraction) {
   std::ifstream in(from, std::ios::binary);

@@ -99,11 +99,10 @@ void run_infer(const InferArgs& a) {
 
     // Rank 0: read and check an input file (the check names the file).
     auto load = [&](std::size_t i) {
-      std::vector<std::uint8_t> bytes = read_file(a.inputs[i], max_in);
-      const std::string what = "'" + a.inputs[i] + "'";
-      const nn::EncryptedTensor t = nn::decode_encrypted_tensor(bytes, *ctx, what);
-      nn::check_encrypted_tensor(t, nn::TensorRole::input, plan_fp, key_id, what);
-      return bytes;
+      // read_encrypted_tensor names a file of other parameters or another kind before its size.
+      const nn::EncryptedTensor t = nn::read_encrypted_tensor(a.inputs[i], *ctx, max_in);
+      nn::check_encrypted_tensor(t, nn::TensorRole::input, plan_fp, key_id, "'" + a.inputs[i] + "'");
+      return read_file(a.inputs[i], max_in);
     };
     std::mutex report_mutex;
     std::map<std::size_t, nn::ExecReport> reports;  // of the inputs rank 0 computed

@@ -51,6 +51,19 @@ void check(int rc, const char* what) {
                 " (a rank died or the network failed)");
 }
 
+// Completes a non-blocking request by polling (a waiting rank must not spin a shared core).
+void wait_quietly(MPI_Request* req, const char* what) {
+  for (;;) {
+    int done = 0;
+    {
+      std::lock_guard lock(mpi_mutex());
+      check(MPI_Test(req, &done, MPI_STATUS_IGNORE), what);
+    }
+    if (done) return;
+    pause_briefly();
+  }
+}
+
 // Written from the SIGTERM handler: the MPI launcher sends SIGTERM to every rank when one rank
 // dies or calls MPI_Abort; say so in one line instead of disappearing silently.
 char g_term_message[256];
@@ -178,15 +191,7 @@ void World::barrier() {
     std::lock_guard lock(mpi_mutex());
     check(MPI_Ibarrier(MPI_COMM_WORLD, &req), "barrier");
   }
-  for (;;) {
-    int done = 0;
-    {
-      std::lock_guard lock(mpi_mutex());
-      check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "barrier");
-    }
-    if (done) return;
-    pause_briefly();
-  }
+  wait_quietly(&req, "barrier");
 #endif
 }
 
@@ -207,6 +212,46 @@ std::vector<std::uint8_t> World::broadcast(std::vector<std::uint8_t> bytes, int 
     bytes_received_ += n;
 #endif
   return bytes;
+}
+
+
+std::vector<std::vector<std::uint8_t>> World::allgather(const std::vector<std::uint8_t>& mine) {
+  if (!mpi_) return {mine};
+  std::vector<std::vector<std::uint8_t>> out(static_cast<std::size_t>(size_));
+#ifdef CU_HAVE_MPI
+  const std::uint64_t n = mine.size();
+  std::vector<std::uint64_t> sizes(static_cast<std::size_t>(size_));
+  MPI_Request req;
+  {
+    std::lock_guard lock(mpi_mutex());
+    check(MPI_Iallgather(&n, 1, MPI_UINT64_T, sizes.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD, &req), "allgather");
+  }
+  wait_quietly(&req, "allgather");
+  std::uint64_t total = 0;
+  std::vector<int> counts(static_cast<std::size_t>(size_)), displs(static_cast<std::size_t>(size_));
+  for (int r = 0; r < size_; ++r) {
+    if (total + sizes[static_cast<std::size_t>(r)] > static_cast<std::uint64_t>(INT_MAX))
+      throw InvalidArgument("allgather: more than 2 GiB in one exchange");
+    counts[static_cast<std::size_t>(r)] = static_cast<int>(sizes[static_cast<std::size_t>(r)]);
+    displs[static_cast<std::size_t>(r)] = static_cast<int>(total);
+    total += sizes[static_cast<std::size_t>(r)];
+  }
+  std::vector<std::uint8_t> all(total);
+  {
+    std::lock_guard lock(mpi_mutex());
+    check(MPI_Iallgatherv(mine.data(), static_cast<int>(n), MPI_BYTE, all.data(), counts.data(), displs.data(),
+                          MPI_BYTE, MPI_COMM_WORLD, &req),
+          "allgatherv");
+  }
+  wait_quietly(&req, "allgatherv");
+  for (int r = 0; r < size_; ++r) {
+    const auto b = all.begin() + displs[static_cast<std::size_t>(r)];
+    out[static_cast<std::size_t>(r)].assign(b, b + counts[static_cast<std::size_t>(r)]);
+  }
+  bytes_sent_ += n * static_cast<std::uint64_t>(size_ - 1);
+  bytes_received_ += total - n;
+#endif
+  return out;
 }
 
 bool World::all(bool value) {

@@ -31,6 +31,7 @@ TEST(OneRankWorld, IsOneRankAndRunsTheQueueAsALoop) {
   EXPECT_FALSE(w.distributed());
   EXPECT_EQ(w.shared_file("/no/such/file", 10), "/no/such/file");  // nothing to share with one rank
   EXPECT_EQ(w.broadcast({1, 2, 3}), (Bytes{1, 2, 3}));
+  EXPECT_EQ(w.allgather({4, 5}), (std::vector<Bytes>{{4, 5}}));
   std::vector<int> order;
   std::vector<Bytes> stored(5);
   const QueueStats s = run_work_queue(
@@ -94,6 +95,12 @@ TEST_F(MpiProbe, MoreRanksThanItems) {
   const auto r0 = mpi_test::mpirun(2, probe() + " queue 0");
   ASSERT_EQ(r0.status, 0) << r0.output;
   EXPECT_THAT(r0.output, HasSubstr("ok items=0"));
+}
+
+TEST_F(MpiProbe, AllgatherOfDifferentSizes) {
+  const auto r = mpi_test::mpirun(3, probe() + " gather");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (int rank = 0; rank < 3; ++rank) EXPECT_THAT(r.output, HasSubstr("rank " + std::to_string(rank) + ": gathered ok"));
 }
 
 TEST_F(MpiProbe, SharedFileIsBroadcastToRanksThatCannotReadIt) {

@@ -4,6 +4,7 @@
 //
 //   mpi_probe queue COUNT [kill|throw|stop RANK ITEM]   prints "ok items=N per-rank=a,b,..." on rank 0
 //   mpi_probe file PATH                                 each rank prints "rank r: N bytes, sum S"
+//   mpi_probe gather                                    each rank prints "rank r: gathered ok" (sizes differ per rank)
 #include "cryptounet/common/binary_io.h"
 #include "cryptounet/distributed/work_queue.h"
 #include "cryptounet/distributed/world.h"
@@ -80,6 +81,26 @@ int file(distributed::World& world, const char* path) {
   return 0;
 }
 
+Bytes gather_bytes(int rank) {
+  Bytes b(static_cast<std::size_t>(rank) * 100000 + 3);  // rank 0 sends 3 bytes
+  for (std::size_t k = 0; k < b.size(); ++k) b[k] = static_cast<std::uint8_t>(k * 13 + rank);
+  return b;
+}
+
+int gather(distributed::World& world) {
+  for (int round = 0; round < 3; ++round) {
+    const auto all = world.allgather(gather_bytes(world.rank()));
+    if (static_cast<int>(all.size()) != world.size()) return 1;
+    for (int r = 0; r < world.size(); ++r)
+      if (all[static_cast<std::size_t>(r)] != gather_bytes(r)) {
+        std::printf("rank %d: round %d: bytes of rank %d differ\n", world.rank(), round, r);
+        return 1;
+      }
+  }
+  std::printf("rank %d: gathered ok\n", world.rank());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,7 +110,8 @@ int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "queue" && argc > 2) rc = queue(world, argc, argv);
     else if (mode == "file" && argc > 2) rc = file(world, argv[2]);
-    else std::fprintf(stderr, "usage: mpi_probe queue COUNT [kill|throw|stop RANK ITEM] | file PATH\n");
+    else if (mode == "gather") rc = gather(world);
+    else std::fprintf(stderr, "usage: mpi_probe queue COUNT [kill|throw|stop RANK ITEM] | file PATH | gather\n");
   });
   return rc;
 }

@@ -60,6 +60,9 @@ class World {
   /// Rank `root`'s bytes on every rank (`bytes` is ignored on the other ranks).
   [[nodiscard]] std::vector<std::uint8_t> broadcast(std::vector<std::uint8_t> bytes, int root = 0);
 
+  /// Every rank's bytes on every rank (result[r] = rank r's `mine`). Waits by polling, like barrier().
+  [[nodiscard]] std::vector<std::vector<std::uint8_t>> allgather(const std::vector<std::uint8_t>& mine);
+
   /// True on every rank iff `value` is true on every rank.
   [[nodiscard]] bool all(bool value);
 

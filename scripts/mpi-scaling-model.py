@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""Scaling model for CryptoUNet on MPI ranks, from measured inputs (see README, "Beyond one machine").
+
+Inputs, all measured by the stated commands:
+  --plan-table FILE    output of `cryptounet plan --model M` (per layer: level, layout team size t)
+  --report FILE        output of `cryptounet infer ... --threads 1 --report` (per layer: seconds)
+  --log-n N            ring degree exponent of the plan (15 for the bundled models)
+  --input-bytes B      encrypted input file bytes per slice (from `plan`: "input 2.3 MiB (seeded)")
+  --output-bytes B     encrypted output file bytes per slice
+  --keys-bytes B       eval.keys bytes
+  --bandwidth-gbit G   stated network bandwidth per link, Gbit/s
+  --slices S           slices in the volume (181 for ch2.nii.gz)
+
+Model (stated, not measured):
+  Volume: slices are independent; rank 0 sends each input and receives each output over its one link.
+    T(R) = keys/bw (broadcast once; 0 on a shared file system) + max(ceil(S/R) * t_slice, S*(in+out)/bw)
+  One image (latency mode): layer l has t_l output ciphertexts; R ranks compute ceil(t_l/R) of them
+  each, then allgather them (ring: each rank receives (R-1)/R of the layer's bytes).
+    T(R) = sum_l [ compute_l * ceil(t_l/R)/t_l + (R-1)/R * t_l * ct_bytes(level_l)/bw ]
+  with ct_bytes(level) = 2 * N * (level+1) * 8 (two polynomials, one u64 per coefficient per prime).
+  This ignores work every rank must repeat (hoisted decompositions of a layer's inputs are shared by
+  all its outputs), so it is an upper bound on the latency speed-up.
+Prints a JSON object and a Markdown table.
+"""
+import argparse
+import json
+import math
+import re
+
+
+def parse_plan(path):
+    layers = {}
+    for line in open(path):
+        m = re.match(r"^(\d+)\s+(\S+)\s+(\S+)\s+(\d+)\s+(latency|throughput)\s.*?\bt(\d+)\b", line)
+        if m:
+            layers[int(m.group(1))] = {"node": m.group(2), "op": m.group(3), "level": int(m.group(4)),
+                                       "team": int(m.group(6))}
+    return layers
+
+
+def parse_report(path):
+    secs = {}
+    for line in open(path):
+        m = re.match(r"^(\d+)\s+(\S+)\s+(\S+)\s+(\d+)\s+([0-9.]+)\s+([0-9.]+)%", line)
+        if m:
+            secs[int(m.group(1))] = float(m.group(5))
+    return secs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--plan-table", required=True)
+    ap.add_argument("--report", required=True)
+    ap.add_argument("--log-n", type=int, default=15)
+    ap.add_argument("--input-bytes", type=float, required=True)
+    ap.add_argument("--output-bytes", type=float, required=True)
+    ap.add_argument("--keys-bytes", type=float, required=True)
+    ap.add_argument("--bandwidth-gbit", type=float, default=10.0)
+    ap.add_argument("--slices", type=int, default=181)
+    ap.add_argument("--ranks", default="1,2,4,8,16")
+    a = ap.parse_args()
+
+    plan = parse_plan(a.plan_table)
+    secs = parse_report(a.report)
+    if not plan or not secs:
+        raise SystemExit("mpi-scaling-model: could not read the plan table or the report")
+    n = 1 << a.log_n
+    bw = a.bandwidth_gbit * 1e9 / 8  # bytes/s
+    ranks = [int(r) for r in a.ranks.split(",")]
+
+    layers = []
+    for i, l in sorted(plan.items()):
+        ct = 2 * n * (l["level"] + 1) * 8
+        layers.append({**l, "index": i, "seconds": secs.get(i, 0.0), "ct_bytes": ct,
+                       "layer_bytes": ct * l["team"]})
+    t_image = sum(l["seconds"] for l in layers)
+
+    def image_time(r):
+        t = 0.0
+        for l in layers:
+            if l["op"] == "Input":
+                continue
+            t += l["seconds"] * math.ceil(l["team"] / r) / l["team"]
+            if r > 1 and l["op"] != "Concat":
+                t += (r - 1) / r * l["layer_bytes"] / bw
+        return t
+
+    def volume_time(r, shared_keys):
+        keys = 0.0 if (shared_keys or r == 1) else a.keys_bytes / bw
+        io = a.slices * (a.input_bytes + a.output_bytes) / bw if r > 1 else 0.0
+        return keys + max(math.ceil(a.slices / r) * t_image, io)
+
+    out = {
+        "bandwidth_gbit_s": a.bandwidth_gbit,
+        "image_seconds_one_thread": round(t_image, 3),
+        "layers": [{k: l[k] for k in ("index", "node", "op", "level", "team", "seconds", "layer_bytes")}
+                   for l in layers],
+        "allgather_bytes_per_image": sum(l["layer_bytes"] for l in layers if l["op"] not in ("Input", "Concat")),
+        "predictions": [],
+    }
+    for r in ranks:
+        ti = image_time(r)
+        tv = volume_time(r, shared_keys=False)
+        out["predictions"].append({"ranks": r, "image_s": round(ti, 3), "image_speedup": round(t_image / ti, 2),
+                                   "volume_s": round(tv, 1),
+                                   "volume_speedup": round(volume_time(1, True) / tv, 2)})
+    print(json.dumps(out, indent=1))
+    print()
+    print(f"| ranks | one image (latency mode) | speed-up | {a.slices}-slice volume | speed-up |")
+    print("|---|---|---|---|---|")
+    for p in out["predictions"]:
+        print(f"| {p['ranks']} | {p['image_s']:.2f} s | {p['image_speedup']:.2f}x | "
+              f"{p['volume_s']:.0f} s | {p['volume_speedup']:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

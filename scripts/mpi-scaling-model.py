@@ -10,6 +10,8 @@ Inputs, all measured by the stated commands:
   --keys-bytes B       eval.keys bytes
   --bandwidth-gbit G   stated network bandwidth per link, Gbit/s
   --slices S           slices in the volume (181 for ch2.nii.gz)
+  --time-scale F       multiply the report's seconds by F (e.g. CPU seconds / wall seconds of a run
+                       measured on a loaded machine, to turn its wall times into compute times)
 
 Model (stated, not measured):
   Volume: slices are independent; rank 0 sends each input and receives each output over its one link.
@@ -58,10 +60,11 @@ def main():
     ap.add_argument("--bandwidth-gbit", type=float, default=10.0)
     ap.add_argument("--slices", type=int, default=181)
     ap.add_argument("--ranks", default="1,2,4,8,16")
+    ap.add_argument("--time-scale", type=float, default=1.0)
     a = ap.parse_args()
 
     plan = parse_plan(a.plan_table)
-    secs = parse_report(a.report)
+    secs = {k: v * a.time_scale for k, v in parse_report(a.report).items()}
     if not plan or not secs:
         raise SystemExit("mpi-scaling-model: could not read the plan table or the report")
     n = 1 << a.log_n

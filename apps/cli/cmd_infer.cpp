@@ -5,7 +5,9 @@
 // the input's name without .ct): the batch form. Under an MPI launcher (`mpirun -np R cryptounet
 // infer ...`) the inputs are shared across the ranks by the distributed work queue: rank 0 reads
 // the inputs and writes the outputs, every rank computes, a rank that finishes early takes the next
-// input. Each output is the same ciphertext, byte for byte, as the single-process run's.
+// input. With --mpi (latency mode), one input: each layer's output ciphertexts are shared out among
+// the ranks and allgathered after the layer. Either way each output is the same ciphertext, byte
+// for byte, as the single-process run's.
 #include "cli/command.h"
 #include "cli/workflow_util.h"
 
@@ -18,6 +20,9 @@
 #include "cryptounet/workflow/he_files.h"
 #include "cryptounet/workflow/plan_io.h"
 #include "cryptounet/workflow/server_infer.h"
+#include "cryptounet/workflow/split_infer.h"
+
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -38,7 +43,31 @@ struct InferArgs {
   std::vector<std::string> inputs;
   int threads = 0;
   bool report = false;
+  bool mpi = false;
 };
+
+// CPU seconds (user + system) this process has used so far.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// Every rank's `value` on rank 0 (collective), as "a, b, c".
+std::string per_rank(distributed::World& world, double value) {
+  std::vector<std::uint8_t> mine(8);
+  std::memcpy(mine.data(), &value, 8);
+  std::string out;
+  for (const auto& b : world.allgather(mine)) {
+    double v = 0;
+    if (b.size() == 8) std::memcpy(&v, b.data(), 8);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%.1f", out.empty() ? "" : ", ", v);
+    out += buf;
+  }
+  return out;
+}
 
 // Output path of each input: `out` itself for one input, else out/STEM.out.ct.
 std::vector<std::string> output_paths(const InferArgs& a) {
@@ -97,6 +126,64 @@ void run_infer(const InferArgs& a) {
     const double keys_s = seconds_since(t0);
     if (root && a.inputs.size() > 1) fs::create_directories(a.out);
 
+    if (a.mpi) {  // latency mode
+      if (a.inputs.size() != 1)
+        throw InvalidArgument("infer --mpi: one input (latency mode splits the layers of one image across the "
+                              "ranks); several inputs are shared out whole without --mpi");
+      const std::string in_path = world.shared_file(a.inputs[0], max_in);
+      nn::EncryptedTensor in = nn::read_encrypted_tensor(in_path, *ctx, max_in);
+      nn::check_encrypted_tensor(in, nn::TensorRole::input, plan_fp, key_id, "'" + a.inputs[0] + "'");
+      nn::ExecReport report;
+      std::vector<nn::LayerExchange> exchange;
+      const auto start = std::chrono::steady_clock::now();
+      const double cpu0 = cpu_seconds();
+      nn::EncryptedTensor out;
+      out.cts = nn::infer_encrypted_split(world, ctx, graph, pf.plan, evk, std::move(in.cts), &report, &exchange,
+                                          world.distributed() ? nn::RunOptions{} : progress_bar_options("infer"));
+      const double run_s = seconds_since(start);
+      const std::string cpu = per_rank(world, cpu_seconds() - cpu0);
+      if (!root) return;
+      out.plan = plan_fp;
+      out.key_id = key_id;
+      out.role = nn::TensorRole::output;
+      const auto bytes = nn::encode_encrypted_tensor(out, *ctx);
+      write_file_atomic(a.out, bytes);
+      std::printf("%s -> %s: model %s, %zu output ciphertext(s) at level %d (%s), keys loaded in %.2f s, inference "
+                  "%.2f s in latency mode on %d rank(s) (%d threads each)\n",
+                  a.inputs[0].c_str(), a.out.c_str(), graph.name.c_str(), out.cts.size(), pf.plan.output_level,
+                  human_bytes(static_cast<double>(bytes.size())).c_str(), keys_s, run_s, world.size(), threads);
+      if (world.distributed()) {
+        std::printf("%-4s %-18s %-16s %7s %6s %9s %10s %10s %8s\n", "#", "node", "op", "outputs", "here", "seconds",
+                    "sent", "received", "gather s");
+        std::uint64_t sent = 0, received = 0;
+        double gather_s = 0;
+        for (const nn::LayerReport& l : report.layers) {
+          const nn::LayerExchange* e = nullptr;
+          for (const auto& x : exchange)
+            if (x.node == l.node) e = &x;
+          std::printf("%-4d %-18.18s %-16s %7d %6d %9.3f %10s %10s %8.3f\n", l.node, l.name.c_str(),
+                      nn::op_name(l.kind), pf.plan.layers[static_cast<std::size_t>(l.node)].layout.team_size(),
+                      e ? e->computed_here : pf.plan.layers[static_cast<std::size_t>(l.node)].layout.team_size(),
+                      l.seconds, human_bytes(e ? static_cast<double>(e->bytes_sent) : 0.0).c_str(),
+                      human_bytes(e ? static_cast<double>(e->bytes_received) : 0.0).c_str(),
+                      e ? e->gather_seconds : 0.0);
+          if (e) {
+            sent += e->bytes_sent;
+            received += e->bytes_received;
+            gather_s += e->gather_seconds;
+          }
+        }
+        std::printf("rank 0: %.3f s in layers (%.3f s of it in allgathers), sent %s, received %s; peak RSS %s\n"
+                    "CPU seconds of the inference per rank: %s\n",
+                    report.seconds, gather_s, human_bytes(static_cast<double>(sent)).c_str(),
+                    human_bytes(static_cast<double>(received)).c_str(), human_bytes(peak_rss_bytes()).c_str(),
+                    cpu.c_str());
+      } else if (a.report) {
+        print_exec_report(pf.plan, report);
+      }
+      return;
+    }
+
     // Rank 0: read and check an input file (the check names the file).
     auto load = [&](std::size_t i) {
       // read_encrypted_tensor names a file of other parameters or another kind before its size.
@@ -152,16 +239,19 @@ void run_infer(const InferArgs& a) {
       options.progress = [](std::size_t done, std::size_t count) {
         std::fprintf(stderr, "infer: %zu/%zu inputs done\n", done, count);
       };
+    const double cpu0 = cpu_seconds();
     const distributed::QueueStats stats = distributed::run_work_queue(world, a.inputs.size(), load, compute, store,
                                                                       options);
+    const std::string cpu = per_rank(world, cpu_seconds() - cpu0);
     if (!root) return;
     std::printf("keys loaded in %.2f s; %zu input(s) in %.2f s", keys_s, a.inputs.size(), stats.wall_s);
     if (world.distributed()) {
       std::printf(" on %d ranks (%d threads each); inputs per rank:", world.size(), threads);
       for (std::size_t r = 0; r < stats.items_per_rank.size(); ++r)
         std::printf(" %zu (%.1f s busy)", stats.items_per_rank[r], stats.busy_s_per_rank[r]);
-      std::printf("; rank 0 sent %s, received %s", human_bytes(static_cast<double>(stats.bytes_sent)).c_str(),
-                  human_bytes(static_cast<double>(stats.bytes_received)).c_str());
+      std::printf("; rank 0 sent %s, received %s; CPU seconds per rank: %s",
+                  human_bytes(static_cast<double>(stats.bytes_sent)).c_str(),
+                  human_bytes(static_cast<double>(stats.bytes_received)).c_str(), cpu.c_str());
     }
     std::printf("\n");
   });
@@ -187,6 +277,9 @@ void setup_infer(CLI::App& root) {
   cmd->add_option("--threads", a->threads,
                   "Threads per process (0 = all cores; under MPI the cores of a host are divided among its ranks)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--mpi", a->mpi,
+                "Latency mode under mpirun: one input, each layer's output ciphertexts computed across the ranks "
+                "and allgathered; prints per-layer times and bytes exchanged");
   cmd->add_flag("--report", a->report,
                 "Print per-layer wall time, operation counts done, levels and peak memory (for each input that "
                 "rank 0 computed)");

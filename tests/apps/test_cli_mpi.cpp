@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <regex>
 #include <string>
 
 #include "cryptounet/data/png.h"
@@ -128,6 +129,31 @@ TEST_F(CliMpi, MpirunTwoAndThreeRanksGiveTheSameBytesAndFailClearly) {
   EXPECT_THAT(r.output, HasSubstr("cut.ct"));
   EXPECT_THAT(r.output, HasSubstr("truncated"));
   EXPECT_THAT(r.output, HasSubstr("error (rank 0 of 2"));
+}
+
+TEST_F(CliMpi, LatencyModeSplitsLayersAndGivesTheSameBytes) {
+  // --mpi in one process is the plain run.
+  auto r = cli_test::run_cli(infer_args() + "--mpi " + p("in2.ct") + " -o " + p("lat1.ct") + " --threads 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string want = slurp(dir_ / "single" / "in2.out.ct");
+  EXPECT_EQ(slurp(p("lat1.ct")), want);
+  r = cli_test::run_cli(infer_args() + "--mpi " + p("in1.ct") + " " + p("in2.ct") + " -o " + p("x"));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("infer --mpi: one input"));
+  if (!mpi_test::available()) GTEST_SKIP() << mpi_test::skip_reason();
+  // The fixture's plan at N=2^11 has layers of 2 output ciphertexts (conv2, sq2): split across the
+  // ranks, allgathered; the third rank of -np 3 computes none of them and still ends with all.
+  for (int np : {2, 3}) {
+    const std::string out = p("lat" + std::to_string(np) + ".ct");
+    const auto m = mpi_test::mpirun(np, std::string(CU_CLI) + " " + infer_args() + "--mpi " + p("in2.ct") + " -o " +
+                                            out + " --threads 1");
+    ASSERT_EQ(m.status, 0) << m.output;
+    EXPECT_THAT(m.output, HasSubstr("latency mode on " + std::to_string(np) + " rank(s)"));
+    // Rank 0's table: conv2 has 2 outputs, rank 0 computed 1 of them.
+    EXPECT_TRUE(std::regex_search(m.output, std::regex("/conv2/Conv +Conv2d +2 +1 "))) << m.output;
+    EXPECT_THAT(m.output, HasSubstr("CPU seconds of the inference per rank"));
+    EXPECT_EQ(slurp(out), want) << "latency mode with " << np << " ranks differs from the single-process run";
+  }
 }
 
 }  // namespace

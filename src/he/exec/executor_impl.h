@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "cryptounet/common/error.h"
@@ -69,13 +70,16 @@ class HeRunner {
       OpCounts before = be_.counts();
       auto t0 = std::chrono::steady_clock::now();
       Tensor_ out;
+      split_ = options.computes && node.kind != OpKind::Input && node.kind != OpKind::Concat;
       if (node.kind == OpKind::Input) {
         out = input_tensor(std::move(input));
       } else {
         std::vector<const Tensor_*> ins;
         for (int i : node.inputs) ins.push_back(&*values[i]);
+        computes_ = &options.computes;
         out = run_node(n, ins);
       }
+      if (split_) gather(n, out.cts, options);
       out.layout = lp.layout;
       out.factor = lp.factor;
       for (const Ct& ct : out.cts)
@@ -108,6 +112,18 @@ class HeRunner {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
 
+  // Split runs: does this process compute output `j` (of `count`) of node `n`?
+  bool mine(int n, int j, int count) const { return !split_ || (*computes_)(n, j, count); }
+
+  void gather(int n, std::vector<Ct>& cts, const RunOptions& options) {
+    if constexpr (std::is_same_v<Ct, ckks::Ciphertext>) {
+      if (!options.gather) throw InvalidArgument("run_encrypted: RunOptions::computes without gather");
+      options.gather(n, cts);
+    } else {
+      throw Unsupported("run_encrypted: split runs (RunOptions::computes) need the CKKS backend");
+    }
+  }
+
   Tensor_ input_tensor(std::vector<Ct> input) {
     const LayerPlan& lp = plan_.layers[0];
     if (static_cast<int>(input.size()) != lp.layout.team_size())
@@ -134,6 +150,10 @@ class HeRunner {
       case OpKind::Square: {
         Tensor_ t;
         for (const Ct& x : ins[0]->cts) {
+          if (!mine(n, static_cast<int>(t.cts.size()), static_cast<int>(ins[0]->cts.size()))) {
+            t.cts.emplace_back();
+            continue;
+          }
           Ct y = be_.square_relin(x);
           be_.rescale_inplace(y);
           t.cts.push_back(std::move(y));
@@ -149,6 +169,10 @@ class HeRunner {
             packing::normalize_step(static_cast<long>(s) * plan_.grid.width, be_.slots());
         Tensor_ t;
         for (const Ct& x : ins[0]->cts) {
+          if (!mine(n, static_cast<int>(t.cts.size()), static_cast<int>(ins[0]->cts.size()))) {
+            t.cts.emplace_back();
+            continue;
+          }
           Ct y = x;
           be_.add_inplace(y, be_.rotate(x, step_x));
           Ct r = be_.rotate(y, step_y);
@@ -170,6 +194,10 @@ class HeRunner {
       case OpKind::Add: {
         Tensor_ t;
         for (std::size_t k = 0; k < ins[0]->cts.size(); ++k) {
+          if (!mine(n, static_cast<int>(k), static_cast<int>(ins[0]->cts.size()))) {
+            t.cts.emplace_back();
+            continue;
+          }
           Ct a = ins[0]->cts[k], b = ins[1]->cts[k];
           if (be_.level(a) > lp.level) be_.drop_level_inplace(a, lp.level);
           if (be_.level(b) > lp.level) be_.drop_level_inplace(b, lp.level);
@@ -235,6 +263,7 @@ class HeRunner {
       std::vector<int> steps;
       std::vector<std::vector<RowProduct>> rps(t1 - t0);
       for (std::size_t t = t0; t < t1; ++t) {
+        if (!mine(n, op.terms[t].out_ct, op.out_team)) continue;  // another process's output
         rps[t - t0] = row_products(op.terms[t]);
         int s = op.terms[t].in_step;
         if (!rps[t - t0].empty() && s != 0 && std::find(steps.begin(), steps.end(), s) == steps.end())
@@ -301,6 +330,10 @@ class HeRunner {
 
     Tensor_ out;
     for (int j = 0; j < op.out_team; ++j) {
+      if (!mine(n, j, op.out_team)) {
+        out.cts.emplace_back();
+        continue;
+      }
       std::optional<Ct> sum;
       for (auto it = acc.lower_bound({j, 0}); it != acc.end() && it->first.first == j; ++it) {
         const int step = it->first.second;
@@ -343,6 +376,8 @@ class HeRunner {
   B& be_;
   const Graph& graph_;
   const Plan& plan_;
+  bool split_ = false;  // the node being run is split across processes
+  const std::function<bool(int, int, int)>* computes_ = nullptr;
   std::map<MaskCacheKey, Pt> masks_;
   std::map<packing::MaskKey, std::vector<double>> plain_masks_;
 };

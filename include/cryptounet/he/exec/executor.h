@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "cryptounet/ckks/ciphertext.h"
 #include "cryptounet/he/op_counts.h"
 #include "cryptounet/he/plan/planner.h"
 #include "cryptounet/model/graph.h"
@@ -55,6 +56,13 @@ struct ExecReport {
 struct RunOptions {
   /// Called after each node with (nodes done, nodes total, node name); may print progress.
   std::function<void(int, int, const std::string&)> progress;
+  /// Latency mode across processes (workflow/split_infer.h), CKKS backend only. Whether this
+  /// process computes output ciphertext `index` (of `count`) of node `node`; unset: all of them.
+  /// Each output it computes is the same ciphertext, bit for bit, as in an unsplit run.
+  std::function<bool(int node, int index, int count)> computes;
+  /// Called after each split node (every node but Input and Concat) with its outputs, those this
+  /// process did not compute left empty; must fill them in (an allgather). Required with `computes`.
+  std::function<void(int node, std::vector<ckks::Ciphertext>& outputs)> gather;
 };
 
 /// Runs `graph` as planned on `input` (one ciphertext per member of plan.input().layout, at

@@ -10,6 +10,7 @@
 // threads at once (a second concurrent caller runs its work on its own thread).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <vector>
@@ -56,6 +57,24 @@ class Evaluator {
   void mul_const_inplace(Ciphertext& a, double c, double const_scale) const;
   /// acc += a * round(c * const_scale); needs acc.scale == a.scale * const_scale.
   void mul_const_add_inplace(Ciphertext& acc, const Ciphertext& a, double c, double const_scale) const;
+
+  /// One term of a constant linear combination: accs[out] += inputs[in] * round(c * const_scale).
+  struct ConstTerm {
+    std::uint32_t out = 0;
+    std::uint32_t in = 0;
+    double c = 0.0;
+    double const_scale = 1.0;
+  };
+  /// Many mul_const_add_inplace at once: every term of `terms`, all outputs computed in one
+  /// cache-blocked pass over the inputs (each input word is loaded once per block for all
+  /// outputs) with one modular reduction per 15 products, spread over the pool by limb and block.
+  /// Inputs: equal levels and sizes. An empty accs[a] (default-constructed) starts at zero and
+  /// takes the level, size and scale of its terms; a non-empty one must match them. Every term of
+  /// an output needs inputs[in].scale * const_scale equal to the output's scale (relative 1e-9).
+  /// Outputs without terms are untouched. Checks everything (and throws InvalidArgument) before
+  /// any work. Same result as the terms one by one with mul_const_add_inplace, bit for bit.
+  void mul_const_accumulate(std::span<Ciphertext* const> accs, std::span<const Ciphertext* const> inputs,
+                            std::span<const ConstTerm> terms) const;
 
   // --- ciphertext products ---
   /// Tensor product of two size-2 ciphertexts: a size-3 result, scale a.scale * b.scale.

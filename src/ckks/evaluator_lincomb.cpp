@@ -9,6 +9,7 @@
 #include "cryptounet/ckks/evaluator.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/math/lazy_mac.h"
+#include "constants.h"
 
 namespace cryptounet::ckks {
 namespace {
@@ -22,22 +23,7 @@ std::string log2_str(double s) {
 
 bool scales_equal(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(std::abs(a), std::abs(b)); }
 
-// Same rounding and bound as Evaluator::mul_const (evaluator.cpp).
-__int128 round_const(double c, double const_scale) {
-  if (!std::isfinite(c) || !std::isfinite(const_scale) || !(const_scale > 0))
-    throw InvalidArgument("mul_const_accumulate: constant " + std::to_string(c) + " or scale " +
-                          std::to_string(const_scale) + " is not finite and positive");
-  const long double v = std::round(static_cast<long double>(c) * const_scale);
-  if (std::fabs(v) >= 0x1p126L) throw InvalidArgument("mul_const_accumulate: c * const_scale reaches 2^126");
-  return static_cast<__int128>(v);
-}
-
-std::uint64_t from_i128(__int128 x, const math::Modulus& q) {
-  const bool neg = x < 0;
-  const unsigned __int128 u = neg ? static_cast<unsigned __int128>(-(x + 1)) + 1 : static_cast<unsigned __int128>(x);
-  const std::uint64_t r = q.reduce128(u);
-  return (neg && r) ? q.value() - r : r;
-}
+using detail::from_i128;
 
 }  // namespace
 
@@ -64,7 +50,7 @@ void Evaluator::mul_const_accumulate(std::span<Ciphertext* const> accs, std::spa
       throw InvalidArgument(std::string(op) + ": term " + std::to_string(m) + " names output " + std::to_string(t.out) +
                             " and input " + std::to_string(t.in) + " (have " + std::to_string(outputs) + " and " +
                             std::to_string(inputs.size()) + ")");
-    k[m] = round_const(t.c, t.const_scale);
+    k[m] = detail::round_const(op, t.c, t.const_scale);
     ++begin[t.out + 1];
   }
   for (std::size_t a = 0; a < outputs; ++a) begin[a + 1] += begin[a];

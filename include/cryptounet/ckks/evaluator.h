@@ -113,6 +113,16 @@ class Evaluator {
   /// (P2 at the top level: 80 NTTs for one rotation, 360 for eight hoisted). Same result as
   /// rotate() step by step, up to key-switching noise. Throws as rotate(), before any work.
   [[nodiscard]] std::vector<Ciphertext> rotate_hoisted(const Ciphertext& a, std::span<const int> steps) const;
+  /// sum_s rot_{steps[s]}(a) * round(c[s] * const_scale) (c empty: the plain sum, scale
+  /// unchanged; otherwise scale *= const_scale), with one ModUp of a and ONE ModDown per half for
+  /// all steps: the rotated key-switch products are summed in the extended basis Q*P first
+  /// (double hoisting, Bossuat et al., Eurocrypt 2021). Cost: (l+1) + sum_j (l+1+k-|D_j|) +
+  /// 2(k + l+1) NTTs whatever the number of steps (P2 at the top level: 80, against 8 x 80 for
+  /// eight rotations one by one), plus one inner product per step. A step of 0 adds a itself.
+  /// The ModDown rounding is shared, so the noise is no larger than one rotation's plus the
+  /// weighted inputs'. Throws as rotate_hoisted, or if c is neither empty nor one per step.
+  [[nodiscard]] Ciphertext rotate_hoisted_sum(const Ciphertext& a, std::span<const int> steps,
+                                              std::span<const double> c = {}, double const_scale = 1.0) const;
   /// Complex conjugation of every slot. Throws InvalidArgument without the conjugation key.
   [[nodiscard]] Ciphertext conjugate(const Ciphertext& a) const;
   void conjugate_inplace(Ciphertext& a) const;

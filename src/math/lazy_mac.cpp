@@ -16,7 +16,34 @@ void mac_scalar(const std::uint64_t* const* in, std::uint64_t* const* out, const
     if (b == e) continue;
     std::uint64_t* o = out[a];
     const bool acc = accumulate[a] != 0;
-    for (std::size_t i = lo; i < hi; ++i) {
+    std::size_t i = lo;
+    // Four coefficients per pass: the term's index, pointer and weight are loaded once for four.
+    for (; i + 4 <= hi; i += 4) {
+      unsigned __int128 s0 = acc ? o[i] : 0, s1 = acc ? o[i + 1] : 0, s2 = acc ? o[i + 2] : 0, s3 = acc ? o[i + 3] : 0;
+      std::uint32_t m = b;
+      while (m < e) {
+        const std::uint32_t stop = (e - m > kLazyTerms) ? m + kLazyTerms : e;
+        for (; m < stop; ++m) {
+          const std::uint64_t* x = in[terms.in_index[m]] + i;
+          const std::uint64_t w = terms.weight[m];
+          s0 += static_cast<unsigned __int128>(x[0]) * w;
+          s1 += static_cast<unsigned __int128>(x[1]) * w;
+          s2 += static_cast<unsigned __int128>(x[2]) * w;
+          s3 += static_cast<unsigned __int128>(x[3]) * w;
+        }
+        if (m < e) {
+          s0 = q.reduce128(s0);
+          s1 = q.reduce128(s1);
+          s2 = q.reduce128(s2);
+          s3 = q.reduce128(s3);
+        }
+      }
+      o[i] = q.reduce128(s0);
+      o[i + 1] = q.reduce128(s1);
+      o[i + 2] = q.reduce128(s2);
+      o[i + 3] = q.reduce128(s3);
+    }
+    for (; i < hi; ++i) {
       unsigned __int128 s = acc ? o[i] : 0;
       std::uint32_t m = b;
       while (m < e) {

@@ -10,6 +10,9 @@ Inputs, all measured by the stated commands:
   --keys-bytes B       eval.keys bytes
   --bandwidth-gbit G   stated network bandwidth per link, Gbit/s
   --slices S           slices in the volume (181 for ch2.nii.gz)
+  --exchange FILE      output of `mpirun -np 2 cryptounet infer --mpi ...` (rank 0's table): the bytes one
+                       output ciphertext of each layer takes on the wire (measured), instead of the
+                       2*N*(level+1)*8 estimate
   --time-scale F       multiply the report's seconds by F (e.g. CPU seconds / wall seconds of a run
                        measured on a loaded machine, to turn its wall times into compute times)
 
@@ -40,6 +43,17 @@ def parse_plan(path):
     return layers
 
 
+def parse_exchange(path):
+    """Bytes per output ciphertext of each split layer, from rank 0's table of a 2-rank --mpi run."""
+    unit = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
+    per_ct = {}
+    for line in open(path):
+        m = re.match(r"^(\d+)\s+\S+\s+\S+\s+(\d+)\s+(\d+)\s+[0-9.]+\s+([0-9.]+) (B|KiB|MiB|GiB)\s", line)
+        if m and int(m.group(3)) > 0 and float(m.group(4)) > 0:
+            per_ct[int(m.group(1))] = float(m.group(4)) * unit[m.group(5)] / int(m.group(3))
+    return per_ct
+
+
 def parse_report(path):
     secs = {}
     for line in open(path):
@@ -61,6 +75,7 @@ def main():
     ap.add_argument("--slices", type=int, default=181)
     ap.add_argument("--ranks", default="1,2,4,8,16")
     ap.add_argument("--time-scale", type=float, default=1.0)
+    ap.add_argument("--exchange")
     a = ap.parse_args()
 
     plan = parse_plan(a.plan_table)
@@ -71,9 +86,10 @@ def main():
     bw = a.bandwidth_gbit * 1e9 / 8  # bytes/s
     ranks = [int(r) for r in a.ranks.split(",")]
 
+    measured = parse_exchange(a.exchange) if a.exchange else {}
     layers = []
     for i, l in sorted(plan.items()):
-        ct = 2 * n * (l["level"] + 1) * 8
+        ct = measured.get(i, 2 * n * (l["level"] + 1) * 8)
         layers.append({**l, "index": i, "seconds": secs.get(i, 0.0), "ct_bytes": ct,
                        "layer_bytes": ct * l["team"]})
     t_image = sum(l["seconds"] for l in layers)

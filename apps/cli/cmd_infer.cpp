@@ -178,8 +178,9 @@ void run_infer(const InferArgs& a) {
                     report.seconds, gather_s, human_bytes(static_cast<double>(sent)).c_str(),
                     human_bytes(static_cast<double>(received)).c_str(), human_bytes(peak_rss_bytes()).c_str(),
                     cpu.c_str());
-      } else if (a.report) {
-        print_exec_report(pf.plan, report);
+      } else {
+        std::printf("CPU seconds of the inference: %s\n", cpu.c_str());
+        if (a.report) print_exec_report(pf.plan, report);
       }
       return;
     }

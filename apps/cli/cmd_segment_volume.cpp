@@ -70,13 +70,15 @@ void setup_segment_volume(CLI::App& root) {
     opts.normalisation = nn::parse_slice_normalisation(card_norm);
     if (!a->no_checkpoint) opts.checkpoint_dir = a->checkpoint.empty() ? a->out + ".partial" : a->checkpoint;
 
+    const data::SliceView view(volume.geometry, opts.axis);
+    const int expected = (opts.last < 0 ? view.count() - 1 : opts.last) - opts.first + 1;
     nn::SliceModel model;
     EncryptedSliceModel enc;
     std::string method = "plaintext";
     if (a->plaintext) {
       model = make_plain_slice_model(graph);
     } else {
-      enc = make_encrypted_slice_model(graph, {a->threads, a->insecure_log_n, a->mode});
+      enc = make_encrypted_slice_model(graph, {a->threads, a->insecure_log_n, a->mode, expected});
       model = enc.model;
       method = "encrypted N=2^" + std::to_string(enc.plan.log_n) + (enc.plan.insecure_for_tests ? " INSECURE" : "") +
                ", batch " + std::to_string(enc.plan.batch);
@@ -85,7 +87,6 @@ void setup_segment_volume(CLI::App& root) {
     opts.checkpoint_key = method;
     opts.progress = volume_progress("segment-volume", a->quiet);
 
-    const data::SliceView view(volume.geometry, opts.axis);
     if (!a->quiet)
       std::fprintf(stderr, "%s: %dx%dx%d voxels (%s), %d %s slices of %dx%d -> model %s %dx%d, %s; normalisation %s\n",
                    a->input.c_str(), volume.geometry.dim[0], volume.geometry.dim[1], volume.geometry.dim[2],

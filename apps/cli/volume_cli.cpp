@@ -35,18 +35,45 @@ EncryptedSliceModel make_encrypted_slice_model(const nn::Graph& graph, const Vol
   if (o.mode != "auto" && o.mode != "latency" && o.mode != "throughput")
     throw InvalidArgument("--mode '" + o.mode + "': expected auto, latency or throughput");
   EncryptedSliceModel r;
-  r.plan = nn::make_plan(graph, opt);
-  r.choice = "latency layout (one slice per run)";
+  char buf[256];
+  if (o.mode != "throughput") r.plan = nn::make_plan(graph, opt);
+  if (o.mode != "latency") {
+    // Throughput: one slice per row, as many rows as the ring has (no more than the slices).
+    nn::PlanOptions t = opt;
+    t.mode = packing::PackingMode::throughput;
+    t.batch = 0;
+    nn::Plan tp;
+    try {
+      tp = nn::make_plan(graph, t);
+      if (o.expected_slices > 0 && tp.batch > o.expected_slices) {
+        t.batch = o.expected_slices;
+        tp = nn::make_plan(graph, t);
+      }
+    } catch (const Error&) {
+      if (o.mode == "throughput") throw;
+      tp = {};
+    }
+    if (o.mode == "throughput") {
+      r.plan = tp;
+      std::snprintf(buf, sizeof buf, "throughput layout (--mode throughput): %d slices per run", tp.batch);
+      r.choice = buf;
+    } else if (tp.log_n != 0) {
+      const double lat = nn::predicted_cost_per_image(r.plan), thr = nn::predicted_cost_per_image(tp);
+      const bool use_thr = thr < lat;
+      std::snprintf(buf, sizeof buf,
+                    "%s layout: predicted cost per slice %.0f (latency, N=2^%d) vs %.0f (throughput, %d per run, N=2^%d)",
+                    use_thr ? "throughput" : "latency", lat, r.plan.log_n, thr, tp.batch, tp.log_n);
+      r.choice = buf;
+      if (use_thr) r.plan = tp;
+    }
+  }
+  if (r.choice.empty()) r.choice = "latency layout (one slice per run)";
   warn_if_insecure(r.plan);
-  auto pipe = std::make_shared<nn::EncryptedPipeline>(graph, r.plan, ExecOptions{.threads = o.threads});
+  auto pipe = std::make_shared<nn::EncryptedPipeline>(graph, r.plan, ExecOptions{.threads = o.threads}, true);
   r.owner = pipe;
   r.model.name = "encrypted";
-  r.model.batch = 1;
-  r.model.run = [pipe](const std::vector<nn::Tensor>& in) {
-    std::vector<nn::Tensor> out;
-    for (const nn::Tensor& t : in) out.push_back(pipe->run(t));
-    return out;
-  };
+  r.model.batch = r.plan.batch;
+  r.model.run = [pipe](const std::vector<nn::Tensor>& in) { return pipe->run_batch(in); };
   return r;
 }
 
@@ -148,7 +175,9 @@ void evaluate_volume(const nn::Graph& graph, const std::string& model_path, cons
                       {"empty_slices", plain.empty},
                       {"plaintext", {{"dice", dice(plain.mask)}, {"seconds_per_slice", plain.computed ? plain.seconds / plain.computed : 0.0}}}};
   if (!a.plain) {
-    EncryptedSliceModel enc = make_encrypted_slice_model(graph, a.model);
+    VolumeModelOptions mo = a.model;
+    mo.expected_slices = plain.slices;
+    EncryptedSliceModel enc = make_encrypted_slice_model(graph, mo);
     opts.progress = volume_progress("encrypted", a.json);
     const nn::VolumeResult e = nn::segment_volume(graph, volume, enc.model, opts);
     std::size_t same = 0, n = 0;

@@ -16,6 +16,7 @@ struct VolumeModelOptions {
   int threads = 0;
   int insecure_log_n = 0;      // > 0: INSECURE test ring N=2^LOGN
   std::string mode = "auto";   // auto | latency | throughput
+  int expected_slices = 0;     // slices to run (caps a throughput batch); 0 = unknown
 };
 
 /// The encrypted chain as a slice model (keys made once) and the plan it runs; the model and

@@ -45,7 +45,7 @@ double pow2_floor(double v) { return std::ldexp(1.0, static_cast<int>(std::floor
 // engine at N=2^15, level 8, 2 threads on the project's 2-core machine (shared, so only the
 // ratios matter): key switch 77, hoisted rotation 56, encoding 7.7, plaintext product 2.3,
 // constant product 1.2, rescale 16, addition 0.2.
-double cost_units(const OpCounts& c) {
+double cost_units_of(const OpCounts& c) {
   const double plain_rot = static_cast<double>(c.rotations - c.hoisted_rotations + c.relins);
   return 77.0 * plain_rot + 56.0 * static_cast<double>(c.hoisted_rotations) +
          7.7 * static_cast<double>(c.encodings) + 2.3 * static_cast<double>(c.pt_products) +
@@ -323,7 +323,7 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
           LinearOp op = linear_op_for(graph, plan, n);
           for (LinearStrategy st : strategies) {
             auto probe = masks;
-            double cost = cost_units(count_linear(op, st, in_level, probe));
+            double cost = cost_units_of(count_linear(op, st, in_level, probe));
             if (best < 0 || cost < best) {
               best = cost;
               cur.strategy = st;
@@ -379,6 +379,12 @@ PlanSizes plan_sizes(const Plan& plan) {
   s.input_bytes = plan.input().layout.team_size() * 2.0 * (plan.input_level + 1) * n * 8.0;
   s.output_bytes = plan.output().layout.team_size() * 2.0 * (plan.output_level + 1) * n * 8.0;
   return s;
+}
+
+double cost_units(const OpCounts& counts) { return cost_units_of(counts); }
+
+double predicted_cost_per_image(const Plan& plan) {
+  return cost_units_of(plan.total) / std::max(plan.batch, 1);
 }
 
 void print_cost_table(const Plan& plan, std::ostream& os) {

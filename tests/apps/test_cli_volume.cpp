@@ -111,6 +111,30 @@ TEST_F(CliVolume, EncryptedMaskHasTheInputGeometryAndMatchesPlaintext) {
   EXPECT_GE(static_cast<double>(same) / static_cast<double>(plain.voxels.size()), 0.99);
 }
 
+TEST_F(CliVolume, ThroughputLayoutBatchesSlicesWhenPredictedFaster) {
+  // At N=2^11 a 16x16 plane leaves 4 rows: 4 slices per encrypted run.
+  auto r = run_cli(seg("auto.nii", "--insecure-test-params 11 --threads 2 --json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("predicted cost per slice"), std::string::npos) << r.output;
+  const nlohmann::json j = json_of(r.output);
+  EXPECT_EQ(j["ckks"]["mode"], "throughput") << "the planner predicts batching cheaper per slice here";
+  EXPECT_EQ(j["ckks"]["batch"], 4);
+  r = run_cli(seg("lat.nii", "--insecure-test-params 11 --threads 2 --json --mode latency"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(json_of(r.output)["ckks"]["batch"], 1);
+  r = run_cli(seg("plain.nii", "--plaintext --quiet"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto a = data::read_nifti_volume(path("auto.nii")).voxels, l = data::read_nifti_volume(path("lat.nii")).voxels,
+             p = data::read_nifti_volume(path("plain.nii")).voxels;
+  std::size_t same_a = 0, same_l = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    same_a += a[i] == p[i];
+    same_l += l[i] == p[i];
+  }
+  EXPECT_GE(static_cast<double>(same_a) / static_cast<double>(p.size()), 0.99);
+  EXPECT_GE(static_cast<double>(same_l) / static_cast<double>(p.size()), 0.99);
+}
+
 TEST_F(CliVolume, AbruptExitResumesFromTheCheckpointWithTheSameResult) {
   auto r = run_cli(seg("ref.nii.gz", "--plaintext --quiet"));
   ASSERT_EQ(r.status, 0) << r.output;

@@ -8,8 +8,9 @@
 
 #include "cryptounet/data/volume.h"
 #include "cryptounet/data/volume_slices.h"
-#include "cryptounet/nn/model_card.h"
-#include "cryptounet/nn/segment_volume.h"
+#include "cryptounet/model/model_card.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/segment_volume.h"
 
 #include <nlohmann/json.hpp>
 

@@ -2,8 +2,8 @@
 
 #include "cli/workflow_util.h"
 #include "cryptounet/common/error.h"
-#include "cryptounet/nn/he_pipeline.h"
-#include "cryptounet/nn/ref_executor.h"
+#include "cryptounet/workflow/pipeline.h"
+#include "cryptounet/model/ref_executor.h"
 
 #include <unistd.h>
 

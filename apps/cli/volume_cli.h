@@ -6,9 +6,9 @@
 #include <string>
 
 #include "cryptounet/data/volume.h"
-#include "cryptounet/nn/graph.h"
-#include "cryptounet/nn/planner.h"
-#include "cryptounet/nn/segment_volume.h"
+#include "cryptounet/model/graph.h"
+#include "cryptounet/he/plan/planner.h"
+#include "cryptounet/workflow/segment_volume.h"
 
 namespace cryptounet::cli {
 

@@ -144,9 +144,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", required=True)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--cache", default=None, help="pickle of the prepared slices (made if missing)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    slices = build_slices()
+    if args.cache and os.path.exists(args.cache):
+        import pickle
+        slices = pickle.load(open(args.cache, "rb"))
+    else:
+        slices = build_slices()
+        if args.cache:
+            import pickle
+            pickle.dump(slices, open(args.cache, "wb"))
     cache = {}
     out = {}
     for path in args.models:

@@ -227,9 +227,10 @@ def augment_heavy(x, y, x2, args, gen):
     if x2 is not None:
         pick = (torch.rand(b, generator=gen) < args.other_contrast).view(b, 1, 1, 1)
         x = torch.where(pick, x2, x)
+    p = getattr(args, "aug_prob", 0.85)
     x, y = geom_heavy(x, y, gen, scale=(args.scale_min, args.scale_max), shift=args.shift,
-                      elastic=args.elastic)
-    x = intensity_heavy(x, gen)
+                      elastic=args.elastic, p_geom=p)
+    x = intensity_heavy(x, gen, p_clean=1.0 - p)
     if args.crop and args.crop < x.shape[-1]:
         c, s = args.crop, x.shape[-1]
         xs, ys = [], []
@@ -604,6 +605,8 @@ def main():
     ap.add_argument("--scale-min", type=float, default=0.4)
     ap.add_argument("--scale-max", type=float, default=1.2)
     ap.add_argument("--elastic", type=float, default=0.035)
+    ap.add_argument("--aug-prob", type=float, default=0.85,
+                    help="heavy recipe: fraction of each batch deformed (and, independently, intensity-augmented)")
     ap.add_argument("--crop", type=int, default=0, help="train on random CROPxCROP crops of the augmented images")
     ap.add_argument("--holdout-orient", choices=["sag", "cor", "axi"], default=None,
                     help="leave every slice of this orientation out of train/val/test (held-out check)")

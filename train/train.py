@@ -33,7 +33,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from export import activation_ranges, check_export, export_onnx, onnx_depth, write_card  # noqa: E402
+from export import activation_ranges_torch, check_export, export_onnx, onnx_depth, write_card  # noqa: E402
 from png import read_gray, write_gray8  # noqa: E402
 from unet import HEUNet, Square, fold_batchnorm, param_count  # noqa: E402
 
@@ -592,8 +592,9 @@ def main():
     ap.add_argument("--intensity", type=float, default=0.2)
     ap.add_argument("--no-renorm", dest="renorm", action="store_false",
                     help="do not rescale zoomed training images to max 1 (for data not normalised by max)")
-    ap.add_argument("--normalisation", default="[0,1] by slice max",
-                    help="text for the model card: how the client must scale an image")
+    ap.add_argument("--normalisation", default=None,
+                    help="text for the model card: how the client must scale an image (default: the dataset "
+                         "manifest's \"normalisation\", else \"[0,1] by slice max\")")
     ap.add_argument("--recipe", choices=["light", "heavy"], default="light",
                     help="augmentation: light = flips/gamma/zoom (the nuclei and pre-issue-12 recipe); heavy = any-angle "
                          "rotation, flips, scale, shift, elastic, bias field, gamma, blur, noise, percentile "
@@ -613,6 +614,9 @@ def main():
     ap.add_argument("--init-onnx", default=None,
                     help="warm start from an exported model of this family (its folded weights, trained "
                          "without BatchNorm); the architecture options are then taken from it")
+    ap.add_argument("--from-checkpoint", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--logged-train-time", type=float, default=0.0, help=argparse.SUPPRESS)
+    ap.add_argument("--logged-best-epoch", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--vflip", action="store_true")
     ap.add_argument("--rot90", action="store_true")
     ap.add_argument("--log-every", type=int, default=10)
@@ -639,7 +643,16 @@ def main():
     size = int(data["train"][0].shape[-1])
     splits = {k: int(v[0].shape[0]) for k, v in data.items() if not k.endswith("2")}
     print(f"{args.data}: {splits}, {size}x{size}")
-    model, train_time, best, _ = train_model(args, data)
+    if args.from_checkpoint:
+        # export only (the training run was stopped after it saved its checkpoint): same card, with the
+        # training time and best epoch as logged by that run
+        ck = torch.load(args.from_checkpoint, map_location="cpu")
+        model = HEUNet(**ck["config"])
+        model.load_state_dict(ck["state_dict"])
+        model.eval()
+        train_time, best = args.logged_train_time, (None, None, args.logged_best_epoch)
+    else:
+        model, train_time, best, _ = train_model(args, data)
     xte, yte, names = data["test"]
     td, ti = evaluate(model, xte, yte)
     xz, yz = zoom_out_set(xte, yte, fill=args.fill)
@@ -662,13 +675,16 @@ def main():
     diff = check_export(folded, onnx_path, xte[:4])
     depth = onnx_depth(onnx_path)
     xtr = data["train"][0]
-    bs = [xtr[i:i + 64].numpy() for i in range(0, xtr.shape[0], 64)]
-    act_train = activation_ranges(onnx_path, bs)
+
+    def ranges(x):
+        return activation_ranges_torch(folded, onnx_path, [x[i:i + 32].numpy() for i in range(0, x.shape[0], 32)])
+    activation_ranges_torch(folded, onnx_path, [], check=xte[:2].numpy())   # torch == numpy interpreter
+    act_train = ranges(xtr)
     xzs, _ = zoom_shift_set(xtr, data["train"][1], seed=1, fill=args.fill)
-    act_zoom = activation_ranges(onnx_path, [xzs[i:i + 64].numpy() for i in range(0, xzs.shape[0], 64)])
-    act_test = activation_ranges(onnx_path, [np.concatenate([xte.numpy(), xz.numpy()])])
+    act_zoom = ranges(xzs)
+    act_test = ranges(torch.cat([xte, xz]))
     xh, _ = heavy_set(xtr, data["train"][1], data["train2"][0] if "train2" in data else None, seed=7)
-    act_aug = activation_ranges(onnx_path, [xh[i:i + 64].numpy() for i in range(0, xh.shape[0], 64)])
+    act_aug = ranges(xh)
     act_all = {k: max(act_train[k], act_zoom[k], act_test[k], act_aug[k]) for k in act_train}
     si, sname = pick_sample(data)
     sample_rel = None
@@ -678,7 +694,16 @@ def main():
         mask_rel = sname.replace("images", "masks", 1)
         shutil.copyfile(os.path.join(args.data, mask_rel), os.path.join(ROOT, args.sample_out + "_mask.png"))
         sample_rel = args.sample_out + ".png"
-    cmd = shlex.join(["/usr/bin/python3", "train/train.py"] + sys.argv[1:])
+    argv, skip = [], False
+    for a in sys.argv[1:]:       # the training command, without the export-only options
+        if skip:
+            skip = False
+            continue
+        if a in ("--from-checkpoint", "--logged-train-time", "--logged-best-epoch"):
+            skip = True
+            continue
+        argv.append(a)
+    cmd = shlex.join(["/usr/bin/python3", "train/train.py"] + argv)
     card = {
         "name": args.name,
         "dataset": man.get("name", os.path.basename(args.data.rstrip("/"))),
@@ -688,7 +713,7 @@ def main():
         "input_name": "input",
         "output_name": "logits",
         "output": "1 logit channel; mask = logits > 0 (sigmoid > 0.5), applied by the client in plaintext",
-        "normalisation": args.normalisation,
+        "normalisation": args.normalisation or man.get("normalisation", "[0,1] by slice max"),
         "architecture": {**model.config, "description": model.describe(),
                          "activation": "square (x*x, ONNX Mul(x,x))", "pool": "AveragePool 2x2",
                          "up": "ConvTranspose k2 s2", "skip": "concat",

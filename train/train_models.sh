@@ -14,10 +14,11 @@ run() { echo "+ $*"; nice -n 10 "$@"; }
 case "${1:-}" in
   brain)
     run $py train/train.py --data data/brain-64 --name brain64 --epochs 20 --threads 1 --recipe heavy \
-      --aug-prob 0.7 --lr 1e-3 --init-onnx train/init/brain64-v1.onnx --logit-cap 20 \
+      --aug-prob 0.7 --lr 1e-3 --init-onnx train/init/brain64-v1.onnx --logit-cap 20 --select plain \
       --sample-out models/samples/brain64_test
-    run $py train/train.py --data data/brain-128 --name brain128 --epochs 10 --threads 1 --recipe heavy --crop 96 \
-      --aug-prob 0.7 --lr 1e-3 --init-onnx train/init/brain128-v1.onnx --logit-cap 20 --sample-out models/samples/brain128_test
+    run $py train/train.py --data data/brain-128 --name brain128 --epochs 8 --threads 1 --recipe heavy --crop 96 \
+      --aug-prob 0.7 --lr 1e-3 --init-onnx train/init/brain128-v1.onnx --logit-cap 20 --select plain \
+      --sample-out models/samples/brain128_test
     run $py train/make_fixtures.py --models brain64 brain128
     ;;
   brain256)

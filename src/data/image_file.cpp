@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 namespace cryptounet::data {
@@ -74,6 +75,22 @@ Image image_from_values(const std::vector<double>& values, int width, int height
   if (hi > lo)
     for (std::size_t i = 0; i < values.size(); ++i) img.pixels[i] = static_cast<float>((values[i] - lo) / (hi - lo));
   return img;
+}
+
+std::string image_file_stem(const std::string& path) {
+  std::string name = std::filesystem::path(path).filename().string();
+  auto strip = [&name](const std::string& ext) {
+    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
+      name.resize(name.size() - ext.size());
+      return true;
+    }
+    return false;
+  };
+  // Compressed NIfTI first: ".nii.gz" is one extension.
+  if (strip(".nii.gz") || strip(".NII.GZ")) return name;
+  const std::size_t dot = name.rfind('.');
+  if (dot != std::string::npos && dot > 0) name.resize(dot);
+  return name;
 }
 
 }  // namespace cryptounet::data

@@ -23,6 +23,10 @@ enum class ImageFileKind { png_or_stb, dicom, nifti, tiff };
 /// pixel type), InvalidArgument (slice out of range).
 [[nodiscard]] Image read_any_image(const std::string& path, int slice = -1);
 
+/// The file name without folder and without its image extension, for naming outputs:
+/// "in/ch2.nii.gz" -> "ch2", "a.b.png" -> "a.b", "scan.dcm" -> "scan", "IM0001" -> "IM0001".
+[[nodiscard]] std::string image_file_stem(const std::string& path);
+
 /// A width x height plane from raw values, stretched linearly so min -> 0 and max -> 1 (a
 /// constant plane becomes 0). Non-finite values are FormatError.
 [[nodiscard]] Image image_from_values(const std::vector<double>& values, int width, int height,

@@ -4,6 +4,7 @@
 // Each operation runs once untimed, then --reps times; inputs are random reals in [-1, 1] in all
 // slots at the top level, scale 2^40, as in the baseline measurements.
 #include "cli/command.h"
+#include "cli/options.h"
 
 #include "cryptounet/ckks/context.h"
 #include "cryptounet/ckks/decryptor.h"
@@ -68,16 +69,45 @@ ckks::Params params_by_name(const std::string& name) {
   throw InvalidArgument("bench ckks: unknown parameter set '" + name + "' (use P1, P2 or P3)");
 }
 
+/// Every operation `bench ckks` times, in the order it runs them.
+const std::vector<std::string>& operation_names() {
+  static const std::vector<std::string> names{
+      "encode",         "encrypt_pk",      "encrypt_sk",     "add",
+      "add_inplace",    "mul_plain",       "mul_const",      "mul_ct_ct_norelin",
+      "relinearize",    "mul_ct_ct_relin", "rescale",        "rotate_1",
+      "rotate_8steps_nohoist", "rotate_8steps_hoisted", "decrypt_decode", "ntt_fwd_1limb",
+      "ntt_inv_1limb"};
+  return names;
+}
+
+/// The names of --only, each checked: an unknown name is an error that lists the known ones.
+std::vector<std::string> parse_only(const std::string& only) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= only.size()) {
+    const std::size_t comma = std::min(only.find(',', start), only.size());
+    const std::string name = only.substr(start, comma - start);
+    start = comma + 1;
+    if (name.empty()) continue;
+    const auto& known = operation_names();
+    if (std::find(known.begin(), known.end(), name) == known.end()) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      throw InvalidArgument("bench ckks: unknown operation '" + name + "' in --only (known: " + list + ")");
+    }
+    out.push_back(name);
+  }
+  if (out.empty()) throw InvalidArgument("bench ckks: --only names no operation");
+  return out;
+}
+
 void run_bench(const BenchOptions& opt) {
   using namespace ckks;
+  const std::vector<std::string> only = opt.only.empty() ? operation_names() : parse_only(opt.only);
   const Params params = params_by_name(opt.params);
   const int reps = opt.reps > 0 ? opt.reps : (opt.params == "P3" ? 5 : 11);
   auto ctx = Context::create(params, ExecOptions{opt.threads});
-  auto want = [&](const std::string& op) {
-    if (opt.only.empty()) return true;
-    std::string list = "," + opt.only + ",";
-    return list.find("," + op + ",") != std::string::npos;
-  };
+  auto want = [&](const std::string& op) { return std::find(only.begin(), only.end(), op) != only.end(); };
   std::fprintf(stderr, "bench ckks: %s  N=2^%d  %zu Q primes + %zu P primes (log2 QP = %.0f, dnum %d)  threads %d  reps %d\n",
                opt.params.c_str(), params.log_n(), params.q().size(), params.p().size(),
                params.log_qp(), params.dnum(), ctx->pool().size(), reps);
@@ -179,9 +209,15 @@ void setup_bench_ckks(CLI::App& root) {
   cmd->add_option("--params", opt->params, "P1: N=2^14, Q=60+5x40; P2: N=2^15, Q=60+13x40; P3: N=2^16, Q=60+28x40")
       ->check(CLI::IsMember({"P1", "P2", "P3"}))
       ->capture_default_str();
-  cmd->add_option("--threads", opt->threads, "Threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--reps", opt->reps, "Timed repetitions per operation (default 11, P3: 5)");
-  cmd->add_option("--only", opt->only, "Comma-separated operation names to run (default: all)");
+  cmd->add_option("--threads", opt->threads,
+                  "Threads (0 = all cores; default 1, so that the figures are single-thread)")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  cmd->add_option("--reps", opt->reps, "Timed repetitions per operation (default 11, P3: 5)")
+      ->check(kPositive);
+  std::string names;
+  for (const auto& n : operation_names()) names += (names.empty() ? "" : ",") + n;
+  cmd->add_option("--only", opt->only, "Comma-separated operations to run (default: all): " + names);
   cmd->add_flag("--json", opt->json, "Print {op: {median_ms, min_ms, max_ms}} as JSON on stdout");
   cmd->callback([opt] { run_bench(*opt); });
 }

@@ -3,6 +3,7 @@
 // model (session cached), encrypts and submits each image, shows progress, downloads, decrypts
 // and writes the outputs. The secret key never leaves this machine.
 #include "cli/command.h"
+#include "cli/options.h"
 
 #include "client/client_crypto.h"
 #include "client/inference_client.h"
@@ -10,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <unistd.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,6 +47,18 @@ void run_client(const ClientCliOptions& o) {
   options.server_url = o.server;
   options.ca_cert_file = o.ca_cert;
   if (!o.no_cache) options.cache_dir = o.cache_dir.empty() ? default_dir("sessions") : fs::path(o.cache_dir);
+  // The key upload is hundreds of MiB at 128-bit parameters: show it (on a terminal as it goes,
+  // otherwise every 10 %).
+  options.upload_progress = [tty = isatty(fileno(stderr)) != 0, last = -1](std::size_t sent,
+                                                                          std::size_t total) mutable {
+    const int pct = total > 0 ? static_cast<int>(100.0 * static_cast<double>(sent) / static_cast<double>(total)) : 100;
+    if (!tty && pct / 10 == last / 10 && sent != total) return;
+    last = pct;
+    std::fprintf(stderr, "%sclient: uploading evaluation keys %.1f / %.1f MiB (%d%%)%s", tty ? "\r" : "",
+                 static_cast<double>(sent) / 1048576.0, static_cast<double>(total) / 1048576.0, pct,
+                 tty && sent != total ? "" : "\n");
+    std::fflush(stderr);
+  };
   client::InferenceClient c(options);
 
   const auto models = c.list_models();
@@ -112,10 +126,10 @@ void setup_client(CLI::App& root) {
                   "Volumes: DICOM frame / NIfTI z slice / TIFF page to segment (default: the middle "
                   "one; TIFF: the first)");
   cmd->add_option("--threads", opts->threads, "Threads for keys, encryption, decryption (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_flag("--fake-crypto", opts->fake_crypto,
-                "TEST ONLY: no cryptography, pairs with `serve --fake-service`")
-      ->group("");
+                "No cryptography: random blobs for a `serve --fake-service` server (tests only)")
+      ->group("Test only (no cryptography)");
   cmd->callback([opts] { run_client(*opts); });
 }
 

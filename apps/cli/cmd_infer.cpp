@@ -1,6 +1,7 @@
 // `cryptounet infer` (server): runs the model on an encrypted input with the client's public
 // evaluation keys. Its inputs hold no secret key; it learns nothing about the image or mask.
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/workflow_util.h"
 
 #include "cryptounet/ckks/serialize.h"
@@ -32,7 +33,7 @@ void setup_infer(CLI::App& root) {
   cmd->add_option("--eval-keys", a->eval_keys, "The client's eval.keys")->required();
   cmd->add_option("input", a->input, "Encrypted input (in.ct)")->required();
   cmd->add_option("-o,--out", a->out, "Encrypted output to write (out.ct)")->required();
-  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
   cmd->add_flag("--report", a->report,
                 "Print per-layer wall time, operation counts done, levels and peak memory");
   cmd->callback([a] {

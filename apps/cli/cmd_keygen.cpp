@@ -2,6 +2,7 @@
 // rotations a plan asks for. KEYDIR/secret.key (0600) never leaves the client; KEYDIR/eval.keys
 // is what the server receives.
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/workflow_util.h"
 
 #include "cryptounet/ckks/keygen.h"
@@ -27,9 +28,9 @@ void setup_keygen(CLI::App& root) {
   auto a = std::make_shared<KeygenArgs>();
   CLI::App* cmd = root.add_subcommand(
       "keygen", "Client: make a secret key and the evaluation keys a plan needs");
-  cmd->add_option("--plan", a->plan, "Plan file from `cryptounet plan`")->required();
-  cmd->add_option("--out", a->out, "Key folder to create (secret.key, eval.keys, keys.json)")->required();
-  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("plan,--plan", a->plan, "Plan file from `cryptounet plan`")->required();
+  cmd->add_option("-o,--out", a->out, "Key folder to create (secret.key, eval.keys, keys.json)")->required();
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
   cmd->callback([a] {
     const nn::PlanFile pf = nn::read_plan_file(a->plan);
     warn_if_insecure(pf.plan);

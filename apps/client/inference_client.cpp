@@ -145,7 +145,19 @@ Session InferenceClient::create_session(const std::string& model, std::string_vi
   auto r = with_retries(
       options_, "create session",
       [&](httplib::Client& c) {
-        return c.Post(path.c_str(), eval_keys.data(), eval_keys.size(), "application/octet-stream");
+        if (!options_.upload_progress)
+          return c.Post(path.c_str(), eval_keys.data(), eval_keys.size(), "application/octet-stream");
+        // In 1 MiB pieces, so that the caller can show how far a large key upload has got.
+        const auto& progress = options_.upload_progress;
+        return c.Post(
+            path.c_str(), eval_keys.size(),
+            [eval_keys, &progress](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+              const std::size_t n = std::min<std::size_t>(length, std::size_t{1} << 20);
+              if (!sink.write(eval_keys.data() + offset, n)) return false;
+              progress(offset + n, eval_keys.size());
+              return true;
+            },
+            "application/octet-stream");
       });
   expect(r, {201}, "create session for model '" + model + "'");
   json body = parse_json(r, "create session");

@@ -43,6 +43,8 @@ struct ClientOptions {
   std::chrono::seconds connect_timeout{5};
   std::chrono::seconds io_timeout{60};
   std::chrono::milliseconds poll_interval{200};
+  // Called while the evaluation keys are uploaded (bytes sent so far, total); may be empty.
+  std::function<void(std::size_t sent, std::size_t total)> upload_progress;
 };
 
 struct BlobRule {

@@ -167,8 +167,12 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
   }
   if (plane_log > pc.log_n - 1)
     throw Unsupported("make_plan: a " + std::to_string(in_shape.height) + "x" +
-                      std::to_string(in_shape.width) + " image does not fit N=2^" +
-                      std::to_string(pc.log_n));
+                      std::to_string(in_shape.width) + " image (" + std::to_string(pixels) +
+                      " values) does not fit N=2^" + std::to_string(pc.log_n) + " (" +
+                      std::to_string(1L << (pc.log_n - 1)) + " slots); the smallest ring that fits it is N=2^" +
+                      std::to_string(plane_log + 1) +
+                      (o.insecure_for_tests ? " (--insecure-test-params " + std::to_string(plane_log + 1) + ")"
+                                            : std::string()));
 
   Plan plan;
   plan.log_n = pc.log_n;

@@ -31,8 +31,10 @@ QUIET_BUILD = set -o pipefail; cmake --build $(BUILD) -j$(JOBS) $(1) 2>&1 | \
 configure:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
 
-# Everything: libraries, the CLI, tests, benchmarks, examples.
-build: deps-test configure
+# Everything: libraries, the CLI, tests, benchmarks, examples; the MPI modes too (the test set
+# installs Open MPI; a build first configured by `make demo` without it would keep CU_MPI=OFF).
+build: deps-test
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DCU_MPI=ON >/dev/null
 	@$(call QUIET_BUILD)
 
 # Only the `cryptounet` binary (what the demo and `make bench` run).

@@ -19,10 +19,11 @@ build_packages=(
   libstb-dev libtiff-dev libcpp-httplib-dev
   libnifti2-dev libgdcm-dev
 )
-# GoogleTest/Benchmark, GMP (exact reference arithmetic in tests), clang + libFuzzer for the short
-# fuzzing pass, and PyTorch/ONNX for the training smoke test.
+# GoogleTest/Benchmark, GMP (exact reference arithmetic in tests), Open MPI (the distributed layer
+# and its mpirun tests; the CLI builds without it), clang + libFuzzer for the short fuzzing pass, and PyTorch/ONNX for the training smoke test.
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libgmp-dev
+  openmpi-bin libopenmpi-dev
   clang libclang-rt-14-dev libomp-dev
   python3 python3-numpy python3-torch python3-onnx
 )

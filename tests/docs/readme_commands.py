@@ -12,7 +12,9 @@ Check mode, for every ```sh block and every inline `cryptounet …` / `make …`
   * every argument that names a file (a path with '/' or a known extension) exists in the repository,
     was written by an earlier README command (-o/--out/--overlay/…), or lies under a folder that the
     build or `make data` makes (build/, data/, out/);
-  * every fenced block says its language, and no link or path leads outside the repository (../).
+  * every fenced block says its language, and no link or path leads outside the repository (../);
+  * the README's package bullets (- **build**, - **test**, - **train**) name every package that
+    `scripts/install-deps.sh --list SET` installs.
 Run mode: each marked block runs line by line in a scratch folder (models/, tests/fixtures/ linked
 in, `cryptounet` on PATH). The marker may add options to a subcommand, e.g.
 `<!-- readme-test: run plan=--insecure-test-params 13 -->`: the README says so beside the block.
@@ -232,6 +234,24 @@ def check_links(text, repo, problems):
                 fail(problems, f"README.md:{n}", f"link to '{target}', which does not exist")
 
 
+def check_package_sets(text, repo, problems):
+    """The README's bullet of each install-deps set names exactly the packages the script installs."""
+    script = os.path.join(repo, "scripts", "install-deps.sh")
+    listed = {}
+    for name in ("build", "test", "train"):
+        r = subprocess.run(["bash", script, "--list", name], capture_output=True, text=True)
+        listed[name] = r.stdout.split()
+        m = re.search(r"^- \*\*" + name + r"\*\*(.*?)(?=^\S|^- \*\*|\Z)", text, re.M | re.S)
+        if not m:
+            fail(problems, "README.md", f"no '- **{name}**' bullet lists the {name} packages")
+            continue
+        words = set(re.findall(r"[a-z0-9][a-z0-9.+-]*[a-z0-9]", m.group(1)))
+        own = [p for p in listed[name] if name == "build" or p not in listed["build"]]
+        for p in own:
+            if p not in words:
+                fail(problems, "README.md", f"the {name} set installs {p}, which its bullet does not name")
+
+
 def run_block(checker, body, marker, start, problems, cli, repo):
     extra = {}
     for part in re.findall(r"(\w[\w-]*)=(.*?)(?=\s+\w[\w-]*=|$)", marker[len("run"):].strip()):
@@ -273,6 +293,7 @@ def main():
     problems = []
     checker = Checker(cli, repo)
     check_links(text, repo, problems)
+    check_package_sets(text, repo, problems)
     fenced_lines = set()
     ran = 0
     for start, lang, body, marker in blocks(text):

@@ -1,5 +1,5 @@
 // `cryptounet bench ckks`: times every CKKS operation of our engine at one of the reference
-// parameter sets (P1/P2/P3, the sets of ../shared/anchors/he-baselines.md) and prints a table, or
+// parameter sets (P1/P2/P3, the sets of the project's SEAL/OpenFHE baseline measurements) and prints a table, or
 // with --json an object mapping each operation's name to {median_ms, min_ms, max_ms}.
 // Each operation runs once untimed, then --reps times; inputs are random reals in [-1, 1] in all
 // slots at the top level, scale 2^40, as in the baseline measurements.

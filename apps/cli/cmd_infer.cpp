@@ -15,10 +15,10 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/distributed/work_queue.h"
 #include "cryptounet/distributed/world.h"
-#include "cryptounet/nn/he_files.h"
-#include "cryptounet/nn/he_server.h"
-#include "cryptounet/nn/model_card.h"
-#include "cryptounet/nn/plan_io.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/he_files.h"
+#include "cryptounet/workflow/plan_io.h"
+#include "cryptounet/workflow/server_infer.h"
 
 #include <chrono>
 #include <cstdio>

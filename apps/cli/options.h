@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "cryptounet/nn/graph.h"
+#include "cryptounet/model/graph.h"
 
 namespace cryptounet::cli {
 

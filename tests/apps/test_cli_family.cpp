@@ -6,9 +6,9 @@
 #include "apps/cli_runner.h"
 #include "cryptounet/data/image_file.h"
 #include "cryptounet/data/png.h"
-#include "cryptounet/nn/model_card.h"
-#include "cryptounet/nn/ref_executor.h"
-#include "cryptounet/nn/segment.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/model/ref_executor.h"
+#include "cryptounet/workflow/segment.h"
 #include "data/image_writers.h"
 
 #include <gmock/gmock.h>

@@ -324,7 +324,9 @@ def main():
             elif first in subcommands and " -" in s:
                 checker.check_line("cryptounet " + s, f"README.md:{n}", problems, inline=True)
             elif "/" in s and " " not in s and not s.startswith(("~", "cryptounet/", "http", "/v1/")) \
-                    and looks_like_file(s):
+                    and looks_like_file(s) and os.path.exists(os.path.join(repo, s.split("/")[0])):
+                # A path from the repository's root (a path relative to a folder named beside it,
+                # such as `plan/` under `src/he`, is left alone).
                 if not checker.file_ok(s) and not os.path.exists(os.path.join(repo, "include", s)):
                     fail(problems, f"README.md:{n}", f"file '{s}' does not exist")
     if run and ran == 0:

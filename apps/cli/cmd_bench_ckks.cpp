@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -75,8 +76,8 @@ const std::vector<std::string>& operation_names() {
       "encode",         "encrypt_pk",      "encrypt_sk",     "add",
       "add_inplace",    "mul_plain",       "mul_const",      "mul_ct_ct_norelin",
       "relinearize",    "mul_ct_ct_relin", "rescale",        "rotate_1",
-      "rotate_8steps_nohoist", "rotate_8steps_hoisted", "decrypt_decode", "ntt_fwd_1limb",
-      "ntt_inv_1limb"};
+      "rotate_8steps_nohoist", "rotate_8steps_hoisted", "rotate_8steps_sum_nohoist",
+      "rotate_8steps_hoisted_sum", "decrypt_decode", "ntt_fwd_1limb", "ntt_inv_1limb"};
   return names;
 }
 
@@ -107,7 +108,13 @@ void run_bench(const BenchOptions& opt) {
   const Params params = params_by_name(opt.params);
   const int reps = opt.reps > 0 ? opt.reps : (opt.params == "P3" ? 5 : 11);
   auto ctx = Context::create(params, ExecOptions{opt.threads});
-  auto want = [&](const std::string& op) { return std::find(only.begin(), only.end(), op) != only.end(); };
+  auto want = [&](const std::string& op) {
+    // Every operation this function times must be in operation_names() (what --only accepts).
+    const auto& known = operation_names();
+    if (std::find(known.begin(), known.end(), op) == known.end())
+      throw std::logic_error("bench ckks: operation '" + op + "' is missing from operation_names()");
+    return std::find(only.begin(), only.end(), op) != only.end();
+  };
   std::fprintf(stderr, "bench ckks: %s  N=2^%d  %zu Q primes + %zu P primes (log2 QP = %.0f, dnum %d)  threads %d  reps %d\n",
                opt.params.c_str(), params.log_n(), params.q().size(), params.p().size(),
                params.log_qp(), params.dnum(), ctx->pool().size(), reps);

@@ -153,6 +153,14 @@ TEST(CliRefusals, BenchCkksRefusesUnknownNamesAndBadValues) {
   EXPECT_THAT(r.output, HasSubstr("--reps"));
   r = run_cli("segment --threads -2 --model x.onnx in.png -o m.png");
   EXPECT_NE(r.status, 0);
+  // A real run of one operation: every operation the bench times is one --only accepts (it checks
+  // each as it goes), and --json puts JSON alone on stdout.
+  const auto j = run_cli_split("bench ckks --params P1 --only add --reps 1 --json");
+  ASSERT_EQ(j.status, 0) << j.out << j.err;
+  EXPECT_EQ(j.out.rfind("{", 0), 0u) << j.out;
+  EXPECT_THAT(j.out, HasSubstr("\"add\""));
+  EXPECT_THAT(j.out, Not(HasSubstr("rescale")));
+  EXPECT_THAT(j.err, HasSubstr("bench ckks: P1"));
 }
 
 TEST_F(CliFamily, OldSpellingsWorkWithANote) {

@@ -297,7 +297,7 @@ def main():
     fenced_lines = set()
     ran = 0
     for start, lang, body, marker in blocks(text):
-        fenced_lines.update(range(start, start + body.count("\n") + 2))
+        fenced_lines.update(range(start, start + body.count("\n") + 3))  # opening fence .. closing fence
         if not lang:
             fail(problems, f"README.md:{start}", "a fenced block without a language (```sh, ```text, ```cpp)")
         if lang not in ("sh", "bash", "shell"):
@@ -310,25 +310,26 @@ def main():
     # Inline commands and paths in the prose.
     _, root_text = cli_help(cli, [])
     subcommands = set(re.findall(r"^  ([a-z][\w-]*) ", root_text.split("Subcommands:")[-1], re.M))
-    for n, line in enumerate(text.split("\n"), 1):
-        if n in fenced_lines:
+    prose = "\n".join("" if n in fenced_lines else line for n, line in enumerate(text.split("\n"), 1))
+    for m in re.finditer(r"`([^`]+)`", prose):
+        n = prose.count("\n", 0, m.start()) + 1
+        if "\n\n" in m.group(1):
             continue
-        for span in re.findall(r"`([^`]+)`", line):
-            s = span.strip()
-            first = s.split(" ")[0]
-            if "|" in s or "[" in s or "<" in s or "…" in s:
-                continue
-            if re.match(r"^((/usr/bin/time -v|taskset -c \d+) )*(build/apps/)?cryptounet ", s) or \
-                    re.match(r"^make [a-z]", s) or (first in ("scripts", "train") and " " in s):
-                checker.check_line(s, f"README.md:{n}", problems, inline=True)
-            elif first in subcommands and " -" in s:
-                checker.check_line("cryptounet " + s, f"README.md:{n}", problems, inline=True)
-            elif "/" in s and " " not in s and not s.startswith(("~", "cryptounet/", "http", "/v1/")) \
-                    and looks_like_file(s) and os.path.exists(os.path.join(repo, s.split("/")[0])):
-                # A path from the repository's root (a path relative to a folder named beside it,
-                # such as `plan/` under `src/he`, is left alone).
-                if not checker.file_ok(s) and not os.path.exists(os.path.join(repo, "include", s)):
-                    fail(problems, f"README.md:{n}", f"file '{s}' does not exist")
+        s = " ".join(m.group(1).split())  # a span may wrap onto the next line
+        first = s.split(" ")[0]
+        if "|" in s or "[" in s or "<" in s or "…" in s:
+            continue
+        if re.match(r"^((/usr/bin/time -v|taskset -c \d+) )*(build/apps/)?cryptounet ", s) or \
+                re.match(r"^make [a-z]", s) or (first in ("scripts", "train") and " " in s):
+            checker.check_line(s, f"README.md:{n}", problems, inline=True)
+        elif first in subcommands and " -" in s:
+            checker.check_line("cryptounet " + s, f"README.md:{n}", problems, inline=True)
+        elif "/" in s and " " not in s and not s.startswith(("~", "cryptounet/", "http", "/v1/")) \
+                and looks_like_file(s) and os.path.exists(os.path.join(repo, s.split("/")[0])):
+            # A path from the repository's root (a path relative to a folder named beside it,
+            # such as `plan/` under `src/he`, is left alone).
+            if not checker.file_ok(s) and not os.path.exists(os.path.join(repo, "include", s)):
+                fail(problems, f"README.md:{n}", f"file '{s}' does not exist")
     if run and ran == 0:
         fail(problems, "README.md", "no block is marked `<!-- readme-test: run -->`")
     for p in problems:

@@ -281,11 +281,11 @@ TEST(CliRefusals, TooSmallRingNamesTheSmallestThatFits) {
   const std::string dir = (fs::temp_directory_path() / ("cu_fam_ring_" + std::to_string(::getpid()))).string();
   auto r = run_cli("plan --model " + model + " --insecure-test-params 12 -o " + dir + ".cup");
   EXPECT_EQ(r.status, 1);
-  EXPECT_THAT(r.output, HasSubstr("64x64 image"));
-  EXPECT_THAT(r.output, HasSubstr("smallest ring that fits it is N=2^13 (--insecure-test-params 13)"));
+  EXPECT_THAT(r.output, HasSubstr("64x64 input plane"));
+  EXPECT_THAT(r.output, HasSubstr("it needs N >= 2^13, the smallest ring that fits it (--insecure-test-params 13)"));
   r = run_cli("serve --model " + model + " --data-dir " + dir + " --port 0 --insecure-test-params 12");
   EXPECT_NE(r.status, 0);
-  EXPECT_THAT(r.output, HasSubstr("N=2^13"));
+  EXPECT_THAT(r.output, HasSubstr("--insecure-test-params 13"));
   fs::remove_all(dir);
 }
 

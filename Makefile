@@ -8,7 +8,7 @@ PYTHON ?= /usr/bin/python3
 CLI    := $(BUILD)/apps/cryptounet
 
 .PHONY: all deps deps-build deps-test deps-train configure build build-cli test demo bench data \
-        train-brain train-nuclei asan fuzz clean
+        train-brain train-brain256 train-nuclei asan fuzz clean
 
 all: build
 
@@ -55,8 +55,8 @@ demo: build-cli
 bench: build-cli
 	@$(CLI) bench ckks --params P1
 
-# Datasets (not committed): data/brain-64, data/brain-128 from Debian's mricron-data (Python),
-# data/nuclei-64 from the seeded C++ generator.
+# Datasets (not committed): data/brain-{64,128,256} and their ch2better twins data/brain-*-ch2better from
+# Debian's mricron-data (Python), data/nuclei-64 from the seeded C++ generator.
 data: deps-train build-cli
 	@$(PYTHON) train/prepare_brain.py --out data
 	@if $(CLI) dataset synth --help >/dev/null 2>&1; then \
@@ -66,6 +66,9 @@ data: deps-train build-cli
 # Retrain the bundled models (models/*.onnx + cards) and refresh their fixtures (tests/fixtures/).
 train-brain: data
 	@train/train_models.sh brain
+
+train-brain256: data
+	@train/train_models.sh brain256
 
 train-nuclei: data
 	@train/train_models.sh nuclei

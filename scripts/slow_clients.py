@@ -13,8 +13,9 @@ client from 127.0.0.1:
   slow header: 40 connections send a request line and then one header byte every 2 s; meanwhile the
                client sends GET /v1/health every second.
 
-Each phase lasts --seconds (default 15). Prints one JSON object: per phase the client's latencies
-(min / median / max seconds), how many of its requests failed, and the attackers' fate.
+Each attack phase lasts --seconds (default 15), after a quiet reference phase (the same requests, no
+attacker; 9 s). Prints one JSON object: per phase the client's latencies (min / median / max
+seconds), how many of its requests failed, and the attackers' fate.
 Usage: scripts/slow_clients.py BUILD/apps/cryptounet [--seconds 15] [--key-mib 32]
 Standard library only.
 """
@@ -59,6 +60,11 @@ def http(port, method, path, body=b"", timeout=30, source="127.0.0.1"):
         return (int(m.group(1)) if m else 0), time.monotonic() - t0
     except OSError:
         return 0, time.monotonic() - t0
+
+
+class NoAttack:
+    def finish(self):
+        return {"connections": 0, "cut_off_by_server": 0}
 
 
 class Attack:
@@ -133,14 +139,17 @@ def main():
         port = int(m.group(1))
         keys = fake_keys(7, key_bytes)
         result = {"key_bytes": key_bytes, "phase_seconds": a.seconds}
+        upload = lambda: http(port, "POST", "/v1/models/fake/sessions", keys)  # noqa: E731
+        health = lambda: http(port, "GET", "/v1/health")  # noqa: E731
+        # Reference: the same requests with no attacker (three uploads, five health checks).
+        result["quiet"] = {"upload": phase(5.0, NoAttack(), upload, 2.0)["client"],
+                           "health": phase(4.0, NoAttack(), health, 1.0)["client"]}
         head = (f"POST /v1/models/fake/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: {key_bytes}\r\n\r\n").encode()
         # Every 2 s: a session per probe, below the server's 10 sessions per address per minute.
-        result["slow_upload"] = phase(a.seconds, Attack(port, 4, head, 2.0),
-                                      lambda: http(port, "POST", "/v1/models/fake/sessions", keys), 2.0)
+        result["slow_upload"] = phase(a.seconds, Attack(port, 4, head, 2.0), upload, 2.0)
         time.sleep(1)
         head = b"GET /v1/health HTTP/1.1\r\nHost: x\r\n"
-        result["slow_header"] = phase(a.seconds, Attack(port, 40, head, 2.0),
-                                      lambda: http(port, "GET", "/v1/health"), 1.0)
+        result["slow_header"] = phase(a.seconds, Attack(port, 40, head, 2.0), health, 1.0)
         print(json.dumps(result, indent=1))
     finally:
         srv.terminate()

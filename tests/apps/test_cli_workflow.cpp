@@ -233,7 +233,8 @@ TEST_F(CliWorkflow, BadInputsGetClearErrors) {
 }
 
 TEST_F(CliWorkflow, ModelTooDeepFor128BitNamesTheLayer) {
-  // 24 conv + square blocks: depth 48, more than N=2^16 holds at 128 bits (about 41 levels).
+  // 24 conv + square blocks: depth 48, more than N=2^16 holds at 128 bits (40 levels within the
+  // HE-standard bound of 1747 bits; 41 under the old, too generous 1772).
   test::OnnxBuilder b(1, 8, 8);
   std::string x = "input";
   for (int i = 0; i < 24; ++i) {
@@ -250,7 +251,7 @@ TEST_F(CliWorkflow, ModelTooDeepFor128BitNamesTheLayer) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("does not fit 128-bit"));
   EXPECT_THAT(r.output, HasSubstr("first over, by"));
-  EXPECT_THAT(r.output, HasSubstr("node 'sq20' is the first over, by 7 levels"));
+  EXPECT_THAT(r.output, HasSubstr("node 'conv20' is the first over, by 8 levels"));
   EXPECT_FALSE(fs::exists(path("deep.cup")));
 }
 

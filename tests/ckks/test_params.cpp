@@ -64,7 +64,7 @@ TEST(ParamsTest, RefusesInsecureUnlessAsked) {
 }
 
 // Issue 9, item 9: the bound table is OpenFHE 1.5.1's HE-standard ternary 128-bit classic table;
-// N=2^16 once allowed 1772 bits, which no published table supports.
+// N=2^16 once allowed 1772 bits, more than that table allows.
 TEST(ParamsTest, BoundTableIsTheHeStandardTernary128Classic) {
   const int want[] = {27, 54, 109, 218, 438, 881, 1747, 3523};
   for (int log_n = 10; log_n <= 17; ++log_n) EXPECT_EQ(max_log_qp_128(log_n), want[log_n - 10]) << log_n;

@@ -3,7 +3,7 @@
 // standard tables (Albrecht et al., "Homomorphic Encryption Standard", 2018; uniform ternary
 // secret, 128-bit classical) as shipped by OpenFHE v1.5.1, src/core/lib/lattice/stdlatticeparms.cpp,
 // table HEStd_ternary / HEStd_128_classic: N=2^10..2^17 -> 27, 54, 109, 218, 438, 881, 1747, 3523.
-// (Until issue 9 this table said 1772 at N=2^16, a figure no published table supports.)
+// (Until issue 9 this table said 1772 at N=2^16, more than that table allows.)
 #pragma once
 
 namespace cryptounet::ckks {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -114,6 +115,10 @@ World::World() {
   char mine[64] = {};
   std::snprintf(mine, sizeof mine, "%.63s", name);
   check(MPI_Allgather(mine, 64, MPI_CHAR, all.data(), 64, MPI_CHAR, MPI_COMM_WORLD), "allgather (host names)");
+  MPI_Comm local;
+  check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local), "comm_split_type");
+  check(MPI_Comm_size(local, &ranks_on_host_), "comm_size (host)");
+  MPI_Comm_free(&local);
   hosts_.clear();
   for (int r = 0; r < size_; ++r) hosts_.emplace_back(all.data() + static_cast<std::size_t>(r) * 64);
   g_term_len = static_cast<std::size_t>(
@@ -138,6 +143,12 @@ World::~World() {
     if (!finalized) MPI_Finalize();
   }
 #endif
+}
+
+int World::threads_per_rank(int requested) const {
+  if (requested > 0) return requested;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, cores / std::max(1, ranks_on_host_));
 }
 
 std::string World::where() const {

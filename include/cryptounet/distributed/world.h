@@ -37,6 +37,11 @@ class World {
   [[nodiscard]] int size() const { return size_; }
   /// More than one rank (MPI running).
   [[nodiscard]] bool distributed() const { return size_ > 1; }
+  /// Ranks running on this host (this one included): share its cores between them.
+  [[nodiscard]] int ranks_on_host() const { return ranks_on_host_; }
+  /// Threads for one rank when the user asked for "all cores" (0): the cores divided among the
+  /// ranks of this host, at least 1. `requested` > 0 is returned unchanged.
+  [[nodiscard]] int threads_per_rank(int requested) const;
   /// This host's name (for messages).
   [[nodiscard]] const std::string& host() const { return host_; }
   /// "rank 2 of 3 on host h" — for messages.
@@ -82,6 +87,7 @@ class World {
 
   int rank_ = 0;
   int size_ = 1;
+  int ranks_on_host_ = 1;
   bool mpi_ = false;
   std::string host_;
   std::vector<std::string> hosts_;

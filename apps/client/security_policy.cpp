@@ -6,7 +6,6 @@
 #include "cryptounet/ckks/params.h"
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/error.h"
-#include "cryptounet/nn/plan_io.h"
 
 namespace cryptounet::client {
 

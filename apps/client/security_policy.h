@@ -7,7 +7,7 @@
 #include <string>
 
 #include "cryptounet/ckks/context.h"
-#include "cryptounet/nn/planner.h"
+#include "cryptounet/he/plan/planner.h"
 
 namespace cryptounet::client {
 

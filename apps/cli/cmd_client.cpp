@@ -31,6 +31,8 @@ struct ClientCliOptions {
   bool no_cache = false;
   bool fake_crypto = false;
   bool resize = false;
+  bool insecure_params = false;
+  bool allow_http = false;
   int threads = 0;
   int slice = -1;
 };
@@ -46,19 +48,8 @@ void run_client(const ClientCliOptions& o) {
   client::ClientOptions options;
   options.server_url = o.server;
   options.ca_cert_file = o.ca_cert;
+  options.allow_http = o.allow_http;
   if (!o.no_cache) options.cache_dir = o.cache_dir.empty() ? default_dir("sessions") : fs::path(o.cache_dir);
-  // The key upload is hundreds of MiB at 128-bit parameters: show it (on a terminal as it goes,
-  // otherwise every 10 %).
-  options.upload_progress = [tty = isatty(fileno(stderr)) != 0, last = -1](std::size_t sent,
-                                                                          std::size_t total) mutable {
-    const int pct = total > 0 ? static_cast<int>(100.0 * static_cast<double>(sent) / static_cast<double>(total)) : 100;
-    if (!tty && pct / 10 == last / 10 && sent != total) return;
-    last = pct;
-    std::fprintf(stderr, "%sclient: uploading evaluation keys %.1f / %.1f MiB (%d%%)%s", tty ? "\r" : "",
-                 static_cast<double>(sent) / 1048576.0, static_cast<double>(total) / 1048576.0, pct,
-                 tty && sent != total ? "" : "\n");
-    std::fflush(stderr);
-  };
   client::InferenceClient c(options);
 
   const auto models = c.list_models();
@@ -79,7 +70,9 @@ void run_client(const ClientCliOptions& o) {
                                                   client::ClientCryptoOptions{.server_url = o.server,
                                                                               .resize = o.resize,
                                                                               .threads = o.threads,
-                                                                              .slice = o.slice});
+                                                                              .slice = o.slice,
+                                                                              .allow_insecure_params =
+                                                                                  o.insecure_params});
 
   std::vector<std::string> cts;
   for (const auto& img : o.images) cts.push_back(crypto->encrypt_image(img));
@@ -120,6 +113,10 @@ void setup_client(CLI::App& root) {
   cmd->add_option("--cache-dir", opts->cache_dir, "Session cache (default ~/.cache/cryptounet/sessions)");
   cmd->add_option("--key-dir", opts->key_dir, "Key directory (default ~/.cache/cryptounet/keys)");
   cmd->add_option("--ca-cert", opts->ca_cert, "CA certificate to trust for https");
+  cmd->add_flag("--insecure-test-params", opts->insecure_params,
+                "INSECURE, tests only: accept a server plan that is not 128-bit secure (refused otherwise)");
+  cmd->add_flag("--allow-http", opts->allow_http,
+                "Allow plain http:// to a host other than this machine (refused otherwise)");
   cmd->add_flag("--no-cache", opts->no_cache, "Do not reuse or remember sessions");
   cmd->add_flag("--resize", opts->resize, "Resample images of another size to the model's input");
   cmd->add_option("--slice", opts->slice,

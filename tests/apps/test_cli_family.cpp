@@ -188,7 +188,7 @@ TEST_F(CliFamily, EveryImageFormatInEveryImageCommand) {
   // plan + keys once for encrypt/decrypt.
   const std::string plan = path("p.cup"), keys = path("keys");
   ASSERT_EQ(run_cli("plan --model " + model_ + " --insecure-test-params 11 -o " + plan).status, 0);
-  ASSERT_EQ(run_cli("keygen " + plan + " -o " + keys + " --threads 1").status, 0);
+  ASSERT_EQ(run_cli("keygen " + plan + " -o " + keys + " --threads 1 --insecure-test-params").status, 0);
   for (const auto& [kind, file] : files) {
     SCOPED_TRACE(kind);
     auto r = run_cli("predict --model " + model_ + " " + file + " -o " + path(kind + ".pred.png"));
@@ -196,7 +196,7 @@ TEST_F(CliFamily, EveryImageFormatInEveryImageCommand) {
     EXPECT_EQ(data::read_mask(path(kind + ".pred.png")).values, want.values);
 
     r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + file + " -o " + path(kind + ".ct") +
-                " --threads 1");
+                " --threads 1 --insecure-test-params");
     ASSERT_EQ(r.status, 0) << r.output;
     r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " +
                 path(kind + ".ct") + " -o " + path(kind + ".out.ct") + " --threads 1");

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -126,12 +127,15 @@ inline SimRun run_sim(const Graph& g, const Plan& plan, const std::vector<Tensor
   std::vector<std::vector<double>> out_slots;
   for (const auto& ct : out.cts) out_slots.push_back(be.decrypt(ct));
   r.outputs = output_tensors(plan, out_slots);
-  r.steps_used = be.steps_used();
+  r.steps_used = r.report.steps_used;
   return r;
 }
 
-/// max |a - b| / max(1, max |b|).
+/// max |a - b| / max(1, max |b|). Throws std::invalid_argument if the shapes differ.
 inline double rel_error(const Tensor& a, const Tensor& b) {
+  if (!(a.shape == b.shape) || a.data.size() != b.data.size())
+    throw std::invalid_argument("rel_error: tensors of different shapes (" + std::to_string(a.data.size()) +
+                                " vs " + std::to_string(b.data.size()) + " values)");
   double m = 1.0, e = 0.0;
   for (std::size_t i = 0; i < b.data.size(); ++i) {
     m = std::max(m, std::abs(b.data[i]));

@@ -1,10 +1,9 @@
 // The real backend of the encrypted executor: the CKKS engine's Evaluator and Encoder behind the
-// same narrow interface as the slot simulator, counting the same operations. Server side: it
+// same narrow interface as the slot simulator (HeBackend, backends/backend.h). Server side: it
 // holds only public evaluation keys. Also the bridge from a Plan to engine parameters.
 #pragma once
 
 #include <memory>
-#include <set>
 #include <span>
 #include <vector>
 
@@ -17,7 +16,6 @@
 #include "cryptounet/ckks/keys.h"
 #include "cryptounet/ckks/params.h"
 #include "cryptounet/ckks/plaintext.h"
-#include "cryptounet/he/op_counts.h"
 #include "cryptounet/model/graph.h"
 
 namespace cryptounet::nn {
@@ -62,7 +60,7 @@ class CkksBackend {
   void mul_plain_add_inplace(Ct& acc, const Ct& ct, const Pt& pt);
   [[nodiscard]] Ct mul_const(const Ct& ct, double c, double const_scale);
   void mul_const_add_inplace(Ct& acc, const Ct& ct, double c, double const_scale);
-  /// acc += sum_m cts[m] * round(c[m] * const_scale[m]); counts cts.size() products. The
+  /// acc += sum_m cts[m] * round(c[m] * const_scale[m]). The
   /// executor hands over all constant products of one accumulator at once, so a backend may
   /// fuse them. Same checks as mul_const_add_inplace.
   void mul_const_add_many(Ct& acc, std::span<const Ct* const> cts, std::span<const double> c,
@@ -73,19 +71,15 @@ class CkksBackend {
   [[nodiscard]] Ct square_relin(const Ct& ct);
   void rescale_inplace(Ct& ct);
   void drop_level_inplace(Ct& ct, int level);
+  /// Relabels the scale, values unchanged (the executor reconciles near-equal scales with it).
+  void set_scale(Ct& ct, double scale) const { ct.set_scale(scale); }
   [[nodiscard]] Ct rotate(const Ct& ct, int step);
   [[nodiscard]] std::vector<Ct> rotate_hoisted(const Ct& ct, std::span<const int> steps);
-
-  [[nodiscard]] const OpCounts& counts() const { return counts_; }
-  void reset_counts() { counts_ = {}; }
-  [[nodiscard]] const std::set<int>& steps_used() const { return steps_; }
 
  private:
   std::shared_ptr<const ckks::Context> ctx_;
   ckks::Encoder encoder_;
   ckks::Evaluator eval_;
-  OpCounts counts_;
-  std::set<int> steps_;
 };
 
 }  // namespace cryptounet::nn

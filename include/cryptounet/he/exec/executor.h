@@ -16,9 +16,11 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "cryptounet/he/backends/backend.h"
 #include "cryptounet/he/op_counts.h"
 #include "cryptounet/he/plan/planner.h"
 #include "cryptounet/model/graph.h"
@@ -50,6 +52,7 @@ struct ExecReport {
   std::vector<LayerReport> layers;
   OpCounts total;
   double seconds = 0.0;
+  std::set<int> steps_used;  // normalised rotation steps the run used (its Galois keys)
 };
 
 struct RunOptions {
@@ -60,7 +63,7 @@ struct RunOptions {
 /// Runs `graph` as planned on `input` (one ciphertext per member of plan.input().layout, at
 /// plan.input_level). Throws InvalidArgument if the input does not match the plan, and what
 /// the backend throws (missing Galois key, level/scale mismatch).
-template <class Backend>
+template <HeBackend Backend>
 HeTensor<typename Backend::Ct> run_encrypted(Backend& backend, const Graph& graph,
                                              const Plan& plan,
                                              std::vector<typename Backend::Ct> input,

@@ -82,18 +82,12 @@ void CkksBackend::mul_const_add_inplace(Ct& acc, const Ct& ct, double c, double 
   eval_.mul_const_add_inplace(acc, ct, c, const_scale);
 }
 
-void CkksBackend::mul_const_add_many(Ct& acc, std::span<const Ct* const> cts,
-                                     std::span<const double> c,
-                                     std::span<const double> const_scale) {
-  if (c.size() != cts.size() || const_scale.size() != cts.size())
-    throw InvalidArgument("mul_const_add_many: " + std::to_string(cts.size()) + " ciphertexts, " +
-                          std::to_string(c.size()) + " constants, " +
-                          std::to_string(const_scale.size()) + " scales");
-  // A fused, cache-blocked version (accumulator limb resident, inputs streaming; Shoup or lazy
-  // 128-bit reduction) was tried and measured no faster on the shared 2-core machine.
-  for (std::size_t m = 0; m < cts.size(); ++m) {
-    eval_.mul_const_add_inplace(acc, *cts[m], c[m], const_scale[m]);
-  }
+void CkksBackend::mul_const_accumulate(std::span<Ct* const> outs, std::span<const Ct* const> ins,
+                                       std::span<const ConstProduct> terms) {
+  std::vector<ckks::Evaluator::ConstTerm> t(terms.size());
+  for (std::size_t m = 0; m < terms.size(); ++m)
+    t[m] = {terms[m].out, terms[m].in, terms[m].c, terms[m].const_scale};
+  eval_.mul_const_accumulate(outs, ins, t);
 }
 
 void CkksBackend::add_inplace(Ct& acc, const Ct& ct) { eval_.add_inplace(acc, ct); }

@@ -121,13 +121,20 @@ void SimBackend::mul_const_add_inplace(Ct& acc, const Ct& ct, double c, double c
   for (int i = 0; i < slots_; ++i) acc.v[i] += ct.v[i] * c;
 }
 
-void SimBackend::mul_const_add_many(Ct& acc, std::span<const Ct* const> cts,
-                                    std::span<const double> c, std::span<const double> const_scale) {
-  if (cts.size() != c.size() || cts.size() != const_scale.size())
-    throw InvalidArgument("mul_const_add_many: " + std::to_string(cts.size()) + " ciphertexts, " +
-                          std::to_string(c.size()) + " constants, " +
-                          std::to_string(const_scale.size()) + " scales");
-  for (std::size_t m = 0; m < cts.size(); ++m) mul_const_add_inplace(acc, *cts[m], c[m], const_scale[m]);
+void SimBackend::mul_const_accumulate(std::span<Ct* const> outs, std::span<const Ct* const> ins,
+                                      std::span<const ConstProduct> terms) {
+  for (const ConstProduct& t : terms)
+    if (t.out >= outs.size() || t.in >= ins.size())
+      throw InvalidArgument("mul_const_accumulate: term names output " + std::to_string(t.out) + " and input " +
+                            std::to_string(t.in) + " (have " + std::to_string(outs.size()) + " and " +
+                            std::to_string(ins.size()) + ")");
+  for (const ConstProduct& t : terms) {
+    Ct& acc = *outs[t.out];
+    if (acc.v.empty())
+      acc = mul_const(*ins[t.in], t.c, t.const_scale);
+    else
+      mul_const_add_inplace(acc, *ins[t.in], t.c, t.const_scale);
+  }
 }
 
 void SimBackend::add_inplace(Ct& acc, const Ct& ct) {

@@ -50,10 +50,10 @@ class CountingBackend {
     b_.mul_const_add_inplace(acc, ct, c, const_scale);
     ++counts_.scalar_products;
   }
-  void mul_const_add_many(Ct& acc, std::span<const Ct* const> cts, std::span<const double> c,
-                          std::span<const double> const_scale) {
-    b_.mul_const_add_many(acc, cts, c, const_scale);
-    counts_.scalar_products += static_cast<long>(cts.size());
+  void mul_const_accumulate(std::span<Ct* const> outs, std::span<const Ct* const> ins,
+                            std::span<const ConstProduct> terms) {
+    b_.mul_const_accumulate(outs, ins, terms);
+    counts_.scalar_products += static_cast<long>(terms.size());
   }
   void add_inplace(Ct& acc, const Ct& ct) {
     b_.add_inplace(acc, ct);

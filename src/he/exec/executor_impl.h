@@ -265,14 +265,14 @@ class HeRunner {
         if (s == 0) return x;
         return rotated[std::lower_bound(steps.begin(), steps.end(), s) - steps.begin()];
       };
-      std::map<std::pair<int, packing::MaskKey>, Ct> masked;  // (in_step, mask with row)
-      // Masked-scalar: the constant products of this input ciphertext, per accumulator, run as
-      // one fused multiply-accumulate each (the accumulator is touched once, not per term).
-      struct ConstTerms {
-        std::vector<const Ct*> z;
-        std::vector<double> w, cs;
-      };
-      std::map<std::pair<int, int>, ConstTerms> pending;
+      // (in_step, mask with row) -> index of the masked product in `masked`.
+      std::map<std::pair<int, packing::MaskKey>, std::uint32_t> masked_index;
+      std::vector<Ct> masked;
+      // Masked-scalar: every constant product of this input ciphertext, into every accumulator,
+      // in one call (one pass over the masked products for all accumulators, lazy reduction).
+      std::vector<ConstProduct> const_terms;
+      std::map<std::pair<int, int>, std::uint32_t> acc_slot;  // (out_ct, out_step) -> output index
+      std::vector<std::pair<int, int>> acc_keys;
       for (std::size_t t = t0; t < t1; ++t) {
         const LinearTerm& term = op.terms[t];
         const auto& rp = rps[t - t0];
@@ -289,30 +289,29 @@ class HeRunner {
           Pt pt = be_.encode(values, level, prod_scale / be_.scale(src));
           accumulate_plain(term.out_ct, term.out_step, src, pt);
         } else {
+          const std::pair<int, int> out_key{term.out_ct, term.out_step};
+          auto [slot, fresh] = acc_slot.emplace(out_key, static_cast<std::uint32_t>(acc_keys.size()));
+          if (fresh) acc_keys.push_back(out_key);
           for (const RowProduct& r : rp) {
             packing::MaskKey mk = term.mask;
             mk.row = r.row;
             auto key = std::make_pair(term.in_step, mk);
-            auto it = masked.find(key);
-            if (it == masked.end())
-              it = masked.emplace(key, be_.mul_plain(src, encoded_mask(level, mk))).first;
-            ConstTerms& ct = pending[{term.out_ct, term.out_step}];
-            ct.z.push_back(&it->second);
-            ct.w.push_back(r.weight);
-            ct.cs.push_back(prod_scale / (be_.scale(src) * mask_scale));
+            auto it = masked_index.find(key);
+            if (it == masked_index.end()) {
+              it = masked_index.emplace(key, static_cast<std::uint32_t>(masked.size())).first;
+              masked.push_back(be_.mul_plain(src, encoded_mask(level, mk)));
+            }
+            const_terms.push_back({slot->second, it->second, r.weight,
+                                   prod_scale / (be_.scale(src) * mask_scale)});
           }
         }
       }
-      for (auto& [key, ct] : pending) {
-        auto it = acc.find(key);
-        std::size_t first = 0;
-        if (it == acc.end()) {
-          it = acc.emplace(key, be_.mul_const(*ct.z[0], ct.w[0], ct.cs[0])).first;
-          first = 1;
-        }
-        be_.mul_const_add_many(it->second, std::span<const Ct* const>(ct.z).subspan(first),
-                               std::span<const double>(ct.w).subspan(first),
-                               std::span<const double>(ct.cs).subspan(first));
+      if (!const_terms.empty()) {
+        std::vector<Ct*> outs;
+        for (const auto& key : acc_keys) outs.push_back(&acc[key]);  // new entries start empty
+        std::vector<const Ct*> ins;
+        for (const Ct& z : masked) ins.push_back(&z);
+        be_.mul_const_accumulate(outs, ins, const_terms);
       }
       t0 = t1;
     }

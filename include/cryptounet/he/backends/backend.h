@@ -8,12 +8,16 @@
 #include <span>
 #include <vector>
 
+#include "cryptounet/he/backends/const_product.h"
+
 namespace cryptounet::nn {
 
 template <class B>
 concept HeBackend = requires(B& b, const B& cb, typename B::Ct& acc, const typename B::Ct& ct,
                              const typename B::Pt& pt, std::span<const double> values,
-                             std::span<const typename B::Ct* const> cts, std::span<const int> steps,
+                             std::span<typename B::Ct* const> outs,
+                             std::span<const typename B::Ct* const> ins,
+                             std::span<const ConstProduct> terms, std::span<const int> steps,
                              int level, int step, double x) {
   typename B::Ct;
   typename B::Pt;
@@ -29,7 +33,7 @@ concept HeBackend = requires(B& b, const B& cb, typename B::Ct& acc, const typen
   b.mul_plain_add_inplace(acc, ct, pt);
   { b.mul_const(ct, x, x) } -> std::same_as<typename B::Ct>;
   b.mul_const_add_inplace(acc, ct, x, x);
-  b.mul_const_add_many(acc, cts, values, values);
+  b.mul_const_accumulate(outs, ins, terms);
   b.add_inplace(acc, ct);
   b.add_plain_inplace(acc, pt);
   b.add_const_inplace(acc, x);

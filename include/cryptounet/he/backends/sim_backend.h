@@ -10,6 +10,8 @@
 #include <span>
 #include <vector>
 
+#include "cryptounet/he/backends/const_product.h"
+
 namespace cryptounet::nn {
 
 class SimBackend {
@@ -49,9 +51,10 @@ class SimBackend {
   void mul_plain_add_inplace(Ct& acc, const Ct& ct, const Pt& pt);
   [[nodiscard]] Ct mul_const(const Ct& ct, double c, double const_scale);
   void mul_const_add_inplace(Ct& acc, const Ct& ct, double c, double const_scale);
-  /// acc += sum_m cts[m] * c[m] (each at its const_scale[m]).
-  void mul_const_add_many(Ct& acc, std::span<const Ct* const> cts, std::span<const double> c,
-                          std::span<const double> const_scale);
+  /// Every constant product of `terms` at once: outs[t.out] += ins[t.in] * t.c; an empty output
+  /// starts at zero and takes its terms' level and scale.
+  void mul_const_accumulate(std::span<Ct* const> outs, std::span<const Ct* const> ins,
+                            std::span<const ConstProduct> terms);
   void add_inplace(Ct& acc, const Ct& ct);
   void add_plain_inplace(Ct& acc, const Pt& pt);
   void add_const_inplace(Ct& acc, double c);

@@ -22,42 +22,6 @@ ckks::ParamsLiteral params_literal(const Plan& plan) {
   return lit;
 }
 
-namespace {
-
-void check_context(const char* op, const ckks::Context& ctx, const Plan& plan) {
-  const ckks::Params& p = ctx.params();
-  if (p.log_n() != plan.log_n || p.max_level() + 1 != static_cast<int>(plan.log_q.size()) ||
-      p.log_scale() != plan.log_scale)
-    throw InvalidArgument(std::string(op) + ": the CKKS context (N=2^" + std::to_string(p.log_n()) +
-                          ", " + std::to_string(p.max_level() + 1) +
-                          " Q primes) was not made for this plan (N=2^" +
-                          std::to_string(plan.log_n) + ", " + std::to_string(plan.log_q.size()) +
-                          " Q primes)");
-}
-
-}  // namespace
-
-std::vector<ckks::Ciphertext> encrypt_input(const std::shared_ptr<const ckks::Context>& ctx,
-                                            const ckks::Encryptor& encryptor, const Plan& plan,
-                                            const std::vector<Tensor>& images) {
-  check_context("encrypt_input", *ctx, plan);
-  ckks::Encoder enc(ctx);
-  std::vector<ckks::Ciphertext> cts;
-  for (const auto& s : input_slots(plan, images))
-    cts.push_back(encryptor.encrypt(enc.encode(s, plan.input_level, ctx->params().default_scale())));
-  return cts;
-}
-
-std::vector<Tensor> decrypt_output(const std::shared_ptr<const ckks::Context>& ctx,
-                                   const ckks::Decryptor& decryptor, const Plan& plan,
-                                   const std::vector<ckks::Ciphertext>& cts) {
-  check_context("decrypt_output", *ctx, plan);
-  ckks::Encoder enc(ctx);
-  std::vector<std::vector<double>> slots;
-  for (const auto& ct : cts) slots.push_back(enc.decode_real(decryptor.decrypt(ct)));
-  return output_tensors(plan, slots);
-}
-
 CkksBackend::CkksBackend(std::shared_ptr<const ckks::Context> ctx,
                          const ckks::EvaluationKeys* keys)
     : ctx_(ctx), encoder_(ctx), eval_(ctx, keys) {}

@@ -1,6 +1,7 @@
 // The real backend of the encrypted executor: the CKKS engine's Evaluator and Encoder behind the
 // same narrow interface as the slot simulator (HeBackend, backends/backend.h). Server side: it
-// holds only public evaluation keys. Also the bridge from a Plan to engine parameters.
+// holds only public evaluation keys. Also the bridge from a Plan to engine parameters. The
+// client side (encrypt, decrypt) is workflow/client.h.
 #pragma once
 
 #include <memory>
@@ -9,9 +10,7 @@
 
 #include "cryptounet/ckks/ciphertext.h"
 #include "cryptounet/ckks/context.h"
-#include "cryptounet/ckks/decryptor.h"
 #include "cryptounet/ckks/encoder.h"
-#include "cryptounet/ckks/encryptor.h"
 #include "cryptounet/ckks/evaluator.h"
 #include "cryptounet/ckks/keys.h"
 #include "cryptounet/ckks/params.h"
@@ -25,19 +24,6 @@ struct Plan;
 
 /// The engine parameters a plan asks for (security flag included).
 [[nodiscard]] ckks::ParamsLiteral params_literal(const Plan& plan);
-
-/// Client side: encodes and encrypts `images` (plan.batch of them) in the plan's input layout,
-/// at the plan's input level and the default scale. Throws InvalidArgument on a shape mismatch
-/// or a context made for other parameters.
-[[nodiscard]] std::vector<ckks::Ciphertext> encrypt_input(const std::shared_ptr<const ckks::Context>& ctx,
-                                                          const ckks::Encryptor& encryptor,
-                                                          const Plan& plan,
-                                                          const std::vector<Tensor>& images);
-/// Client side: decrypts and decodes the output ciphertexts into one logits tensor per image.
-[[nodiscard]] std::vector<Tensor> decrypt_output(const std::shared_ptr<const ckks::Context>& ctx,
-                                                 const ckks::Decryptor& decryptor,
-                                                 const Plan& plan,
-                                                 const std::vector<ckks::Ciphertext>& cts);
 
 class CkksBackend {
  public:

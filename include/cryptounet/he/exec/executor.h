@@ -8,10 +8,10 @@
 //   Plan plan = make_plan(graph, PlanOptions{});                  // both sides; publishable
 //   auto ctx = ckks::Context::create(ckks::Params::from_literal(params_literal(plan)), exec);
 //   client: sk = KeyGenerator(ctx).secret_key(); relin key + galois_keys(sk, plan.rotation_steps)
-//           cts = encrypt_input(ctx, Encryptor(ctx, sk), plan, images)
+//           cts = encrypt_inputs(ctx, sk, plan, images)        (workflow/client.h)
 //   server: CkksBackend be(ctx, &eval_keys);
 //           HeTensor out = run_encrypted(be, graph, plan, std::move(cts), &report);
-//   client: logits = decrypt_output(ctx, Decryptor(ctx, sk), plan, out.cts)
+//   client: logits = decrypt_outputs(ctx, sk, plan, out.cts)   (workflow/client.h)
 // The same run on SimBackend (he/backends/sim_backend.h) uses input_slots/output_tensors directly.
 #pragma once
 

@@ -12,6 +12,7 @@
 #include "cryptounet/he/backends/sim_backend.h"
 #include "cryptounet/he/exec/executor.h"
 #include "cryptounet/he/plan/planner.h"
+#include "cryptounet/common/compare.h"
 #include "cryptounet/model/graph.h"
 #include "cryptounet/model/ref_executor.h"
 
@@ -100,6 +101,20 @@ class GraphBuilder {
   std::uniform_real_distribution<double> uni_{-1.0, 1.0};
 };
 
+// The bundled brain model's architecture (depth 13): c, 2c, 4c channels, two poolings, two skips.
+inline Graph brain_unet(unsigned seed, int size = 64, int c = 8) {
+  GraphBuilder b(seed);
+  int x = b.input(1, size, size);
+  int e1 = b.square(b.conv(x, c, 3));
+  int e2 = b.square(b.conv(b.pool(e1), 2 * c, 3));
+  int bott = b.square(b.conv(b.pool(e2), 4 * c, 3));
+  int u2 = b.conv_t(bott, 2 * c);
+  int d2 = b.square(b.conv(b.concat(u2, e2), 2 * c, 3));
+  int u1 = b.conv_t(d2, c);
+  int d1 = b.square(b.conv(b.concat(u1, e1), c, 3));
+  return b.finish(b.conv(d1, 1, 1));
+}
+
 struct SimRun {
   std::vector<Tensor> outputs;
   ExecReport report;
@@ -131,17 +146,12 @@ inline SimRun run_sim(const Graph& g, const Plan& plan, const std::vector<Tensor
   return r;
 }
 
-/// max |a - b| / max(1, max |b|). Throws std::invalid_argument if the shapes differ.
+/// max |a - b| / max(1, max |b|) (common/compare.h). Throws if the shapes differ.
 inline double rel_error(const Tensor& a, const Tensor& b) {
-  if (!(a.shape == b.shape) || a.data.size() != b.data.size())
+  if (!(a.shape == b.shape))
     throw std::invalid_argument("rel_error: tensors of different shapes (" + std::to_string(a.data.size()) +
                                 " vs " + std::to_string(b.data.size()) + " values)");
-  double m = 1.0, e = 0.0;
-  for (std::size_t i = 0; i < b.data.size(); ++i) {
-    m = std::max(m, std::abs(b.data[i]));
-    e = std::max(e, std::abs(a.data[i] - b.data[i]));
-  }
-  return e / m;
+  return cryptounet::rel_error(a.data, b.data);
 }
 
 }  // namespace cryptounet::nn::testing

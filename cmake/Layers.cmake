@@ -1,6 +1,8 @@
 # cu_add_layer(NAME DEPS...): library cryptounet_NAME from src/NAME/*.cpp (globbed, so adding a
 # file needs no CMake edit) with public headers in include/cryptounet/NAME/. A layer links only
-# the layers below it, so an include of a higher layer fails to build. Extra third-party links
+# the layers DEPS name; every target sees all of include/ and src/, so the include rule (no higher
+# layer's header, no other layer's internal src/ header) is checked by scripts/check-layers.py
+# (CTest `layer_rules`), which reads these cu_add_layer lines. Extra third-party links
 # for a layer go in src/NAME/deps.cmake (included if present; it sees ${target} and ${scope}).
 function(cu_add_layer name)
   set(target cryptounet_${name})

@@ -13,10 +13,10 @@
 #include "cryptounet/ckks/decryptor.h"
 #include "cryptounet/ckks/encryptor.h"
 #include "cryptounet/ckks/keygen.h"
-#include "cryptounet/nn/he_ckks_backend.h"
-#include "cryptounet/nn/he_executor.h"
-#include "cryptounet/nn/planner.h"
-#include "cryptounet/nn/ref_executor.h"
+#include "cryptounet/he/backends/ckks_backend.h"
+#include "cryptounet/he/exec/executor.h"
+#include "cryptounet/he/plan/planner.h"
+#include "cryptounet/model/ref_executor.h"
 
 using namespace cryptounet;
 using namespace cryptounet::nn;

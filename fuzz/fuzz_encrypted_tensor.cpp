@@ -1,7 +1,7 @@
-// libFuzzer target: the encrypted-tensor file reader (nn/he_files.h): a ciphertext set bound to a
+// libFuzzer target: the encrypted-tensor file reader (workflow/he_files.h): a ciphertext set bound to a
 // plan and a key, which the server reads from clients and the client from the server.
 #include "cryptounet/common/error.h"
-#include "cryptounet/nn/he_files.h"
+#include "cryptounet/workflow/he_files.h"
 #include "fuzz_context.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

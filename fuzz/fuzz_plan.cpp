@@ -1,6 +1,6 @@
-// libFuzzer target: the plan file reader (nn/plan_io.h), which a client parses from a server.
+// libFuzzer target: the plan file reader (workflow/plan_io.h), which a client parses from a server.
 #include "cryptounet/common/error.h"
-#include "cryptounet/nn/plan_io.h"
+#include "cryptounet/workflow/plan_io.h"
 #include "fuzz_context.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

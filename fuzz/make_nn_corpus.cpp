@@ -9,10 +9,10 @@
 #include "cryptounet/ckks/encoder.h"
 #include "cryptounet/ckks/encryptor.h"
 #include "cryptounet/ckks/keygen.h"
-#include "cryptounet/nn/he_files.h"
-#include "cryptounet/nn/model_card.h"
-#include "cryptounet/nn/plan_io.h"
-#include "cryptounet/nn/planner.h"
+#include "cryptounet/he/plan/planner.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/he_files.h"
+#include "cryptounet/workflow/plan_io.h"
 #include "fuzz_context.h"
 
 namespace fs = std::filesystem;

@@ -11,6 +11,7 @@ packages=(
   libprotobuf-dev protobuf-compiler libonnx-dev
   libstb-dev libpng-dev libtiff-dev libcpp-httplib-dev
   libnifti2-dev libgdcm-dev
+  openmpi-bin libopenmpi-dev
   libomp-dev clang libclang-rt-14-dev
   mricron-data
   python3-torch python3-onnx python3-nibabel python3-tqdm python3-numpy

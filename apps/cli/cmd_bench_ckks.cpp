@@ -238,6 +238,15 @@ void run_bench(const BenchOptions& opt) {
            }));
   if (want("rotate_8steps_hoisted"))
     record("rotate_8steps_hoisted", time_op(reps, none, [&] { cts_sink = eval.rotate_hoisted(cx, steps); }));
+  // Double hoisting: the eight rotations summed (one ModUp, one ModDown), as a baby-step group
+  // of a linear transform uses them; the one-by-one form of the same sum for comparison.
+  if (want("rotate_8steps_sum_nohoist"))
+    record("rotate_8steps_sum_nohoist", time_op(reps, none, [&] {
+             ct_sink = eval.rotate(cx, steps[0]);
+             for (std::size_t s = 1; s < steps.size(); ++s) eval.add_inplace(ct_sink, eval.rotate(cx, steps[s]));
+           }));
+  if (want("rotate_8steps_hoisted_sum"))
+    record("rotate_8steps_hoisted_sum", time_op(reps, none, [&] { ct_sink = eval.rotate_hoisted_sum(cx, steps); }));
   if (want("decrypt_decode"))
     record("decrypt_decode", time_op(reps, none, [&] { y = encoder.decode_real(decryptor.decrypt(cx)); }));
 

@@ -7,10 +7,10 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/data/resize.h"
-#include "cryptounet/nn/he_client.h"
-#include "cryptounet/nn/he_files.h"
-#include "cryptounet/nn/plan_io.h"
-#include "cryptounet/nn/segment.h"
+#include "cryptounet/workflow/client.h"
+#include "cryptounet/workflow/he_files.h"
+#include "cryptounet/workflow/plan_io.h"
+#include "cryptounet/workflow/segment.h"
 
 #include <chrono>
 #include <cmath>

@@ -6,9 +6,9 @@
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/png.h"
-#include "cryptounet/nn/he_client.h"
-#include "cryptounet/nn/he_files.h"
-#include "cryptounet/nn/plan_io.h"
+#include "cryptounet/workflow/client.h"
+#include "cryptounet/workflow/he_files.h"
+#include "cryptounet/workflow/plan_io.h"
 
 #include <chrono>
 #include <cstdio>

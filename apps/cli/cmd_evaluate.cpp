@@ -2,15 +2,15 @@
 // With --plain, the plaintext reference only; otherwise every image also goes through the whole
 // encrypted chain (keys made once; encrypt -> infer -> decrypt per image) and the report adds
 // the encrypted metrics, their difference to plaintext and the largest logit error.
-// The per-image loop lives in the library (nn/evaluate.h, nn/he_pipeline.h).
+// The per-image loop lives in the library (workflow/evaluate.h, workflow/pipeline.h).
 #include "cli/command.h"
 #include "cli/workflow_util.h"
 
 #include "cryptounet/data/dataset.h"
-#include "cryptounet/nn/evaluate.h"
-#include "cryptounet/nn/he_pipeline.h"
-#include "cryptounet/nn/model_card.h"
-#include "cryptounet/nn/planner.h"
+#include "cryptounet/he/plan/planner.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/evaluate.h"
+#include "cryptounet/workflow/pipeline.h"
 
 #include <nlohmann/json.hpp>
 

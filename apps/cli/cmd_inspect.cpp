@@ -2,7 +2,7 @@
 // shape, weights, depth so far and recorded activation bound.
 #include "cli/command.h"
 
-#include "cryptounet/nn/model_card.h"
+#include "cryptounet/onnx/load_model.h"
 
 #include <algorithm>
 #include <cstdio>

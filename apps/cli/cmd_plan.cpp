@@ -5,9 +5,9 @@
 
 #include "cryptounet/ckks/serialize.h"
 
-#include "cryptounet/nn/model_card.h"
-#include "cryptounet/nn/plan_io.h"
-#include "cryptounet/nn/planner.h"
+#include "cryptounet/he/plan/planner.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/plan_io.h"
 
 #include <cstdio>
 #include <iostream>

@@ -3,9 +3,9 @@
 
 #include "cryptounet/data/png.h"
 #include "cryptounet/data/resize.h"
-#include "cryptounet/nn/model_card.h"
-#include "cryptounet/nn/ref_executor.h"
-#include "cryptounet/nn/segment.h"
+#include "cryptounet/model/ref_executor.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/segment.h"
 
 #include <cstdio>
 #include <memory>

@@ -9,12 +9,12 @@
 #include "cryptounet/data/metrics.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/data/resize.h"
-#include "cryptounet/nn/he_files.h"
-#include "cryptounet/nn/he_pipeline.h"
-#include "cryptounet/nn/model_card.h"
-#include "cryptounet/nn/plan_io.h"
-#include "cryptounet/nn/ref_executor.h"
-#include "cryptounet/nn/segment.h"
+#include "cryptounet/model/ref_executor.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/he_files.h"
+#include "cryptounet/workflow/pipeline.h"
+#include "cryptounet/workflow/plan_io.h"
+#include "cryptounet/workflow/segment.h"
 
 #include <chrono>
 #include <cmath>

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <string>
 
-#include "cryptounet/nn/he_executor.h"
-#include "cryptounet/nn/planner.h"
+#include "cryptounet/he/exec/executor.h"
+#include "cryptounet/he/plan/planner.h"
 
 namespace cryptounet::cli {
 

@@ -6,8 +6,8 @@
 #include "cryptounet/data/image_file.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/data/resize.h"
-#include "cryptounet/nn/he_client.h"
-#include "cryptounet/nn/segment.h"
+#include "cryptounet/workflow/client.h"
+#include "cryptounet/workflow/segment.h"
 #include "server/atomic_file.h"
 #include "server/secure_random.h"
 

@@ -1,13 +1,13 @@
-// The CKKS ClientCrypto: keys for the server's plan (kept in the nn/he_files.h key-folder layout,
+// The CKKS ClientCrypto: keys for the server's plan (kept in the workflow/he_files.h key-folder layout,
 // one folder per server, model and plan), encryption of images, decryption of results into a
 // mask and an overlay. The secret key is read from its 0600 file when needed and wiped after.
 #pragma once
 
 #include "client/client_crypto.h"
 #include "cryptounet/ckks/context.h"
-#include "cryptounet/nn/graph.h"
-#include "cryptounet/nn/he_files.h"
-#include "cryptounet/nn/plan_io.h"
+#include "cryptounet/model/graph.h"
+#include "cryptounet/workflow/he_files.h"
+#include "cryptounet/workflow/plan_io.h"
 
 #include <memory>
 

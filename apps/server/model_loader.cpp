@@ -2,11 +2,11 @@
 
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/error.h"
-#include "cryptounet/nn/he_files.h"
-#include "cryptounet/nn/he_server.h"
-#include "cryptounet/nn/model_card.h"
-#include "cryptounet/nn/plan_io.h"
-#include "cryptounet/nn/planner.h"
+#include "cryptounet/he/plan/planner.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/he_files.h"
+#include "cryptounet/workflow/plan_io.h"
+#include "cryptounet/workflow/server_infer.h"
 #include "server/secure_random.h"
 
 #include <algorithm>

@@ -10,6 +10,7 @@
 
 #include "cryptounet/common/error.h"
 #include "cryptounet/math/poly_kernels.h"
+#include "constants.h"
 
 namespace cryptounet::ckks {
 namespace {
@@ -23,22 +24,8 @@ std::string log2_str(double s) {
 
 bool scales_equal(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(std::abs(a), std::abs(b)); }
 
-// x mod q for a signed 128-bit x.
-std::uint64_t from_i128(__int128 x, const math::Modulus& q) {
-  const bool neg = x < 0;
-  const unsigned __int128 u = neg ? static_cast<unsigned __int128>(-(x + 1)) + 1 : static_cast<unsigned __int128>(x);
-  const std::uint64_t r = q.reduce128(u);
-  return (neg && r) ? q.value() - r : r;
-}
-
-__int128 round_const(const char* op, double c, double const_scale) {
-  if (!std::isfinite(c) || !std::isfinite(const_scale) || !(const_scale > 0))
-    throw InvalidArgument(std::string(op) + ": constant " + std::to_string(c) + " or scale " +
-                          std::to_string(const_scale) + " is not finite and positive");
-  const long double v = std::round(static_cast<long double>(c) * const_scale);
-  if (std::fabs(v) >= 0x1p126L) throw InvalidArgument(std::string(op) + ": c * const_scale reaches 2^126");
-  return static_cast<__int128>(v);
-}
+using detail::from_i128;
+using detail::round_const;
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/math/automorphism.h"
 #include "cryptounet/math/poly_kernels.h"
+#include "constants.h"
 #include "keyswitch.h"
 
 namespace cryptounet::ckks {
@@ -103,6 +104,85 @@ std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, std::span
     out.emplace_back(std::move(parts), a.scale(), a.fingerprint());
   }
   return out;
+}
+
+Ciphertext Evaluator::rotate_hoisted_sum(const Ciphertext& a, std::span<const int> steps, std::span<const double> c,
+                                         double const_scale) const {
+  const char* op = "rotate_hoisted_sum";
+  check_ct(op, a);
+  if (a.size() != 2) throw InvalidArgument(std::string(op) + ": ciphertext size " + std::to_string(a.size()) + " is not 2");
+  if (steps.empty()) throw InvalidArgument(std::string(op) + ": no steps");
+  if (!c.empty() && c.size() != steps.size())
+    throw InvalidArgument(std::string(op) + ": " + std::to_string(c.size()) + " weights for " + std::to_string(steps.size()) +
+                          " steps");
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1, k = ctx_->p_count();
+  const std::size_t nq = ctx_->q_count(), ext = limbs + k;
+  // Keys and weights checked before any work; the identity steps' weights are summed.
+  std::vector<const KeySwitchKey*> keys;
+  std::vector<const std::uint32_t*> perms;
+  std::vector<__int128> w;
+  __int128 w_id = 0;
+  bool has_id = false;
+  for (std::size_t s = 0; s < steps.size(); ++s) {
+    const std::uint64_t g = math::galois_element_for_step(n, steps[s]);
+    const __int128 ws = c.empty() ? 1 : detail::round_const(op, c[s], const_scale);
+    if (g == 1) {
+      has_id = true;
+      w_id += ws;
+      continue;
+    }
+    keys.push_back(&galois_key(op, g, steps[s]));
+    perms.push_back(ctx_->galois_permutation(g).data());
+    w.push_back(ws);
+  }
+  std::vector<std::uint64_t> w_ext;  // [s * ext + t], t over Q limbs then P limbs
+  if (!c.empty()) {
+    w_ext.resize(w.size() * ext);
+    for (std::size_t s = 0; s < w.size(); ++s)
+      for (std::size_t t = 0; t < ext; ++t)
+        w_ext[s * ext + t] = detail::from_i128(w[s], ctx_->modulus(t < limbs ? t : nq + (t - limbs)));
+  }
+  // Q part: sum_s w_s sigma_s(c0) (+ w_id c0), and w_id c1.
+  math::RnsPoly r0(n, limbs), r1(n, limbs);
+  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+    const math::Modulus& q = ctx_->modulus(t);
+    math::RnsPoly tmp_buf(n, 1);
+    std::uint64_t* tmp = tmp_buf.data();
+    std::uint64_t* o = r0.limb(t);
+    bool started = false;
+    for (std::size_t s = 0; s < perms.size(); ++s) {
+      math::kernels::permute(a.part(0).limb(t), perms[s], started ? tmp : o, n);
+      if (!c.empty()) {
+        const math::ShoupOperand ws = math::make_shoup(w_ext[s * ext + t], q);
+        if (started)
+          math::kernels::mul_scalar_add(tmp, ws, o, n, q);
+        else
+          math::kernels::mul_scalar(o, ws, o, n, q);
+      } else if (started) {
+        math::kernels::add(o, tmp, o, n, q);
+      }
+      started = true;
+    }
+    if (has_id) {
+      const math::ShoupOperand wi = math::make_shoup(detail::from_i128(w_id, q), q);
+      if (started)
+        math::kernels::mul_scalar_add(a.part(0).limb(t), wi, o, n, q);
+      else
+        math::kernels::mul_scalar(a.part(0).limb(t), wi, o, n, q);
+      math::kernels::mul_scalar(a.part(1).limb(t), wi, r1.limb(t), n, q);
+    }
+  });
+  if (!perms.empty()) {
+    const auto digits = detail::mod_up(*ctx_, a.part(1));
+    math::RnsPoly acc0, acc1;
+    detail::inner_product_sum(*ctx_, digits, keys, perms, c.empty() ? nullptr : w_ext.data(), acc0, acc1);
+    detail::mod_down(*ctx_, acc0, r0, true);
+    detail::mod_down(*ctx_, acc1, r1, has_id);
+  }
+  std::vector<math::RnsPoly> parts;
+  parts.push_back(std::move(r0));
+  parts.push_back(std::move(r1));
+  return Ciphertext(std::move(parts), c.empty() ? a.scale() : a.scale() * const_scale, a.fingerprint());
 }
 
 }  // namespace cryptounet::ckks

@@ -90,6 +90,47 @@ void inner_product(const Context& ctx, const std::vector<math::RnsPoly>& digits,
   });
 }
 
+void inner_product_sum(const Context& ctx, const std::vector<math::RnsPoly>& digits,
+                       std::span<const KeySwitchKey* const> keys, std::span<const std::uint32_t* const> perms,
+                       const std::uint64_t* weights, math::RnsPoly& acc0, math::RnsPoly& acc1) {
+  const std::size_t n = ctx.n(), ext = digits[0].limbs(), k = ctx.p_count(), nq = ctx.q_count();
+  const std::size_t l1 = ext - k, d = digits.size(), steps = keys.size();
+  acc0 = math::RnsPoly(n, ext);
+  acc1 = math::RnsPoly(n, ext);
+  ctx.pool().parallel_for(0, ext, [&](std::size_t t) {
+    const std::size_t qp = t < l1 ? t : nq + (t - l1);
+    const math::Modulus& q = ctx.modulus(qp);
+    // Scratch per limb: d permuted digits and the two products of one step.
+    math::RnsPoly scratch(n, d + 2);
+    std::uint64_t *p0 = scratch.limb(d), *p1 = scratch.limb(d + 1);
+    std::vector<const std::uint64_t*> a(d), b0(d), b1(d);
+    for (std::size_t s = 0; s < steps; ++s) {
+      for (std::size_t j = 0; j < d; ++j) {
+        math::kernels::permute(digits[j].limb(t), perms[s], scratch.limb(j), n);
+        a[j] = scratch.limb(j);
+        b0[j] = keys[s]->b[j].limb(qp);
+        b1[j] = keys[s]->a[j].limb(qp);
+      }
+      std::uint64_t *o0 = acc0.limb(t), *o1 = acc1.limb(t);
+      const bool first = s == 0;
+      math::kernels::dot2(a.data(), b0.data(), b1.data(), d, nullptr, first ? o0 : p0, first ? o1 : p1, n, q);
+      if (weights) {
+        const math::ShoupOperand w = math::make_shoup(weights[s * ext + t], q);
+        if (first) {
+          math::kernels::mul_scalar(o0, w, o0, n, q);
+          math::kernels::mul_scalar(o1, w, o1, n, q);
+        } else {
+          math::kernels::mul_scalar_add(p0, w, o0, n, q);
+          math::kernels::mul_scalar_add(p1, w, o1, n, q);
+        }
+      } else if (!first) {
+        math::kernels::add(o0, p0, o0, n, q);
+        math::kernels::add(o1, p1, o1, n, q);
+      }
+    }
+  });
+}
+
 void mod_down(const Context& ctx, const math::RnsPoly& acc, math::RnsPoly& out, bool accumulate) {
   const std::size_t n = ctx.n(), k = ctx.p_count(), l1 = acc.limbs() - k;
   const std::size_t nq = ctx.q_count();

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,14 @@ namespace cryptounet::ckks::detail {
 /// non-null the digits are read permuted (digit[perm[i]]). No NTT.
 void inner_product(const Context& ctx, const std::vector<math::RnsPoly>& digits, const KeySwitchKey& key,
                    const std::uint32_t* perm, math::RnsPoly& acc0, math::RnsPoly& acc1);
+
+/// Double hoisting: acc0/acc1 (allocated here, l+1+k limbs) = sum_s w_s * sum_j
+/// perm_s(digits[j]) * keys[s].b[j] / .a[j], the key-switch products of several automorphisms of
+/// one decomposition summed in the extended basis Q*P, so that one mod_down per half finishes all
+/// of them. weights: w_s mod each extended limb at [s * (l+1+k) + t], or null for w_s = 1.
+void inner_product_sum(const Context& ctx, const std::vector<math::RnsPoly>& digits,
+                       std::span<const KeySwitchKey* const> keys, std::span<const std::uint32_t* const> perms,
+                       const std::uint64_t* weights, math::RnsPoly& acc0, math::RnsPoly& acc1);
 
 /// out (l+1 limbs) = (acc - conv_P->Q(acc mod P)) / P, or out += that if accumulate.
 /// Cost: k inverse NTTs + (l+1) NTTs.

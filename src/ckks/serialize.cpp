@@ -205,12 +205,15 @@ math::RnsPoly read_poly(BinaryReader& r, const Context& ctx, std::size_t limbs) 
   // raw() checks the bytes are there before anything is allocated.
   const auto in = r.raw(poly_bytes(ctx, limbs));
   math::RnsPoly p(n, limbs);
-  const std::uint8_t* src = in.data();
-  for (std::size_t t = 0; t < limbs; ++t) {
+  // Limbs unpack independently (each starts on a byte boundary): spread over the pool.
+  std::vector<std::size_t> offset(limbs + 1, 0);
+  for (std::size_t t = 0; t < limbs; ++t) offset[t + 1] = offset[t] + limb_bytes(ctx, t);
+  ctx.pool().parallel_for(0, limbs, [&](std::size_t t) {
     const std::uint64_t q = ctx.modulus(t).value();
     const unsigned bits = coeff_bits(ctx, t);
     const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;  // bits <= 61
-    const std::uint8_t* const end = src + limb_bytes(ctx, t);
+    const std::uint8_t* src = in.data() + offset[t];
+    const std::uint8_t* const end = in.data() + offset[t + 1];
     std::uint64_t* dst = p.limb(t);
     unsigned __int128 acc = 0;
     unsigned have = 0;
@@ -236,7 +239,7 @@ math::RnsPoly read_poly(BinaryReader& r, const Context& ctx, std::size_t limbs) 
       dst[i] = x;
     }
     CU_ASSERT(src == end && have == 0);
-  }
+  });
   return p;
 }
 

@@ -1,4 +1,5 @@
 #include "cryptounet/data/dicom.h"
+#include "data/dicom_pixels.h"
 
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/image_file.h"
@@ -29,14 +30,8 @@ double sample(const char* p) {
 
 }  // namespace
 
-Image read_dicom(const std::string& path, int frame) {
-  const std::string what = "read_dicom '" + path + "'";
-  if (!std::filesystem::is_regular_file(path)) throw IoError(what + ": no such file");
-  gdcm::Trace::WarningOff();  // problems end in our own FormatError, not on stderr
-  gdcm::ImageReader reader;
-  reader.SetFileName(path.c_str());
-  if (!reader.Read()) throw FormatError(what + ": not a DICOM image gdcm can read");
-  const gdcm::Image& im = reader.GetImage();
+std::vector<double> dicom_frame_values(const gdcm::Image& im, const std::string& path,
+                                       const std::string& what, int& frame, int& width, int& height) {
   const unsigned* dims = im.GetDimensions();
   const unsigned ndim = im.GetNumberOfDimensions();
   if (ndim < 2 || dims[0] == 0 || dims[1] == 0 || dims[0] > 65536 || dims[1] > 65536)
@@ -105,7 +100,22 @@ Image read_dicom(const std::string& path, int frame) {
     }
     values[i] = v * slope + intercept;
   }
-  Image img = image_from_values(values, static_cast<int>(w), static_cast<int>(h), what);
+  width = static_cast<int>(w);
+  height = static_cast<int>(h);
+  return values;
+}
+
+Image read_dicom(const std::string& path, int frame) {
+  const std::string what = "read_dicom '" + path + "'";
+  if (!std::filesystem::is_regular_file(path)) throw IoError(what + ": no such file");
+  gdcm::Trace::WarningOff();  // problems end in our own FormatError, not on stderr
+  gdcm::ImageReader reader;
+  reader.SetFileName(path.c_str());
+  if (!reader.Read()) throw FormatError(what + ": not a DICOM image gdcm can read");
+  const gdcm::Image& im = reader.GetImage();
+  int w = 0, h = 0;
+  const std::vector<double> values = dicom_frame_values(im, path, what, frame, w, h);
+  Image img = image_from_values(values, w, h, what);
   if (im.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::MONOCHROME1)
     for (float& p : img.pixels) p = 1.0f - p;
   return img;

@@ -3,10 +3,10 @@
 #include "apps/cli_runner.h"
 #include "cryptounet/data/dataset.h"
 #include "cryptounet/data/png.h"
-#include "cryptounet/nn/evaluate.h"
-#include "cryptounet/nn/model_card.h"
-#include "cryptounet/nn/ref_executor.h"
-#include "cryptounet/nn/segment.h"
+#include "cryptounet/model/ref_executor.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/evaluate.h"
+#include "cryptounet/workflow/segment.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -8,13 +8,13 @@
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/binary_io.h"
 #include "cryptounet/data/png.h"
-#include "cryptounet/nn/he_ckks_backend.h"
-#include "cryptounet/nn/he_files.h"
-#include "cryptounet/nn/model_card.h"
-#include "cryptounet/nn/plan_io.h"
-#include "cryptounet/nn/ref_executor.h"
-#include "cryptounet/nn/segment.h"
-#include "nn/onnx_builder.h"
+#include "cryptounet/he/backends/ckks_backend.h"
+#include "cryptounet/model/ref_executor.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/he_files.h"
+#include "cryptounet/workflow/plan_io.h"
+#include "cryptounet/workflow/segment.h"
+#include "onnx/onnx_builder.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
+#include "cryptounet/common/error.h"
 #include "test_util.h"
 
 namespace cryptounet::ckks::test {
@@ -77,6 +80,63 @@ TEST_P(EvaluatorTest, PlaintextAndConstantProducts) {
   EXPECT_DOUBLE_EQ(m3.scale(), ca.scale());
   for (std::size_t i = 0; i < a.size(); ++i) want_m[i] = 3.0 * a[i];
   expect_bits(want_m, m3, 20, "mul_const integer");
+}
+
+// The multi-output constant accumulate equals the same terms one by one, bit for bit, into fresh
+// and existing outputs, and decrypts to the linear combination.
+TEST_P(EvaluatorTest, MulConstAccumulateMatchesOneByOne) {
+  std::vector<CVec> x;
+  std::vector<Ciphertext> cx;
+  for (int i = 0; i < 5; ++i) {
+    x.push_back(random_complex(tc.slots(), 50 + i));
+    cx.push_back(tc.encrypt(x.back()));
+  }
+  const double qL = static_cast<double>(tc.ctx->params().q().back());
+  std::vector<Evaluator::ConstTerm> terms;
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (std::uint32_t a = 0; a < 3; ++a)
+    for (int m = 0; m < 6 + 7 * static_cast<int>(a); ++m)  // 6, 13, 20 terms
+      terms.push_back({a, static_cast<std::uint32_t>(rng() % cx.size()), u(rng), qL});
+  // Output 0 starts fresh, 1 holds a product already, 2 is fresh; output 3 gets no term.
+  std::vector<Ciphertext> got(4), want(3);
+  got[1] = tc.eval->mul_const(cx[0], 0.5, qL);
+  want[1] = got[1];
+  std::vector<Ciphertext*> accs;
+  for (auto& g : got) accs.push_back(&g);
+  std::vector<const Ciphertext*> ins;
+  for (auto& c : cx) ins.push_back(&c);
+  tc.eval->mul_const_accumulate(accs, ins, terms);
+  for (const auto& t : terms) {
+    if (want[t.out].size() == 0)
+      want[t.out] = tc.eval->mul_const(cx[t.in], t.c, t.const_scale);
+    else
+      tc.eval->mul_const_add_inplace(want[t.out], cx[t.in], t.c, t.const_scale);
+  }
+  EXPECT_EQ(got[3].size(), 0u);
+  for (std::size_t a = 0; a < 3; ++a) {
+    ASSERT_EQ(got[a].size(), 2u);
+    EXPECT_DOUBLE_EQ(got[a].scale(), want[a].scale());
+    for (std::size_t p = 0; p < 2; ++p)
+      for (std::size_t t = 0; t < got[a].part(p).limbs(); ++t)
+        for (std::size_t i = 0; i < tc.ctx->n(); ++i)
+          ASSERT_EQ(got[a].part(p).limb(t)[i], want[a].part(p).limb(t)[i]) << a << " " << p << " " << t << " " << i;
+    CVec v(tc.slots(), 0.0);
+    if (a == 1)
+      for (std::size_t s = 0; s < v.size(); ++s) v[s] = 0.5 * x[0][s];
+    for (const auto& t : terms)
+      if (t.out == a)
+        for (std::size_t s = 0; s < v.size(); ++s) v[s] += t.c * x[t.in][s];
+    expect_bits(v, tc.eval->rescale(got[a]), 16, "mul_const_accumulate");
+  }
+  // Errors before any work: an unknown input, a scale that does not match.
+  Ciphertext fresh;
+  Ciphertext* one[] = {&fresh};
+  const Evaluator::ConstTerm bad_in[] = {{0, 9, 1.0, qL}};
+  EXPECT_THROW(tc.eval->mul_const_accumulate(one, ins, bad_in), InvalidArgument);
+  const Evaluator::ConstTerm bad_scale[] = {{0, 0, 1.0, qL}, {0, 1, 1.0, 2.0 * qL}};
+  EXPECT_THROW(tc.eval->mul_const_accumulate(one, ins, bad_scale), InvalidArgument);
+  EXPECT_EQ(fresh.size(), 0u);
 }
 
 TEST_P(EvaluatorTest, CiphertextProducts) {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "cryptounet/common/error.h"
 #include "cryptounet/math/automorphism.h"
 #include "test_util.h"
 
@@ -57,6 +58,38 @@ TEST_P(RotateTest, HoistedEqualsOneByOne) {
   const auto hl = tc.eval->rotate_hoisted(low, steps);
   for (std::size_t i = 0; i < steps.size(); ++i)
     EXPECT_GE(precision_stats(rotate_left(a, steps[i]), tc.decrypt(hl[i])).min_bits, 20) << "level 1 step " << steps[i];
+}
+
+// Double hoisting: the plain and the weighted sum of rotations (one ModDown for all steps)
+// against the sum in the clear; the identity step included; errors before any work.
+TEST_P(RotateTest, HoistedSumEqualsSumOfRotations) {
+  const auto a = random_complex(tc.slots(), 56);
+  const std::vector<int> steps = {1, 2, 3, 0, -1, 5, 8, 13};
+  const std::vector<double> c = {0.5, -1.25, 0.75, 0.3, -0.6, 1.0, 0.125, -0.9};
+  for (int level : {tc.max_level(), 1}) {
+    const Ciphertext ca = tc.encrypt(a, level);
+    CVec plain(a.size(), 0.0), weighted(a.size(), 0.0);
+    for (std::size_t s = 0; s < steps.size(); ++s) {
+      const auto r = rotate_left(a, steps[s]);
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        plain[i] += r[i];
+        weighted[i] += c[s] * r[i];
+      }
+    }
+    const Ciphertext sum = tc.eval->rotate_hoisted_sum(ca, steps);
+    EXPECT_DOUBLE_EQ(sum.scale(), ca.scale());
+    EXPECT_GE(precision_stats(plain, tc.decrypt(sum)).min_bits, 18) << tc.name << " level " << level;
+    const double q_last = static_cast<double>(tc.ctx->params().q().at(level));
+    Ciphertext ws = tc.eval->rotate_hoisted_sum(ca, steps, c, q_last);
+    ws = tc.eval->rescale(ws);
+    EXPECT_GE(precision_stats(weighted, tc.decrypt(ws)).min_bits, 17) << tc.name << " weighted, level " << level;
+  }
+  const Ciphertext ca = tc.encrypt(a);
+  const std::vector<int> no_key = {1, 7777};
+  EXPECT_THROW((void)tc.eval->rotate_hoisted_sum(ca, no_key), InvalidArgument);
+  const std::vector<double> short_c = {1.0};
+  EXPECT_THROW((void)tc.eval->rotate_hoisted_sum(ca, steps, short_c, 1.0), InvalidArgument);
+  EXPECT_THROW((void)tc.eval->rotate_hoisted_sum(ca, {}), InvalidArgument);
 }
 
 TEST_P(RotateTest, RotateAfterProductAndRescale) {

@@ -15,11 +15,11 @@
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/png.h"
-#include "cryptounet/nn/he_client.h"
-#include "cryptounet/nn/he_files.h"
-#include "cryptounet/nn/model_card.h"
-#include "cryptounet/nn/ref_executor.h"
-#include "cryptounet/nn/segment.h"
+#include "cryptounet/model/ref_executor.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/client.h"
+#include "cryptounet/workflow/he_files.h"
+#include "cryptounet/workflow/segment.h"
 #include "server/model_loader.h"
 
 #include <gtest/gtest.h>

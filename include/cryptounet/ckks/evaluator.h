@@ -10,6 +10,7 @@
 // threads at once (a second concurrent caller runs its work on its own thread).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <vector>
@@ -57,6 +58,24 @@ class Evaluator {
   /// acc += a * round(c * const_scale); needs acc.scale == a.scale * const_scale.
   void mul_const_add_inplace(Ciphertext& acc, const Ciphertext& a, double c, double const_scale) const;
 
+  /// One term of a constant linear combination: accs[out] += inputs[in] * round(c * const_scale).
+  struct ConstTerm {
+    std::uint32_t out = 0;
+    std::uint32_t in = 0;
+    double c = 0.0;
+    double const_scale = 1.0;
+  };
+  /// Many mul_const_add_inplace at once: every term of `terms`, all outputs computed in one
+  /// cache-blocked pass over the inputs (each input word is loaded once per block for all
+  /// outputs) with one modular reduction per 15 products, spread over the pool by limb and block.
+  /// Inputs: equal levels and sizes. An empty accs[a] (default-constructed) starts at zero and
+  /// takes the level, size and scale of its terms; a non-empty one must match them. Every term of
+  /// an output needs inputs[in].scale * const_scale equal to the output's scale (relative 1e-9).
+  /// Outputs without terms are untouched. Checks everything (and throws InvalidArgument) before
+  /// any work. Same result as the terms one by one with mul_const_add_inplace, bit for bit.
+  void mul_const_accumulate(std::span<Ciphertext* const> accs, std::span<const Ciphertext* const> inputs,
+                            std::span<const ConstTerm> terms) const;
+
   // --- ciphertext products ---
   /// Tensor product of two size-2 ciphertexts: a size-3 result, scale a.scale * b.scale.
   /// Cost: 4 (l+1) element-wise products.
@@ -94,6 +113,16 @@ class Evaluator {
   /// (P2 at the top level: 80 NTTs for one rotation, 360 for eight hoisted). Same result as
   /// rotate() step by step, up to key-switching noise. Throws as rotate(), before any work.
   [[nodiscard]] std::vector<Ciphertext> rotate_hoisted(const Ciphertext& a, std::span<const int> steps) const;
+  /// sum_s rot_{steps[s]}(a) * round(c[s] * const_scale) (c empty: the plain sum, scale
+  /// unchanged; otherwise scale *= const_scale), with one ModUp of a and ONE ModDown per half for
+  /// all steps: the rotated key-switch products are summed in the extended basis Q*P first
+  /// (double hoisting, Bossuat et al., Eurocrypt 2021). Cost: (l+1) + sum_j (l+1+k-|D_j|) +
+  /// 2(k + l+1) NTTs whatever the number of steps (P2 at the top level: 80, against 8 x 80 for
+  /// eight rotations one by one), plus one inner product per step. A step of 0 adds a itself.
+  /// The ModDown rounding is shared, so the noise is no larger than one rotation's plus the
+  /// weighted inputs'. Throws as rotate_hoisted, or if c is neither empty nor one per step.
+  [[nodiscard]] Ciphertext rotate_hoisted_sum(const Ciphertext& a, std::span<const int> steps,
+                                              std::span<const double> c = {}, double const_scale = 1.0) const;
   /// Complex conjugation of every slot. Throws InvalidArgument without the conjugation key.
   [[nodiscard]] Ciphertext conjugate(const Ciphertext& a) const;
   void conjugate_inplace(Ciphertext& a) const;

@@ -144,7 +144,7 @@ enum class ObjectKind : std::uint16_t {
   Ciphertext = 8,
   CiphertextSet = 9,
   Plan = 10,
-  EncryptedTensor = 11,  // nn/he_files.h: a ciphertext set bound to a plan and a key
+  EncryptedTensor = 11,  // workflow/he_files.h: a ciphertext set bound to a plan and a key
 };
 
 const char* object_kind_name(ObjectKind kind);

@@ -1,0 +1,78 @@
+// The encrypted executor: runs a planned graph on DVR-packed ciphertexts, layer by layer, with
+// any HE backend (the slot simulator for tests and counts, the CKKS engine for real). It does
+// exactly what the plan predicts: per-layer operation counts are reported and equal the plan's.
+// Client-side helpers turn images into the input slot vectors and output slot vectors back
+// into logits (undoing the value factors the planner folded in).
+//
+// The chain, with the CKKS backend (he/backends/ckks_backend.h):
+//   Plan plan = make_plan(graph, PlanOptions{});                  // both sides; publishable
+//   auto ctx = ckks::Context::create(ckks::Params::from_literal(params_literal(plan)), exec);
+//   client: sk = KeyGenerator(ctx).secret_key(); relin key + galois_keys(sk, plan.rotation_steps)
+//           cts = encrypt_input(ctx, Encryptor(ctx, sk), plan, images)
+//   server: CkksBackend be(ctx, &eval_keys);
+//           HeTensor out = run_encrypted(be, graph, plan, std::move(cts), &report);
+//   client: logits = decrypt_output(ctx, Decryptor(ctx, sk), plan, out.cts)
+// The same run on SimBackend (he/backends/sim_backend.h) uses input_slots/output_tensors directly.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cryptounet/he/op_counts.h"
+#include "cryptounet/he/plan/planner.h"
+#include "cryptounet/model/graph.h"
+#include "cryptounet/packing/dvr_layout.h"
+
+namespace cryptounet::nn {
+
+class SimBackend;
+
+/// A tensor in flight: its layout, one ciphertext per team member, and per member the factor
+/// by which stored values exceed true values.
+template <class Ct>
+struct HeTensor {
+  packing::DvrLayout layout;
+  std::vector<Ct> cts;
+  std::vector<double> factor;
+};
+
+struct LayerReport {
+  int node = 0;
+  std::string name;
+  OpKind kind = OpKind::Input;
+  int level = 0;
+  double seconds = 0.0;
+  OpCounts counts;
+};
+
+struct ExecReport {
+  std::vector<LayerReport> layers;
+  OpCounts total;
+  double seconds = 0.0;
+};
+
+struct RunOptions {
+  /// Called after each node with (nodes done, nodes total, node name); may print progress.
+  std::function<void(int, int, const std::string&)> progress;
+};
+
+/// Runs `graph` as planned on `input` (one ciphertext per member of plan.input().layout, at
+/// plan.input_level). Throws InvalidArgument if the input does not match the plan, and what
+/// the backend throws (missing Galois key, level/scale mismatch).
+template <class Backend>
+HeTensor<typename Backend::Ct> run_encrypted(Backend& backend, const Graph& graph,
+                                             const Plan& plan,
+                                             std::vector<typename Backend::Ct> input,
+                                             ExecReport* report = nullptr,
+                                             const RunOptions& options = {});
+
+/// Client side: the slot vectors to encrypt for `images` (plan.batch images of the input
+/// shape; values times the input factors), one per input team member.
+[[nodiscard]] std::vector<std::vector<double>> input_slots(const Plan& plan,
+                                                           const std::vector<Tensor>& images);
+/// Client side: the logits of each image from the decrypted output slot vectors.
+[[nodiscard]] std::vector<Tensor> output_tensors(const Plan& plan,
+                                                 const std::vector<std::vector<double>>& slots);
+
+}  // namespace cryptounet::nn

@@ -1,0 +1,44 @@
+// The client side of an encrypted run (DESIGN.md §1), from the plan file alone (the client never
+// sees the model): keys for exactly the plan's rotations, images packed and encrypted with the
+// secret key (seeded: the upload is about half a full ciphertext), and decrypted output slots
+// turned back into logits. Everything here needs the secret key; nothing here is for a server.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cryptounet/ckks/ciphertext.h"
+#include "cryptounet/ckks/context.h"
+#include "cryptounet/ckks/keys.h"
+#include "cryptounet/data/image.h"
+#include "cryptounet/he/plan/planner.h"
+#include "cryptounet/model/graph.h"
+
+namespace cryptounet::nn {
+
+/// Relinearisation key plus one Galois key per rotation step of the plan (and nothing more).
+[[nodiscard]] ckks::EvaluationKeys make_evaluation_keys(std::shared_ptr<const ckks::Context> ctx,
+                                                        const ckks::SecretKey& sk, const Plan& plan);
+
+/// The model's input tensor from an image, knowing only the plan (its input layout). Same rules
+/// and message as image_to_input: a size mismatch without `resize` is an InvalidArgument that
+/// suggests --resize.
+[[nodiscard]] Tensor plan_input_tensor(const Plan& plan, const std::string& model_name,
+                                       const data::Image& image, bool resize,
+                                       const std::string& what = "image");
+
+/// Packs plan.batch input tensors (input_slots) and encrypts each team member with the secret
+/// key at the plan's input level and the default scale. Throws InvalidArgument on a shape or
+/// count mismatch, or a key of other parameters.
+[[nodiscard]] std::vector<ckks::Ciphertext> encrypt_inputs(std::shared_ptr<const ckks::Context> ctx,
+                                                           const ckks::SecretKey& sk, const Plan& plan,
+                                                           const std::vector<Tensor>& inputs);
+
+/// Decrypts the output team and returns the logits of each image (output_tensors). Throws
+/// InvalidArgument if the count, level or parameters do not match the plan.
+[[nodiscard]] std::vector<Tensor> decrypt_outputs(std::shared_ptr<const ckks::Context> ctx,
+                                                  const ckks::SecretKey& sk, const Plan& plan,
+                                                  const std::vector<ckks::Ciphertext>& outputs);
+
+}  // namespace cryptounet::nn

@@ -1,0 +1,60 @@
+// The whole client/server chain in one process, for `cryptounet segment` and `cryptounet
+// evaluate`: keys made once for the plan, then per input tensor encrypt -> infer -> decrypt,
+// each phase timed. The server half sees only the evaluation keys and ciphertexts, exactly as
+// over the wire; the split is kept so the timings mean what they say.
+#pragma once
+
+#include <memory>
+
+#include "cryptounet/ckks/ciphertext.h"
+#include "cryptounet/ckks/context.h"
+#include "cryptounet/ckks/keys.h"
+#include "cryptounet/he/exec/executor.h"
+#include "cryptounet/he/plan/planner.h"
+#include "cryptounet/math/parallel.h"
+#include "cryptounet/model/graph.h"
+#include "cryptounet/workflow/evaluate.h"
+
+namespace cryptounet::nn {
+
+struct PipelineTimes {
+  double keygen = 0;   // secret + relinearisation + Galois keys (once)
+  double encrypt = 0;  // last run: packing, encoding, encryption
+  double infer = 0;    // last run: the server's work
+  double decrypt = 0;  // last run: decryption, decoding, unpacking
+};
+
+class EncryptedPipeline {
+ public:
+  /// Builds the CKKS context for `plan` and makes the keys. Throws what plan_params throws.
+  EncryptedPipeline(const Graph& graph, Plan plan, const ExecOptions& exec = {});
+  ~EncryptedPipeline();
+  EncryptedPipeline(const EncryptedPipeline&) = delete;
+  EncryptedPipeline& operator=(const EncryptedPipeline&) = delete;
+
+  /// Logits of one input (latency plans) through the encrypted chain.
+  [[nodiscard]] Tensor run(const Tensor& input, ExecReport* report = nullptr,
+                           const RunOptions& options = {});
+
+  [[nodiscard]] const PipelineTimes& times() const { return times_; }
+  [[nodiscard]] const Plan& plan() const { return plan_; }
+  [[nodiscard]] std::shared_ptr<const ckks::Context> context() const { return ctx_; }
+  [[nodiscard]] const ckks::EvaluationKeys& evaluation_keys() const { return eval_; }
+  /// The input ciphertexts of the last run (for size reports).
+  [[nodiscard]] const std::vector<ckks::Ciphertext>& last_inputs() const { return last_in_; }
+  [[nodiscard]] const std::vector<ckks::Ciphertext>& last_outputs() const { return last_out_; }
+
+  /// This pipeline as an evaluation method named "encrypted" (it must outlive the method).
+  [[nodiscard]] EvalMethod method();
+
+ private:
+  const Graph& graph_;
+  Plan plan_;
+  std::shared_ptr<const ckks::Context> ctx_;
+  std::unique_ptr<ckks::SecretKey> sk_;
+  ckks::EvaluationKeys eval_;
+  PipelineTimes times_;
+  std::vector<ckks::Ciphertext> last_in_, last_out_;
+};
+
+}  // namespace cryptounet::nn

@@ -1,0 +1,23 @@
+// The glue between images and the network: an image becomes the input tensor (1 channel, values
+// in [0, 1] as in training) and logits become a mask (client-side, in plaintext).
+#pragma once
+
+#include "cryptounet/data/image.h"
+#include "cryptounet/model/graph.h"
+
+#include <string>
+
+namespace cryptounet::nn {
+
+/// The input tensor for `graph` from a grey image. With `resize`, an image of another size is
+/// resampled by area averaging; without it a size mismatch is an error.
+/// @throws InvalidArgument if the sizes differ and !resize (the message suggests --resize);
+///         Unsupported if the model takes more than one channel.
+[[nodiscard]] Tensor image_to_input(const Graph& graph, const data::Image& image, bool resize,
+                                    const std::string& what = "image");
+
+/// One channel: foreground where logit > threshold (0 ⇔ sigmoid > 0.5). Several channels:
+/// foreground where the argmax is not channel 0 (threshold unused).
+[[nodiscard]] data::Mask logits_to_mask(const Tensor& logits, double threshold = 0.0);
+
+}  // namespace cryptounet::nn

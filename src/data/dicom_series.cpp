@@ -1,0 +1,153 @@
+// A DICOM series folder as one volume: slices sorted along their normal, geometry from the
+// patient position and orientation, in NIfTI's RAS+ convention.
+#include "cryptounet/data/volume.h"
+
+#include "cryptounet/common/error.h"
+#include "data/dicom_pixels.h"
+
+#include <gdcmImage.h>
+#include <gdcmImageReader.h>
+#include <gdcmPhotometricInterpretation.h>
+#include <gdcmTrace.h>
+
+#include <nifti2_io.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cryptounet::data {
+namespace {
+
+struct SliceFile {
+  std::string path;
+  double pos[3];    // ImagePositionPatient (LPS, mm)
+  double along = 0; // position along the slice normal
+};
+
+constexpr std::size_t kMaxSeriesFiles = 65536;
+
+}  // namespace
+
+Volume read_dicom_series(const std::string& folder) {
+  const std::string what = "read_dicom_series '" + folder + "'";
+  if (!std::filesystem::is_directory(folder)) throw IoError(what + ": not a folder");
+  gdcm::Trace::WarningOff();
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(folder)) {
+    if (!e.is_regular_file()) continue;
+    files.push_back(e.path().string());
+    if (files.size() > kMaxSeriesFiles)
+      throw FormatError(what + ": more than " + std::to_string(kMaxSeriesFiles) + " files");
+  }
+  std::sort(files.begin(), files.end());
+
+  // First pass: headers and geometry (gdcm reads the pixels too; one slice at a time).
+  int w = 0, h = 0;
+  double dir[6] = {0, 0, 0, 0, 0, 0}, spacing[2] = {1, 1};
+  std::vector<SliceFile> slices;
+  for (const std::string& f : files) {
+    gdcm::ImageReader reader;
+    reader.SetFileName(f.c_str());
+    if (!reader.Read()) continue;  // not a DICOM image: skipped (DICOMDIR, notes, ...)
+    const gdcm::Image& im = reader.GetImage();
+    const unsigned* dims = im.GetDimensions();
+    if (im.GetNumberOfDimensions() >= 3 && dims[2] > 1)
+      throw FormatError(what + ": '" + f + "' is a multi-frame image; a series folder holds one frame per file");
+    if (im.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::MONOCHROME1)
+      throw FormatError(what + ": '" + f + "' is MONOCHROME1 (inverted grey), not supported in a series");
+    const double* o = im.GetOrigin();
+    const double* d = im.GetDirectionCosines();
+    const double* s = im.GetSpacing();
+    if (slices.empty()) {
+      w = static_cast<int>(dims[0]);
+      h = static_cast<int>(dims[1]);
+      std::copy(d, d + 6, dir);
+      spacing[0] = s[0] > 0 && std::isfinite(s[0]) ? s[0] : 1.0;
+      spacing[1] = s[1] > 0 && std::isfinite(s[1]) ? s[1] : 1.0;
+    } else {
+      if (static_cast<int>(dims[0]) != w || static_cast<int>(dims[1]) != h)
+        throw FormatError(what + ": '" + f + "' is " + std::to_string(dims[0]) + "x" +
+                          std::to_string(dims[1]) + ", the first image " + std::to_string(w) + "x" +
+                          std::to_string(h) + " (one series per folder)");
+      for (int k = 0; k < 6; ++k)
+        if (std::abs(d[k] - dir[k]) > 1e-3)
+          throw FormatError(what + ": '" + f + "' has another orientation than the first image (one series per folder)");
+    }
+    SliceFile sf;
+    sf.path = f;
+    for (int k = 0; k < 3; ++k) {
+      sf.pos[k] = o[k];
+      if (!std::isfinite(o[k])) throw FormatError(what + ": '" + f + "' has a bad ImagePositionPatient");
+    }
+    slices.push_back(sf);
+  }
+  if (slices.empty()) throw FormatError(what + ": no DICOM image gdcm can read in the folder");
+  if (static_cast<double>(w) * h * static_cast<double>(slices.size()) > static_cast<double>(kMaxVolumeVoxels))
+    throw FormatError(what + ": the series is larger than this reader accepts");
+
+  // Slice normal = row direction × column direction; sort by position along it.
+  const double n[3] = {dir[1] * dir[5] - dir[2] * dir[4], dir[2] * dir[3] - dir[0] * dir[5],
+                       dir[0] * dir[4] - dir[1] * dir[3]};
+  for (SliceFile& s : slices) s.along = s.pos[0] * n[0] + s.pos[1] * n[1] + s.pos[2] * n[2];
+  std::stable_sort(slices.begin(), slices.end(),
+                   [](const SliceFile& a, const SliceFile& b) { return a.along < b.along; });
+  double dz = 1.0;
+  for (std::size_t k = 1; k < slices.size(); ++k)
+    if (std::abs(slices[k].along - slices[k - 1].along) < 1e-4)
+      throw FormatError(what + ": '" + slices[k - 1].path + "' and '" + slices[k].path +
+                        "' are at one position (two series in one folder?)");
+  if (slices.size() > 1)
+    dz = (slices.back().along - slices.front().along) / static_cast<double>(slices.size() - 1);
+
+  Volume v;
+  VolumeGeometry& g = v.geometry;
+  g.dim = {w, h, static_cast<int>(slices.size())};
+  g.spacing = {spacing[0], spacing[1], dz};
+  g.xyz_units = NIFTI_UNITS_MM;
+  // DICOM (LPS): voxel (i = column, j = row, k) -> origin + i·sx·rowdir + j·sy·coldir + k·dz·n.
+  // NIfTI is RAS+: negate x and y.
+  Affine a{};
+  const double* o = slices.front().pos;
+  for (int r = 0; r < 3; ++r) {
+    const double flip = r < 2 ? -1.0 : 1.0;
+    a[r][0] = flip * dir[r] * spacing[0];
+    a[r][1] = flip * dir[3 + r] * spacing[1];
+    a[r][2] = flip * n[r] * dz;
+    a[r][3] = flip * o[r];
+  }
+  a[3][3] = 1;
+  g.sform_code = NIFTI_XFORM_SCANNER_ANAT;
+  g.sform = a;
+  g.qform_code = NIFTI_XFORM_SCANNER_ANAT;
+  {
+    nifti_dmat44 m;
+    for (int r = 0; r < 4; ++r)
+      for (int c = 0; c < 4; ++c) m.m[r][c] = a[r][c];
+    double dx, dy, dzz;
+    nifti_dmat44_to_quatern(m, &g.quatern_b, &g.quatern_c, &g.quatern_d, &g.qoffset_x, &g.qoffset_y,
+                            &g.qoffset_z, &dx, &dy, &dzz, &g.qfac);
+  }
+
+  // Second pass: the pixels, in sorted order.
+  v.voxels.resize(g.voxels());
+  const std::size_t plane = static_cast<std::size_t>(w) * h;
+  for (std::size_t k = 0; k < slices.size(); ++k) {
+    gdcm::ImageReader reader;
+    reader.SetFileName(slices[k].path.c_str());
+    if (!reader.Read()) throw FormatError(what + ": '" + slices[k].path + "' changed while reading");
+    int frame = 0, fw = 0, fh = 0;
+    const std::vector<double> vals =
+        dicom_frame_values(reader.GetImage(), slices[k].path, what + ": '" + slices[k].path + "'", frame, fw, fh);
+    if (fw != w || fh != h) throw FormatError(what + ": '" + slices[k].path + "' changed while reading");
+    for (std::size_t i = 0; i < plane; ++i) {
+      if (!std::isfinite(vals[i])) throw FormatError(what + ": '" + slices[k].path + "' has a non-finite value");
+      v.voxels[k * plane + i] = static_cast<float>(vals[i]);
+    }
+  }
+  return v;
+}
+
+}  // namespace cryptounet::data

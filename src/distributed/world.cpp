@@ -1,0 +1,341 @@
+#include "cryptounet/distributed/world.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "cryptounet/common/binary_io.h"
+#include "cryptounet/common/error.h"
+#include "mpi_lock.h"
+
+#ifdef CU_HAVE_MPI
+#include <mpi.h>
+#endif
+
+namespace cryptounet::distributed {
+
+std::mutex& mpi_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+namespace {
+
+int env_int(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return 0;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  return (end != nullptr && *end == '\0' && n > 0 && n < INT_MAX) ? static_cast<int>(n) : 0;
+}
+
+#ifdef CU_HAVE_MPI
+void pause_briefly() { std::this_thread::sleep_for(std::chrono::microseconds(500)); }
+
+void check(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  throw IoError(std::string("MPI ") + what + " failed: " + std::string(text, static_cast<std::size_t>(len)) +
+                " (a rank died or the network failed)");
+}
+
+// Written from the SIGTERM handler: the MPI launcher sends SIGTERM to every rank when one rank
+// dies or calls MPI_Abort; say so in one line instead of disappearing silently.
+char g_term_message[256];
+std::size_t g_term_len = 0;
+
+extern "C" void on_sigterm(int) {
+  if (g_term_len > 0) {
+    ssize_t ignored = ::write(STDERR_FILENO, g_term_message, g_term_len);
+    (void)ignored;
+  }
+  ::_exit(143);
+}
+#endif
+
+constexpr std::size_t kChunk = std::size_t{1} << 30;  // MPI counts are ints: broadcast in 1 GiB pieces
+
+}  // namespace
+
+bool built_with_mpi() {
+#ifdef CU_HAVE_MPI
+  return true;
+#else
+  return false;
+#endif
+}
+
+int launcher_world_size() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS"}) {
+    const int n = env_int(name);
+    if (n > 0) return n;
+  }
+  return 1;
+}
+
+World& World::get() {
+  static World world;
+  return world;
+}
+
+World::World() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) std::strcpy(name, "?");
+  host_ = name;
+  hosts_ = {host_};
+  const int announced = launcher_world_size();
+  if (announced <= 1) return;
+#ifndef CU_HAVE_MPI
+  throw InvalidArgument("an MPI launcher started " + std::to_string(announced) +
+                        " ranks, but this cryptounet was built without MPI (-DCU_MPI=OFF); each rank would do "
+                        "the whole job: rebuild with libopenmpi-dev installed, or run one process");
+#else
+  int provided = 0;
+  check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided), "init");
+  mpi_ = true;
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  if (provided < MPI_THREAD_SERIALIZED)
+    fail("this MPI library gives thread level " + std::to_string(provided) +
+         "; CryptoUNet needs MPI_THREAD_SERIALIZED (heartbeats run on a second thread)");
+  check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "comm_rank");
+  check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "comm_size");
+  std::vector<char> all(static_cast<std::size_t>(size_) * 64, '\0');
+  char mine[64] = {};
+  std::snprintf(mine, sizeof mine, "%.63s", name);
+  check(MPI_Allgather(mine, 64, MPI_CHAR, all.data(), 64, MPI_CHAR, MPI_COMM_WORLD), "allgather (host names)");
+  MPI_Comm local;
+  check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local), "comm_split_type");
+  check(MPI_Comm_size(local, &ranks_on_host_), "comm_size (host)");
+  MPI_Comm_free(&local);
+  hosts_.clear();
+  for (int r = 0; r < size_; ++r) hosts_.emplace_back(all.data() + static_cast<std::size_t>(r) * 64);
+  g_term_len = static_cast<std::size_t>(
+      std::snprintf(g_term_message, sizeof g_term_message,
+                    "cryptounet (rank %d of %d on %s): stopped by the MPI launcher: another rank failed or the job "
+                    "was cancelled (see the launcher's message)\n",
+                    rank_, size_, host_.c_str()));
+  if (g_term_len >= sizeof g_term_message) g_term_len = sizeof g_term_message - 1;
+  struct sigaction sa {};
+  sa.sa_handler = on_sigterm;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+#endif
+}
+
+World::~World() {
+  for (const auto& f : temp_files_) std::remove(f.c_str());
+#ifdef CU_HAVE_MPI
+  if (mpi_) {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Finalize();
+  }
+#endif
+}
+
+int World::threads_per_rank(int requested) const {
+  if (requested > 0) return requested;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, cores / std::max(1, ranks_on_host_));
+}
+
+std::string World::where() const {
+  return "rank " + std::to_string(rank_) + " of " + std::to_string(size_) + " on " + host_;
+}
+
+std::string World::host_of(int rank) const {
+  return rank >= 0 && rank < static_cast<int>(hosts_.size()) ? hosts_[static_cast<std::size_t>(rank)] : "?";
+}
+
+void World::fail(const std::string& message, int code) {
+  if (!mpi_) throw Error(message);
+#ifdef CU_HAVE_MPI
+  std::fprintf(stderr, "error (%s): %s\n", where().c_str(), message.c_str());
+  std::fflush(stderr);
+  for (const auto& f : temp_files_) std::remove(f.c_str());
+  MPI_Abort(MPI_COMM_WORLD, code);
+#endif
+  std::_Exit(code);
+}
+
+void World::barrier() {
+  if (!mpi_) return;
+#ifdef CU_HAVE_MPI
+  MPI_Request req;
+  {
+    std::lock_guard lock(mpi_mutex());
+    check(MPI_Ibarrier(MPI_COMM_WORLD, &req), "barrier");
+  }
+  for (;;) {
+    int done = 0;
+    {
+      std::lock_guard lock(mpi_mutex());
+      check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), "barrier");
+    }
+    if (done) return;
+    pause_briefly();
+  }
+#endif
+}
+
+std::vector<std::uint8_t> World::broadcast(std::vector<std::uint8_t> bytes, int root) {
+  if (!mpi_) return bytes;
+#ifdef CU_HAVE_MPI
+  std::uint64_t n = bytes.size();
+  std::lock_guard lock(mpi_mutex());
+  check(MPI_Bcast(&n, 1, MPI_UINT64_T, root, MPI_COMM_WORLD), "broadcast (size)");
+  if (rank_ != root) bytes.resize(n);
+  for (std::size_t off = 0; off < n; off += kChunk) {
+    const int len = static_cast<int>(std::min<std::uint64_t>(kChunk, n - off));
+    check(MPI_Bcast(bytes.data() + off, len, MPI_BYTE, root, MPI_COMM_WORLD), "broadcast");
+  }
+  if (rank_ == root)
+    bytes_sent_ += n * static_cast<std::uint64_t>(size_ - 1);
+  else
+    bytes_received_ += n;
+#endif
+  return bytes;
+}
+
+bool World::all(bool value) {
+  if (!mpi_) return value;
+#ifdef CU_HAVE_MPI
+  int in = value ? 1 : 0, out = 0;
+  std::lock_guard lock(mpi_mutex());
+  check(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD), "allreduce");
+  return out != 0;
+#else
+  return value;
+#endif
+}
+
+std::string World::shared_file(const std::string& path, std::uint64_t max_bytes) {
+  if (!mpi_) return path;
+  struct stat st {};
+  const bool readable = ::access(path.c_str(), R_OK) == 0 && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  const std::uint64_t mine = readable ? static_cast<std::uint64_t>(st.st_size) : 0;
+  std::vector<std::uint8_t> root_info(9, 0);
+  if (rank_ == 0) {
+    root_info[0] = readable ? 1 : 0;
+    for (int i = 0; i < 8; ++i) root_info[1 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(mine >> (8 * i));
+  }
+  root_info = broadcast(std::move(root_info));
+  std::uint64_t root_size = 0;
+  for (int i = 0; i < 8; ++i) root_size |= std::uint64_t{root_info[1 + static_cast<std::size_t>(i)]} << (8 * i);
+  if (root_info[0] == 0) throw IoError("cannot read '" + path + "' on rank 0 (" + hosts_[0] + ")");
+  if (root_size > max_bytes)
+    throw FormatError("'" + path + "' has " + std::to_string(root_size) + " bytes, more than the " +
+                      std::to_string(max_bytes) + " allowed");
+  const bool same = !readable || mine == root_size;
+  if (!all(same)) {
+    if (!same)
+      throw InvalidArgument("'" + path + "' on " + host_ + " has " + std::to_string(mine) + " bytes, rank 0's copy on " +
+                            hosts_[0] + " has " + std::to_string(root_size) +
+                            ": copy the same file to every host, or remove it there to have rank 0's copy sent");
+    throw InvalidArgument("'" + path + "' differs between hosts");
+  }
+  if (all(readable)) return path;
+  std::vector<std::uint8_t> bytes;
+  if (rank_ == 0) bytes = read_file(path, max_bytes);
+  bytes = broadcast(std::move(bytes));
+  if (readable) return path;
+  std::string tmpl = (std::filesystem::temp_directory_path() / "cryptounet-bcast-XXXXXX").string();
+  const int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) throw IoError("cannot create a temporary file for '" + path + "' on " + host_);
+  temp_files_.push_back(tmpl);
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t w = ::write(fd, bytes.data() + off, bytes.size() - off);
+    if (w <= 0) {
+      ::close(fd);
+      throw IoError("cannot write the temporary copy of '" + path + "' to " + tmpl + " on " + host_);
+    }
+    off += static_cast<std::size_t>(w);
+  }
+  ::close(fd);
+  return tmpl;
+}
+
+void World::send(int dest, int tag, const std::vector<std::uint8_t>& bytes) {
+  if (!mpi_) throw InvalidArgument("send: one-rank world");
+#ifdef CU_HAVE_MPI
+  if (bytes.size() > static_cast<std::size_t>(INT_MAX))
+    throw InvalidArgument("send: a message of " + std::to_string(bytes.size()) + " bytes (more than 2 GiB)");
+  std::lock_guard lock(mpi_mutex());
+  check(MPI_Send(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD), "send");
+  bytes_sent_ += bytes.size();
+#endif
+}
+
+bool World::try_receive(int* source, int* tag, std::vector<std::uint8_t>* bytes) {
+  if (!mpi_) return false;
+#ifdef CU_HAVE_MPI
+  std::lock_guard lock(mpi_mutex());
+  int flag = 0;
+  MPI_Status st;
+  check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st), "probe");
+  if (!flag) return false;
+  int count = 0;
+  check(MPI_Get_count(&st, MPI_BYTE, &count), "get_count");
+  bytes->resize(static_cast<std::size_t>(count));
+  check(MPI_Recv(bytes->data(), count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+        "receive");
+  *source = st.MPI_SOURCE;
+  *tag = st.MPI_TAG;
+  bytes_received_ += static_cast<std::uint64_t>(count);
+  return true;
+#else
+  return false;
+#endif
+}
+
+void World::receive(int source, int* tag, std::vector<std::uint8_t>* bytes) {
+  if (!mpi_) throw InvalidArgument("receive: one-rank world");
+#ifdef CU_HAVE_MPI
+  for (;;) {
+    {
+      std::lock_guard lock(mpi_mutex());
+      int flag = 0;
+      MPI_Status st;
+      check(MPI_Iprobe(source, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st), "probe");
+      if (flag) {
+        int count = 0;
+        check(MPI_Get_count(&st, MPI_BYTE, &count), "get_count");
+        bytes->resize(static_cast<std::size_t>(count));
+        check(MPI_Recv(bytes->data(), count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
+              "receive");
+        *tag = st.MPI_TAG;
+        bytes_received_ += static_cast<std::uint64_t>(count);
+        return;
+      }
+    }
+    pause_briefly();
+  }
+#endif
+}
+
+void run_or_fail(World& world, const std::function<void()>& body) {
+  if (!world.distributed()) {
+    body();
+    return;
+  }
+  try {
+    body();
+  } catch (const std::exception& e) {
+    world.fail(e.what());
+  }
+}
+
+}  // namespace cryptounet::distributed

@@ -1,0 +1,59 @@
+#include "cryptounet/workflow/client.h"
+
+#include <string>
+
+#include "cryptounet/ckks/decryptor.h"
+#include "cryptounet/ckks/encryptor.h"
+#include "cryptounet/ckks/keygen.h"
+#include "cryptounet/common/error.h"
+#include "cryptounet/he/backends/ckks_backend.h"
+#include "cryptounet/he/exec/executor.h"
+#include "cryptounet/workflow/segment.h"
+
+namespace cryptounet::nn {
+
+ckks::EvaluationKeys make_evaluation_keys(std::shared_ptr<const ckks::Context> ctx, const ckks::SecretKey& sk,
+                                          const Plan& plan) {
+  ckks::KeyGenerator kg(std::move(ctx));
+  ckks::EvaluationKeys keys;
+  keys.relin = kg.relin_key(sk);
+  keys.galois = kg.galois_keys(sk, plan.rotation_steps);
+  return keys;
+}
+
+Tensor plan_input_tensor(const Plan& plan, const std::string& model_name, const data::Image& image,
+                         bool resize, const std::string& what) {
+  const packing::DvrLayout& in = plan.input().layout;
+  Graph g;  // only the input shape and name are read
+  g.name = model_name;
+  Node node;
+  node.kind = OpKind::Input;
+  node.name = "input";
+  node.shape = Shape{in.channels(), in.height(), in.width()};
+  g.nodes.push_back(node);
+  g.output = 0;
+  return image_to_input(g, image, resize, what);
+}
+
+std::vector<ckks::Ciphertext> encrypt_inputs(std::shared_ptr<const ckks::Context> ctx, const ckks::SecretKey& sk,
+                                             const Plan& plan, const std::vector<Tensor>& inputs) {
+  const ckks::Encryptor encryptor(ctx, sk);
+  return encrypt_input(ctx, encryptor, plan, inputs);
+}
+
+std::vector<Tensor> decrypt_outputs(std::shared_ptr<const ckks::Context> ctx, const ckks::SecretKey& sk,
+                                    const Plan& plan, const std::vector<ckks::Ciphertext>& outputs) {
+  const std::size_t team = plan.output().factor.size();
+  if (outputs.size() != team)
+    throw InvalidArgument("decrypt: " + std::to_string(outputs.size()) + " ciphertexts, the plan's output has " +
+                          std::to_string(team));
+  for (const auto& ct : outputs)
+    if (ct.level() != plan.output_level || ct.size() != 2)
+      throw InvalidArgument("decrypt: output ciphertext of " + std::to_string(ct.size()) + " parts at level " +
+                            std::to_string(ct.level()) + ", the plan's output is 2 parts at level " +
+                            std::to_string(plan.output_level));
+  const ckks::Decryptor decryptor(ctx, sk);
+  return decrypt_output(ctx, decryptor, plan, outputs);
+}
+
+}  // namespace cryptounet::nn

@@ -1,0 +1,134 @@
+// The batch form of `cryptounet infer` (several inputs, -o a folder) in one process and under real
+// `mpirun --oversubscribe -np 2` and `-np 3` on localhost, at small INSECURE N on the committed
+// 16x16 fixture: every output file is byte-for-byte the single-process one (CKKS evaluation is
+// deterministic given the inputs), every rank takes inputs, and a bad input in the batch ends the
+// run with a message naming the file instead of hanging. The mpirun cases skip, saying so, in a
+// build without MPI.
+#include "apps/cli_runner.h"
+#include "distributed/mpi_run.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+
+#include "cryptounet/data/png.h"
+
+namespace cryptounet {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+class CliMpi : public ::testing::Test {
+ protected:
+  static constexpr int kInputs = 5;
+
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("cu_mpi_cli_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
+    auto r = cli_test::run_cli("plan --model " + model_ + " --insecure-test-params 11 -o " + p("p.cup"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    r = cli_test::run_cli("keygen --plan " + p("p.cup") + " --out " + p("keys") + " --threads 1");
+    ASSERT_EQ(r.status, 0) << r.output;
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<float> u(0.0f, 1.0f);
+    for (int i = 0; i < kInputs; ++i) {
+      data::Image img(16, 16);
+      for (float& v : img.pixels) v = u(rng);
+      const std::string png = p("img" + std::to_string(i) + ".png");
+      data::write_image_png(png, img);
+      r = cli_test::run_cli("encrypt --plan " + p("p.cup") + " --keys " + p("keys") + " " + png + " -o " +
+                            p("in" + std::to_string(i) + ".ct"));
+      ASSERT_EQ(r.status, 0) << r.output;
+    }
+    // The single-process reference run of the whole batch.
+    r = cli_test::run_cli(infer_args() + inputs() + " -o " + p("single") + " --threads 1");
+    ASSERT_EQ(r.status, 0) << r.output;
+    single_output_ = r.output;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  static std::string p(const std::string& name) { return (dir_ / name).string(); }
+  static std::string infer_args() {
+    return "infer --model " + model_ + " --plan " + p("p.cup") + " --eval-keys " + p("keys") + "/eval.keys ";
+  }
+  static std::string inputs() {
+    std::string s;
+    for (int i = 0; i < kInputs; ++i) s += p("in" + std::to_string(i) + ".ct") + " ";
+    return s;
+  }
+
+  static fs::path dir_;
+  static std::string model_, single_output_;
+};
+
+fs::path CliMpi::dir_;
+std::string CliMpi::model_, CliMpi::single_output_;
+
+TEST_F(CliMpi, BatchInOneProcessWritesOneOutputPerInput) {
+  EXPECT_THAT(single_output_, HasSubstr("5 input(s)"));
+  for (int i = 0; i < kInputs; ++i) {
+    const fs::path out = dir_ / "single" / ("in" + std::to_string(i) + ".out.ct");
+    ASSERT_TRUE(fs::exists(out)) << out << "\n" << single_output_;
+    EXPECT_GT(fs::file_size(out), 1000u);
+  }
+  // The batch's outputs are the one-input form's outputs.
+  const auto r = cli_test::run_cli(infer_args() + p("in3.ct") + " -o " + p("one.ct") + " --threads 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(slurp(p("one.ct")), slurp(dir_ / "single" / "in3.out.ct"));
+
+  // Two inputs of one name in different folders would write one output: refused before any work.
+  fs::create_directories(dir_ / "other");
+  fs::copy_file(p("in0.ct"), dir_ / "other" / "in0.ct", fs::copy_options::overwrite_existing);
+  const auto bad = cli_test::run_cli(infer_args() + p("in0.ct") + " " + p("other/in0.ct") + " -o " + p("x"));
+  EXPECT_EQ(bad.status, 1) << bad.output;
+  EXPECT_THAT(bad.output, HasSubstr("would both write"));
+}
+
+TEST_F(CliMpi, MpirunTwoAndThreeRanksGiveTheSameBytesAndFailClearly) {
+  if (!mpi_test::available()) GTEST_SKIP() << mpi_test::skip_reason();
+  for (int np : {2, 3}) {
+    const std::string out = p("mpi" + std::to_string(np));
+    const auto r = mpi_test::mpirun(np, std::string(CU_CLI) + " " + infer_args() + inputs() + " -o " + out +
+                                            " --threads 1");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("on " + std::to_string(np) + " ranks"));
+    for (int rank = 0; rank < np; ++rank) EXPECT_THAT(r.output, HasSubstr("rank " + std::to_string(rank) + ","));
+    for (int i = 0; i < kInputs; ++i) {
+      const std::string name = "in" + std::to_string(i) + ".out.ct";
+      const std::string want = slurp(dir_ / "single" / name);
+      ASSERT_FALSE(want.empty());
+      EXPECT_EQ(slurp(fs::path(out) / name), want) << name << " differs from the single-process run with " << np
+                                                   << " ranks";
+    }
+  }
+
+  // A bad input in the batch ends the run, naming the file, instead of hanging.
+  {
+    const std::string good = slurp(p("in1.ct"));
+    std::ofstream(p("cut.ct"), std::ios::binary).write(good.data(), static_cast<std::streamsize>(good.size() / 2));
+  }
+  const auto r = mpi_test::mpirun(2, std::string(CU_CLI) + " " + infer_args() + p("in0.ct") + " " + p("cut.ct") +
+                                         " " + p("in2.ct") + " -o " + p("bad") + " --threads 1");
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.status, 124) << "timed out (hang): " << r.output;
+  EXPECT_THAT(r.output, HasSubstr("cut.ct"));
+  EXPECT_THAT(r.output, HasSubstr("truncated"));
+  EXPECT_THAT(r.output, HasSubstr("error (rank 0 of 2"));
+}
+
+}  // namespace
+}  // namespace cryptounet

@@ -1,0 +1,102 @@
+// The plan file: JSON and binary round trips are exact; damaged, truncated or tampered files are
+// refused with FormatError/SecurityError, never crash.
+#include <gtest/gtest.h>
+
+#include "cryptounet/common/binary_io.h"
+#include "cryptounet/common/error.h"
+#include "cryptounet/workflow/plan_io.h"
+#include "he/he_test_util.h"
+
+using namespace cryptounet;
+using namespace cryptounet::nn;
+using namespace cryptounet::nn::testing;
+
+namespace {
+
+PlanFile small_plan_file(packing::PackingMode mode) {
+  GraphBuilder b(7);
+  int x = b.input(1, 8, 8);
+  x = b.conv(x, 3, 3);
+  x = b.square(x);
+  int p = b.pool(x);
+  int y = b.conv(p, 4, 3);
+  y = b.conv_t(y, 3);
+  y = b.concat(x, y);
+  y = b.conv(y, 2, 1);
+  Graph g = b.finish(y);
+  PlanOptions o;
+  o.mode = mode;
+  o.batch = mode == packing::PackingMode::throughput ? 2 : 1;
+  o.log_n = 10;
+  o.insecure_for_tests = true;
+  PlanFile f;
+  f.plan = make_plan(g, o);
+  f.model_name = g.name;
+  f.model_fingerprint = "00ff";
+  return f;
+}
+
+}  // namespace
+
+TEST(PlanIo, JsonAndFileRoundTripExactly) {
+  for (auto mode : {packing::PackingMode::latency, packing::PackingMode::throughput}) {
+    const PlanFile f = small_plan_file(mode);
+    const std::string text = plan_to_json(f);
+    const PlanFile back = plan_from_json(text);
+    EXPECT_EQ(plan_to_json(back), text);
+    EXPECT_EQ(plan_fingerprint(back), plan_fingerprint(f));
+    ASSERT_EQ(back.plan.layers.size(), f.plan.layers.size());
+    for (std::size_t i = 0; i < f.plan.layers.size(); ++i) {
+      EXPECT_EQ(back.plan.layers[i].layout, f.plan.layers[i].layout);
+      EXPECT_EQ(back.plan.layers[i].factor, f.plan.layers[i].factor);
+      EXPECT_EQ(back.plan.layers[i].predicted, f.plan.layers[i].predicted);
+    }
+    EXPECT_EQ(back.plan.rotation_steps, f.plan.rotation_steps);
+    EXPECT_EQ(back.plan.total, f.plan.total);
+    const auto bytes = encode_plan_file(f);
+    const PlanFile back2 = decode_plan_file(bytes);
+    EXPECT_EQ(plan_to_json(back2), text);
+    EXPECT_EQ(plan_params(back2.plan).fingerprint(), plan_params(f.plan).fingerprint());
+  }
+}
+
+TEST(PlanIo, DifferentPlansHaveDifferentFingerprints) {
+  const PlanFile a = small_plan_file(packing::PackingMode::latency);
+  PlanFile b = a;
+  b.model_fingerprint = "00fe";
+  EXPECT_NE(plan_fingerprint(a), plan_fingerprint(b));
+  EXPECT_NE(plan_fingerprint(a), plan_fingerprint(small_plan_file(packing::PackingMode::throughput)));
+}
+
+TEST(PlanIo, DamagedFilesAreRefused) {
+  const PlanFile f = small_plan_file(packing::PackingMode::latency);
+  const auto bytes = encode_plan_file(f);
+  // Every truncation is a FormatError.
+  for (std::size_t n = 0; n < bytes.size(); n += 1 + n / 7) {
+    std::vector<std::uint8_t> cut(bytes.begin(), bytes.begin() + n);
+    EXPECT_THROW((void)decode_plan_file(cut), FormatError) << n;
+  }
+  // A header fingerprint that does not match the parameters inside.
+  auto bad = bytes;
+  bad[16] ^= 1;
+  EXPECT_THROW((void)decode_plan_file(bad), SecurityError);
+  // Flipping bytes of the JSON never crashes: it is refused or (if harmless) parses.
+  for (std::size_t i = FileHeader::kSize; i < bytes.size(); i += 13) {
+    auto b = bytes;
+    b[i] = static_cast<std::uint8_t>(b[i] ^ 0x5a);
+    try {
+      (void)decode_plan_file(b);
+    } catch (const Error&) {
+    }
+  }
+  // Inconsistent fields: a layer's factors do not match its team.
+  std::string text = plan_to_json(f);
+  PlanFile g = plan_from_json(text);
+  g.plan.layers[1].factor.push_back(1.0);
+  EXPECT_THROW((void)plan_from_json(plan_to_json(g)), FormatError);
+  g = plan_from_json(text);
+  g.plan.grid.slots = 1 << 30;
+  EXPECT_THROW((void)plan_from_json(plan_to_json(g)), FormatError);
+  EXPECT_THROW((void)plan_from_json("{\"format\": \"cryptounet-plan\"}"), FormatError);
+  EXPECT_THROW((void)plan_from_json("not json"), FormatError);
+}

@@ -5,7 +5,7 @@ JOBS   ?= $(shell nproc)
 PYTHON ?= /usr/bin/python3
 CLI    := $(BUILD)/apps/cryptounet
 
-.PHONY: all deps configure build test demo bench data train-brain train-nuclei asan fuzz clean
+.PHONY: all deps configure build test demo bench data train-brain train-brain256 train-nuclei asan fuzz clean
 
 all: build
 
@@ -31,8 +31,8 @@ demo: build
 bench: build
 	@$(CLI) bench ckks --params P1
 
-# Datasets (not committed): data/brain-64, data/brain-128 from Debian's mricron-data (Python),
-# data/nuclei-64 from the seeded C++ generator.
+# Datasets (not committed): data/brain-{64,128,256} and their ch2better twins data/brain-*-ch2better from
+# Debian's mricron-data (Python), data/nuclei-64 from the seeded C++ generator.
 data: build
 	@$(PYTHON) train/prepare_brain.py --out data
 	@if $(CLI) dataset synth --help >/dev/null 2>&1; then \
@@ -42,6 +42,9 @@ data: build
 # Retrain the bundled models (models/*.onnx + cards) and refresh their fixtures (tests/fixtures/).
 train-brain: data
 	@train/train_models.sh brain
+
+train-brain256: data
+	@train/train_models.sh brain256
 
 train-nuclei: data
 	@train/train_models.sh nuclei

@@ -4,6 +4,7 @@
 // the encrypted metrics, their difference to plaintext and the largest logit error.
 // The per-image loop lives in the library (workflow/evaluate.h, workflow/pipeline.h).
 #include "cli/command.h"
+#include "cli/volume_cli.h"
 #include "cli/workflow_util.h"
 
 #include "cryptounet/data/dataset.h"
@@ -29,6 +30,7 @@ struct EvaluateArgs {
   double threshold = 0.0;
   int threads = 0;
   int insecure_log_n = 0;
+  std::string volume, mask, axis = "axial", slices;
 };
 
 // Adds the encrypted-vs-plaintext summary to eval_report_json's object.
@@ -60,7 +62,15 @@ void setup_evaluate(CLI::App& root) {
       "evaluate",
       "Segmentation metrics of a model on a dataset split, plaintext and encrypted (--plain: plaintext only)");
   cmd->add_option("--model", a->model, "ONNX model")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--data", a->data, "Dataset folder (images/, masks/, manifest.json)")->required();
+  auto* data_opt = cmd->add_option("--data", a->data, "Dataset folder (images/, masks/, manifest.json)");
+  auto* volume_opt = cmd->add_option("--volume", a->volume,
+                                     "A volume instead (NIfTI file or DICOM series folder): volume Dice");
+  cmd->add_option("--mask", a->mask, "With --volume: the ground-truth volume (foreground > 0)")->needs(volume_opt);
+  cmd->add_option("--axis", a->axis, "With --volume: slice axis (axial, coronal, sagittal)")
+      ->check(CLI::IsMember({"axial", "coronal", "sagittal"}))
+      ->needs(volume_opt);
+  cmd->add_option("--slices", a->slices, "With --volume: only slices FIRST:LAST (inclusive)")->needs(volume_opt);
+  data_opt->excludes(volume_opt);
   cmd->add_option("--split", a->split, "train, val, test or all")
       ->check(CLI::IsMember({"train", "val", "test", "all"}));
   cmd->add_option("--limit", a->limit, "Evaluate at most this many images")->check(CLI::NonNegativeNumber);
@@ -76,6 +86,14 @@ void setup_evaluate(CLI::App& root) {
       ->check(CLI::Range(10, 16));
   cmd->callback([a] {
     const nn::Graph graph = nn::load_model(a->model);
+    if (!a->volume.empty()) {
+      if (a->mask.empty()) throw CLI::ValidationError("--volume", "needs --mask GT (the ground-truth volume)");
+      VolumeEvalArgs v{a->volume, a->mask, a->axis, a->slices, a->plain, a->json, a->threshold,
+                       VolumeModelOptions{a->threads, a->insecure_log_n, "auto"}};
+      evaluate_volume(graph, a->model, v);
+      return;
+    }
+    if (a->data.empty()) throw CLI::ValidationError("--data", "one of --data DIR or --volume IMG is required");
     const data::Dataset dataset = data::read_dataset(a->data);
     std::vector<nn::EvalMethod> methods{nn::plain_method(graph)};
     std::unique_ptr<nn::EncryptedPipeline> pipe;

@@ -293,6 +293,23 @@ TEST_F(CliWorkflow, SegmentAndEncryptedEvaluate) {
   EXPECT_TRUE(j.at("per_image")[0].contains("max_logit_error"));
 }
 
+// bench unet: one inference, JSON with the operation-class shares (summing to 1) and one entry
+// per layer whose counts add up to the executed totals.
+TEST_F(CliWorkflow, BenchUnetJson) {
+  const auto r = run_cli("bench unet --model " + model_ + " --insecure-test-params 11 --threads 2 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_GT(j.at("infer_s").get<double>(), 0.0);
+  double shares = 0.0;
+  for (const char* c : {"key_switching", "pt_and_const_products", "encodings", "rescale_ntt", "additions", "other"})
+    shares += j.at("op_classes").at(c).at("share").get<double>();
+  EXPECT_NEAR(shares, 1.0, 1e-9);
+  EXPECT_GT(j.at("op_classes").at("key_switching").at("seconds").get<double>(), 0.0);
+  const nn::Graph g = nn::load_model(model_);
+  ASSERT_EQ(j.at("layers").size(), g.nodes.size());
+  EXPECT_GT(j.at("peak_rss_bytes").get<double>(), 0.0);
+}
+
 TEST_F(CliWorkflow, ThroughputPlanTwoImages) {
   const std::string plan = path("p.cup"), keys = path("keys");
   auto r = run_cli("plan --model " + model_ + " --batch 2 --insecure-test-params 11 -o " + plan);

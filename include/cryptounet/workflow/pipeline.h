@@ -27,7 +27,8 @@ struct PipelineTimes {
 class EncryptedPipeline {
  public:
   /// Builds the CKKS context for `plan` and makes the keys. Throws what plan_params throws.
-  EncryptedPipeline(const Graph& graph, Plan plan, const ExecOptions& exec = {});
+  /// Latency plans (batch 1) unless `allow_batch`: run() is the per-image method.
+  EncryptedPipeline(const Graph& graph, Plan plan, const ExecOptions& exec = {}, bool allow_batch = false);
   ~EncryptedPipeline();
   EncryptedPipeline(const EncryptedPipeline&) = delete;
   EncryptedPipeline& operator=(const EncryptedPipeline&) = delete;
@@ -35,6 +36,11 @@ class EncryptedPipeline {
   /// Logits of one input (latency plans) through the encrypted chain.
   [[nodiscard]] Tensor run(const Tensor& input, ExecReport* report = nullptr,
                            const RunOptions& options = {});
+  /// Logits of 1..plan.batch inputs in one encrypted run (throughput plans put one image per
+  /// row; a short batch is padded with zero images whose results are dropped).
+  /// @throws InvalidArgument on an empty or too large batch.
+  [[nodiscard]] std::vector<Tensor> run_batch(const std::vector<Tensor>& inputs, ExecReport* report = nullptr,
+                                              const RunOptions& options = {});
 
   [[nodiscard]] const PipelineTimes& times() const { return times_; }
   [[nodiscard]] const Plan& plan() const { return plan_; }

@@ -45,7 +45,7 @@ double pow2_floor(double v) { return std::ldexp(1.0, static_cast<int>(std::floor
 // engine at N=2^15, level 8, 2 threads on the project's 2-core machine (shared, so only the
 // ratios matter): key switch 77, hoisted rotation 56, encoding 7.7, plaintext product 2.3,
 // constant product 1.2, rescale 16, addition 0.2.
-double cost_units(const OpCounts& c) {
+double cost_units_of(const OpCounts& c) {
   const double plain_rot = static_cast<double>(c.rotations - c.hoisted_rotations + c.relins);
   return 77.0 * plain_rot + 56.0 * static_cast<double>(c.hoisted_rotations) +
          7.7 * static_cast<double>(c.encodings) + 2.3 * static_cast<double>(c.pt_products) +
@@ -152,23 +152,38 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
     for (int ln = std::max(14, plane_log + 1); ln <= 16 && !ok; ++ln)
       ok = fit_params(ln, levels, o, true, pc);
     if (!ok) {
-      int fit = static_cast<int>((max_log_qp_128(16) - o.log_q0 - o.log_special) / o.log_scale);
-      std::string culprit;
-      for (int n = 0; n < nn; ++n)
-        if (depth[n] > fit) {
-          culprit = graph.nodes[n].name;
-          break;
-        }
-      throw Unsupported("make_plan: depth " + std::to_string(levels) +
-                        " does not fit 128-bit parameters up to N=2^16 (room for " +
-                        std::to_string(fit) + " levels); node '" + culprit +
-                        "' is the first over, by " + std::to_string(levels - fit) + " levels");
+      // Say which limit is hit, in the user's terms: the depth, the plane size, or both.
+      const int fit = static_cast<int>((max_log_qp_128(16) - o.log_q0 - o.log_special) / o.log_scale);
+      ParamChoice probe;
+      const bool depth_fits = fit_params(16, levels, o, true, probe);
+      std::string msg = "make_plan: ";
+      if (!depth_fits) {
+        std::string culprit;
+        for (int n = 0; n < nn; ++n)
+          if (depth[n] > fit) {
+            culprit = graph.nodes[n].name;
+            break;
+          }
+        msg += "depth " + std::to_string(levels) + " does not fit 128-bit parameters: the largest 128-bit ring (N=2^16, log2 QP <= " +
+               std::to_string(static_cast<int>(max_log_qp_128(16))) + ") holds " + std::to_string(fit) + " levels" +
+               (culprit.empty() ? std::string() : "; node '" + culprit + "' is the first over, by " +
+                                                      std::to_string(levels - fit) + " levels");
+        if (plane_log > 15) msg += "; also, ";
+      }
+      if (plane_log > 15)
+        msg += "the " + std::to_string(in_shape.height) + "x" + std::to_string(in_shape.width) + " input plane (" +
+               std::to_string(pixels) + " values) needs N >= 2^" + std::to_string(plane_log + 1) +
+               " to fit one ciphertext, and 128-bit parameters for depth " + std::to_string(levels) +
+               " go up to N=2^16 (32768 slots); the encrypted executor does not split a plane over several "
+               "ciphertexts yet: export the model at 181x181 or smaller (e.g. 128x128)";
+      throw Unsupported(msg);
     }
   }
   if (plane_log > pc.log_n - 1)
-    throw Unsupported("make_plan: a " + std::to_string(in_shape.height) + "x" +
-                      std::to_string(in_shape.width) + " image does not fit N=2^" +
-                      std::to_string(pc.log_n));
+    throw Unsupported("make_plan: a " + std::to_string(in_shape.height) + "x" + std::to_string(in_shape.width) +
+                      " input plane (" + std::to_string(pixels) + " values) does not fit one ciphertext at N=2^" +
+                      std::to_string(pc.log_n) + " (" + std::to_string(1L << (pc.log_n - 1)) +
+                      " slots); it needs N >= 2^" + std::to_string(plane_log + 1));
 
   Plan plan;
   plan.log_n = pc.log_n;
@@ -323,7 +338,7 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
           LinearOp op = linear_op_for(graph, plan, n);
           for (LinearStrategy st : strategies) {
             auto probe = masks;
-            double cost = cost_units(count_linear(op, st, in_level, probe));
+            double cost = cost_units_of(count_linear(op, st, in_level, probe));
             if (best < 0 || cost < best) {
               best = cost;
               cur.strategy = st;
@@ -379,6 +394,12 @@ PlanSizes plan_sizes(const Plan& plan) {
   s.input_bytes = plan.input().layout.team_size() * 2.0 * (plan.input_level + 1) * n * 8.0;
   s.output_bytes = plan.output().layout.team_size() * 2.0 * (plan.output_level + 1) * n * 8.0;
   return s;
+}
+
+double cost_units(const OpCounts& counts) { return cost_units_of(counts); }
+
+double predicted_cost_per_image(const Plan& plan) {
+  return cost_units_of(plan.total) / std::max(plan.batch, 1);
 }
 
 void print_cost_table(const Plan& plan, std::ostream& os) {

@@ -95,6 +95,13 @@ struct PlanSizes {
 /// Rebuilds node `n`'s linear op from the graph and plan (planner and executor share this).
 [[nodiscard]] LinearOp linear_op_for(const Graph& graph, const Plan& plan, int n);
 
+/// The planner's cost model: operation counts weighted by their measured relative times
+/// (milliseconds at N=2^15, level 8, 2 threads on the project's machine; only ratios matter).
+[[nodiscard]] double cost_units(const OpCounts& counts);
+/// Predicted cost of one image under `plan` (its total over its batch): compares a latency plan
+/// with a throughput plan for the same model.
+[[nodiscard]] double predicted_cost_per_image(const Plan& plan);
+
 /// A per-layer cost table: kind, layout, level, rotations, products, encodings.
 void print_cost_table(const Plan& plan, std::ostream& os);
 

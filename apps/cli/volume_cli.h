@@ -1,0 +1,57 @@
+// Shared by `segment-volume` and `evaluate --volume`: the slice model (plaintext reference or the
+// encrypted chain), slice ranges, and the progress line with an ETA on stderr.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cryptounet/data/volume.h"
+#include "cryptounet/model/graph.h"
+#include "cryptounet/he/plan/planner.h"
+#include "cryptounet/workflow/segment_volume.h"
+
+namespace cryptounet::cli {
+
+struct VolumeModelOptions {
+  int threads = 0;
+  int insecure_log_n = 0;      // > 0: INSECURE test ring N=2^LOGN
+  std::string mode = "auto";   // auto | latency | throughput
+  int expected_slices = 0;     // slices to run (caps a throughput batch); 0 = unknown
+};
+
+/// The encrypted chain as a slice model (keys made once) and the plan it runs; the model and
+/// pipeline live as long as the returned object.
+struct EncryptedSliceModel {
+  nn::SliceModel model;
+  nn::Plan plan;
+  std::string choice;  // why this layout, for the report
+  std::shared_ptr<void> owner;
+};
+[[nodiscard]] EncryptedSliceModel make_encrypted_slice_model(const nn::Graph& graph,
+                                                             const VolumeModelOptions& o);
+[[nodiscard]] nn::SliceModel make_plain_slice_model(const nn::Graph& graph);
+
+/// "A:B" (inclusive) or "" (all) into opts.first/last.
+void parse_slice_range(const std::string& text, nn::VolumeOptions& opts);
+
+/// A progress callback: slices done, the last slice, elapsed and ETA, on stderr (one line per
+/// slice when stderr is not a terminal). Also the test hook CU_TEST_VOLUME_ABORT_AFTER=K: the
+/// process ends abruptly (as with kill -9) after K computed slices.
+[[nodiscard]] std::function<void(const nn::VolumeProgress&)> volume_progress(const std::string& label,
+                                                                            bool quiet);
+
+}  // namespace cryptounet::cli
+
+namespace cryptounet::cli {
+
+struct VolumeEvalArgs {
+  std::string volume, mask, axis = "axial", slices;
+  bool plain = false, json = false;
+  double threshold = 0.0;
+  VolumeModelOptions model;
+};
+/// `evaluate --volume IMG --mask GT`: volume Dice of the plaintext and the encrypted masks
+/// against the ground truth (GT > 0, on IMG's grid), their voxel agreement, time per slice.
+void evaluate_volume(const nn::Graph& graph, const std::string& model_path, const VolumeEvalArgs& a);
+
+}  // namespace cryptounet::cli

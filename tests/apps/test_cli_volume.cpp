@@ -1,0 +1,206 @@
+// `cryptounet segment-volume` and `evaluate --volume` end to end on a tiny synthetic NIfTI
+// volume (14x12x5, LAS, anisotropic voxels, one empty slice) with the 16x16 random_ops fixture at
+// INSECURE N=2^11 (seconds): the output keeps the input's geometry (read back through libnifti2),
+// the encrypted mask agrees with the plaintext one, an abrupt exit (as kill -9) after some slices
+// resumes from the checkpoint without recomputing them and gives the identical result, and a
+// checkpoint of another run or bad input is refused with a clear message.
+#include <gtest/gtest.h>
+
+#include "cryptounet/data/volume.h"
+#include "apps/cli_runner.h"
+
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+using namespace cryptounet;
+using cryptounet::cli_test::run_cli;
+namespace fs = std::filesystem;
+
+namespace {
+
+class CliVolume : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string t = (fs::temp_directory_path() / "cu-cli-volume-XXXXXX").string();
+    ASSERT_NE(mkdtemp(t.data()), nullptr);
+    dir_ = t;
+    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
+    // LAS grid with voxel size 0.8 x 1.2 x 2 mm; slice 0 empty, an ellipse of growing brightness after.
+    geom_.dim = {14, 12, 5};
+    geom_.spacing = {0.8, 1.2, 2.0};
+    geom_.sform_code = 1;
+    geom_.sform = {{{-0.8, 0, 0, 5}, {0, 1.2, 0, -7}, {0, 0, 2.0, 3}, {0, 0, 0, 1}}};
+    geom_.qform_code = 1;
+    geom_.qfac = 1;
+    geom_.quatern_b = 0, geom_.quatern_c = 0, geom_.quatern_d = 1;  // 180° about z
+    geom_.qoffset_x = 5, geom_.qoffset_y = -7, geom_.qoffset_z = 3;
+    std::vector<float> v(geom_.voxels(), 0.0f);
+    for (int k = 1; k < 5; ++k)
+      for (int j = 0; j < 12; ++j)
+        for (int i = 0; i < 14; ++i) {
+          const double e = (j - 6) * (j - 6) / 16.0 + (i - 7) * (i - 7) / 25.0;
+          v[(static_cast<std::size_t>(k) * 12 + j) * 14 + i] =
+              static_cast<float>((e < 1 ? 50 + 10 * k : 0) + ((i * 7 + j * 3 + k) % 20));
+        }
+    data::write_nifti(path("in.nii.gz"), geom_, v, data::VoxelType::float32);
+    std::vector<float> gt(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) gt[i] = v[i] > 55 ? 1.0f : 0.0f;
+    data::write_nifti(path("gt.nii"), geom_, gt, data::VoxelType::uint8);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  [[nodiscard]] std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  [[nodiscard]] std::string seg(const std::string& out, const std::string& extra) const {
+    return "segment-volume --model " + model_ + " " + path("in.nii.gz") + " -o " + path(out) + " " + extra;
+  }
+  static nlohmann::json json_of(const std::string& output) {
+    const auto at = output.find("\n{");
+    return nlohmann::json::parse(output.substr(at == std::string::npos ? 0 : at + 1));
+  }
+
+  fs::path dir_;
+  std::string model_;
+  data::VolumeGeometry geom_;
+};
+
+TEST_F(CliVolume, EncryptedMaskHasTheInputGeometryAndMatchesPlaintext) {
+  auto r = run_cli(seg("enc.nii.gz", "--insecure-test-params 11 --threads 2 --json --probabilities " +
+                                         path("prob.nii")));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("INSECURE"), std::string::npos);
+  EXPECT_NE(r.output.find("ETA"), std::string::npos) << "progress with an ETA on stderr";
+  const nlohmann::json j = json_of(r.output);
+  EXPECT_EQ(j["slices"], 5);
+  EXPECT_EQ(j["empty"], 1);
+  EXPECT_EQ(j["computed"], 4);
+  EXPECT_EQ(j["orientation"], "LAS");
+  EXPECT_FALSE(fs::exists(path("enc.nii.gz.partial"))) << "checkpoint removed after a complete run";
+
+  const data::Volume enc = data::read_nifti_volume(path("enc.nii.gz"));
+  EXPECT_EQ(enc.geometry.dim, geom_.dim);
+  for (int d = 0; d < 3; ++d) EXPECT_NEAR(enc.geometry.spacing[d], geom_.spacing[d], 1e-6);
+  EXPECT_EQ(enc.geometry.sform_code, 1);
+  EXPECT_EQ(enc.geometry.qform_code, 1);
+  for (int a = 0; a < 4; ++a)
+    for (int b = 0; b < 4; ++b) EXPECT_NEAR(enc.geometry.sform[a][b], geom_.sform[a][b], 1e-6);
+  EXPECT_NEAR(enc.geometry.quatern_d, 1.0, 1e-6);
+  std::size_t fg = 0;
+  for (float v : enc.voxels) {
+    ASSERT_TRUE(v == 0.0f || v == 1.0f);
+    fg += v != 0;
+  }
+  EXPECT_GT(fg, 0u);
+  EXPECT_EQ(fg, j["foreground_voxels"].get<std::size_t>());
+  for (int i = 0; i < 14 * 12; ++i) EXPECT_EQ(enc.voxels[i], 0.0f) << "the empty slice stays background";
+
+  const data::Volume prob = data::read_nifti_volume(path("prob.nii"));
+  ASSERT_EQ(prob.voxels.size(), enc.voxels.size());
+  for (float p : prob.voxels) ASSERT_TRUE(p >= 0.0f && p <= 1.0f);
+
+  r = run_cli(seg("plain.nii", "--plaintext --quiet"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const data::Volume plain = data::read_nifti_volume(path("plain.nii"));
+  std::size_t same = 0;
+  for (std::size_t i = 0; i < plain.voxels.size(); ++i) same += plain.voxels[i] == enc.voxels[i];
+  // The encrypted logits differ from float64 by ~1e-3 here; a voxel flips only at a logit within that of 0.
+  EXPECT_GE(static_cast<double>(same) / static_cast<double>(plain.voxels.size()), 0.99);
+}
+
+TEST_F(CliVolume, ThroughputLayoutBatchesSlicesWhenPredictedFaster) {
+  // At N=2^11 a 16x16 plane leaves 4 rows: 4 slices per encrypted run.
+  auto r = run_cli(seg("auto.nii", "--insecure-test-params 11 --threads 2 --json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("predicted cost per slice"), std::string::npos) << r.output;
+  const nlohmann::json j = json_of(r.output);
+  EXPECT_EQ(j["ckks"]["mode"], "throughput") << "the planner predicts batching cheaper per slice here";
+  EXPECT_EQ(j["ckks"]["batch"], 4);
+  r = run_cli(seg("lat.nii", "--insecure-test-params 11 --threads 2 --json --mode latency"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(json_of(r.output)["ckks"]["batch"], 1);
+  r = run_cli(seg("plain.nii", "--plaintext --quiet"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto a = data::read_nifti_volume(path("auto.nii")).voxels, l = data::read_nifti_volume(path("lat.nii")).voxels,
+             p = data::read_nifti_volume(path("plain.nii")).voxels;
+  std::size_t same_a = 0, same_l = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    same_a += a[i] == p[i];
+    same_l += l[i] == p[i];
+  }
+  EXPECT_GE(static_cast<double>(same_a) / static_cast<double>(p.size()), 0.99);
+  EXPECT_GE(static_cast<double>(same_l) / static_cast<double>(p.size()), 0.99);
+}
+
+TEST_F(CliVolume, AbruptExitResumesFromTheCheckpointWithTheSameResult) {
+  auto r = run_cli(seg("ref.nii.gz", "--plaintext --quiet"));
+  ASSERT_EQ(r.status, 0) << r.output;
+
+  setenv("CU_TEST_VOLUME_ABORT_AFTER", "2", 1);
+  r = run_cli(seg("out.nii.gz", "--plaintext"));
+  unsetenv("CU_TEST_VOLUME_ABORT_AFTER");
+  EXPECT_EQ(r.status, 137) << r.output;
+  EXPECT_FALSE(fs::exists(path("out.nii.gz")));
+  int stored = 0;
+  for (const auto& e : fs::directory_iterator(path("out.nii.gz.partial")))
+    stored += e.path().filename().string().rfind("slice-", 0) == 0;
+  EXPECT_EQ(stored, 2);
+
+  r = run_cli(seg("out.nii.gz", "--plaintext --json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const nlohmann::json j = json_of(r.output);
+  EXPECT_EQ(j["resumed"], 2);
+  EXPECT_EQ(j["computed"], 2);
+  EXPECT_EQ(data::read_nifti_volume(path("out.nii.gz")).voxels, data::read_nifti_volume(path("ref.nii.gz")).voxels);
+
+  // Encrypted: interrupted after one slice; a plaintext run may not resume from it, an encrypted one does.
+  setenv("CU_TEST_VOLUME_ABORT_AFTER", "1", 1);
+  r = run_cli(seg("enc.nii", "--insecure-test-params 11 --threads 2 --quiet"));
+  unsetenv("CU_TEST_VOLUME_ABORT_AFTER");
+  EXPECT_EQ(r.status, 137) << r.output;
+  r = run_cli(seg("enc.nii", "--plaintext --quiet"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("belongs to another run"), std::string::npos) << r.output;
+  r = run_cli(seg("enc.nii", "--insecure-test-params 11 --threads 2 --quiet --json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(json_of(r.output)["resumed"], 1);
+  EXPECT_EQ(json_of(r.output)["computed"], 3);
+}
+
+TEST_F(CliVolume, EvaluateReportsVolumeDicePlainAndEncrypted) {
+  const auto r = run_cli("evaluate --model " + model_ + " --volume " + path("in.nii.gz") + " --mask " +
+                         path("gt.nii") + " --insecure-test-params 11 --threads 2 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const nlohmann::json j = json_of(r.output);
+  const double pd = j["plaintext"]["dice"], ed = j["encrypted"]["dice"];
+  EXPECT_GT(pd, 0.0);
+  EXPECT_LE(pd, 1.0);
+  EXPECT_NEAR(ed, pd, 0.02);
+  EXPECT_GE(j["voxel_agreement"].get<double>(), 0.99);
+  EXPECT_EQ(j["slices"], 5);
+}
+
+TEST_F(CliVolume, BadInputIsRefusedClearly) {
+  auto r = run_cli(seg("o.nii", "--plaintext --slices 3:9"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("out of range"), std::string::npos) << r.output;
+  r = run_cli(seg("o.png", "--plaintext --quiet"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find(".nii"), std::string::npos) << r.output;
+  r = run_cli("segment-volume --model " + model_ + " " + path("missing.nii") + " -o " + path("o.nii"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("no such file"), std::string::npos) << r.output;
+  // A checkpoint folder from another input is not silently reused.
+  fs::create_directories(path("o.nii.partial"));
+  r = run_cli(seg("o.nii", "--plaintext --quiet"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("delete it"), std::string::npos) << r.output;
+  r = run_cli("evaluate --model " + model_ + " --volume " + path("in.nii.gz") + " --mask " +
+              (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures").string() + " --plain");
+  EXPECT_NE(r.status, 0);
+}
+
+}  // namespace

@@ -145,8 +145,22 @@ def main():
     ap.add_argument("--models", nargs="+", required=True)
     ap.add_argument("--json", default=None)
     ap.add_argument("--cache", default=None, help="pickle of the prepared slices (made if missing)")
+    ap.add_argument("--from-data", default=None,
+                    help="prepared dataset folder (e.g. data/brain-64; its -ch2better twin beside it): the test, "
+                         "ch2better, rot90 and deformed checks from its PNGs instead of the volumes (fast)")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.from_data:
+        sets = sets_from_data(args.from_data)
+        out = {p: evaluate(p, sets) for p in args.models}
+        for p, r in out.items():
+            print(p, json.dumps(r), flush=True)
+        if args.json:
+            old = json.load(open(args.json)) if os.path.exists(args.json) else {}
+            old.update({p + " (from " + args.from_data + ")": r for p, r in out.items()})
+            with open(args.json, "w") as f:
+                json.dump(old, f, indent=1)
+        return
     if args.cache and os.path.exists(args.cache):
         import pickle
         slices = pickle.load(open(args.cache, "rb"))
@@ -172,6 +186,30 @@ def main():
         old.update(out)
         with open(args.json, "w") as f:
             json.dump(old, f, indent=1)
+
+
+
+def sets_from_data(root):
+    """The test / ch2better / rot90 / deformed checks from prepared PNG datasets (root and root-ch2better):
+    the same slices as check_sets, 8-bit and already percentile-normalised (for the issue-12 models;
+    deformed copies are re-normalised after the deformation)."""
+    from png import read_gray
+    man = json.load(open(os.path.join(root, "manifest.json")))
+    g = torch.Generator().manual_seed(2026)
+    sets = {k: ([], []) for k in ("test", "ch2better", "rot90", "deformed")}
+    for it in man["items"]:
+        if it["split"] != "test":
+            continue
+        a1 = read_gray(os.path.join(root, "images", it["file"])).astype(np.float64)
+        a2 = read_gray(os.path.join(root + "-ch2better", "images", it["file"])).astype(np.float64)
+        m = (read_gray(os.path.join(root, "masks", it["file"])) >= 0.5).astype(np.float64)
+        for k, a, mm in (("test", a1, m), ("ch2better", a2, m), ("rot90", np.rot90(a1).copy(), np.rot90(m).copy())):
+            sets[k][0].append(a)
+            sets[k][1].append(mm)
+        d, dm = deform(a1, m, g)
+        sets["deformed"][0].append(d)
+        sets["deformed"][1].append(dm)
+    return sets
 
 
 if __name__ == "__main__":

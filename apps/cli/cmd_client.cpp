@@ -29,6 +29,8 @@ struct ClientCliOptions {
   bool no_cache = false;
   bool fake_crypto = false;
   bool resize = false;
+  bool insecure_params = false;
+  bool allow_http = false;
   int threads = 0;
   int slice = -1;
 };
@@ -44,6 +46,7 @@ void run_client(const ClientCliOptions& o) {
   client::ClientOptions options;
   options.server_url = o.server;
   options.ca_cert_file = o.ca_cert;
+  options.allow_http = o.allow_http;
   if (!o.no_cache) options.cache_dir = o.cache_dir.empty() ? default_dir("sessions") : fs::path(o.cache_dir);
   client::InferenceClient c(options);
 
@@ -65,7 +68,9 @@ void run_client(const ClientCliOptions& o) {
                                                   client::ClientCryptoOptions{.server_url = o.server,
                                                                               .resize = o.resize,
                                                                               .threads = o.threads,
-                                                                              .slice = o.slice});
+                                                                              .slice = o.slice,
+                                                                              .allow_insecure_params =
+                                                                                  o.insecure_params});
 
   std::vector<std::string> cts;
   for (const auto& img : o.images) cts.push_back(crypto->encrypt_image(img));
@@ -106,6 +111,10 @@ void setup_client(CLI::App& root) {
   cmd->add_option("--cache-dir", opts->cache_dir, "Session cache (default ~/.cache/cryptounet/sessions)");
   cmd->add_option("--key-dir", opts->key_dir, "Key directory (default ~/.cache/cryptounet/keys)");
   cmd->add_option("--ca-cert", opts->ca_cert, "CA certificate to trust for https");
+  cmd->add_flag("--insecure-test-params", opts->insecure_params,
+                "INSECURE, tests only: accept a server plan that is not 128-bit secure (refused otherwise)");
+  cmd->add_flag("--allow-http", opts->allow_http,
+                "Allow plain http:// to a host other than this machine (refused otherwise)");
   cmd->add_flag("--no-cache", opts->no_cache, "Do not reuse or remember sessions");
   cmd->add_flag("--resize", opts->resize, "Resample images of another size to the model's input");
   cmd->add_option("--slice", opts->slice,

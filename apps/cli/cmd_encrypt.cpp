@@ -2,6 +2,7 @@
 // plan's input layout says and encrypts it with the secret key (seeded: about half the size).
 #include "cli/command.h"
 #include "cli/workflow_util.h"
+#include "client/security_policy.h"
 
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/error.h"
@@ -22,6 +23,7 @@ struct EncryptArgs {
   std::string plan, keys, out;
   std::vector<std::string> images;
   bool resize = false;
+  bool insecure_params = false;
   int threads = 0;
 };
 
@@ -34,9 +36,11 @@ void setup_encrypt(CLI::App& root) {
   cmd->add_option("-o,--out", a->out, "Encrypted input to write (in.ct)")->required();
   cmd->add_flag("--resize", a->resize, "Resample an image of another size to the model's input");
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--insecure-test-params", a->insecure_params,
+                "INSECURE, tests only: accept a plan that is not 128-bit secure (refused otherwise)");
   cmd->callback([a] {
     const nn::PlanFile pf = nn::read_plan_file(a->plan);
-    warn_if_insecure(pf.plan);
+    client::check_plan_security(pf.plan, a->insecure_params, "plan '" + a->plan + "'");
     const std::uint64_t plan_fp = nn::plan_fingerprint(pf);
     const nn::KeyInfo info = nn::read_key_info(a->keys);
     if (info.plan != plan_fp)

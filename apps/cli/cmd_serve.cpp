@@ -3,6 +3,7 @@
 // unfinished jobs run again.
 #include "cli/command.h"
 
+#include "client/security_policy.h"
 #include "cryptounet/common/error.h"
 #include "server/fake_model_service.h"
 #include "server/inference_server.h"
@@ -32,6 +33,10 @@ struct ServeOptions {
 
 void run_serve(const ServeOptions& o) {
   server::ServerConfig config = o.config;
+  // Insecure test parameters never reach the network: only this machine may connect.
+  if (o.load.insecure_test_log_n > 0 && !client::is_loopback_host(config.bind_address))
+    throw SecurityError("serve: --insecure-test-params serves breakable parameters; it binds to loopback only "
+                        "(127.0.0.1 or ::1), not '" + config.bind_address + "'");
   config.ttl = std::chrono::seconds(o.ttl_seconds);
   config.read_timeout = std::chrono::seconds(o.read_timeout_seconds);
   config.upload_grace = std::chrono::seconds(o.upload_grace_seconds);
@@ -108,7 +113,7 @@ void setup_serve(CLI::App& root) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--insecure-test-params", opts->load.insecure_test_log_n,
                   "INSECURE, tests and quick demos only: plan every model at N=2^LOGN (10..16) "
-                  "without the 128-bit check")
+                  "without the 128-bit check (loopback --bind only)")
       ->check(CLI::Range(10, 16));
   // Hidden test options: the fake service (no cryptography) and tight timeouts.
   cmd->add_flag("--fake-service", opts->fake,

@@ -1,4 +1,5 @@
 #include "client/ckks_client_crypto.h"
+#include "client/security_policy.h"
 
 #include "cryptounet/ckks/keygen.h"
 #include "cryptounet/ckks/serialize.h"
@@ -56,10 +57,7 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
   } catch (const FormatError& e) {
     throw FormatError("client: the plan of model '" + model.name + "' from the server: " + e.what());
   }
-  if (plan_.plan.insecure_for_tests)
-    std::fprintf(stderr,
-                 "WARNING: model %s uses INSECURE test parameters (N=2^%d): tests and demos only\n",
-                 model.name.c_str(), plan_.plan.log_n);
+  check_plan_security(plan_.plan, options.allow_insecure_params, "model '" + model.name + "'");
   plan_fp_ = nn::plan_fingerprint(plan_);
   ctx_ = ckks::Context::create(nn::plan_params(plan_.plan), ExecOptions{.threads = options.threads});
   server::make_private_directory(key_dir);
@@ -72,6 +70,7 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
   }
   // Make the keys in a private temporary folder, then rename it into place (a concurrent client
   // that won the race leaves its keys, which are then used).
+  check_key_budget(*ctx_, plan_.plan, options.max_eval_key_bytes, "keys for model '" + model.name + "'");
   const fs::path tmp = key_dir / (".tmp-" + server::random_hex(8));
   server::make_private_directory(tmp);
   try {

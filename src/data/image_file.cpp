@@ -1,5 +1,6 @@
 #include "cryptounet/data/image_file.h"
 
+#include "cryptounet/common/binary_io.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/dicom.h"
 #include "cryptounet/data/nifti.h"
@@ -24,7 +25,19 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 }  // namespace
 
+void check_declared_size(const std::string& what, std::uint64_t width, std::uint64_t height,
+                         std::uint64_t decoded_bytes) {
+  const unsigned __int128 pixels = static_cast<unsigned __int128>(width) * height;
+  if (pixels > kMaxImagePixels)
+    throw FormatError(what + ": declared size " + std::to_string(width) + "x" + std::to_string(height) +
+                      " is more than " + std::to_string(kMaxImagePixels) + " pixels; refused before decoding");
+  if (decoded_bytes > kMaxDecodedBytes)
+    throw FormatError(what + ": decoding would take " + std::to_string(decoded_bytes >> 20) + " MiB, more than " +
+                      std::to_string(kMaxDecodedBytes >> 20) + " MiB; refused before decoding");
+}
+
 ImageFileKind image_file_kind(const std::string& path) {
+  check_regular_file(path);  // a folder or FIFO: a clear IoError, no hang
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("image_file_kind: cannot open '" + path + "'");
   char head[132] = {};

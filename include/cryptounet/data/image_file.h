@@ -6,10 +6,23 @@
 
 #include "cryptounet/data/image.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace cryptounet::data {
+
+/// Decompression-bomb limits (issue 9): every reader checks the dimensions a file declares against
+/// these before it decodes or allocates. A plane has at most kMaxImagePixels pixels (2^25, e.g.
+/// 5792 x 5792: a 2 MB PNG could otherwise inflate to gigabytes); what a reader must decode at
+/// once (a DICOM's frames, a NIfTI volume) is at most kMaxDecodedBytes.
+inline constexpr std::uint64_t kMaxImagePixels = std::uint64_t{1} << 25;
+inline constexpr std::uint64_t kMaxDecodedBytes = std::uint64_t{1} << 30;
+
+/// Throws FormatError if a declared width x height plane exceeds kMaxImagePixels, or `decoded_bytes`
+/// (what decoding would allocate) exceeds kMaxDecodedBytes. `what` prefixes the message.
+void check_declared_size(const std::string& what, std::uint64_t width, std::uint64_t height,
+                         std::uint64_t decoded_bytes);
 
 /// Image file kinds read_any_image knows.
 enum class ImageFileKind { png_or_stb, dicom, nifti, tiff };

@@ -7,6 +7,7 @@
 // the inputs and writes the outputs, every rank computes, a rank that finishes early takes the next
 // input. Each output is the same ciphertext, byte for byte, as the single-process run's.
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/workflow_util.h"
 
 #include "cryptounet/ckks/serialize.h"
@@ -186,7 +187,7 @@ void setup_infer(CLI::App& root) {
       ->required();
   cmd->add_option("--threads", a->threads,
                   "Threads per process (0 = all cores; under MPI the cores of a host are divided among its ranks)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_flag("--report", a->report,
                 "Print per-layer wall time, operation counts done, levels and peak memory (for each input that "
                 "rank 0 computed)");

@@ -2,15 +2,15 @@
 // constant products, encodings, rescaling, other) and forwards it unchanged to the wrapped
 // backend: `cryptounet bench unet` runs the encrypted executor through it to show where an
 // inference spends its time without a profiler. Wall time per call, on the calling thread.
+// Counting is the executor's (ExecReport), not this wrapper's.
 #pragma once
 
 #include <chrono>
-#include <set>
 #include <span>
 #include <vector>
 
+#include "cryptounet/he/backends/backend.h"
 #include "cryptounet/he/backends/const_product.h"
-#include "cryptounet/he/op_counts.h"
 
 namespace cryptounet::nn {
 
@@ -24,7 +24,7 @@ struct OpTimes {
   [[nodiscard]] double total() const { return key_switch + products + encode + rescale + add; }
 };
 
-template <class B>
+template <HeBackend B>
 class TimedBackend {
  public:
   using Ct = typename B::Ct;
@@ -88,6 +88,7 @@ class TimedBackend {
     Timer t(times_.rescale);
     b_.drop_level_inplace(ct, level);
   }
+  void set_scale(Ct& ct, double scale) { b_.set_scale(ct, scale); }
   [[nodiscard]] Ct rotate(const Ct& ct, int step) {
     Timer t(times_.key_switch);
     return b_.rotate(ct, step);
@@ -97,8 +98,6 @@ class TimedBackend {
     return b_.rotate_hoisted(ct, steps);
   }
 
-  [[nodiscard]] const OpCounts& counts() const { return b_.counts(); }
-  [[nodiscard]] const std::set<int>& steps_used() const { return b_.steps_used(); }
   [[nodiscard]] const OpTimes& times() const { return times_; }
 
  private:

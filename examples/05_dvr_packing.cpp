@@ -22,6 +22,7 @@
 #include "cryptounet/model/ref_executor.h"
 #include "cryptounet/packing/dvr_layout.h"
 #include "cryptounet/packing/masks.h"
+#include "cryptounet/workflow/client.h"
 
 using namespace cryptounet;
 using namespace cryptounet::packing;
@@ -102,9 +103,9 @@ int main() {
   nn::CkksBackend he(ctx, &keys);
   nn::ExecReport he_report;
   auto he_out = nn::run_encrypted(he, g, plan,
-                                  nn::encrypt_input(ctx, ckks::Encryptor(ctx, sk), plan, {image}),
+                                  nn::encrypt_inputs(ctx, sk, plan, {image}),
                                   &he_report);
-  const double he_err = max_err(nn::decrypt_output(ctx, ckks::Decryptor(ctx, sk), plan, he_out.cts)[0]);
+  const double he_err = max_err(nn::decrypt_outputs(ctx, sk, plan, he_out.cts)[0]);
 
   std::printf("simulator: max error %.3g, counts %s the plan's\n", sim_err,
               sim_report.total == plan.total ? "equal" : "DIFFER FROM");

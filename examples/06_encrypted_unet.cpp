@@ -17,6 +17,7 @@
 #include "cryptounet/he/exec/executor.h"
 #include "cryptounet/he/plan/planner.h"
 #include "cryptounet/model/ref_executor.h"
+#include "cryptounet/workflow/client.h"
 
 using namespace cryptounet;
 using namespace cryptounet::nn;
@@ -91,7 +92,7 @@ int main() {
   Tensor image(Shape{1, S, S});
   std::uniform_real_distribution<double> u(0, 1);
   for (double& v : image.data) v = u(rng);
-  auto cts = encrypt_input(ctx, ckks::Encryptor(ctx, sk), plan, {image});
+  auto cts = encrypt_inputs(ctx, sk, plan, {image});
 
   // Server: evaluation keys only.
   CkksBackend server(ctx, &eval_keys);
@@ -107,7 +108,7 @@ int main() {
               report.total.scalar_products);
 
   // Client: logits, compared with the plaintext reference.
-  const Tensor logits = decrypt_output(ctx, ckks::Decryptor(ctx, sk), plan, out.cts)[0];
+  const Tensor logits = decrypt_outputs(ctx, sk, plan, out.cts)[0];
   const Tensor ref = run_reference(g, image);
   double max_ref = 0, max_err = 0;
   int same = 0;

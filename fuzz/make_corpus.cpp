@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
   put(out, "ciphertext", "ct_seeded", save(seeded, c));
   put(out, "ciphertext", "ct_full", save(full, c));
   put(out, "ciphertext", "ct_size3", save(prod, c));
+  put(out, "decrypt", "ct_seeded", save(seeded, c));
+  put(out, "decrypt", "ct_full", save(full, c));
+  put(out, "decrypt", "ct_size3", save(prod, c));
   put(out, "ciphertext_set", "set", save_ciphertext_set(std::vector<Ciphertext>{seeded, full}, c));
   put(out, "ciphertext_set", "set_empty", save_ciphertext_set({}, c));
   std::cout << "seed corpus written to " << out << "\n";

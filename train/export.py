@@ -99,6 +99,59 @@ def activation_ranges(path, batches):
     return out
 
 
+def activation_ranges_torch(folded, path, batches, check=None):
+    """activation_ranges computed with PyTorch in float64 over the exported weights (hooks), which is
+    ~10-50x faster than the numpy interpreter at 256x256. The k-th ONNX node of each op type (graph
+    order) gets the k-th recorded module call of that type; `check`: a small (N,C,H,W) array on which
+    the result must equal the numpy interpreter's (relative 1e-9), else RuntimeError."""
+    import torch.nn as nn
+    from unet import ConvBlock, Square
+    m64 = _double_copy(folded)
+    rec = []
+
+    def hook(kind):
+        return lambda mod, inp, out: rec.append((kind, float(out.detach().abs().max())))
+    hooks = []
+    for mod in m64.modules():
+        if isinstance(mod, nn.ConvTranspose2d):
+            hooks.append(mod.register_forward_hook(hook("ConvTranspose")))
+        elif isinstance(mod, nn.Conv2d):
+            hooks.append(mod.register_forward_hook(hook("Conv")))
+        elif isinstance(mod, Square):
+            hooks.append(mod.register_forward_hook(hook("Mul")))
+        elif isinstance(mod, nn.AvgPool2d):
+            hooks.append(mod.register_forward_hook(hook("AveragePool")))
+    for blk in getattr(m64, "dec", []):
+        assert isinstance(blk, ConvBlock)
+        hooks.append(blk.register_forward_pre_hook(
+            lambda mod, inp: rec.append(("Concat", float(inp[0].detach().abs().max())))))
+    nodes = [(n.name, n.op_type) for n in onnx.load(path).graph.node]
+    out = {"input": 0.0}
+    with torch.no_grad():
+        for xb in batches:
+            x = torch.as_tensor(np.asarray(xb), dtype=torch.float64)
+            out["input"] = max(out["input"], float(x.abs().max()))
+            rec.clear()
+            m64(x)
+            seen = {}
+            vals = {}
+            for kind, v in rec:
+                vals.setdefault(kind, []).append(v)
+            for name, op in nodes:
+                k = seen.get(op, 0)
+                seen[op] = k + 1
+                out[name] = max(out.get(name, 0.0), vals[op][k])
+    for h in hooks:
+        h.remove()
+    if check is not None:
+        ref = activation_ranges(path, [check])
+        mine = activation_ranges_torch(folded, path, [check])
+        for k, v in ref.items():
+            if abs(mine[k] - v) > 1e-9 * max(1.0, abs(v)):
+                raise RuntimeError(f"activation_ranges_torch: {k}: {mine[k]} vs numpy {v}")
+    return out
+
+
 def onnx_depth(path):
     return OnnxRef(path).depth()
 

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-from export import activation_ranges, check_export, export_onnx, onnx_depth, write_card  # noqa: E402
+from export import activation_ranges_torch, check_export, export_onnx, onnx_depth, write_card  # noqa: E402
 from png import read_gray, write_gray8  # noqa: E402
 from unet import HEUNet, Square, fold_batchnorm, param_count  # noqa: E402
 
@@ -41,11 +41,13 @@ ZOOM_TEST_SCALES = (0.5, 0.6, 0.7)
 
 
 # ---------------------------------------------------------------- data
-def load_dataset(root):
+def load_dataset(root, exclude_prefix=None):
+    """exclude_prefix: leave out items whose file name starts with it (e.g. "axi_": hold out an orientation)."""
     man = json.load(open(os.path.join(root, "manifest.json")))
     out = {}
     for split in ("train", "val", "test"):
-        items = [it for it in man["items"] if it.get("split") == split]
+        items = [it for it in man["items"] if it.get("split") == split
+                 and not (exclude_prefix and it["file"].startswith(exclude_prefix))]
         xs, ys, names = [], [], []
         for it in items:
             img_rel = it.get("image", os.path.join("images", it["file"]))
@@ -116,6 +118,142 @@ def augment(x, y, args, gen):
         xs.append(xi)
         ys.append(yi)
     return torch.stack(xs), torch.stack(ys)
+
+
+# ---------------------------------------------------------------- recipe "heavy" (issue 12)
+def _smooth_field(b, grid, size, gen):
+    """(b,1,size,size) smooth random field: N(0,1) on a grid x grid lattice, bicubic upsampled."""
+    c = torch.randn(b, 1, grid, grid, generator=gen)
+    return F.interpolate(c, size=(size, size), mode="bicubic", align_corners=True)
+
+
+def _gauss_blur(x, sigma):
+    """Per-image Gaussian blur; sigma: (B,) in pixels (0 = none)."""
+    r = 3
+    t = torch.arange(-r, r + 1, dtype=x.dtype)
+    out = x.clone()
+    for i in range(x.shape[0]):
+        s = float(sigma[i])
+        if s <= 0:
+            continue
+        k = torch.exp(-0.5 * (t / s) ** 2)
+        k = k / k.sum()
+        xi = F.pad(x[i:i + 1], (r, r, r, r), mode="replicate")
+        xi = F.conv2d(xi, k.view(1, 1, 1, -1))
+        out[i:i + 1] = F.conv2d(xi, k.view(1, 1, -1, 1))
+    return out
+
+
+def percentile_renorm(x, q):
+    """Per image: x / (its q[i]-th percentile over all pixels), clipped to [0, 1]."""
+    out = torch.empty_like(x)
+    for i in range(x.shape[0]):
+        p = float(torch.quantile(x[i].flatten(), float(q[i]) / 100.0))
+        if p <= 0:
+            p = float(x[i].max())
+        out[i] = (x[i] / p).clamp(0, 1) if p > 0 else x[i]
+    return out
+
+
+def geom_heavy(x, y, gen, rot=True, flip=True, scale=(0.4, 1.2), shift=0.12, elastic=0.035,
+               p_geom=0.85):
+    """Random rotation (any angle; a third of them on 90-degree steps +-8), h/v flips, scale, shift and
+    elastic deformation, as one resampling: the image is sampled bilinearly on a 2x finer grid and
+    area-averaged back (anti-aliased shrinking; at S >= 200 on the 1x grid, 4x cheaper), zero outside;
+    the mask likewise, then >= 0.5.
+    x, y: (B,1,S,S). A fraction 1 - p_geom of the batch stays untouched."""
+    b, _, s, _ = x.shape
+    r = torch.rand(b, 8, generator=gen)
+    theta = torch.zeros(b, 2, 3)
+    for i in range(b):
+        if not rot:
+            ang = 0.0
+        elif r[i, 0] < 0.35:
+            ang = (r[i, 1] - 0.5) * 2 * math.radians(12)
+        elif r[i, 0] < 0.65:
+            ang = math.pi / 2 * math.floor(r[i, 1] * 4) + (r[i, 2] - 0.5) * 2 * math.radians(8)
+        else:
+            ang = 2 * math.pi * r[i, 1]
+        if r[i, 3] < 0.3:
+            sc = 0.9 + 0.2 * float(r[i, 4])
+        else:
+            sc = scale[0] + (scale[1] - scale[0]) * float(r[i, 4])
+        fx = -1.0 if flip and r[i, 5] < 0.5 else 1.0
+        c, sn = math.cos(ang), math.sin(ang)
+        # output -> input coordinates: inverse of (scale, rotate, flip)
+        theta[i, 0, 0], theta[i, 0, 1] = c * fx / sc, -sn / sc
+        theta[i, 1, 0], theta[i, 1, 1] = sn * fx / sc, c / sc
+        theta[i, :, 2] = (torch.rand(2, generator=gen) - 0.5) * 4 * shift
+    ss = 2 if s < 200 else 1
+    grid = F.affine_grid(theta, (b, 1, ss * s, ss * s), align_corners=False)
+    amp = elastic * torch.rand(b, generator=gen) * (torch.rand(b, generator=gen) < 0.6).float()
+    disp = torch.cat([_smooth_field(b, 6, ss * s, gen), _smooth_field(b, 6, ss * s, gen)], 1)
+    grid = grid + (amp.view(b, 1, 1, 1) * disp).permute(0, 2, 3, 1)
+    xi = F.avg_pool2d(F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False), ss)
+    yi = (F.avg_pool2d(F.grid_sample(y, grid, mode="bilinear", padding_mode="zeros", align_corners=False), ss)
+          >= 0.5).float()
+    keep = (torch.rand(b, generator=gen) >= p_geom).view(b, 1, 1, 1)
+    return torch.where(keep, x, xi), torch.where(keep, y, yi)
+
+
+def intensity_heavy(x, gen, p_clean=0.15):
+    """Scanner-like intensity changes on [0,1] images (B,1,S,S): smooth multiplicative bias field,
+    gamma, blur, Rician noise, then percentile renormalisation at a random percentile in [99, 100]
+    (100 = slice max) and a random overall scale in [0.6, 1.1] (clipped at 1). A fraction p_clean
+    of the batch is left as it is."""
+    b, _, s, _ = x.shape
+    r = torch.rand(b, 10, generator=gen)
+    out = x.clone()
+    field = _smooth_field(b, 4, s, gen)
+    bias_amp = 0.35 * r[:, 0] * (r[:, 1] < 0.7).float()
+    out = out * torch.exp(bias_amp.view(b, 1, 1, 1) * field)
+    gamma = torch.exp((r[:, 2] - 0.5) * 2 * math.log(1.6))
+    out = out.clamp(min=0) ** gamma.view(b, 1, 1, 1)
+    sigma = torch.where(r[:, 3] < 0.3, 0.3 + 0.9 * r[:, 4], torch.zeros(b))
+    out = _gauss_blur(out, sigma)
+    ns = torch.where(r[:, 5] < 0.5, 0.06 * r[:, 6], torch.zeros(b)).view(b, 1, 1, 1)
+    n1 = torch.randn(out.shape, generator=gen)
+    n2 = torch.randn(out.shape, generator=gen)
+    out = torch.sqrt((out + ns * n1) ** 2 + (ns * n2) ** 2)
+    out = percentile_renorm(out, 99.0 + r[:, 7])
+    out = (out * (0.6 + 0.5 * r[:, 8]).view(b, 1, 1, 1)).clamp(0, 1)
+    clean = (r[:, 9] < p_clean).view(b, 1, 1, 1)
+    return torch.where(clean, x, out)
+
+
+def augment_heavy(x, y, x2, args, gen):
+    """x: ch2 batch, x2: the same slices in the second contrast (or None), y: masks."""
+    b = x.shape[0]
+    if x2 is not None:
+        pick = (torch.rand(b, generator=gen) < args.other_contrast).view(b, 1, 1, 1)
+        x = torch.where(pick, x2, x)
+    p = getattr(args, "aug_prob", 0.85)
+    x, y = geom_heavy(x, y, gen, scale=(args.scale_min, args.scale_max), shift=args.shift,
+                      elastic=args.elastic, p_geom=p)
+    x = intensity_heavy(x, gen, p_clean=1.0 - p)
+    if args.crop and args.crop < x.shape[-1]:
+        c, s = args.crop, x.shape[-1]
+        xs, ys = [], []
+        for i in range(b):
+            oy, ox = torch.randint(0, s - c + 1, (2,), generator=gen).tolist()
+            xs.append(x[i, :, oy:oy + c, ox:ox + c])
+            ys.append(y[i, :, oy:oy + c, ox:ox + c])
+        x, y = torch.stack(xs), torch.stack(ys)
+    return x, y
+
+
+def heavy_set(x, y, x2, seed, other=0.3):
+    """A fixed, strongly augmented copy of (x, y) (same generator seed -> same copy): for selection
+    and for activation ranges."""
+    g = torch.Generator().manual_seed(seed)
+    a = argparse.Namespace(other_contrast=other, scale_min=0.4, scale_max=1.2, shift=0.12, elastic=0.035,
+                           crop=0)
+    xs, ys = [], []
+    for i in range(0, x.shape[0], 32):
+        xa, ya = augment_heavy(x[i:i + 32], y[i:i + 32], None if x2 is None else x2[i:i + 32], a, g)
+        xs.append(xa)
+        ys.append(ya)
+    return torch.cat(xs), torch.cat(ys)
 
 
 def zoom_out_set(x, y, scales=ZOOM_TEST_SCALES, fill=0.0):
@@ -189,7 +327,13 @@ def train_model(args, data, log=print):
     set_seeds(args.seed)
     xtr, ytr, _ = data["train"]
     xva, yva, _ = data["val"]
-    model = HEUNet(in_ch=1, base=args.base, pools=args.pools, convs=args.convs)
+    x2tr = data["train2"][0] if "train2" in data else None
+    if args.init_onnx:
+        from heldout import load_onnx_as_torch
+        model = load_onnx_as_torch(args.init_onnx).train()   # BatchNorm already folded: none to train
+        log(f"warm start from {args.init_onnx} (no BatchNorm)")
+    else:
+        model = HEUNet(in_ch=1, base=args.base, pools=args.pools, convs=args.convs)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     n = xtr.shape[0]
     steps_per_epoch = max(1, math.ceil(n / args.batch))
@@ -199,7 +343,10 @@ def train_model(args, data, log=print):
     hooks = [m.register_forward_hook(lambda mod, inp, out: squares.append(out))
              for m in model.modules() if isinstance(m, Square)]
     gen = torch.Generator().manual_seed(args.seed)
-    xva_z, yva_z = zoom_out_set(xva, yva, fill=args.fill)
+    if args.recipe == "heavy":
+        xva_z, yva_z = heavy_set(xva, yva, data["val2"][0] if "val2" in data else None, seed=12345)
+    else:
+        xva_z, yva_z = zoom_out_set(xva, yva, fill=args.fill)
     best = (-1.0, None, -1)
     step = 0
     losses = []
@@ -217,7 +364,10 @@ def train_model(args, data, log=print):
         for idx in it:
             if step >= total:
                 break
-            xb, yb = augment(xtr[idx], ytr[idx], args, gen)
+            if args.recipe == "heavy":
+                xb, yb = augment_heavy(xtr[idx], ytr[idx], None if x2tr is None else x2tr[idx], args, gen)
+            else:
+                xb, yb = augment(xtr[idx], ytr[idx], args, gen)
             squares.clear()
             logits = model(xb)
             loss = loss_fn(logits, yb)
@@ -246,7 +396,8 @@ def train_model(args, data, log=print):
             best = (score, {k: v.clone() for k, v in model.state_dict().items()}, epoch)
         if epoch % args.log_every == 0 or epoch == args.epochs:
             log(f"epoch {epoch:4d}  loss {ep_loss / len(batches):.4f}  val Dice {vd:.4f}  "
-                f"val zoomed-out Dice {vz:.4f}  ({time.time() - t0:.0f} s)")
+                f"val {'augmented' if args.recipe == 'heavy' else 'zoomed-out'} Dice {vz:.4f}  "
+                f"({time.time() - t0:.0f} s)", flush=True)
     for h in hooks:
         h.remove()
     train_time = time.time() - t0
@@ -317,7 +468,34 @@ def smoke(args):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     check_splits()
+    check_heavy_recipe()
     check_bundled()
+
+
+def check_heavy_recipe():
+    """The heavy augmentation: shapes kept, images in [0,1], masks binary, same seed -> same batch, a 90-degree
+    turn of a mask is a turn of the image (both go through one resampling), and the percentile
+    normalisation ignores one bright voxel."""
+    from prepare_brain import percentile_norm
+    xs, ys = synth_blobs(8, 16, 3)
+    x = torch.tensor(np.stack(xs)[:, None], dtype=torch.float32)
+    y = torch.tensor(np.stack(ys)[:, None], dtype=torch.float32)
+    a = argparse.Namespace(other_contrast=0.5, scale_min=0.4, scale_max=1.2, shift=0.12, elastic=0.035, crop=12)
+    outs = [augment_heavy(x, y, 1 - x, a, torch.Generator().manual_seed(5)) for _ in range(2)]
+    (xa, ya), (xb, yb) = outs
+    assert xa.shape == ya.shape == (8, 1, 12, 12), f"heavy: shape {tuple(xa.shape)}"
+    assert torch.equal(xa, xb) and torch.equal(ya, yb), "heavy: same seed gave different batches"
+    assert float(xa.min()) >= 0 and float(xa.max()) <= 1, "heavy: image left [0, 1]"
+    assert set(torch.unique(ya).tolist()) <= {0.0, 1.0}, "heavy: mask not binary"
+    # geometry alone, no rotation/scale/shift/elastic but a flip: the mask must follow the image exactly
+    g = torch.Generator().manual_seed(1)
+    xg, yg = geom_heavy(y, y, g, rot=False, scale=(1.0, 1.0), shift=0.0, elastic=0.0, p_geom=1.0)
+    assert torch.equal((xg >= 0.5).float(), yg), "heavy: image and mask geometry differ"
+    img = np.full((20, 20), 0.5)
+    img[3, 3] = 100.0
+    assert abs(float(percentile_norm(img).max()) - 1.0) < 1e-12 and abs(float(np.median(percentile_norm(img))) - 1.0) < 1e-12, \
+        "percentile_norm: one bright voxel set the scale"
+    print("heavy recipe OK")
 
 
 def check_splits():
@@ -402,7 +580,8 @@ def main():
     ap.add_argument("--logit-cap", type=float, default=0.0,
                     help="penalise |logit| above this value (0 = off); bounds the last square's outliers")
     ap.add_argument("--logit-cap-weight", type=float, default=1e-2)
-    ap.add_argument("--select", choices=["plain", "plain+zoom"], default="plain+zoom")
+    ap.add_argument("--select", choices=["plain", "plain+zoom"], default="plain+zoom",
+                    help="plain+zoom: mean of plain and zoomed-out (heavy recipe: fixed augmented copy) val Dice")
     ap.add_argument("--zoom-prob", type=float, default=0.7)
     ap.add_argument("--zoom-out-prob", type=float, default=0.6)
     ap.add_argument("--zoom-out-min", type=float, default=0.45)
@@ -413,8 +592,31 @@ def main():
     ap.add_argument("--intensity", type=float, default=0.2)
     ap.add_argument("--no-renorm", dest="renorm", action="store_false",
                     help="do not rescale zoomed training images to max 1 (for data not normalised by max)")
-    ap.add_argument("--normalisation", default="[0,1] by slice max",
-                    help="text for the model card: how the client must scale an image")
+    ap.add_argument("--normalisation", default=None,
+                    help="text for the model card: how the client must scale an image (default: the dataset "
+                         "manifest's \"normalisation\", else \"[0,1] by slice max\")")
+    ap.add_argument("--recipe", choices=["light", "heavy"], default="light",
+                    help="augmentation: light = flips/gamma/zoom (the nuclei and pre-issue-12 recipe); heavy = any-angle "
+                         "rotation, flips, scale, shift, elastic, bias field, gamma, blur, noise, percentile "
+                         "renormalisation, second contrast (--data2)")
+    ap.add_argument("--data2", default=None,
+                    help="twin dataset (same files and splits, another contrast) mixed in by --other-contrast; "
+                         "default with --recipe heavy: <data>-ch2better if it exists")
+    ap.add_argument("--other-contrast", type=float, default=0.3)
+    ap.add_argument("--scale-min", type=float, default=0.4)
+    ap.add_argument("--scale-max", type=float, default=1.2)
+    ap.add_argument("--elastic", type=float, default=0.035)
+    ap.add_argument("--aug-prob", type=float, default=0.85,
+                    help="heavy recipe: fraction of each batch deformed (and, independently, intensity-augmented)")
+    ap.add_argument("--crop", type=int, default=0, help="train on random CROPxCROP crops of the augmented images")
+    ap.add_argument("--holdout-orient", choices=["sag", "cor", "axi"], default=None,
+                    help="leave every slice of this orientation out of train/val/test (held-out check)")
+    ap.add_argument("--init-onnx", default=None,
+                    help="warm start from an exported model of this family (its folded weights, trained "
+                         "without BatchNorm); the architecture options are then taken from it")
+    ap.add_argument("--from-checkpoint", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--logged-train-time", type=float, default=0.0, help=argparse.SUPPRESS)
+    ap.add_argument("--logged-best-epoch", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--vflip", action="store_true")
     ap.add_argument("--rot90", action="store_true")
     ap.add_argument("--log-every", type=int, default=10)
@@ -427,11 +629,30 @@ def main():
     if not args.data or not args.name:
         ap.error("--data and --name are required (or --smoke)")
     torch.set_num_threads(args.threads)
-    man, data = load_dataset(args.data)
+    excl = args.holdout_orient + "_" if args.holdout_orient else None
+    man, data = load_dataset(args.data, excl)
+    if args.recipe == "heavy":
+        d2 = args.data2 or args.data.rstrip("/") + "-ch2better"
+        if os.path.exists(os.path.join(d2, "manifest.json")) and args.other_contrast > 0:
+            _, data2 = load_dataset(d2, excl)
+            for sp in ("train", "val"):
+                assert [os.path.basename(n) for n in data2[sp][2]] == [os.path.basename(n) for n in data[sp][2]], \
+                    f"{d2}: {sp} split differs from {args.data}"
+                data[sp + "2"] = data2[sp]
+            print(f"second contrast: {d2} (probability {args.other_contrast})")
     size = int(data["train"][0].shape[-1])
-    splits = {k: int(v[0].shape[0]) for k, v in data.items()}
+    splits = {k: int(v[0].shape[0]) for k, v in data.items() if not k.endswith("2")}
     print(f"{args.data}: {splits}, {size}x{size}")
-    model, train_time, best, _ = train_model(args, data)
+    if args.from_checkpoint:
+        # export only (the training run was stopped after it saved its checkpoint): same card, with the
+        # training time and best epoch as logged by that run
+        ck = torch.load(args.from_checkpoint, map_location="cpu")
+        model = HEUNet(**ck["config"])
+        model.load_state_dict(ck["state_dict"])
+        model.eval()
+        train_time, best = args.logged_train_time, (None, None, args.logged_best_epoch)
+    else:
+        model, train_time, best, _ = train_model(args, data)
     xte, yte, names = data["test"]
     td, ti = evaluate(model, xte, yte)
     xz, yz = zoom_out_set(xte, yte, fill=args.fill)
@@ -454,12 +675,17 @@ def main():
     diff = check_export(folded, onnx_path, xte[:4])
     depth = onnx_depth(onnx_path)
     xtr = data["train"][0]
-    bs = [xtr[i:i + 64].numpy() for i in range(0, xtr.shape[0], 64)]
-    act_train = activation_ranges(onnx_path, bs)
+
+    def ranges(x):
+        return activation_ranges_torch(folded, onnx_path, [x[i:i + 32].numpy() for i in range(0, x.shape[0], 32)])
+    activation_ranges_torch(folded, onnx_path, [], check=xte[:2].numpy())   # torch == numpy interpreter
+    act_train = ranges(xtr)
     xzs, _ = zoom_shift_set(xtr, data["train"][1], seed=1, fill=args.fill)
-    act_zoom = activation_ranges(onnx_path, [xzs[i:i + 64].numpy() for i in range(0, xzs.shape[0], 64)])
-    act_test = activation_ranges(onnx_path, [np.concatenate([xte.numpy(), xz.numpy()])])
-    act_all = {k: max(act_train[k], act_zoom[k], act_test[k]) for k in act_train}
+    act_zoom = ranges(xzs)
+    act_test = ranges(torch.cat([xte, xz]))
+    xh, _ = heavy_set(xtr, data["train"][1], data["train2"][0] if "train2" in data else None, seed=7)
+    act_aug = ranges(xh)
+    act_all = {k: max(act_train[k], act_zoom[k], act_test[k], act_aug[k]) for k in act_train}
     si, sname = pick_sample(data)
     sample_rel = None
     if args.sample_out:
@@ -468,7 +694,16 @@ def main():
         mask_rel = sname.replace("images", "masks", 1)
         shutil.copyfile(os.path.join(args.data, mask_rel), os.path.join(ROOT, args.sample_out + "_mask.png"))
         sample_rel = args.sample_out + ".png"
-    cmd = shlex.join(["/usr/bin/python3", "train/train.py"] + sys.argv[1:])
+    argv, skip = [], False
+    for a in sys.argv[1:]:       # the training command, without the export-only options
+        if skip:
+            skip = False
+            continue
+        if a in ("--from-checkpoint", "--logged-train-time", "--logged-best-epoch"):
+            skip = True
+            continue
+        argv.append(a)
+    cmd = shlex.join(["/usr/bin/python3", "train/train.py"] + argv)
     card = {
         "name": args.name,
         "dataset": man.get("name", os.path.basename(args.data.rstrip("/"))),
@@ -478,10 +713,12 @@ def main():
         "input_name": "input",
         "output_name": "logits",
         "output": "1 logit channel; mask = logits > 0 (sigmoid > 0.5), applied by the client in plaintext",
-        "normalisation": args.normalisation,
+        "normalisation": args.normalisation or man.get("normalisation", "[0,1] by slice max"),
         "architecture": {**model.config, "description": model.describe(),
                          "activation": "square (x*x, ONNX Mul(x,x))", "pool": "AveragePool 2x2",
-                         "up": "ConvTranspose k2 s2", "skip": "concat", "batchnorm": "folded into conv"},
+                         "up": "ConvTranspose k2 s2", "skip": "concat",
+                         "batchnorm": "folded into conv" if model.config.get("batch_norm", True) else
+                         "none (warm start from an exported model, BatchNorm already folded)"},
         "parameter_count": param_count(folded),
         "multiplicative_depth": depth,
         "test": {"dice": round(td, 4), "iou": round(ti, 4), "images": splits["test"]},
@@ -496,13 +733,16 @@ def main():
         "activation_max_abs": {k: round(v, 6) for k, v in act_all.items()},
         "activation_max_abs_train": {k: round(v, 6) for k, v in act_train.items()},
         "activation_max_abs_zoom_shift": {k: round(v, 6) for k, v in act_zoom.items()},
+        "activation_max_abs_augmented": {k: round(v, 6) for k, v in act_aug.items()},
         "activation_note": "max |output| per ONNX node name (and 'input'): activation_max_abs = max over the "
-                           "training set, the training set at random zoom 0.5-1.2 + shift +-15 %, and the "
-                           "test split plain and zoomed out",
+                           "training set, the training set at random zoom 0.5-1.2 + shift +-15 %, the training "
+                           "set once through the heavy augmentation (rotation, scale 0.4-1.2, elastic, bias "
+                           "field, noise, both contrasts) and the test split plain and zoomed out",
         "onnx_vs_torch_max_abs_diff": diff,
         "training_time_s": round(train_time, 1),
         "training_machine": f"2-core shared CPU, torch {torch.__version__}, {args.threads} threads, nice 10",
         "epochs": args.epochs,
+        "recipe": args.recipe,
         "seed": args.seed,
         "fixture_sample": sample_rel,
         "command": cmd,

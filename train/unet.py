@@ -38,7 +38,7 @@ class HEUNet(nn.Module):
         super().__init__()
         if not 1 <= pools <= 3:
             raise ValueError(f"HEUNet: pools must be 1..3, got {pools}")
-        self.config = dict(in_ch=in_ch, base=base, pools=pools, convs=convs, out_ch=out_ch)
+        self.config = dict(in_ch=in_ch, base=base, pools=pools, convs=convs, out_ch=out_ch, batch_norm=batch_norm)
         ch = [base * (2 ** i) for i in range(pools + 1)]
         self.enc = nn.ModuleList()
         cin = in_ch

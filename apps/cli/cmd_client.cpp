@@ -3,6 +3,7 @@
 // model (session cached), encrypts and submits each image, shows progress, downloads, decrypts
 // and writes the outputs. The secret key never leaves this machine.
 #include "cli/command.h"
+#include "cli/options.h"
 
 #include "client/client_crypto.h"
 #include "client/inference_client.h"
@@ -10,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <unistd.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +31,8 @@ struct ClientCliOptions {
   bool no_cache = false;
   bool fake_crypto = false;
   bool resize = false;
+  bool insecure_params = false;
+  bool allow_http = false;
   int threads = 0;
   int slice = -1;
 };
@@ -44,6 +48,7 @@ void run_client(const ClientCliOptions& o) {
   client::ClientOptions options;
   options.server_url = o.server;
   options.ca_cert_file = o.ca_cert;
+  options.allow_http = o.allow_http;
   if (!o.no_cache) options.cache_dir = o.cache_dir.empty() ? default_dir("sessions") : fs::path(o.cache_dir);
   client::InferenceClient c(options);
 
@@ -65,7 +70,9 @@ void run_client(const ClientCliOptions& o) {
                                                   client::ClientCryptoOptions{.server_url = o.server,
                                                                               .resize = o.resize,
                                                                               .threads = o.threads,
-                                                                              .slice = o.slice});
+                                                                              .slice = o.slice,
+                                                                              .allow_insecure_params =
+                                                                                  o.insecure_params});
 
   std::vector<std::string> cts;
   for (const auto& img : o.images) cts.push_back(crypto->encrypt_image(img));
@@ -106,16 +113,20 @@ void setup_client(CLI::App& root) {
   cmd->add_option("--cache-dir", opts->cache_dir, "Session cache (default ~/.cache/cryptounet/sessions)");
   cmd->add_option("--key-dir", opts->key_dir, "Key directory (default ~/.cache/cryptounet/keys)");
   cmd->add_option("--ca-cert", opts->ca_cert, "CA certificate to trust for https");
+  cmd->add_flag("--insecure-test-params", opts->insecure_params,
+                "INSECURE, tests only: accept a server plan that is not 128-bit secure (refused otherwise)");
+  cmd->add_flag("--allow-http", opts->allow_http,
+                "Allow plain http:// to a host other than this machine (refused otherwise)");
   cmd->add_flag("--no-cache", opts->no_cache, "Do not reuse or remember sessions");
   cmd->add_flag("--resize", opts->resize, "Resample images of another size to the model's input");
   cmd->add_option("--slice", opts->slice,
                   "Volumes: DICOM frame / NIfTI z slice / TIFF page to segment (default: the middle "
                   "one; TIFF: the first)");
   cmd->add_option("--threads", opts->threads, "Threads for keys, encryption, decryption (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_flag("--fake-crypto", opts->fake_crypto,
-                "TEST ONLY: no cryptography, pairs with `serve --fake-service`")
-      ->group("");
+                "No cryptography: random blobs for a `serve --fake-service` server (tests only)")
+      ->group("Test only (no cryptography)");
   cmd->callback([opts] { run_client(*opts); });
 }
 

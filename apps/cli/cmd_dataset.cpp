@@ -31,7 +31,7 @@ void setup_dataset(CLI::App& root) {
       ->check(CLI::Range(1, 1000000));
   s->add_option("--size", synth->size, "Image side in pixels")->check(CLI::Range(16, 4096));
   s->add_option("--seed", synth->seed, "Seed: the same seed gives the same bytes");
-  s->add_option("--out", synth->out, "Output folder (images/, masks/, manifest.json)")->required();
+  s->add_option("-o,--out", synth->out, "Output folder (images/, masks/, manifest.json)")->required();
   s->callback([synth] {
     const auto ds = data::write_synth_dataset(synth->out, synth->count,
                                               {.size = synth->size, .seed = synth->seed});

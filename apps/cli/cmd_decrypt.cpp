@@ -1,10 +1,12 @@
 // `cryptounet decrypt` (client): decrypts the server's output with the secret key, turns the
 // logits into a mask (sigmoid/argmax happen here, in plaintext) and writes PNGs.
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/workflow_util.h"
 
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/error.h"
+#include "cryptounet/data/image_file.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/data/resize.h"
 #include "cryptounet/workflow/client.h"
@@ -22,9 +24,10 @@ namespace cryptounet::cli {
 namespace {
 
 struct DecryptArgs {
-  std::string keys, plan, input, out, probabilities, overlay, image;
+  std::string keys, plan, input, out, probabilities, overlay, image, logits;
   double threshold = 0.0;
   int threads = 0;
+  int slice = -1;
 };
 
 /// Foreground probability per pixel: sigmoid of a 1-channel head, 1 - softmax(channel 0) otherwise.
@@ -56,12 +59,14 @@ void setup_decrypt(CLI::App& root) {
   cmd->add_option("input", a->input, "Encrypted output (out.ct)")->required();
   cmd->add_option("-o,--out", a->out, "Mask PNG to write (0/255)")->required();
   cmd->add_option("--probabilities", a->probabilities, "Also write foreground probabilities as a grey PNG");
+  cmd->add_option("--logits", a->logits, "Also write the decrypted logits (float64, CxHxW) as a .npy file");
   auto* ov = cmd->add_option("--overlay", a->overlay, "Also write the image with the mask drawn on it");
   auto* im = cmd->add_option("--image", a->image,
                              "The original (first) image: for --overlay; its mask is resampled to its size");
   ov->needs(im);
+  add_slice_option(cmd, a->slice);
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
-  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
   cmd->callback([a] {
     const nn::PlanFile pf = nn::read_plan_file(a->plan);
     const std::uint64_t plan_fp = nn::plan_fingerprint(pf);
@@ -85,13 +90,14 @@ void setup_decrypt(CLI::App& root) {
       return (p.parent_path() / (p.stem().string() + "_" + std::to_string(i) + p.extension().string())).string();
     };
     data::Image image;
-    if (!a->image.empty()) image = data::read_image(a->image);
+    if (!a->image.empty()) image = data::read_any_image(a->image, a->slice);
     for (std::size_t i = 0; i < logits.size(); ++i) {
       data::Mask mask = nn::logits_to_mask(logits[i], a->threshold);
       if (i == 0 && !a->image.empty() && (image.width != mask.width || image.height != mask.height))
         mask = data::resize_majority(mask, image.width, image.height);
       data::write_mask_png(nth(a->out, i), mask);
       if (!a->probabilities.empty()) data::write_image_png(nth(a->probabilities, i), probabilities(logits[i]));
+      if (!a->logits.empty()) write_logits_npy(nth(a->logits, i), logits[i]);
       if (!a->overlay.empty() && i == 0) data::write_rgb_png(a->overlay, data::overlay(image, mask));
       std::printf("%s -> %s: %dx%d, foreground %.1f%%, decrypted in %.2f s\n", a->input.c_str(),
                   nth(a->out, i).c_str(), mask.width, mask.height,

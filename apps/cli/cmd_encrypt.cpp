@@ -1,11 +1,13 @@
 // `cryptounet encrypt` (client): packs an image (a throughput plan: plan.batch images) as the
 // plan's input layout says and encrypts it with the secret key (seeded: about half the size).
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/workflow_util.h"
+#include "client/security_policy.h"
 
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/error.h"
-#include "cryptounet/data/png.h"
+#include "cryptounet/data/image_file.h"
 #include "cryptounet/workflow/client.h"
 #include "cryptounet/workflow/he_files.h"
 #include "cryptounet/workflow/plan_io.h"
@@ -22,7 +24,9 @@ struct EncryptArgs {
   std::string plan, keys, out;
   std::vector<std::string> images;
   bool resize = false;
+  bool insecure_params = false;
   int threads = 0;
+  int slice = -1;
 };
 
 void setup_encrypt(CLI::App& root) {
@@ -30,13 +34,18 @@ void setup_encrypt(CLI::App& root) {
   CLI::App* cmd = root.add_subcommand("encrypt", "Client: encrypt an image for a plan with the secret key");
   cmd->add_option("--plan", a->plan, "Plan file")->required();
   cmd->add_option("--keys", a->keys, "Key folder from `cryptounet keygen`")->required();
-  cmd->add_option("images", a->images, "Input PNG (as many as the plan's batch)")->required();
+  cmd->add_option("images", a->images,
+                  std::string("Input images (as many as the plan's batch): ") + kImageFormats)
+      ->required();
+  add_slice_option(cmd, a->slice);
   cmd->add_option("-o,--out", a->out, "Encrypted input to write (in.ct)")->required();
   cmd->add_flag("--resize", a->resize, "Resample an image of another size to the model's input");
-  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
+  cmd->add_flag("--insecure-test-params", a->insecure_params,
+                "INSECURE, tests only: accept a plan that is not 128-bit secure (refused otherwise)");
   cmd->callback([a] {
     const nn::PlanFile pf = nn::read_plan_file(a->plan);
-    warn_if_insecure(pf.plan);
+    client::check_plan_security(pf.plan, a->insecure_params, "plan '" + a->plan + "'");
     const std::uint64_t plan_fp = nn::plan_fingerprint(pf);
     const nn::KeyInfo info = nn::read_key_info(a->keys);
     if (info.plan != plan_fp)
@@ -49,7 +58,7 @@ void setup_encrypt(CLI::App& root) {
                             std::to_string(a->images.size()) + " given");
     std::vector<nn::Tensor> inputs;
     for (const std::string& file : a->images)
-      inputs.push_back(nn::plan_input_tensor(pf.plan, pf.model_name, data::read_image(file), a->resize,
+      inputs.push_back(nn::plan_input_tensor(pf.plan, pf.model_name, data::read_any_image(file, a->slice), a->resize,
                                              "image '" + file + "'"));
     const auto t0 = std::chrono::steady_clock::now();
     const ckks::SecretKey sk =

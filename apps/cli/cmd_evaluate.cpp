@@ -4,6 +4,7 @@
 // the encrypted metrics, their difference to plaintext and the largest logit error.
 // The per-image loop lives in the library (workflow/evaluate.h, workflow/pipeline.h).
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/volume_cli.h"
 #include "cli/workflow_util.h"
 
@@ -15,8 +16,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
+#include <vector>
 
 #include <unistd.h>
 
@@ -30,6 +34,7 @@ struct EvaluateArgs {
   double threshold = 0.0;
   int threads = 0;
   int insecure_log_n = 0;
+  std::vector<double> zoom;  // empty: the images as they are
   std::string volume, mask, axis = "axial", slices;
 };
 
@@ -62,7 +67,7 @@ void setup_evaluate(CLI::App& root) {
       "evaluate",
       "Segmentation metrics of a model on a dataset split, plaintext and encrypted (--plain: plaintext only)");
   cmd->add_option("--model", a->model, "ONNX model")->required()->check(CLI::ExistingFile);
-  auto* data_opt = cmd->add_option("--data", a->data, "Dataset folder (images/, masks/, manifest.json)");
+  auto* data_opt = cmd->add_option("data,--data", a->data, "Dataset folder (images/, masks/, manifest.json)");
   auto* volume_opt = cmd->add_option("--volume", a->volume,
                                      "A volume instead (NIfTI file or DICOM series folder): volume Dice");
   cmd->add_option("--mask", a->mask, "With --volume: the ground-truth volume (foreground > 0)")->needs(volume_opt);
@@ -73,13 +78,20 @@ void setup_evaluate(CLI::App& root) {
   data_opt->excludes(volume_opt);
   cmd->add_option("--split", a->split, "train, val, test or all")
       ->check(CLI::IsMember({"train", "val", "test", "all"}));
-  cmd->add_option("--limit", a->limit, "Evaluate at most this many images")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--limit", a->limit, "Evaluate at most this many images")->check(kNonNegative);
   cmd->add_flag("--plain", a->plain, "Only the plaintext reference executor (no encryption)");
-  cmd->add_flag("--json", a->json, "Print a JSON report instead of a table");
+  cmd->add_flag("--json", a->json,
+                "Print a JSON report on stdout instead of a table (progress stays on stderr)");
+  cmd->add_option("--zoom", a->zoom,
+                  "Zoomed-out test: shrink each image and mask by area averaging to this fraction of "
+                  "the field of view, centred, zero-padded, renormalised to max 1; a comma list "
+                  "(0.5,0.6,0.7) gives one report each and their mean")
+      ->delimiter(',')
+      ->check(CLI::Range(0.05, 1.0));
   cmd->add_flag("--resize", a->resize, "Resample images of another size to the model's input");
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads");
   cmd->add_option("--threads", a->threads, "Threads for the encrypted run (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--insecure-test-params", a->insecure_log_n,
                   "INSECURE, tests and quick looks only: encrypted run at N=2^LOGN without the "
                   "128-bit check")
@@ -93,7 +105,8 @@ void setup_evaluate(CLI::App& root) {
       evaluate_volume(graph, a->model, v);
       return;
     }
-    if (a->data.empty()) throw CLI::ValidationError("--data", "one of --data DIR or --volume IMG is required");
+    require_input(!a->data.empty(), "a dataset folder (or --volume IMG --mask GT)",
+                  "cryptounet evaluate --model M DATA [--plain] [--json]");
     const data::Dataset dataset = data::read_dataset(a->data);
     std::vector<nn::EvalMethod> methods{nn::plain_method(graph)};
     std::unique_ptr<nn::EncryptedPipeline> pipe;
@@ -113,30 +126,68 @@ void setup_evaluate(CLI::App& root) {
     options.limit = a->limit;
     options.resize = a->resize;
     options.threshold = a->threshold;
-    if (!a->json && isatty(fileno(stderr)))
-      options.progress = [](int done, int total, const std::string&) {
-        std::fprintf(stderr, "\r%d/%d images", done, total);
-        if (done == total) std::fprintf(stderr, "\n");
-      };
-    const nn::EvalReport report = nn::evaluate_dataset(graph, dataset, methods, options);
+    // Progress on stderr (stdout holds the table or the JSON): redrawn in place on a terminal,
+    // one line per image otherwise.
+    const bool tty = isatty(fileno(stderr)) != 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::string stage;
+    options.progress = [&stage, tty, t0](int done, int total, const std::string& file) {
+      std::fprintf(stderr, "%sevaluate%s: %d/%d images, %.1f s%s%s", tty ? "\r" : "", stage.c_str(), done,
+                   total, seconds_since(t0), file.empty() || tty ? "" : (" (" + file + ")").c_str(),
+                   tty && done != total ? "" : "\n");
+      std::fflush(stderr);
+    };
+    if (pipe) std::fprintf(stderr, "evaluate: making keys once (N=2^%d), then encrypt -> infer -> decrypt per image\n",
+                           pipe->plan().log_n);
+    std::vector<double> zooms = a->zoom.empty() ? std::vector<double>{1.0} : a->zoom;
+    std::vector<nn::EvalReport> reports;
+    for (double z : zooms) {
+      options.zoom = z;
+      stage = a->zoom.empty() ? "" : " (zoom " + std::to_string(z).substr(0, 4) + ")";
+      reports.push_back(nn::evaluate_dataset(graph, dataset, methods, options));
+    }
+    auto one_json = [&](const nn::EvalReport& report) {
+      return pipe ? encrypted_json(report, pipe->times(), pipe->plan()) : nn::eval_report_json(report);
+    };
     if (a->json) {
-      std::printf("%s\n", pipe ? encrypted_json(report, pipe->times(), pipe->plan()).c_str()
-                               : nn::eval_report_json(report).c_str());
+      if (reports.size() == 1) {
+        std::printf("%s\n", one_json(reports[0]).c_str());
+      } else {
+        nlohmann::json all = nlohmann::json::array();
+        for (const auto& r : reports) all.push_back(nlohmann::json::parse(one_json(r)));
+        std::printf("%s\n", all.dump(2).c_str());
+      }
       return;
     }
-    std::printf("%s", nn::eval_report_table(report).c_str());
-    if (pipe) {
-      double worst = 0, worst_dice = 0;
-      for (const auto& ev : report.per_image) {
-        worst = std::max(worst, ev.max_logit_diff[1]);
-        worst_dice = std::max(worst_dice, std::abs(ev.metrics[1].dice - ev.metrics[0].dice));
+    for (const nn::EvalReport& report : reports) {
+      std::printf("%s", nn::eval_report_table(report).c_str());
+      if (pipe) {
+        double worst = 0, worst_dice = 0;
+        for (const auto& ev : report.per_image) {
+          worst = std::max(worst, ev.max_logit_diff[1]);
+          worst_dice = std::max(worst_dice, std::abs(ev.metrics[1].dice - ev.metrics[0].dice));
+        }
+        std::printf("encrypted - plain: Dice %+.5f, IoU %+.5f (largest per-image |Dice difference| %.5f); "
+                    "max logit error %.3g; keygen %.2f s once (%s, N=2^%d)\n",
+                    report.mean[1].dice - report.mean[0].dice, report.mean[1].iou - report.mean[0].iou,
+                    worst_dice, worst, pipe->times().keygen,
+                    pipe->plan().insecure_for_tests ? "INSECURE test parameters" : "128-bit",
+                    pipe->plan().log_n);
       }
-      std::printf("encrypted - plain: Dice %+.5f, IoU %+.5f (largest per-image |Dice difference| %.5f); "
-                  "max logit error %.3g; keygen %.2f s once (%s, N=2^%d)\n",
-                  report.mean[1].dice - report.mean[0].dice, report.mean[1].iou - report.mean[0].iou,
-                  worst_dice, worst, pipe->times().keygen,
-                  pipe->plan().insecure_for_tests ? "INSECURE test parameters" : "128-bit",
-                  pipe->plan().log_n);
+    }
+    if (reports.size() > 1) {
+      std::string each;
+      double sum = 0;
+      for (const auto& r : reports) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%s%.4f", each.empty() ? "" : "/", r.mean[0].dice);
+        each += buf;
+        sum += r.mean[0].dice;
+      }
+      std::printf("zoomed-out plain Dice: mean %.4f (%s at zoom", sum / static_cast<double>(reports.size()),
+                  each.c_str());
+      for (std::size_t i = 0; i < zooms.size(); ++i) std::printf("%s%g", i ? "/" : " ", zooms[i]);
+      std::printf(")\n");
     }
   });
 }

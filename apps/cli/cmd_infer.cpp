@@ -9,6 +9,7 @@
 // the ranks and allgathered after the layer. Either way each output is the same ciphertext, byte
 // for byte, as the single-process run's.
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/workflow_util.h"
 
 #include "cryptounet/ckks/serialize.h"
@@ -277,7 +278,7 @@ void setup_infer(CLI::App& root) {
       ->required();
   cmd->add_option("--threads", a->threads,
                   "Threads per process (0 = all cores; under MPI the cores of a host are divided among its ranks)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_flag("--mpi", a->mpi,
                 "Latency mode under mpirun: one input, each layer's output ciphertexts computed across the ranks "
                 "and allgathered; prints per-layer times and bytes exchanged");

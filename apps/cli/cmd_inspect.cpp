@@ -14,7 +14,7 @@ namespace {
 void setup_inspect(CLI::App& root) {
   auto model = std::make_shared<std::string>();
   CLI::App* cmd = root.add_subcommand(
-      "inspect", "Show the graph imported from an ONNX model (nodes, shapes, levels, max |x|)");
+      "inspect", "Show the graph imported from an ONNX model (nodes, shapes, depth, max |x|)");
   cmd->add_option("--model", *model, "ONNX model (its .card.json is read if present)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -24,7 +24,9 @@ void setup_inspect(CLI::App& root) {
                 g.name.c_str(), g.input_shape().channels, g.input_shape().height,
                 g.input_shape().width, g.output_shape().channels, g.output_shape().height,
                 g.output_shape().width, g.nodes.size(), g.parameter_count(), g.depth());
-    std::printf("%4s  %-16s %-24s %-14s %6s %8s  %s\n", "#", "op", "name", "shape", "level",
+    std::printf("depth = multiplicative levels used up to and including a node (counts up from 0); "
+                "plan/infer/segment print the CKKS level instead: levels left, counting down\n");
+    std::printf("%4s  %-16s %-24s %-14s %6s %8s  %s\n", "#", "op", "name", "shape", "depth",
                 "max|x|", "inputs");
     std::vector<int> level(g.nodes.size(), 0);
     for (std::size_t i = 0; i < g.nodes.size(); ++i) {

@@ -2,7 +2,10 @@
 // rotations a plan asks for. KEYDIR/secret.key (0600) never leaves the client; KEYDIR/eval.keys
 // is what the server receives.
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/workflow_util.h"
+#include "client/security_policy.h"
+#include "server/atomic_file.h"
 
 #include "cryptounet/ckks/keygen.h"
 #include "cryptounet/ckks/serialize.h"
@@ -21,22 +24,34 @@ namespace {
 struct KeygenArgs {
   std::string plan, out;
   int threads = 0;
+  bool insecure_params = false;
+  bool force = false;
 };
 
 void setup_keygen(CLI::App& root) {
   auto a = std::make_shared<KeygenArgs>();
   CLI::App* cmd = root.add_subcommand(
       "keygen", "Client: make a secret key and the evaluation keys a plan needs");
-  cmd->add_option("--plan", a->plan, "Plan file from `cryptounet plan`")->required();
-  cmd->add_option("--out", a->out, "Key folder to create (secret.key, eval.keys, keys.json)")->required();
-  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("plan,--plan", a->plan, "Plan file from `cryptounet plan`")->required();
+  cmd->add_option("-o,--out", a->out, "Key folder to create (secret.key, eval.keys, keys.json)")->required();
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
+  cmd->add_flag("--force", a->force, "Replace an existing secret key in --out");
+  cmd->add_flag("--insecure-test-params", a->insecure_params,
+                "INSECURE, tests only: accept a plan that is not 128-bit secure (refused otherwise)");
   cmd->callback([a] {
     const nn::PlanFile pf = nn::read_plan_file(a->plan);
-    warn_if_insecure(pf.plan);
+    client::check_plan_security(pf.plan, a->insecure_params, "plan '" + a->plan + "'");
     auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = a->threads});
     namespace fs = std::filesystem;
-    fs::create_directories(a->out);
-    fs::permissions(a->out, fs::perms::owner_all, fs::perm_options::replace);
+    // A new folder is made 0700; an existing one is used only if no one else can write to it
+    // (never chmod-ed). An existing secret key is kept unless --force: the results made with it
+    // could not be decrypted any more.
+    server::make_private_directory(a->out);
+    if (fs::exists(fs::path(a->out) / nn::kSecretKeyFile) && !a->force)
+      throw InvalidArgument("'" + (fs::path(a->out) / nn::kSecretKeyFile).string() +
+                            "' exists: results made with it could not be decrypted after a new key replaced it. "
+                            "Choose another --out, or pass --force to replace it");
+    client::check_key_budget(*ctx, pf.plan, client::kDefaultMaxEvalKeyBytes, "plan '" + a->plan + "'");
     const auto t0 = std::chrono::steady_clock::now();
     ckks::KeyGenerator kg(ctx);
     const ckks::SecretKey sk = kg.secret_key();

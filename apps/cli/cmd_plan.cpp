@@ -1,6 +1,7 @@
 // `cryptounet plan`: the server plans a model (parameters, layouts, rotation steps, predicted
 // costs), prints the cost table and writes the plan file that clients make their keys for.
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/workflow_util.h"
 
 #include "cryptounet/ckks/serialize.h"
@@ -32,7 +33,7 @@ void setup_plan(CLI::App& root) {
   cmd->add_option("--batch", a->batch,
                   "Throughput mode: this many images per ciphertext set (default: latency mode, "
                   "one image)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   cmd->add_option("--insecure-test-params", a->insecure_log_n,
                   "INSECURE, tests and quick demos only: ring degree N=2^LOGN (10..16) without "
                   "the 128-bit check")

@@ -1,6 +1,8 @@
 // `cryptounet predict`: plaintext segmentation of one image with the reference executor.
 #include "cli/command.h"
+#include "cli/options.h"
 
+#include "cryptounet/data/image_file.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/data/resize.h"
 #include "cryptounet/model/ref_executor.h"
@@ -14,8 +16,9 @@ namespace cryptounet::cli {
 namespace {
 
 struct PredictArgs {
-  std::string model, image, out, overlay;
+  std::string model, image, out, overlay, logits;
   double threshold = 0.0;
+  int slice = -1;
   bool resize = false;
 };
 
@@ -26,18 +29,23 @@ void setup_predict(CLI::App& root) {
   cmd->add_option("--model", a->model, "ONNX model (its .card.json beside it is read if present)")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("--image", a->image, "Input PNG (8/16-bit, grey or RGB)")->required();
-  cmd->add_option("--out", a->out, "Output mask PNG (0/255)")->required();
+  cmd->add_option("image", a->image, std::string("Input image: ") + kImageFormats);
+  add_deprecated_option(cmd, "--image", a->image, "give the image as the positional argument");
+  cmd->add_option("-o,--out", a->out, "Output mask PNG (0/255)")->required();
   cmd->add_option("--overlay", a->overlay, "Also write the image with the mask drawn on it");
+  cmd->add_option("--logits", a->logits, "Also write the raw logits (float64, CxHxW) as a .npy file");
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
+  add_slice_option(cmd, a->slice);
   cmd->add_flag("--resize", a->resize,
                 "Resample an image of another size to the model's input (mask back to the "
                 "image's size)");
   cmd->callback([a] {
+    require_input(!a->image.empty(), "an input image", "cryptounet predict --model M IMAGE -o MASK.png");
     const nn::Graph graph = nn::load_model(a->model);
-    const data::Image image = data::read_image(a->image);
+    const data::Image image = data::read_any_image(a->image, a->slice);
     const nn::Tensor input = nn::image_to_input(graph, image, a->resize, "image '" + a->image + "'");
     const nn::Tensor logits = nn::run_reference(graph, input);
+    if (!a->logits.empty()) write_logits_npy(a->logits, logits);
     data::Mask mask = nn::logits_to_mask(logits, a->threshold);
     if (mask.width != image.width || mask.height != image.height)
       mask = data::resize_majority(mask, image.width, image.height);

@@ -3,9 +3,11 @@
 // agreement with the plaintext reference. The server half sees only evaluation keys and
 // ciphertexts, as over the wire.
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/workflow_util.h"
 
 #include "cryptounet/ckks/serialize.h"
+#include "cryptounet/data/image_file.h"
 #include "cryptounet/data/metrics.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/data/resize.h"
@@ -26,8 +28,9 @@ namespace cryptounet::cli {
 namespace {
 
 struct SegmentArgs {
-  std::string model, image, out, overlay;
+  std::string model, image, out, overlay, logits;
   int threads = 0;
+  int slice = -1;
   int insecure_log_n = 0;
   bool resize = false, report = false;
   double threshold = 0.0;
@@ -40,10 +43,12 @@ void setup_segment(CLI::App& root) {
   cmd->add_option("--model", a->model, "ONNX model (its .card.json beside it is read if present)")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("image", a->image, "Input PNG")->required();
+  cmd->add_option("image", a->image, std::string("Input image: ") + kImageFormats)->required();
   cmd->add_option("-o,--out", a->out, "Mask PNG to write (0/255)")->required();
   cmd->add_option("--overlay", a->overlay, "Also write the image with the mask drawn on it");
-  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--logits", a->logits, "Also write the decrypted logits (float64, CxHxW) as a .npy file");
+  add_slice_option(cmd, a->slice);
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
   cmd->add_option("--insecure-test-params", a->insecure_log_n,
                   "INSECURE, tests and quick demos only: ring degree N=2^LOGN without the 128-bit check")
       ->check(CLI::Range(10, 16));
@@ -52,7 +57,7 @@ void setup_segment(CLI::App& root) {
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
   cmd->callback([a] {
     const nn::Graph graph = nn::load_model(a->model);
-    const data::Image image = data::read_image(a->image);
+    const data::Image image = data::read_any_image(a->image, a->slice);
     const nn::Tensor input = nn::image_to_input(graph, image, a->resize, "image '" + a->image + "'");
 
     auto t0 = std::chrono::steady_clock::now();
@@ -80,6 +85,7 @@ void setup_segment(CLI::App& root) {
     const nn::Tensor ref = nn::run_reference(graph, input);
     const double ref_s = seconds_since(t0);
 
+    if (!a->logits.empty()) write_logits_npy(a->logits, logits);
     const data::Mask enc_mask = nn::logits_to_mask(logits, a->threshold);
     const data::Mask ref_mask = nn::logits_to_mask(ref, a->threshold);
     double max_err = 0, max_ref = 0;

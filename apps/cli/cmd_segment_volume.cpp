@@ -68,7 +68,7 @@ void setup_segment_volume(CLI::App& root) {
     opts.threshold = a->threshold;
     opts.probabilities = !a->probabilities.empty();
     const std::string card_norm = nn::read_card_normalisation(a->model);
-    opts.normalisation = nn::parse_slice_normalisation(card_norm);
+    opts.normalisation = nn::parse_slice_normalisation(card_norm, &opts.percentile);
     if (!a->no_checkpoint) opts.checkpoint_dir = a->checkpoint.empty() ? a->out + ".partial" : a->checkpoint;
 
     const data::SliceView view(volume.geometry, opts.axis);

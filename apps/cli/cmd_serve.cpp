@@ -2,7 +2,9 @@
 // models. Stops cleanly on SIGINT/SIGTERM; after a crash, restart with the same --data-dir and
 // unfinished jobs run again.
 #include "cli/command.h"
+#include "cli/options.h"
 
+#include "client/security_policy.h"
 #include "cryptounet/common/error.h"
 #include "server/fake_model_service.h"
 #include "server/inference_server.h"
@@ -32,6 +34,10 @@ struct ServeOptions {
 
 void run_serve(const ServeOptions& o) {
   server::ServerConfig config = o.config;
+  // Insecure test parameters never reach the network: only this machine may connect.
+  if (o.load.insecure_test_log_n > 0 && !client::is_loopback_host(config.bind_address))
+    throw SecurityError("serve: --insecure-test-params serves breakable parameters; it binds to loopback only "
+                        "(127.0.0.1 or ::1), not '" + config.bind_address + "'");
   config.ttl = std::chrono::seconds(o.ttl_seconds);
   config.read_timeout = std::chrono::seconds(o.read_timeout_seconds);
   config.upload_grace = std::chrono::seconds(o.upload_grace_seconds);
@@ -105,22 +111,32 @@ void setup_serve(CLI::App& root) {
       ->default_val(0);
   cmd->add_flag("--log", opts->config.log_requests, "Log one line per request to stderr");
   cmd->add_option("--threads", opts->load.threads, "Threads per job's CKKS work (0 = all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
   cmd->add_option("--insecure-test-params", opts->load.insecure_test_log_n,
                   "INSECURE, tests and quick demos only: plan every model at N=2^LOGN (10..16) "
-                  "without the 128-bit check")
+                  "without the 128-bit check (loopback --bind only)")
       ->check(CLI::Range(10, 16));
-  // Hidden test options: the fake service (no cryptography) and tight timeouts.
+  // Test options, listed by --help in their own group: the fake service (no cryptography) that the
+  // server tests and scripts/load_test.py use.
+  const std::string test_only = "Test only (fake service, no cryptography)";
   cmd->add_flag("--fake-service", opts->fake,
-                "TEST ONLY: serve each --model NAME with the fake service (no cryptography)")
-      ->group("");
-  cmd->add_option("--fake-stage-ms", opts->fake_stage_ms, "TEST ONLY")->group("");
-  cmd->add_option("--fake-stages", opts->fake_config.stages, "TEST ONLY")->group("");
-  cmd->add_option("--fake-key-bytes", opts->fake_config.eval_keys_bytes, "TEST ONLY")->group("");
-  cmd->add_option("--fake-ciphertext-bytes", opts->fake_config.ciphertext_bytes, "TEST ONLY")
-      ->group("");
-  cmd->add_option("--read-timeout", opts->read_timeout_seconds, "TEST ONLY")->group("");
-  cmd->add_option("--upload-grace", opts->upload_grace_seconds, "TEST ONLY")->group("");
+                "Serve each --model NAME with the fake service: no cryptography, for tests and "
+                "load tests of the HTTP, queue and storage path (pairs with `client --fake-crypto`)")
+      ->group(test_only);
+  cmd->add_option("--fake-stage-ms", opts->fake_stage_ms, "Fake service: milliseconds per job stage")
+      ->group(test_only);
+  cmd->add_option("--fake-stages", opts->fake_config.stages, "Fake service: stages per job")->group(test_only);
+  cmd->add_option("--fake-key-bytes", opts->fake_config.eval_keys_bytes,
+                  "Fake service: size of the evaluation-key blob it accepts")
+      ->group(test_only);
+  cmd->add_option("--fake-ciphertext-bytes", opts->fake_config.ciphertext_bytes,
+                  "Fake service: size of the ciphertext blob it accepts")
+      ->group(test_only);
+  cmd->add_option("--read-timeout", opts->read_timeout_seconds, "Seconds one socket read may wait")
+      ->default_val(10);
+  cmd->add_option("--upload-grace", opts->upload_grace_seconds,
+                  "Seconds an upload may take beyond what its size needs at the minimum rate")
+      ->default_val(10);
   cmd->callback([opts] { run_serve(*opts); });
 }
 

@@ -61,17 +61,17 @@ nn::RunOptions progress_bar_options(const std::string& label) {
 }
 
 void print_exec_report(const nn::Plan& plan, const nn::ExecReport& r) {
-  std::printf("%-4s %-18s %-16s %4s %9s %6s %6s %6s %8s %8s %6s %7s\n", "#", "node", "op", "lvl",
+  std::printf("%-4s %-18s %-16s %5s %9s %6s %6s %6s %8s %8s %6s %7s\n", "#", "node", "op", "level",
               "seconds", "share", "rot", "relin", "pt*ct", "const*ct", "enc", "rescale");
   for (const nn::LayerReport& l : r.layers) {
-    std::printf("%-4d %-18.18s %-16s %4d %9.3f %5.1f%% %6ld %6ld %6ld %8ld %8ld %6ld\n", l.node,
+    std::printf("%-4d %-18.18s %-16s %5d %9.3f %5.1f%% %6ld %6ld %6ld %8ld %8ld %6ld\n", l.node,
                 l.name.c_str(), nn::op_name(l.kind), l.level, l.seconds,
                 r.seconds > 0 ? 100.0 * l.seconds / r.seconds : 0.0, l.counts.rotations,
                 l.counts.relins, l.counts.pt_products, l.counts.scalar_products,
                 l.counts.encodings, l.counts.rescales);
   }
   const nn::OpCounts& t = r.total;
-  std::printf("%-4s %-18s %-16s %4s %9.3f %6s %6ld %6ld %6ld %8ld %8ld %6ld\n", "", "total", "", "",
+  std::printf("%-4s %-18s %-16s %5s %9.3f %6s %6ld %6ld %6ld %8ld %8ld %6ld\n", "", "total", "", "",
               r.seconds, "", t.rotations, t.relins, t.pt_products, t.scalar_products, t.encodings,
               t.rescales);
   bool same = r.total == plan.total && r.layers.size() == plan.layers.size();
@@ -81,6 +81,7 @@ void print_exec_report(const nn::Plan& plan, const nn::ExecReport& r) {
               "operation counts %s the plan's\n",
               t.key_switches(), t.rotations, t.hoisted_rotations, t.hoisted_groups, t.relins,
               same ? "equal" : "DIFFER FROM");
+  std::printf("level = CKKS level of the layer's output: levels left, counting down to the output's\n");
   std::printf("peak RSS %s\n", human_bytes(peak_rss_bytes()).c_str());
 }
 

@@ -1,4 +1,5 @@
 #include "client/ckks_client_crypto.h"
+#include "client/security_policy.h"
 
 #include "cryptounet/ckks/keygen.h"
 #include "cryptounet/ckks/serialize.h"
@@ -12,6 +13,7 @@
 #include "server/secure_random.h"
 
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <span>
 #include <system_error>
@@ -56,10 +58,7 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
   } catch (const FormatError& e) {
     throw FormatError("client: the plan of model '" + model.name + "' from the server: " + e.what());
   }
-  if (plan_.plan.insecure_for_tests)
-    std::fprintf(stderr,
-                 "WARNING: model %s uses INSECURE test parameters (N=2^%d): tests and demos only\n",
-                 model.name.c_str(), plan_.plan.log_n);
+  check_plan_security(plan_.plan, options.allow_insecure_params, "model '" + model.name + "'");
   plan_fp_ = nn::plan_fingerprint(plan_);
   ctx_ = ckks::Context::create(nn::plan_params(plan_.plan), ExecOptions{.threads = options.threads});
   server::make_private_directory(key_dir);
@@ -72,14 +71,24 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
   }
   // Make the keys in a private temporary folder, then rename it into place (a concurrent client
   // that won the race leaves its keys, which are then used).
+  check_key_budget(*ctx_, plan_.plan, options.max_eval_key_bytes, "keys for model '" + model.name + "'");
   const fs::path tmp = key_dir / (".tmp-" + server::random_hex(8));
   server::make_private_directory(tmp);
   try {
+    // Key generation takes seconds at 128-bit parameters: say what is being made, and its size.
+    std::fprintf(stderr, "client: making keys for model %s (N=2^%d, relinearisation + %zu Galois keys) ...",
+                 model.name.c_str(), plan_.plan.log_n, plan_.plan.rotation_steps.size());
+    std::fflush(stderr);
+    const auto t0 = std::chrono::steady_clock::now();
     ckks::KeyGenerator kg(ctx_);
     const ckks::SecretKey sk = kg.secret_key();
     const ckks::EvaluationKeys evk = nn::make_evaluation_keys(ctx_, sk, plan_.plan);
     ckks::save_secret_key_file((tmp / nn::kSecretKeyFile).string(), sk, *ctx_);
-    ckks::save_file((tmp / nn::kEvalKeysFile).string(), ckks::save(evk, *ctx_));
+    const auto evk_bytes = ckks::save(evk, *ctx_);
+    ckks::save_file((tmp / nn::kEvalKeysFile).string(), evk_bytes);
+    std::fprintf(stderr, " %.1f s; evaluation keys %.1f MiB (uploaded once per session), secret key kept in %s\n",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                 static_cast<double>(evk_bytes.size()) / 1048576.0, folder_.string().c_str());
     nn::write_key_info(tmp.string(), nn::KeyInfo{.key_id = nn::evaluation_key_id(evk),
                                                  .plan = plan_fp_,
                                                  .parameters = ctx_->fingerprint()});
@@ -129,7 +138,7 @@ std::vector<fs::path> CkksClientCrypto::decrypt_and_write(std::string_view resul
   if (img.width != mask.width || img.height != mask.height)
     mask = data::resize_majority(mask, img.width, img.height);
   fs::create_directories(out_dir);
-  const std::string stem = image.stem().string();
+  const std::string stem = data::image_file_stem(image.string());
   const fs::path mask_path = out_dir / (stem + ".mask.png");
   const fs::path overlay_path = out_dir / (stem + ".overlay.png");
   data::write_mask_png(mask_path.string(), mask);

@@ -6,6 +6,7 @@
 
 #include "client/inference_client.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -38,6 +39,11 @@ struct ClientCryptoOptions {
   int threads = 0;
   /// DICOM frame / NIfTI z slice / TIFF page to segment (-1: the middle one; TIFF: the first).
   int slice = -1;
+  /// Accept a plan that is not 128-bit secure (the user's own --insecure-test-params); else such a
+  /// plan is refused (client/security_policy.h).
+  bool allow_insecure_params = false;
+  /// Evaluation keys a plan may make the client build (client/security_policy.h).
+  std::uint64_t max_eval_key_bytes = std::uint64_t{8} << 30;
 };
 
 /// The CKKS implementation for `model`'s plan (client/ckks_client_crypto.h). Keys live in a

@@ -1,4 +1,5 @@
 #include "client/inference_client.h"
+#include "client/security_policy.h"
 
 #include "server/atomic_file.h"
 #include "server/secure_random.h"
@@ -27,6 +28,45 @@ std::unique_ptr<httplib::Client> make_http(const ClientOptions& o) {
     if (!o.ca_cert_file.empty()) cli->set_ca_cert_path(o.ca_cert_file);
   }
   return cli;
+}
+
+/// One request whose answer is read under `cap` bytes (a hostile server cannot make the client
+/// buffer more): an announced or actual body above the cap ends the exchange with FormatError,
+/// which is not retried.
+httplib::Result capped(httplib::Client& c, const char* method, const std::string& path, httplib::Headers headers,
+                       std::string_view body, std::uint64_t cap, const std::string& what) {
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  req.headers = std::move(headers);
+  if (!body.empty() || req.method == "POST") {
+    req.body.assign(body.data(), body.size());
+    req.headers.emplace("Content-Type", "application/octet-stream");
+  }
+  std::string got;
+  bool too_big = false;
+  req.response_handler = [&](const httplib::Response& res) {
+    const std::string cl = res.get_header_value("Content-Length");
+    if (!cl.empty() && (cl.size() > 19 || !std::all_of(cl.begin(), cl.end(), ::isdigit) || std::stoull(cl) > cap)) {
+      too_big = true;
+      return false;
+    }
+    return true;
+  };
+  req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+    if (got.size() + n > cap) {
+      too_big = true;
+      return false;
+    }
+    got.append(data, n);
+    return true;
+  };
+  httplib::Result r = c.send(req);
+  if (too_big)
+    throw FormatError(what + ": the server's answer is larger than the client's limit of " + std::to_string(cap) +
+                      " bytes; refused");
+  if (r) r->body = std::move(got);
+  return r;
 }
 
 httplib::Headers auth(const Session& s) {
@@ -119,10 +159,13 @@ InferenceClient::InferenceClient(ClientOptions options) : options_(std::move(opt
     throw InvalidArgument("client: server URL '" + options_.server_url +
                           "' is not http(s)://host[:port]");
   if (options_.server_url.back() == '/') options_.server_url.pop_back();
+  check_transport(options_.server_url, options_.allow_http);
 }
 
 std::vector<ModelInfo> InferenceClient::list_models() {
-  auto r = with_retries(options_, "list models", [](httplib::Client& c) { return c.Get("/v1/models"); });
+  auto r = with_retries(options_, "list models", [this](httplib::Client& c) {
+    return capped(c, "GET", "/v1/models", {}, {}, options_.max_json_bytes, "list models");
+  });
   expect(r, {200}, "list models");
   std::vector<ModelInfo> out;
   try {
@@ -145,11 +188,16 @@ Session InferenceClient::create_session(const std::string& model, std::string_vi
   auto r = with_retries(
       options_, "create session",
       [&](httplib::Client& c) {
-        return c.Post(path.c_str(), eval_keys.data(), eval_keys.size(), "application/octet-stream");
+        return capped(c, "POST", path, {}, eval_keys, options_.max_json_bytes, "create session");
       });
   expect(r, {201}, "create session for model '" + model + "'");
   json body = parse_json(r, "create session");
-  Session s{body.value("session_id", ""), body.value("token", ""), model};
+  Session s;
+  try {
+    s = Session{body.value("session_id", ""), body.value("token", ""), model};
+  } catch (const json::exception&) {
+    throw FormatError("create session: the server's answer has no valid session id and token");
+  }
   if (!safe_id(s.id) || s.token.empty() || s.token.size() > 256)
     throw FormatError("create session: the server's answer has no valid session id and token");
   return s;
@@ -172,7 +220,7 @@ Session InferenceClient::open_session(const std::string& model, std::string_view
             c.at("keys_sha256") == keys_digest) {
           Session s{c.at("session_id").get<std::string>(), c.at("token").get<std::string>(), model};
           auto r = with_retries(options_, "check session", [&](httplib::Client& cl) {
-            return cl.Get(("/v1/sessions/" + s.id).c_str(), auth(s));
+            return capped(cl, "GET", "/v1/sessions/" + s.id, auth(s), {}, options_.max_json_bytes, "check session");
           });
           if (safe_id(s.id) && r->status == 200) return s;
         }
@@ -208,18 +256,22 @@ std::string InferenceClient::submit(const Session& session, std::string_view cip
   headers.emplace("Idempotency-Key", idempotency_key);
   const std::string path = "/v1/sessions/" + session.id + "/jobs";
   auto r = with_retries(options_, "submit", [&](httplib::Client& c) {
-    return c.Post(path.c_str(), headers, ciphertext.data(), ciphertext.size(),
-                  "application/octet-stream");
+    return capped(c, "POST", path, headers, ciphertext, options_.max_json_bytes, "submit");
   });
   expect(r, {202, 200}, "submit");
-  const std::string id = parse_json(r, "submit").value("job_id", "");
+  std::string id;
+  try {
+    id = parse_json(r, "submit").value("job_id", "");
+  } catch (const json::exception&) {
+    throw FormatError("submit: the server's answer has no valid job id");
+  }
   if (!safe_id(id)) throw FormatError("submit: the server's answer has no valid job id");
   return id;
 }
 
 JobStatus InferenceClient::status(const Session& session, const std::string& job_id) {
   auto r = with_retries(options_, "job status", [&](httplib::Client& c) {
-    return c.Get(("/v1/jobs/" + job_id).c_str(), auth(session));
+    return capped(c, "GET", "/v1/jobs/" + job_id, auth(session), {}, options_.max_json_bytes, "job status");
   });
   expect(r, {200}, "job status");
   try {
@@ -246,7 +298,8 @@ JobStatus InferenceClient::wait(const Session& session, const std::string& job_i
 
 std::string InferenceClient::result(const Session& session, const std::string& job_id) {
   auto r = with_retries(options_, "download result", [&](httplib::Client& c) {
-    return c.Get(("/v1/jobs/" + job_id + "/result").c_str(), auth(session));
+    return capped(c, "GET", "/v1/jobs/" + job_id + "/result", auth(session), {}, options_.max_result_bytes,
+                  "download result");
   });
   expect(r, {200}, "download result");
   return r->body;
@@ -254,7 +307,8 @@ std::string InferenceClient::result(const Session& session, const std::string& j
 
 void InferenceClient::delete_session(const Session& session) {
   auto r = with_retries(options_, "delete session", [&](httplib::Client& c) {
-    return c.Delete(("/v1/sessions/" + session.id).c_str(), auth(session));
+    return capped(c, "DELETE", "/v1/sessions/" + session.id, auth(session), {}, options_.max_json_bytes,
+                  "delete session");
   });
   expect(r, {200}, "delete session");
 }

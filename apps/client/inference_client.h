@@ -43,6 +43,10 @@ struct ClientOptions {
   std::chrono::seconds connect_timeout{5};
   std::chrono::seconds io_timeout{60};
   std::chrono::milliseconds poll_interval{200};
+  bool allow_http = false;  // plain http to a non-loopback host (else refused: client/security_policy.h)
+  // Caps on what the client buffers from the server (a larger answer is refused, not retried).
+  std::uint64_t max_json_bytes = 16u << 20;       // models, sessions, job status, errors
+  std::uint64_t max_result_bytes = 1ull << 30;    // one result ciphertext file
 };
 
 struct BlobRule {

@@ -18,7 +18,13 @@ std::string read_file(const std::filesystem::path& path);
 /// fsync of a directory so that renames and creations in it are durable. Throws IoError.
 void fsync_directory(const std::filesystem::path& dir);
 
-/// Creates `dir` (and parents) with mode 0700 if missing. Throws IoError.
+/// Creates `dir` (and missing parents) with mode 0700. An existing `dir` is never chmod-ed: it
+/// must be a folder that neither its group nor others can write, else SecurityError says why
+/// (issue 9: `--out /tmp` once made /tmp 0700). Throws IoError if it cannot be created or is
+/// not a folder.
 void make_private_directory(const std::filesystem::path& dir);
+
+/// The check make_private_directory applies to an existing folder.
+void check_private_directory(const std::filesystem::path& dir);
 
 }  // namespace cryptounet::server

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -54,10 +55,18 @@ class GuardedStream final : public httplib::Stream {
 
   void begin_request() {
     in_headers_ = true;
+    close_ = false;
     header_used_ = 0;
     header_deadline_ = std::chrono::steady_clock::now() + header_timeout_;
   }
-  void end_headers() { in_headers_ = false; }
+  void end_headers() {
+    in_headers_ = false;
+    body_read_ = 0;
+  }
+  /// Bytes handed to httplib since the headers ended (the body, as far as it was read).
+  [[nodiscard]] std::uint64_t body_read() const { return body_read_; }
+  void close_after_response() { close_ = true; }
+  [[nodiscard]] bool closing() const { return close_; }
   [[nodiscard]] bool has_buffered() const {
     return pos_ < len_ || (ssl_ && SSL_pending(ssl_) > 0);
   }
@@ -103,6 +112,7 @@ class GuardedStream final : public httplib::Stream {
     std::memcpy(ptr, buf_ + pos_, n);
     pos_ += n;
     if (in_headers_) header_used_ += n;
+    else body_read_ += n;
     return static_cast<ssize_t>(n);
   }
 
@@ -137,22 +147,45 @@ class GuardedStream final : public httplib::Stream {
   std::size_t header_used_ = 0;
   bool in_headers_ = true;
   bool limit_hit_ = false;
+  bool close_ = false;
+  std::uint64_t body_read_ = 0;
   char buf_[4096];
   std::size_t pos_ = 0, len_ = 0;
 };
 
 thread_local GuardedStream* current_stream = nullptr;
 
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.size() <= 19 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+/// Request framing that two parsers could read differently (request smuggling): several
+/// Content-Length headers, one that is not a plain number, or Content-Length with
+/// Transfer-Encoding. Returns why, or "" if the framing is unambiguous.
+std::string ambiguous_framing(const httplib::Request& req) {
+  const std::size_t lengths = req.get_header_value_count("Content-Length");
+  if (lengths > 1) return "several Content-Length headers";
+  if (lengths == 1 && !all_digits(req.get_header_value("Content-Length")))
+    return "bad Content-Length '" + req.get_header_value("Content-Length").substr(0, 32) + "'";
+  if (req.get_header_value_count("Transfer-Encoding") > 0 && lengths > 0)
+    return "both Content-Length and Transfer-Encoding";
+  if (req.get_header_value_count("Transfer-Encoding") > 1) return "several Transfer-Encoding headers";
+  return {};
+}
+
 }  // namespace
 
 GuardedHttpServer::GuardedHttpServer(std::size_t max_header_bytes,
                                      std::chrono::milliseconds header_timeout)
-    : max_header_bytes_(max_header_bytes), header_timeout_(header_timeout) {}
+    : max_header_bytes_(max_header_bytes), header_timeout_(header_timeout) {
+  install_framing_guards();
+}
 
 GuardedHttpServer::GuardedHttpServer(std::size_t max_header_bytes,
                                      std::chrono::milliseconds header_timeout,
                                      const std::string& cert_file, const std::string& key_file)
     : max_header_bytes_(max_header_bytes), header_timeout_(header_timeout), tls_(true) {
+  install_framing_guards();
   ctx_ = SSL_CTX_new(TLS_server_method());
   if (!ctx_) return;
   SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
@@ -177,7 +210,83 @@ void GuardedHttpServer::end_header_phase() {
   if (current_stream) current_stream->end_headers();
 }
 
+void GuardedHttpServer::close_after_response() {
+  if (current_stream) current_stream->close_after_response();
+}
+
+void GuardedHttpServer::install_framing_guards() {
+  set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    end_header_phase();  // headers are in: the body is the handler's (no header budget for it)
+    if (const std::string why = ambiguous_framing(req); !why.empty()) {
+      close_after_response();
+      res.status = 400;
+      res.set_content("{\"error\":\"ambiguous request framing: " + why + "\"}", "application/json");
+      return HandlerResponse::Handled;
+    }
+    return pre_routing_ ? pre_routing_(req, res) : HandlerResponse::Unhandled;
+  });
+  // After every answer: a connection whose request body was not read to its end (a refusal
+  // before the body, a GET with a body, chunked bodies) is closed; its unread bytes must never be
+  // parsed as the next request. So is one whose answer says Connection: close, and one refused as
+  // malformed (400, 408, 413, 414, 431: httplib answers a bad request line and reads on).
+  set_post_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    const bool chunked = req.get_header_value_count("Transfer-Encoding") > 0;
+    const std::string cl = req.get_header_value("Content-Length");
+    const std::uint64_t length = all_digits(cl) ? std::stoull(cl) : 0;
+    const std::uint64_t read = current_stream ? current_stream->body_read() : 0;
+    // httplib may have read the body itself (routes without a content reader): then it is in req.body.
+    const bool consumed = !chunked && (length == 0 || read >= length || req.body.size() == length);
+    const bool malformed = res.status == 400 || res.status == 408 || res.status == 413 || res.status == 414 ||
+                           res.status == 431;
+    if (!consumed || malformed || res.get_header_value("Connection") == "close") {
+      close_after_response();
+      if (res.get_header_value("Connection") != "close") res.set_header("Connection", "close");
+    }
+  });
+}
+
+GuardedHttpServer& GuardedHttpServer::set_routing_hook(RoutingHook hook) {
+  pre_routing_ = std::move(hook);
+  return *this;
+}
+
 bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
+  // Per-address connection limit, checked before TLS or any read: a refusal costs microseconds.
+  std::string peer;
+  if (max_per_address_ > 0) {
+    int port = 0;
+    address_of(sock, true, peer, port);
+    bool over = false;
+    {
+      std::lock_guard lock(address_mutex_);
+      int& n = connections_[peer];
+      over = n >= max_per_address_;
+      if (!over) ++n;
+      else if (n == 0) connections_.erase(peer);
+    }
+    if (over) {
+      if (!tls_) {
+        static const std::string kBody = "{\"error\":\"too many connections from your address; retry later\"}";
+        static const std::string kBusy =
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
+            "Content-Type: application/json\r\nContent-Length: " + std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
+        (void)::send(sock, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      }
+      ::shutdown(sock, SHUT_RDWR);
+      ::close(sock);
+      return false;
+    }
+  }
+  struct Release {
+    GuardedHttpServer* self;
+    const std::string& peer;
+    ~Release() {
+      if (self->max_per_address_ <= 0) return;
+      std::lock_guard lock(self->address_mutex_);
+      auto it = self->connections_.find(peer);
+      if (it != self->connections_.end() && --it->second <= 0) self->connections_.erase(it);
+    }
+  } release{this, peer};
   SSL* ssl = nullptr;
   if (tls_) {
     // Blocking socket with receive/send timeouts: a stalled handshake or record read fails
@@ -206,7 +315,7 @@ bool GuardedHttpServer::process_and_close_socket(socket_t sock) {
     bool connection_closed = false;
     ret = process_request(strm, /*close_connection=*/count == 1, connection_closed, nullptr);
     current_stream = nullptr;
-    if (!ret || connection_closed || strm.header_limit_hit()) break;
+    if (!ret || connection_closed || strm.header_limit_hit() || strm.closing()) break;
   }
   if (ssl) {
     SSL_shutdown(ssl);

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -55,8 +56,15 @@ void reply_json(httplib::Response& res, int status, const json& body) {
   res.set_content(body.dump(), "application/json");
 }
 
+/// Absolute file paths in a message become "<path>": clients never learn the server's layout
+/// (issue 9). Everything else of the message stays.
+std::string scrub_paths(const std::string& message) {
+  static const std::regex path(R"((^|[\s'"(=:])/(?!v1/)[^\s'"(),;]+)");
+  return std::regex_replace(message, path, "$1<path>");
+}
+
 void reply_error(httplib::Response& res, int status, const std::string& message) {
-  reply_json(res, status, json{{"error", message}});
+  reply_json(res, status, json{{"error", scrub_paths(message)}});
 }
 
 json blob_size_json(const BlobSize& s) {
@@ -76,7 +84,7 @@ json job_json(const JobInfo& j) {
            {"finished_ms", j.finished_ms},
            {"run_seconds", j.run_seconds},
            {"result_bytes", j.result_bytes}};
-  if (!j.error.empty()) out["error"] = j.error;
+  if (!j.error.empty()) out["error"] = scrub_paths(j.error);
   return out;
 }
 
@@ -96,6 +104,10 @@ struct InferenceServer::Impl {
   std::uint64_t largest_blob = 0;
   std::uint64_t upload_budget = 0;  // bytes of request bodies held in memory at once
   std::atomic<std::uint64_t> uploads_in_flight{0};
+  std::mutex address_mutex;  // per-address upload counts and session-creation times
+  std::map<std::string, int> uploads_by_address;
+  std::map<std::string, std::deque<Clock::time_point>> sessions_by_address;
+  std::atomic<bool> storage_trouble{false};  // a worker could not store a result or state
   JobStore store;
   Metrics metrics;
   std::unique_ptr<httplib::Server> http;
@@ -129,6 +141,10 @@ struct InferenceServer::Impl {
     }
     upload_budget = config.max_upload_bytes_in_flight > 0 ? config.max_upload_bytes_in_flight
                                                           : 4 * largest_blob;
+    store.set_storage_limits(config.key_quota_bytes, config.min_free_disk_bytes);
+    store.set_max_queued_per_session(config.max_queued_per_session > 0
+                                         ? config.max_queued_per_session
+                                         : std::max<std::size_t>(1, config.queue_capacity / 2));
     if (upload_budget < largest_blob)
       throw InvalidArgument("serve: the upload memory budget (" + std::to_string(upload_budget) +
                             " bytes) is smaller than the largest blob (" +
@@ -151,6 +167,51 @@ struct InferenceServer::Impl {
            std::chrono::seconds(length / std::max<std::uint64_t>(1, config.upload_min_bytes_per_second));
   }
 
+  /// A body must keep up the minimum rate all along, not only by the final deadline: after the
+  /// grace period, `received` must be at least min_rate x (elapsed - grace). A client trickling a
+  /// byte every few seconds is cut off within seconds of the grace period, not after the whole
+  /// announced length's deadline (issue 9: four trickling uploads held the budget ~20 minutes).
+  bool keeps_min_rate(Clock::time_point start, std::uint64_t received) const {
+    const auto late = Clock::now() - start - config.upload_grace;
+    if (late <= Clock::duration::zero()) return true;
+    const double need = std::chrono::duration<double>(late).count() *
+                        static_cast<double>(config.upload_min_bytes_per_second);
+    return static_cast<double>(received) >= need;
+  }
+
+  /// Claims one of the address's concurrent uploads; false if it has its maximum.
+  bool claim_address_upload(const std::string& addr) {
+    std::lock_guard lock(address_mutex);
+    int& n = uploads_by_address[addr];
+    if (n >= config.max_uploads_per_address) return false;
+    ++n;
+    return true;
+  }
+  void release_address_upload(const std::string& addr) {
+    std::lock_guard lock(address_mutex);
+    auto it = uploads_by_address.find(addr);
+    if (it != uploads_by_address.end() && --it->second <= 0) uploads_by_address.erase(it);
+  }
+  /// Counts a session creation for the address; false if it made its maximum in the last minute.
+  bool allow_session_from(const std::string& addr) {
+    std::lock_guard lock(address_mutex);
+    const auto now = Clock::now();
+    for (auto it = sessions_by_address.begin(); it != sessions_by_address.end();) {
+      auto& q = it->second;
+      while (!q.empty() && now - q.front() > std::chrono::minutes(1)) q.pop_front();
+      it = q.empty() && it->first != addr ? sessions_by_address.erase(it) : std::next(it);
+    }
+    auto& q = sessions_by_address[addr];
+    if (static_cast<int>(q.size()) >= config.max_sessions_per_address_per_minute) return false;
+    q.push_back(now);
+    return true;
+  }
+
+  void busy(httplib::Response& res) {
+    metrics.rejected_busy += 1;
+    res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
+  }
+
   /// Called when a request with a body is refused before its body was read. A body of at most
   /// the largest blob size is read and discarded (within the upload deadline), so the client
   /// gets the answer and the keep-alive connection stays in step; anything else closes the
@@ -164,10 +225,11 @@ struct InferenceServer::Impl {
     if (plain && std::stoull(cl) <= largest_blob) {
       const std::uint64_t length = std::stoull(cl);
       const auto deadline = upload_deadline(length);
+      const auto start = Clock::now();
       std::uint64_t seen = 0;
       const bool ok = reader([&](const char*, std::size_t n) {
         seen += n;
-        return seen <= length && Clock::now() <= deadline;
+        return seen <= length && Clock::now() <= deadline && keeps_min_rate(start, seen);
       });
       if (ok && seen == length) return;
     }
@@ -199,9 +261,23 @@ struct InferenceServer::Impl {
     if (rule.exact && length != rule.max_bytes)
       return refuse(400, "must be exactly " + std::to_string(rule.max_bytes) +
                              " bytes, got Content-Length " + std::to_string(length));
+    if (!store.has_room(length)) {
+      busy(res);
+      return refuse(507, "the server's storage is full; retry later");
+    }
+    const std::string addr = req.remote_addr;
+    if (!claim_address_upload(addr)) {
+      busy(res);
+      return refuse(503, "too many uploads in progress from your address (" +
+                             std::to_string(config.max_uploads_per_address) + "); retry later");
+    }
+    struct ReleaseAddress {
+      Impl* self;
+      const std::string& addr;
+      ~ReleaseAddress() { self->release_address_upload(addr); }
+    } release_address{this, addr};
     if (!reserve_upload(length)) {  // the body is read and dropped, so the client sees the 503
-      metrics.rejected_busy += 1;
-      res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
+      busy(res);
       return refuse(503, "too many uploads in progress; retry later");
     }
     struct Release {
@@ -212,13 +288,14 @@ struct InferenceServer::Impl {
     body.clear();
     body.reserve(length);
     const auto deadline = upload_deadline(length);
+    const auto start = Clock::now();
     bool too_slow = false, too_long = false;
     const bool ok = reader([&](const char* data, std::size_t n) {
       if (body.size() + n > length) {
         too_long = true;
         return false;
       }
-      if (Clock::now() > deadline) {
+      if (Clock::now() > deadline || !keeps_min_rate(start, body.size() + n)) {
         too_slow = true;
         return false;
       }
@@ -227,9 +304,11 @@ struct InferenceServer::Impl {
     });
     if (too_slow) {
       res.set_header("Connection", "close");
-      reply_error(res, 408, std::string(what) + ": upload too slow (" +
-                                std::to_string(body.size()) + " of " + std::to_string(length) +
-                                " bytes before the deadline)");
+      reply_error(res, 408, std::string(what) + ": upload too slow (" + std::to_string(body.size()) + " of " +
+                                std::to_string(length) + " bytes; at least " +
+                                std::to_string(config.upload_min_bytes_per_second) +
+                                " bytes/s are needed after the first " +
+                                std::to_string(config.upload_grace.count()) + " s)");
       return false;
     }
     if (!ok || too_long || body.size() != length) {
@@ -396,6 +475,13 @@ struct InferenceServer::Impl {
       return reply_error(res, 404, "unknown model");
     }
     const ModelService& model = *it->second;
+    if (!allow_session_from(req.remote_addr)) {
+      discard_body(req, res, reader);
+      busy(res);
+      return reply_error(res, 503, "too many sessions created from your address in the last minute (" +
+                                       std::to_string(config.max_sessions_per_address_per_minute) +
+                                       "); retry later");
+    }
     std::string keys;
     if (!read_blob(req, res, reader, model.eval_keys_size(), "evaluation keys", keys)) return;
     try {
@@ -416,8 +502,14 @@ struct InferenceServer::Impl {
       res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
       reply_error(res, 503, "the server holds its maximum of " + std::to_string(config.max_sessions) +
                                 " sessions; retry later");
+    } catch (const KeyQuotaFull&) {
+      busy(res);
+      reply_error(res, 507, "the server's storage quota for evaluation keys is used up; retry later");
     } catch (const IoError& e) {
-      reply_error(res, 507, std::string("cannot store the session: ") + e.what());
+      // The detail (with server paths) goes to the log, not to the client.
+      std::fprintf(stderr, "serve: cannot store a session: %s\n", e.what());
+      busy(res);
+      reply_error(res, 507, "the server cannot store the session now (storage full?); retry later");
     }
   }
 
@@ -465,15 +557,39 @@ struct InferenceServer::Impl {
                                 {"job_id", c.job_id}});
     } catch (const InvalidArgument&) {
       reply_error(res, 404, "session not found (or the token does not match)");
+    } catch (const SessionQueueFull&) {
+      busy(res);
+      reply_error(res, 503, "this session has its share of the queue waiting; retry later");
     } catch (const IoError& e) {
-      reply_error(res, 507, std::string("cannot store the job: ") + e.what());
+      std::fprintf(stderr, "serve: cannot store a job: %s\n", e.what());
+      busy(res);
+      reply_error(res, 507, "the server cannot store the job now (storage full?); retry later");
     }
   }
 
   // ---- workers and expiry -------------------------------------------------------------------
 
+  /// After a storage failure: wait (growing to 5 s) unless the server stops.
+  void storage_backoff(std::chrono::milliseconds& wait) {
+    std::unique_lock lock(stop_mutex);
+    stop_cv.wait_for(lock, wait, [&] { return stopping.load(); });
+    wait = std::min(wait * 2, std::chrono::milliseconds(5000));
+  }
+
   void worker_loop() {
-    while (auto claim = store.claim_next()) {
+    std::chrono::milliseconds backoff{100};
+    for (;;) {
+      std::optional<JobClaim> claim;
+      try {
+        claim = store.claim_next();
+      } catch (const std::exception& e) {
+        // The "running" state could not be written (full disk): the job is back in the queue.
+        if (!storage_trouble.exchange(true))
+          std::fprintf(stderr, "serve: cannot store job state (%s); retrying\n", e.what());
+        storage_backoff(backoff);
+        continue;
+      }
+      if (!claim) break;
       const auto t0 = Clock::now();
       auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t0).count(); };
       std::string stage;
@@ -499,7 +615,22 @@ struct InferenceServer::Impl {
         std::string result = model_it->second->run(keys, input, progress);
         end_stage();
         const double secs = elapsed();
-        store.complete(claim->job_id, result, secs);
+        try {
+          store.complete(claim->job_id, result, secs);
+        } catch (const std::exception& e) {
+          // The result could not be stored (full disk): not the job's fault. It goes back to the
+          // queue with its input kept and runs again once there is room.
+          if (!storage_trouble.exchange(true))
+            std::fprintf(stderr, "serve: cannot store a result (%s); the job will run again\n", e.what());
+          try {
+            store.requeue_interrupted(claim->job_id);
+          } catch (const std::exception&) {
+          }
+          storage_backoff(backoff);
+          continue;
+        }
+        if (storage_trouble.exchange(false)) std::fprintf(stderr, "serve: storing results again\n");
+        backoff = std::chrono::milliseconds(100);
         metrics.add_run(secs, true);
       } catch (const JobCancelled&) {
         try {
@@ -561,10 +692,7 @@ struct InferenceServer::Impl {
     } else {
       http = std::make_unique<GuardedHttpServer>(config.max_header_bytes, config.header_timeout);
     }
-    http->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-      GuardedHttpServer::end_header_phase();  // headers are in: the body is the handler's
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
+    static_cast<GuardedHttpServer&>(*http).set_max_connections_per_address(config.max_connections_per_address);
     const int threads = config.http_threads;
     http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     http->set_read_timeout(config.read_timeout.count(), 0);

@@ -57,6 +57,19 @@ struct ServerConfig {
   std::size_t max_jobs_per_session = 1024;  // stored jobs (queued+finished) per session -> 429
   std::size_t max_sessions = 256;  // stored sessions (each holds its keys on disk) -> 503
   bool log_requests = false;     // one line per request on stderr
+  // Per client address (issue 9, denial of service without a token): connections served at once
+  // (beyond: 503 and close), uploads in progress at once (beyond: 503 + Retry-After), and
+  // sessions created per minute (beyond: 503 + Retry-After).
+  int max_connections_per_address = 4;
+  int max_uploads_per_address = 2;
+  int max_sessions_per_address_per_minute = 10;
+  // Queued jobs one session may hold (0: half the queue, at least 1); workers take jobs round-robin
+  // across sessions, so one session cannot starve the others.
+  std::size_t max_queued_per_session = 0;
+  // Disk: evaluation keys of all sessions together (0: no quota) -> 507; uploads that would leave
+  // less than min_free_disk_bytes free on the data directory's file system -> 507 + Retry-After.
+  std::uint64_t key_quota_bytes = 16ull << 30;
+  std::uint64_t min_free_disk_bytes = 256ull << 20;
 };
 
 class InferenceServer {

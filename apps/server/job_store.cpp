@@ -1,5 +1,9 @@
 #include "server/job_store.h"
 
+#include <sys/statvfs.h>
+
+#include <limits>
+
 #include "cryptounet/common/error.h"
 #include "server/atomic_file.h"
 #include "server/secure_random.h"
@@ -172,6 +176,12 @@ std::size_t JobStore::load(const std::set<std::string>& models) {
       continue;
     }
     s.last_used_ms = s.created_ms;
+    {
+      std::error_code ec;
+      const auto size = fs::file_size(entry.path() / "eval_keys.bin", ec);
+      s.key_bytes = ec ? 0 : size;
+      key_bytes_ += s.key_bytes;  // sessions from before a restart count against the quota
+    }
     const fs::path jdir = entry.path() / "jobs";
     make_private_directory(jdir);
     std::set<std::string> with_json;
@@ -237,15 +247,21 @@ JobStore::NewSession JobStore::create_session(const std::string& model,
   {
     std::lock_guard lock(mutex_);
     if (sessions_.size() + sessions_being_created_ >= max_sessions_) throw TooManySessions{};
+    if (key_quota_bytes_ > 0 && key_bytes_ + eval_keys.size() > key_quota_bytes_) throw KeyQuotaFull{};
     ++sessions_being_created_;
+    key_bytes_ += eval_keys.size();  // reserved now, released below if the session is not stored
   }
+  bool stored = false;
   struct Done {
     JobStore* self;
+    const bool& stored;
+    std::uint64_t bytes;
     ~Done() {
       std::lock_guard lock(self->mutex_);
       --self->sessions_being_created_;
+      if (!stored) self->key_bytes_ -= bytes;
     }
-  } done{this};
+  } done{this, stored, eval_keys.size()};
   NewSession out{random_hex(kIdBytes), random_hex(kTokenBytes)};
   Session s;
   s.id = out.id;
@@ -272,7 +288,9 @@ JobStore::NewSession JobStore::create_session(const std::string& model,
     throw;
   }
   std::lock_guard lock(mutex_);
+  s.key_bytes = eval_keys.size();
   sessions_[s.id] = std::move(s);
+  stored = true;
   return out;
 }
 
@@ -294,6 +312,7 @@ bool JobStore::delete_session(const std::string& session_id) {
     if (it == sessions_.end()) return false;
     for (const auto& jid : it->second.jobs) jobs_.erase(jid);
     std::erase_if(queue_, [&](const std::string& jid) { return it->second.jobs.count(jid) > 0; });
+    key_bytes_ -= std::min(key_bytes_, it->second.key_bytes);
     sessions_.erase(it);
   }
   remove_session_dir(session_id);
@@ -320,6 +339,7 @@ JobStore::Submitted JobStore::submit_job(const std::string& session_id,
     if (auto prior = existing(it->second)) return *prior;
     if (it->second.jobs.size() >= max_jobs_per_session_) throw TooManyJobs{};
     if (queue_.size() >= queue_capacity_) throw QueueFull{};
+    if (queued_of(session_id) >= max_queued_per_session_) throw SessionQueueFull{};
     info.model = it->second.model;
   }
   info.id = random_hex(kIdBytes);
@@ -348,10 +368,12 @@ JobStore::Submitted JobStore::submit_job(const std::string& session_id,
     }
     full = !prior && queue_.size() >= queue_capacity_;
   }
-  if (it == sessions_.end() || prior || full) {
+  const bool share_full = it != sessions_.end() && !prior && !full && queued_of(session_id) >= max_queued_per_session_;
+  if (it == sessions_.end() || prior || full || share_full) {
     remove_job_files(session_id, info.id);
     if (prior) return *prior;
     if (full) throw QueueFull{};
+    if (share_full) throw SessionQueueFull{};
     throw InvalidArgument("submit_job: session no longer exists");
   }
   Session& s = it->second;
@@ -416,12 +438,30 @@ std::optional<JobClaim> JobStore::claim_next() {
     for (;;) {
       queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return std::nullopt;
-      const std::string jid = queue_.front();
-      queue_.pop_front();
+      // Round-robin across sessions: the first queued job of the session that was served longest
+      // ago (queue order within a session; unknown sessions' leftovers first, they are skipped).
+      auto pick = queue_.begin();
+      std::uint64_t best = std::numeric_limits<std::uint64_t>::max();
+      for (auto q = queue_.begin(); q != queue_.end(); ++q) {
+        auto j = jobs_.find(*q);
+        if (j == jobs_.end()) {
+          pick = q;
+          break;
+        }
+        auto s = sessions_.find(j->second.info.session_id);
+        const std::uint64_t served = s == sessions_.end() ? 0 : s->second.last_claim;
+        if (served < best) {
+          best = served;
+          pick = q;
+        }
+      }
+      const std::string jid = *pick;
+      queue_.erase(pick);
       auto it = jobs_.find(jid);
       if (it == jobs_.end() || it->second.info.state != JobState::kQueued) continue;
       JobInfo& info = it->second.info;
       info.state = JobState::kRunning;
+      if (auto s = sessions_.find(info.session_id); s != sessions_.end()) s->second.last_claim = ++claims_;
       info.attempts += 1;
       info.started_ms = now_ms();
       info.progress = 0;
@@ -430,7 +470,21 @@ std::optional<JobClaim> JobStore::claim_next() {
       break;
     }
   }
-  persist_job(copy);  // "running" + attempts on disk: a crash now re-queues (up to max attempts)
+  try {
+    persist_job(copy);  // "running" + attempts on disk: a crash now re-queues (up to max attempts)
+  } catch (...) {
+    // Storage refused the write (ENOSPC, quota): the job goes back to the head of the queue,
+    // unchanged, and the caller retries later; nothing stored is lost.
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(copy.id);
+    if (it != jobs_.end() && it->second.info.state == JobState::kRunning) {
+      it->second.info.state = JobState::kQueued;
+      it->second.info.attempts = std::max(0, it->second.info.attempts - 1);
+      it->second.info.started_ms = 0;
+      queue_.push_front(copy.id);
+    }
+    throw;
+  }
   return JobClaim{copy.id, copy.session_id, copy.model,
                   session_dir(copy.session_id) / "eval_keys.bin",
                   jobs_dir(copy.session_id) / (copy.id + ".input")};
@@ -497,11 +551,29 @@ void JobStore::requeue_interrupted(const std::string& job_id) {
     JobInfo& info = it->second.info;
     info.state = JobState::kQueued;
     info.progress = 0;
+    info.stage.clear();
     info.attempts = std::max(0, info.attempts - 1);  // a cancelled run is not a failed attempt
     copy = info;
     queue_.push_front(job_id);
+    queue_cv_.notify_one();
   }
-  persist_job(copy);
+  persist_job(copy);  // may fail (full disk): the job is queued in memory all the same
+}
+
+std::size_t JobStore::queued_of(const std::string& session_id) const {
+  std::size_t n = 0;
+  for (const auto& jid : queue_) {
+    auto j = jobs_.find(jid);
+    n += j != jobs_.end() && j->second.info.session_id == session_id;
+  }
+  return n;
+}
+
+bool JobStore::has_room(std::uint64_t bytes) const {
+  struct statvfs st {};
+  if (::statvfs(data_dir_.c_str(), &st) != 0) return true;  // unknown: let the write decide
+  const unsigned __int128 free = static_cast<unsigned __int128>(st.f_bavail) * st.f_frsize;
+  return free >= static_cast<unsigned __int128>(bytes) + min_free_bytes_;
 }
 
 std::size_t JobStore::expire(std::chrono::milliseconds ttl) {
@@ -516,6 +588,7 @@ std::size_t JobStore::expire(std::chrono::milliseconds ttl) {
       for (const auto& jid : s.jobs) active |= !finished(jobs_.at(jid).info.state);
       if (!active && s.last_used_ms < cutoff) {
         for (const auto& jid : s.jobs) jobs_.erase(jid);
+        key_bytes_ -= std::min(key_bytes_, s.key_bytes);
         dead_sessions.push_back(s.id);
         it = sessions_.erase(it);
         continue;

@@ -14,6 +14,7 @@
 // Thread-safe: one mutex guards the maps; disk writes happen outside it.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -54,6 +55,10 @@ struct JobInfo {
 struct QueueFull {};
 /// Thrown by create_session when the server holds its maximum number of sessions (503).
 struct TooManySessions {};
+/// Thrown by create_session when the stored evaluation keys would exceed the key quota (507).
+struct KeyQuotaFull {};
+/// Thrown by submit_job when the session already has its share of the queue waiting (503).
+struct SessionQueueFull {};
 /// Thrown by submit_job when the session already holds its maximum number of jobs (429).
 struct TooManyJobs {};
 /// Thrown by submit_job when an idempotency key is reused with a different ciphertext (409).
@@ -127,7 +132,9 @@ class JobStore {
   std::filesystem::path result_path(const std::string& job_id);
 
   /// Blocks until a queued job is available or stop() was called (then nullopt). Marks the
-  /// job running and durably counts the attempt.
+  /// job running and durably counts the attempt. Fair across sessions: it takes the oldest job of
+  /// the session served longest ago, so one session's many jobs do not starve the others. If the
+  /// state cannot be stored (full disk) the job goes back to the queue and this throws.
   std::optional<JobClaim> claim_next();
   void set_progress(const std::string& job_id, double fraction, const std::string& stage);
   /// Stores the result durably, then marks the job done.
@@ -143,6 +150,23 @@ class JobStore {
   JobStoreCounts counts();
   void stop();
 
+  /// Disk limits (issue 9): evaluation keys of all stored sessions together at most `key_quota`
+  /// bytes (0: no quota; create_session throws KeyQuotaFull beyond it), and has_room() keeps
+  /// `min_free` bytes of the data directory's file system free.
+  void set_storage_limits(std::uint64_t key_quota, std::uint64_t min_free) {
+    key_quota_bytes_ = key_quota;
+    min_free_bytes_ = min_free;
+  }
+  /// Queued jobs one session may hold (submit_job throws SessionQueueFull beyond it).
+  void set_max_queued_per_session(std::size_t n) { max_queued_per_session_ = std::max<std::size_t>(1, n); }
+  /// Whether the data directory's file system has `bytes` free beyond the reserve (statvfs).
+  [[nodiscard]] bool has_room(std::uint64_t bytes) const;
+  /// Bytes of evaluation keys stored now.
+  [[nodiscard]] std::uint64_t key_bytes() {
+    std::lock_guard lock(mutex_);
+    return key_bytes_;
+  }
+
  private:
   struct Job {
     JobInfo info;
@@ -153,6 +177,8 @@ class JobStore {
     std::string token_sha256;
     std::int64_t created_ms = 0;
     std::int64_t last_used_ms = 0;
+    std::uint64_t key_bytes = 0;
+    std::uint64_t last_claim = 0;  // claim_next's sequence number when it last took a job of this session
     std::set<std::string> jobs;
     std::map<std::string, std::string> idempotency;  // key -> job id
   };
@@ -162,6 +188,7 @@ class JobStore {
   void persist_job(const JobInfo& info) const;
   void remove_job_files(const std::string& sid, const std::string& jid) const;
   void remove_session_dir(const std::string& sid) const;
+  std::size_t queued_of(const std::string& session_id) const;  // with mutex_ held
 
   std::filesystem::path data_dir_;
   std::filesystem::path sessions_root_;
@@ -170,6 +197,11 @@ class JobStore {
   std::size_t max_jobs_per_session_;
   std::size_t max_sessions_;
   std::size_t sessions_being_created_ = 0;
+  std::uint64_t key_bytes_ = 0;
+  std::uint64_t key_quota_bytes_ = 0;
+  std::uint64_t min_free_bytes_ = 0;
+  std::size_t max_queued_per_session_ = static_cast<std::size_t>(-1);
+  std::uint64_t claims_ = 0;
   int lock_fd_ = -1;
 
   std::mutex mutex_;

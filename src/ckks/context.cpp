@@ -1,6 +1,7 @@
 #include "cryptounet/ckks/context.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "cryptounet/common/error.h"
@@ -48,6 +49,18 @@ Context::Context(const Params& params, const ExecOptions& exec)
       q_inv_mod_q_[l * nq + i] = math::make_shoup(math::inv_mod(qm[i].reduce(qm[l].value()), qm[i]), qm[i]);
   for (std::size_t l = 0; l < nq; ++l)
     q_bases_.emplace_back(std::vector<math::Modulus>(qm.begin(), qm.begin() + static_cast<std::ptrdiff_t>(l + 1)));
+}
+
+const math::RnsBasis& Context::q_basis(int level) const {
+  if (level < 0 || static_cast<std::size_t>(level) >= q_bases_.size())
+    throw InvalidArgument("Context::q_basis: level " + std::to_string(level) + " outside [0, " +
+                          std::to_string(q_bases_.size()) + ")");
+  return q_bases_[static_cast<std::size_t>(level)];
+}
+
+bool scale_in_range(const Context& ctx, int level, double scale) {
+  if (level < 0 || level > ctx.max_level()) return false;
+  return std::isfinite(scale) && scale >= 1.0 && std::log2(scale) <= ctx.params().log_qp();
 }
 
 std::size_t Context::digit_begin(int j) const { return static_cast<std::size_t>(j * params_.digit_size()); }

@@ -182,12 +182,19 @@ Plaintext Encoder::encode_coeffs(const std::vector<std::complex<double>>& values
 std::vector<std::complex<double>> Encoder::decode(const Plaintext& pt) const {
   if (pt.level() < 0) throw InvalidArgument("decode: empty plaintext");
   if (pt.fingerprint() != ctx_->fingerprint()) throw InvalidArgument("decode: plaintext belongs to other parameters");
+  if (pt.level() > ctx_->max_level() || pt.poly().limbs() != static_cast<std::size_t>(pt.level()) + 1 ||
+      pt.poly().n() != ctx_->n())
+    throw InvalidArgument("decode: plaintext shape does not match the parameters");
+  // The scale drives how many limbs are composed below: refuse what no evaluation produces
+  // (the readers refuse it too; see scale_in_range).
+  if (!scale_in_range(*ctx_, pt.level(), pt.scale()))
+    throw InvalidArgument("decode: scale 2^" + std::to_string(std::log2(pt.scale())) + " outside [1, Q*P]");
   const std::size_t n = ctx_->n(), h = n / 2;
-  // Fewest limbs whose product exceeds scale * 2^50: the centred message is far below that, so
-  // the CRT on those limbs alone recovers it exactly.
+  // Fewest limbs (at least one) whose product exceeds scale * 2^50: the centred message is far
+  // below that, so the CRT on those limbs alone recovers it exactly.
   const double need = std::log2(pt.scale()) + 50;
-  std::size_t limbs = 0;
-  double have = 0;
+  std::size_t limbs = 1;
+  double have = std::log2(static_cast<double>(ctx_->modulus(0).value()));
   while (limbs < static_cast<std::size_t>(pt.level()) + 1 && have < need) {
     have += std::log2(static_cast<double>(ctx_->modulus(limbs).value()));
     ++limbs;

@@ -17,6 +17,12 @@ void wipe(std::vector<std::int64_t>& v) {
   for (std::size_t i = 0; i < v.size(); ++i) p[i] = 0;
 }
 
+// x mod q for |x| < q (noise, ternary samples), branch-free.
+void small_to_limb(const std::int64_t* x, std::uint64_t* out, std::size_t n, std::uint64_t q) {
+  const auto qs = static_cast<std::int64_t>(q);
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint64_t>(x[i] + (qs & (x[i] >> 63)));
+}
+
 }  // namespace
 
 Encryptor::Encryptor(std::shared_ptr<const Context> ctx, const PublicKey& pk) : ctx_(std::move(ctx)), pk_(pk) {
@@ -51,12 +57,12 @@ Ciphertext Encryptor::encrypt(const Plaintext& pt) const {
       const auto& tables = ctx_->ntt(t);
       math::RnsPoly ut_buf(n, 1);
       std::uint64_t* ut = ut_buf.data();
-      for (std::size_t i = 0; i < n; ++i) ut[i] = math::from_signed(u[i], q);
+      small_to_limb(u.data(), ut, n, q.value());
       math::ntt_forward(ut, tables);
       std::uint64_t* d0 = c0.limb(t);
       std::uint64_t* d1 = c1.limb(t);
-      for (std::size_t i = 0; i < n; ++i) d0[i] = math::from_signed(e0[i], q);
-      for (std::size_t i = 0; i < n; ++i) d1[i] = math::from_signed(e1[i], q);
+      small_to_limb(e0.data(), d0, n, q.value());
+      small_to_limb(e1.data(), d1, n, q.value());
       math::ntt_forward(d0, tables);
       math::ntt_forward(d1, tables);
       math::kernels::mul_add(pk_->b.limb(t), ut, d0, n, q);
@@ -77,17 +83,13 @@ Ciphertext Encryptor::encrypt(const Plaintext& pt) const {
   std::vector<std::size_t> idx(limbs);
   std::iota(idx.begin(), idx.end(), std::size_t{0});
   math::RnsPoly c1 = expand_uniform(*ctx_, seed, kCiphertextDomain, idx);
+  // Per limb: NTT(e) lazily, then one fused pass NTT(e) + m - a s (no a s buffer to wipe).
   ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
     const math::Modulus& q = ctx_->modulus(t);
     std::uint64_t* d0 = c0.limb(t);
-    for (std::size_t i = 0; i < n; ++i) d0[i] = math::from_signed(e0[i], q);
-    math::ntt_forward(d0, ctx_->ntt(t));
-    math::kernels::add(d0, pt.poly().limb(t), d0, n, q);
-    math::RnsPoly as_buf(n, 1);
-    std::uint64_t* as = as_buf.data();
-    math::kernels::mul(c1.limb(t), sk_->poly().limb(t), as, n, q);
-    math::kernels::sub(d0, as, d0, n, q);
-    as_buf.wipe();  // a s reveals s
+    small_to_limb(e0.data(), d0, n, q.value());
+    math::ntt_forward_lazy(d0, ctx_->ntt(t));
+    math::kernels::add_sub_mul_lazy(d0, pt.poly().limb(t), c1.limb(t), sk_->poly().limb(t), d0, n, q);
   });
   wipe(e0);
   std::vector<math::RnsPoly> parts;

@@ -160,4 +160,17 @@ Params insecure_test(int log_n, int levels, int dnum) {
 }
 
 }  // namespace presets
+std::string insecurity_reason(const Params& params) {
+  const int log_n = params.log_n();
+  if (log_n < kMinSecureLogN)
+    return "N=2^" + std::to_string(log_n) + " is below 2^" + std::to_string(kMinSecureLogN) +
+           " (test-only ring degree)";
+  const int bound = max_log_qp_128(log_n);
+  if (bound == 0) return "N=2^" + std::to_string(log_n) + " has no entry in the 128-bit table";
+  if (params.log_qp() > bound)
+    return "log2(QP)=" + fmt_bits(params.log_qp()) + " exceeds the 128-bit bound " + std::to_string(bound) +
+           " for N=2^" + std::to_string(log_n) + " (HE standard, ternary secret)";
+  return {};
+}
+
 }  // namespace cryptounet::ckks

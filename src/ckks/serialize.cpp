@@ -264,10 +264,15 @@ int read_level(BinaryReader& r, const Context& ctx) {
   return static_cast<int>(level);
 }
 
-double read_scale(BinaryReader& r) {
+// The scale drives the decoder's limb count: only [1, Q*P] is accepted (scale_in_range), so a
+// hostile result cannot push decode out of bounds while the client holds the secret key.
+double read_scale(BinaryReader& r, const Context& ctx, int level) {
   const double s = r.f64();
   if (!std::isfinite(s) || !(s > 0))
     throw FormatError(r.what() + ": scale " + std::to_string(s) + " is not finite and positive");
+  if (!scale_in_range(ctx, level, s))
+    throw FormatError(r.what() + ": scale 2^" + std::to_string(std::log2(s)) + " outside [1, 2^" +
+                      std::to_string(static_cast<int>(ctx.params().log_qp())) + "] (Q*P)");
   return s;
 }
 
@@ -314,7 +319,7 @@ Ciphertext read_ct(BinaryReader& r, const Context& ctx) {
   const std::uint8_t size = r.u8();
   if (size != 2 && size != 3)
     throw FormatError(r.what() + ": ciphertext size " + std::to_string(size) + ", expected 2 or 3");
-  const double scale = read_scale(r);
+  const double scale = read_scale(r, ctx, level);
   const bool seeded = read_flag(r, "seeded");
   if (seeded && size != 2) throw FormatError(r.what() + ": a seeded ciphertext must have 2 parts");
   const std::size_t limbs = static_cast<std::size_t>(level) + 1;
@@ -443,13 +448,15 @@ std::vector<std::uint8_t> save(const SecretKey& sk, const Context& ctx) {
   BinaryWriter w = start(ObjectKind::SecretKey, ctx.fingerprint(), n);
   WipeGuard<std::uint8_t> wipe_w{w.bytes()};  // wipes what is left in w (nothing once taken)
   std::uint8_t* out = grow(w, n);
-  bool ternary = true;
+  // Branch-free in the coefficients (their signs are the secret): masks, not tests.
+  std::uint64_t bad = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint64_t c = s[i];
-    ternary &= (c <= 1 || c == q0 - 1);
-    out[i] = c == q0 - 1 ? 0xFF : static_cast<std::uint8_t>(c);
+    const std::uint64_t is_minus = 0 - static_cast<std::uint64_t>(c == q0 - 1);  // all ones iff c = -1
+    bad |= ~is_minus & (c >> 1);                                                 // c not in {0, 1, q0-1}
+    out[i] = static_cast<std::uint8_t>(c | is_minus);                            // 0, 1 or 0xFF
   }
-  if (!ternary) throw InvalidArgument("save: secret key is not ternary; cannot serialise it");
+  if (bad != 0) throw InvalidArgument("save: secret key is not ternary; cannot serialise it");
   return finish(w, n);
 }
 
@@ -460,12 +467,15 @@ SecretKey load_secret_key(std::span<const std::uint8_t> bytes, const Context& ct
   r.expect_end();
   std::vector<std::int64_t> s(n);
   WipeGuard<std::int64_t> wipe_s{s};
+  // Branch-free in the coefficients: 0, 1 and 0xFF map to 0, 1, -1 as int8; anything else is
+  // recorded in `bad` and refused after the loop.
+  unsigned bad = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint8_t c = in[i];
-    if (c > 1 && c != 0xFF)
-      throw FormatError(r.what() + ": coefficient " + std::to_string(i) + " is not in {-1, 0, 1}");
-    s[i] = c == 0xFF ? -1 : c;
+    bad |= static_cast<unsigned>(static_cast<std::uint8_t>(c + 1) > 2);  // c + 1 mod 256 in {0, 1, 2}
+    s[i] = static_cast<std::int8_t>(c);
   }
+  if (bad != 0) throw FormatError(r.what() + ": a coefficient is not in {-1, 0, 1}");
   math::RnsPoly poly = small_to_ntt(ctx, s, qp_count(ctx));
   return SecretKey::from_poly(std::move(poly), ctx.fingerprint());
 }
@@ -582,7 +592,7 @@ std::vector<std::uint8_t> save(const Plaintext& pt, const Context& ctx) {
 Plaintext load_plaintext(std::span<const std::uint8_t> bytes, const Context& ctx) {
   BinaryReader r = open_reader(bytes, ObjectKind::Plaintext, ctx);
   const int level = read_level(r, ctx);
-  const double scale = read_scale(r);
+  const double scale = read_scale(r, ctx, level);
   math::RnsPoly poly = read_poly(r, ctx, static_cast<std::size_t>(level) + 1);
   r.expect_end();
   return Plaintext(std::move(poly), scale, ctx.fingerprint());

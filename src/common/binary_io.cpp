@@ -66,13 +66,38 @@ FileHeader read_header(BinaryReader& r, ObjectKind expected_kind, std::uint64_t 
   return h;
 }
 
-std::vector<std::uint8_t> read_file(const std::string& path, std::uint64_t max_bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw IoError("cannot open '" + path + "': " + std::strerror(errno));
+namespace {
+std::string not_regular(const std::string& path, mode_t mode) {
+  if (S_ISDIR(mode)) return "'" + path + "' is a folder, not a file";
+  if (S_ISFIFO(mode)) return "'" + path + "' is a FIFO (named pipe), not a file; refused (it could block for ever)";
+  return "'" + path + "' is not a regular file (a device or socket); refused";
+}
+}  // namespace
+
+void check_regular_file(const std::string& path) {
   struct stat st {};
-  if (fstat(fileno(f), &st) != 0) {
-    std::fclose(f);
+  if (::stat(path.c_str(), &st) != 0) throw IoError("cannot open '" + path + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw IoError(not_regular(path, st.st_mode));
+}
+
+std::vector<std::uint8_t> read_file(const std::string& path, std::uint64_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw IoError("cannot open '" + path + "': " + std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    ::close(fd);
     throw IoError("cannot stat '" + path + "': " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw IoError(not_regular(path, st.st_mode));
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  std::FILE* f = ::fdopen(fd, "rb");
+  if (!f) {
+    ::close(fd);
+    throw IoError("cannot open '" + path + "': " + std::strerror(errno));
   }
   if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
     std::fclose(f);

@@ -63,6 +63,8 @@ std::vector<double> dicom_frame_values(const gdcm::Image& im, const std::string&
   const std::size_t w = dims[0], h = dims[1];
   const std::size_t plane = w * h * spp * bytes;
   const std::size_t need = plane * frames;
+  // Before gdcm decodes (decompresses) the pixel data: every frame at once.
+  check_declared_size(what, w, h, static_cast<std::uint64_t>(need));
   if (im.GetBufferLength() < need) throw FormatError(what + ": pixel data shorter than the dimensions say");
   // Uncompressed pixel data cut short: gdcm reads it with a warning; refuse it.
   // gdcm pads truncated uncompressed pixel data (with a warning only): count the bytes really

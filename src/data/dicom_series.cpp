@@ -3,6 +3,7 @@
 #include "cryptounet/data/volume.h"
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/data/image_file.h"
 #include "data/dicom_pixels.h"
 
 #include <gdcmImage.h>
@@ -54,6 +55,8 @@ Volume read_dicom_series(const std::string& folder) {
     if (!reader.Read()) continue;  // not a DICOM image: skipped (DICOMDIR, notes, ...)
     const gdcm::Image& im = reader.GetImage();
     const unsigned* dims = im.GetDimensions();
+    check_declared_size(what + ": '" + f + "'", dims[0], dims[1],
+                        std::uint64_t{dims[0]} * dims[1] * sizeof(double));  // before any pixel is decoded
     if (im.GetNumberOfDimensions() >= 3 && dims[2] > 1)
       throw FormatError(what + ": '" + f + "' is a multi-frame image; a series folder holds one frame per file");
     if (im.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::MONOCHROME1)

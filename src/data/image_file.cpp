@@ -1,5 +1,6 @@
 #include "cryptounet/data/image_file.h"
 
+#include "cryptounet/common/binary_io.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/dicom.h"
 #include "cryptounet/data/nifti.h"
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 namespace cryptounet::data {
@@ -24,7 +26,19 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 }  // namespace
 
+void check_declared_size(const std::string& what, std::uint64_t width, std::uint64_t height,
+                         std::uint64_t decoded_bytes) {
+  const unsigned __int128 pixels = static_cast<unsigned __int128>(width) * height;
+  if (pixels > kMaxImagePixels)
+    throw FormatError(what + ": declared size " + std::to_string(width) + "x" + std::to_string(height) +
+                      " is more than " + std::to_string(kMaxImagePixels) + " pixels; refused before decoding");
+  if (decoded_bytes > kMaxDecodedBytes)
+    throw FormatError(what + ": decoding would take " + std::to_string(decoded_bytes >> 20) + " MiB, more than " +
+                      std::to_string(kMaxDecodedBytes >> 20) + " MiB; refused before decoding");
+}
+
 ImageFileKind image_file_kind(const std::string& path) {
+  check_regular_file(path);  // a folder or FIFO: a clear IoError, no hang
   std::ifstream in(path, std::ios::binary);
   if (!in) throw IoError("image_file_kind: cannot open '" + path + "'");
   char head[132] = {};
@@ -74,6 +88,22 @@ Image image_from_values(const std::vector<double>& values, int width, int height
   if (hi > lo)
     for (std::size_t i = 0; i < values.size(); ++i) img.pixels[i] = static_cast<float>((values[i] - lo) / (hi - lo));
   return img;
+}
+
+std::string image_file_stem(const std::string& path) {
+  std::string name = std::filesystem::path(path).filename().string();
+  auto strip = [&name](const std::string& ext) {
+    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
+      name.resize(name.size() - ext.size());
+      return true;
+    }
+    return false;
+  };
+  // Compressed NIfTI first: ".nii.gz" is one extension.
+  if (strip(".nii.gz") || strip(".NII.GZ")) return name;
+  const std::size_t dot = name.rfind('.');
+  if (dot != std::string::npos && dot > 0) name.resize(dot);
+  return name;
 }
 
 }  // namespace cryptounet::data

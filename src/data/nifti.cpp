@@ -38,6 +38,14 @@ Image read_nifti_slice(const std::string& path, int slice) {
   const std::int64_t nx = hdr->nx, ny = std::max<std::int64_t>(hdr->ny, 1), nz = std::max<std::int64_t>(hdr->nz, 1);
   if (hdr->ndim < 2 || nx <= 0 || ny <= 0 || nx > 65536 || ny > 65536 || nz > 65536)
     throw FormatError(what + ": bad dimensions");
+  // Before the library reads (and inflates, for .nii.gz) the whole volume: every voxel of every
+  // dimension the header declares.
+  {
+    const unsigned __int128 voxels = static_cast<unsigned __int128>(std::max<std::int64_t>(hdr->nvox, 0));
+    const unsigned __int128 bytes = voxels * static_cast<unsigned>(std::max(hdr->nbyper, 1));
+    check_declared_size(what, static_cast<std::uint64_t>(nx), static_cast<std::uint64_t>(ny),
+                        bytes > kMaxDecodedBytes ? kMaxDecodedBytes + 1 : static_cast<std::uint64_t>(bytes));
+  }
   if (slice < 0) slice = static_cast<int>(nz / 2);
   if (slice >= nz)
     throw InvalidArgument(what + ": slice " + std::to_string(slice) + " out of range (the volume has " +

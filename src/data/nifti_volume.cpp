@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <random>
 
@@ -212,6 +213,11 @@ void write_nifti(const std::string& path, const VolumeGeometry& g, const std::ve
 
 Volume read_volume(const std::string& path) {
   if (std::filesystem::is_directory(path)) return read_dicom_series(path);
+  // A single DICOM file (preamble + "DICM"): say how to pass a series instead of "not NIfTI".
+  std::ifstream in(path, std::ios::binary);
+  char head[132] = {};
+  if (in.read(head, sizeof head) && std::memcmp(head + 128, "DICM", 4) == 0)
+    throw FormatError("read_volume '" + path + "': a single DICOM file; pass the folder that holds the series");
   return read_nifti_volume(path);
 }
 

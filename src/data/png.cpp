@@ -3,9 +3,16 @@
 #include "cryptounet/data/png.h"
 
 #include "cryptounet/common/binary_io.h"
+#include "cryptounet/data/image_file.h"
 #include "cryptounet/common/error.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cmath>
 #include <fstream>
 #include <memory>
@@ -41,6 +48,7 @@ double luma(double r, double g, double b) { return 0.299 * r + 0.587 * g + 0.114
 
 // Decodes to grey values on [0, max] and returns them divided by max.
 Image decode(const std::string& path) {
+  check_regular_file(path);  // a folder or FIFO: a clear IoError
   const auto bytes = read_file(path, kMaxFileBytes);  // IoError if it cannot be read
   if (bytes.empty()) throw FormatError("read_image: '" + path + "' is empty");
   const auto* buf = reinterpret_cast<const stbi_uc*>(bytes.data());
@@ -53,6 +61,10 @@ Image decode(const std::string& path) {
     throw FormatError("read_image: '" + path + "' is " + std::to_string(w) + "x" +
                       std::to_string(h) + ", outside 1.." + std::to_string(kMaxSide));
   const bool sixteen = stbi_is_16_bit_from_memory(buf, len) != 0;
+  // Before decoding: what stb would allocate (w h ch samples) plus our float plane.
+  check_declared_size("read_image: '" + path + "'", static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h),
+                      static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h) *
+                          (static_cast<std::uint64_t>(std::max(ch, 1)) * (sixteen ? 2 : 1) + sizeof(float)));
   Image img(w, h);
   const std::size_t n = static_cast<std::size_t>(w) * h;
   auto convert = [&](auto* px, double max) {
@@ -87,12 +99,19 @@ void write_png(const std::string& path, int w, int h, int comp, const std::uint8
   if (!stbi_write_png_to_func(&append, &bytes, w, h, comp, data, w * comp))
     throw IoError("write_png: cannot encode '" + path + "'");
   // Plain write (no fsync): dataset tools write thousands of these; a torn file is re-made by
-  // rerunning the command and is refused by the reader.
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw IoError("write_png: cannot open '" + path + "' for writing");
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) throw IoError("write_png: writing '" + path + "' failed");
+  // rerunning the command and is refused by the reader. Mode 0600 whatever the umask: decrypted
+  // masks and overlays are patient data, like the .ct files (issue 9).
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) throw IoError("write_png: cannot open '" + path + "' for writing: " + std::strerror(errno));
+  bool ok = ::fchmod(fd, 0600) == 0;
+  for (std::size_t done = 0; ok && done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) done += static_cast<std::size_t>(n);
+  }
+  ok = (::close(fd) == 0) && ok;
+  if (!ok) throw IoError("write_png: writing '" + path + "' failed: " + std::strerror(errno));
 }
 
 void check(int w, int h, std::size_t have, std::size_t per, const char* what) {

@@ -43,6 +43,8 @@ Image read_tiff(const std::string& path, int page) {
   TIFFGetFieldDefaulted(tif.get(), TIFFTAG_SAMPLEFORMAT, &format);
   TIFFGetFieldDefaulted(tif.get(), TIFFTAG_PLANARCONFIG, &planar);
   if (w == 0 || h == 0 || w > 65536 || h > 65536) throw FormatError(what + ": bad size");
+  // Declared size against the limits before any row is decoded (our plane holds doubles).
+  check_declared_size(what, w, h, std::uint64_t{w} * h * (spp == 1 ? 1 : 3) * sizeof(double));
   if (TIFFIsTiled(tif.get())) throw FormatError(what + ": tiled TIFFs are not supported");
   if (spp != 1 && spp != 3 && spp != 4)
     throw FormatError(what + ": " + std::to_string(spp) + " samples per pixel (1, 3 or 4 supported)");

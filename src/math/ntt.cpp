@@ -47,6 +47,16 @@ NttTables::NttTables(std::size_t n, const Modulus& q) : n_(n), q_(q) {
   const std::uint64_t ninv = inv_mod(n, q_);
   inv_n_ = make_shoup(ninv, q_);
   inv_n_root_ = make_shoup(mul_mod(ninv, inv_roots_[1].value, q_), q_);
+  root_w_.resize(n);
+  root_wq_.resize(n);
+  inv_root_w_.resize(n);
+  inv_root_wq_.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    root_w_[i] = roots_[i].value;
+    root_wq_[i] = roots_[i].quotient;
+    inv_root_w_[i] = inv_roots_[i].value;
+    inv_root_wq_[i] = inv_roots_[i].quotient;
+  }
   if (q_.value() < (std::uint64_t{1} << 50)) {
     auto q52 = [&](std::uint64_t w) {
       return static_cast<std::uint64_t>((static_cast<unsigned __int128>(w) << 52) / q_.value());
@@ -68,23 +78,159 @@ bool ntt_has_ifma() { return true; }
 bool ntt_has_ifma() { return false; }
 #endif
 
+
+// Layout of both transforms (vector and scalar): layers are taken two at a time (radix-4: four
+// elements, two layers, one load and one store each), so a 2^15 transform makes 8 passes over the
+// limb instead of 15. The vector kernels finish (forward) or start (inverse) with the five layers
+// t = 16..1 done in registers on blocks of 32 elements, and the full-range transforms fold their
+// final reduction to [0, q) into the last pass.
+//
+// Butterflies (Harvey): forward X, Y in [0, 4q) -> X' = (X mod 2q) + WY, Y' = (X mod 2q) - WY + 2q,
+// with WY = Shoup lazy product in [0, 2q); inverse X, Y in [0, 2q) -> X' = (X + Y) mod 2q,
+// Y' = W (X - Y + 2q) lazily in [0, 2q); the last inverse layer multiplies both outputs by 1/n.
+
+namespace {
+
+inline std::uint64_t lazy_s(std::uint64_t y, std::uint64_t w, std::uint64_t wq, std::uint64_t q) {
+  return y * w - mul_hi(y, wq) * q;
+}
+inline void ct_s(std::uint64_t& x, std::uint64_t& y, std::uint64_t w, std::uint64_t wq, std::uint64_t q,
+                 std::uint64_t two_q) {
+  std::uint64_t tx = x;
+  tx -= (tx >= two_q) ? two_q : 0;
+  const std::uint64_t ty = lazy_s(y, w, wq, q);
+  x = tx + ty;
+  y = tx - ty + two_q;
+}
+inline void gs_s(std::uint64_t& x, std::uint64_t& y, std::uint64_t w, std::uint64_t wq, std::uint64_t q,
+                 std::uint64_t two_q) {
+  std::uint64_t s = x + y;
+  s -= (s >= two_q) ? two_q : 0;
+  y = lazy_s(x + two_q - y, w, wq, q);
+  x = s;
+}
+inline std::uint64_t full_s(std::uint64_t x, std::uint64_t q) {  // [0, 4q) -> [0, q)
+  x -= (x >= 2 * q) ? 2 * q : 0;
+  return x - ((x >= q) ? q : 0);
+}
+
+template <bool kFull>
+void forward_scalar(std::uint64_t* a, const NttTables& tables) {
+  const std::size_t n = tables.n();
+  const std::uint64_t q = tables.modulus().value(), two_q = 2 * q;
+  const std::uint64_t* W = tables.root_values();
+  const std::uint64_t* Q = tables.root_quotients();
+  std::size_t t = n >> 1, m = 1;
+  if (tables.log_n() & 1) {  // one radix-2 layer first
+    for (std::size_t j = 0; j < t; ++j) ct_s(a[j], a[j + t], W[1], Q[1], q, two_q);
+    if (kFull && n == 2) {
+      a[0] = full_s(a[0], q);
+      a[1] = full_s(a[1], q);
+    }
+    m = 2;
+    t >>= 1;
+  }
+  for (; t >= 2; m <<= 2, t >>= 2) {
+    const std::size_t h = t >> 1;
+    const bool last = h == 1;
+    for (std::size_t i = 0; i < m; ++i) {
+      const std::uint64_t w1 = W[m + i], q1 = Q[m + i];
+      const std::uint64_t w2 = W[2 * m + 2 * i], q2 = Q[2 * m + 2 * i];
+      const std::uint64_t w3 = W[2 * m + 2 * i + 1], q3 = Q[2 * m + 2 * i + 1];
+      std::uint64_t* x = a + 2 * i * t;
+      for (std::size_t j = 0; j < h; ++j) {
+        std::uint64_t x0 = x[j], x1 = x[j + h], x2 = x[j + t], x3 = x[j + t + h];
+        ct_s(x0, x2, w1, q1, q, two_q);
+        ct_s(x1, x3, w1, q1, q, two_q);
+        ct_s(x0, x1, w2, q2, q, two_q);
+        ct_s(x2, x3, w3, q3, q, two_q);
+        if (kFull && last) {
+          x0 = full_s(x0, q);
+          x1 = full_s(x1, q);
+          x2 = full_s(x2, q);
+          x3 = full_s(x3, q);
+        }
+        x[j] = x0;
+        x[j + h] = x1;
+        x[j + t] = x2;
+        x[j + t + h] = x3;
+      }
+    }
+  }
+}
+
+template <bool kFull>
+inline void final_s(std::uint64_t& x, std::uint64_t& y, const NttTables& tables, std::uint64_t q,
+                    std::uint64_t two_q) {
+  const std::uint64_t u = x, v = y;
+  x = mul_shoup_lazy(u + v, tables.inv_n(), q);
+  y = mul_shoup_lazy(u + two_q - v, tables.inv_n_root(), q);
+  if (kFull) {
+    x -= (x >= q) ? q : 0;
+    y -= (y >= q) ? q : 0;
+  }
+}
+
+template <bool kFull>
+void inverse_scalar(std::uint64_t* a, const NttTables& tables) {
+  const std::size_t n = tables.n();
+  const std::uint64_t q = tables.modulus().value(), two_q = 2 * q;
+  const std::uint64_t* W = tables.inv_root_values();
+  const std::uint64_t* Q = tables.inv_root_quotients();
+  std::size_t t = 1, m = n >> 1;
+  if (tables.log_n() & 1) {  // one radix-2 layer first (the last layer too when n = 2)
+    if (n == 2) {
+      final_s<kFull>(a[0], a[1], tables, q, two_q);
+      return;
+    }
+    for (std::size_t i = 0; i < m; ++i) gs_s(a[2 * i], a[2 * i + 1], W[m + i], Q[m + i], q, two_q);
+    m >>= 1;
+    t = 2;
+  }
+  for (; m > 1; m >>= 2, t <<= 2) {
+    const bool last = m == 2;
+    for (std::size_t i = 0; i < m / 2; ++i) {
+      const std::uint64_t wa = W[m + 2 * i], qa = Q[m + 2 * i];
+      const std::uint64_t wb = W[m + 2 * i + 1], qb = Q[m + 2 * i + 1];
+      const std::uint64_t wc = W[m / 2 + i], qc = Q[m / 2 + i];
+      std::uint64_t* x = a + 4 * i * t;
+      for (std::size_t j = 0; j < t; ++j) {
+        std::uint64_t x0 = x[j], x1 = x[j + t], x2 = x[j + 2 * t], x3 = x[j + 3 * t];
+        gs_s(x0, x1, wa, qa, q, two_q);
+        gs_s(x2, x3, wb, qb, q, two_q);
+        if (last) {
+          final_s<kFull>(x0, x2, tables, q, two_q);
+          final_s<kFull>(x1, x3, tables, q, two_q);
+        } else {
+          gs_s(x0, x2, wc, qc, q, two_q);
+          gs_s(x1, x3, wc, qc, q, two_q);
+        }
+        x[j] = x0;
+        x[j + t] = x1;
+        x[j + 2 * t] = x2;
+        x[j + 3 * t] = x3;
+      }
+    }
+  }
+}
+
+}  // namespace
+
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 #define CU_NTT_AVX512 1
 namespace {
 
-// Vectorised Harvey butterflies, eight at a time. Two multipliers:
-//  * Mul52 (AVX-512 IFMA, q < 2^50, HEXL's approach): values stay below 4q < 2^52, so the
-//    52-bit multiplier computes the Shoup product W*Y - floor(W' Y / 2^52) q in [0, 2q) exactly
-//    from the low 52 bits;
-//  * Mul64 (any q < 2^62): the same Shoup product with the 64-bit quotient, the high half of
-//    Y*W' assembled from four 32-bit products (AVX-512 has no 64x64 -> 128 multiply).
+// Two vector multipliers for the Shoup lazy product W*Y mod q in [0, 2q):
+//  * Mul52 (AVX-512 IFMA, q < 2^50): values stay below 4q < 2^52, so the 52-bit multiplier gives
+//    W*Y - floor(W' Y / 2^52) q exactly from the low 52 bits (W' = floor(W 2^52 / q));
+//  * Mul64 (any q < 2^62): the 64-bit quotient W' = floor(W 2^64 / q), the high half of Y*W'
+//    assembled from four 32-bit products (AVX-512 has no 64x64 -> 128 multiply).
 struct Mul52 {
   __m512i q, mask52;
   explicit Mul52(std::uint64_t qv) : q(_mm512_set1_epi64(static_cast<long long>(qv))),
                                      mask52(_mm512_set1_epi64((1LL << 52) - 1)) {}
-  static std::uint64_t quotient(const NttTables& t, const ShoupOperand* roots, std::size_t i, bool inverse) {
-    (void)roots;
-    return inverse ? t.inv_root_q52()[i] : t.root_q52()[i];
+  static const std::uint64_t* quotients(const NttTables& t, bool inverse) {
+    return inverse ? t.inv_root_q52().data() : t.root_q52().data();
   }
   static std::uint64_t inv_n_quotient(const NttTables& t) { return t.inv_n_q52(); }
   static std::uint64_t inv_n_root_quotient(const NttTables& t) { return t.inv_n_root_q52(); }
@@ -105,169 +251,338 @@ struct Mul64 {
   __m512i q, lo32;
   explicit Mul64(std::uint64_t qv) : q(_mm512_set1_epi64(static_cast<long long>(qv))),
                                      lo32(_mm512_set1_epi64(0xffffffffLL)) {}
-  static std::uint64_t quotient(const NttTables&, const ShoupOperand* roots, std::size_t i, bool) {
-    return roots[i].quotient;
+  static const std::uint64_t* quotients(const NttTables& t, bool inverse) {
+    return inverse ? t.inv_root_quotients() : t.root_quotients();
   }
   static std::uint64_t inv_n_quotient(const NttTables& t) { return t.inv_n().quotient; }
   static std::uint64_t inv_n_root_quotient(const NttTables& t) { return t.inv_n_root().quotient; }
+  // High 64 bits of a*b: with a = ah 2^32 + al, b = bh 2^32 + bl, t = ah bl + (al bl >> 32) and
+  // u = al bh + (t mod 2^32) both fit 64 bits, and hi = ah bh + (t >> 32) + (u >> 32).
   [[nodiscard]] __m512i mulhi(__m512i a, __m512i b) const {
     const __m512i ah = _mm512_srli_epi64(a, 32), bh = _mm512_srli_epi64(b, 32);
     const __m512i ll = _mm512_mul_epu32(a, b), lh = _mm512_mul_epu32(a, bh);
     const __m512i hl = _mm512_mul_epu32(ah, b), hh = _mm512_mul_epu32(ah, bh);
-    const __m512i mid = _mm512_add_epi64(_mm512_add_epi64(_mm512_srli_epi64(ll, 32), _mm512_and_si512(lh, lo32)),
-                                         _mm512_and_si512(hl, lo32));
-    return _mm512_add_epi64(_mm512_add_epi64(hh, _mm512_srli_epi64(lh, 32)),
-                            _mm512_add_epi64(_mm512_srli_epi64(hl, 32), _mm512_srli_epi64(mid, 32)));
+    const __m512i t = _mm512_add_epi64(hl, _mm512_srli_epi64(ll, 32));
+    const __m512i u = _mm512_add_epi64(lh, _mm512_and_si512(t, lo32));
+    return _mm512_add_epi64(_mm512_add_epi64(hh, _mm512_srli_epi64(t, 32)), _mm512_srli_epi64(u, 32));
   }
+  // A lower estimate of the high half, short by at most 2: the partial products ah bl and al bh
+  // are added after dropping their low 32 bits, al bl is ignored.
+  [[nodiscard]] __m512i mulhi_est(__m512i a, __m512i b) const {
+    const __m512i ah = _mm512_srli_epi64(a, 32), bh = _mm512_srli_epi64(b, 32);
+    const __m512i lh = _mm512_mul_epu32(a, bh), hl = _mm512_mul_epu32(ah, b), hh = _mm512_mul_epu32(ah, bh);
+    return _mm512_add_epi64(hh, _mm512_add_epi64(_mm512_srli_epi64(lh, 32), _mm512_srli_epi64(hl, 32)));
+  }
+  // Shoup with the estimated quotient: W Y - qhat q lies in [0, 4q) (q < 2^62, so no overflow),
+  // and one conditional subtraction of 2q brings it to [0, 2q).
   [[nodiscard]] __m512i lazy(__m512i y, __m512i w, __m512i wq) const {
-    const __m512i qhat = mulhi(y, wq);
-    return _mm512_sub_epi64(_mm512_mullo_epi64(y, w), _mm512_mullo_epi64(qhat, q));
+    const __m512i qhat = mulhi_est(y, wq);
+    const __m512i r = _mm512_sub_epi64(_mm512_mullo_epi64(y, w), _mm512_mullo_epi64(qhat, q));
+    return _mm512_min_epu64(r, _mm512_sub_epi64(r, two_q));
   }
+  __m512i two_q = _mm512_add_epi64(q, q);
 };
 
 inline __m512i bcast(std::uint64_t v) { return _mm512_set1_epi64(static_cast<long long>(v)); }
+inline __m512i load(const std::uint64_t* p) { return _mm512_loadu_si512(p); }
+inline void store(std::uint64_t* p, __m512i v) { _mm512_storeu_si512(p, v); }
 
-// The last three forward layers (first three inverse ones) have groups of 2t = 8, 4, 2 elements,
-// shorter than a vector. Two vectors (16 elements) are split into the X halves and the Y halves
-// of their groups with cross-lane permutations, processed as one vector butterfly, and merged
-// back. Lane L of X is element 2t (L / t) + L % t, of Y the same plus t.
-struct SmallLayer {
-  __m512i idx_x, idx_y, back0, back1;
-  explicit SmallLayer(std::size_t t) {
-    alignas(64) long long ix[8], iy[8], b0[8], b1[8];
-    for (std::size_t l = 0; l < 8; ++l) {
-      ix[l] = static_cast<long long>(2 * t * (l / t) + l % t);
-      iy[l] = ix[l] + static_cast<long long>(t);
-    }
-    for (std::size_t e = 0; e < 16; ++e) {
-      const std::size_t g = e / (2 * t), p = e % (2 * t);
-      const long long lane = static_cast<long long>(t * g + (p < t ? p : p - t)) + (p < t ? 0 : 8);
-      (e < 8 ? b0[e] : b1[e - 8]) = lane;
-    }
-    idx_x = _mm512_load_si512(ix);
-    idx_y = _mm512_load_si512(iy);
-    back0 = _mm512_load_si512(b0);
-    back1 = _mm512_load_si512(b1);
+template <class M>
+struct Ctx {
+  M mul;
+  __m512i q, two_q;
+  const std::uint64_t *W, *Q;
+  Ctx(const NttTables& t, bool inverse)
+      : mul(t.modulus().value()), q(bcast(t.modulus().value())), two_q(bcast(2 * t.modulus().value())),
+        W(inverse ? t.inv_root_values() : t.root_values()), Q(M::quotients(t, inverse)) {}
+  void ct(__m512i& x, __m512i& y, __m512i w, __m512i wq) const {
+    x = _mm512_min_epu64(x, _mm512_sub_epi64(x, two_q));
+    const __m512i t = mul.lazy(y, w, wq);
+    y = _mm512_add_epi64(_mm512_sub_epi64(x, t), two_q);
+    x = _mm512_add_epi64(x, t);
+  }
+  void gs(__m512i& x, __m512i& y, __m512i w, __m512i wq) const {
+    const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(x, two_q), y);
+    const __m512i s = _mm512_add_epi64(x, y);
+    x = _mm512_min_epu64(s, _mm512_sub_epi64(s, two_q));
+    y = mul.lazy(d, w, wq);
+  }
+  [[nodiscard]] __m512i full4(__m512i x) const {  // [0, 4q) -> [0, q)
+    x = _mm512_min_epu64(x, _mm512_sub_epi64(x, two_q));
+    return _mm512_min_epu64(x, _mm512_sub_epi64(x, q));
+  }
+  [[nodiscard]] __m512i full2(__m512i x) const { return _mm512_min_epu64(x, _mm512_sub_epi64(x, q)); }
+};
+
+// A block of 16 elements in two vectors, for the layers t = 4, 2, 1 whose groups are shorter than
+// a vector. Layout L_t: lane l of vector 0 holds element 2t (l / t) + l % t (the X halves of the
+// groups), vector 1 the same plus t (the Y halves); L_8 is the natural order. Moving between
+// layouts costs two two-source permutations.
+struct Perms {
+  __m512i to[4][4][2];  // to[from][to][vector], layouts indexed 0: L_8, 1: L_4, 2: L_2, 3: L_1
+  __m512i dup4, dup2;   // lane l -> l / 4, l / 2
+  Perms() {
+    auto pos = [](int layout, int e) {
+      const int t = 8 >> layout, g = e / (2 * t), p = e % (2 * t);
+      return p < t ? t * g + p : 8 + t * g + p - t;  // vector * 8 + lane
+    };
+    for (int a = 0; a < 4; ++a)
+      for (int b = 0; b < 4; ++b) {
+        alignas(64) long long idx[2][8];
+        for (int e = 0; e < 16; ++e) {
+          const int pb = pos(b, e);
+          idx[pb / 8][pb % 8] = pos(a, e);
+        }
+        to[a][b][0] = _mm512_load_si512(idx[0]);
+        to[a][b][1] = _mm512_load_si512(idx[1]);
+      }
+    dup4 = _mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0);
+    dup2 = _mm512_set_epi64(3, 3, 2, 2, 1, 1, 0, 0);
+  }
+  static const Perms& get() {
+    static const Perms p;
+    return p;
   }
 };
 
-// Twiddles for the 8 lanes: lane L uses roots[first + L / t].
-template <class M>
-inline void small_twiddles(const NttTables& tables, const ShoupOperand* roots, std::size_t first, std::size_t t,
-                           bool inverse, __m512i& w, __m512i& wq) {
-  alignas(64) std::uint64_t wv[8], qv[8];
-  for (std::size_t l = 0; l < 8; ++l) {
-    wv[l] = roots[first + l / t].value;
-    qv[l] = M::quotient(tables, roots, first + l / t, inverse);
-  }
-  w = _mm512_load_si512(wv);
-  wq = _mm512_load_si512(qv);
+inline void relayout(__m512i& v0, __m512i& v1, const __m512i* idx) {
+  const __m512i a = _mm512_permutex2var_epi64(v0, idx[0], v1);
+  v1 = _mm512_permutex2var_epi64(v0, idx[1], v1);
+  v0 = a;
+}
+// Twiddles of the t = 4 / 2 / 1 layers for the 16-element block k, spread over the X lanes.
+inline __m512i tw4(const std::uint64_t* p, const Perms& P) {
+  return _mm512_permutexvar_epi64(P.dup4, _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+inline __m512i tw2(const std::uint64_t* p, const Perms& P) {
+  return _mm512_permutexvar_epi64(P.dup2, _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
 }
 
-// Forward layers with t >= 8 in vectors, the last three (t = 4, 2, 1) in scalar code.
+// Forward layers t = 4, 2, 1 on the 16-element block k (natural order in and out).
+template <class M, bool kFull>
+inline void forward_small(__m512i& v0, __m512i& v1, std::size_t k, std::size_t n, const Ctx<M>& c, const Perms& P) {
+  relayout(v0, v1, P.to[0][1]);
+  c.ct(v0, v1, tw4(c.W + n / 8 + 2 * k, P), tw4(c.Q + n / 8 + 2 * k, P));
+  relayout(v0, v1, P.to[1][2]);
+  c.ct(v0, v1, tw2(c.W + n / 4 + 4 * k, P), tw2(c.Q + n / 4 + 4 * k, P));
+  relayout(v0, v1, P.to[2][3]);
+  c.ct(v0, v1, load(c.W + n / 2 + 8 * k), load(c.Q + n / 2 + 8 * k));
+  relayout(v0, v1, P.to[3][0]);
+  if (kFull) {
+    v0 = c.full4(v0);
+    v1 = c.full4(v1);
+  }
+}
+
 template <class M>
+inline void inverse_small(__m512i& v0, __m512i& v1, std::size_t k, std::size_t n, const Ctx<M>& c, const Perms& P) {
+  relayout(v0, v1, P.to[0][3]);
+  c.gs(v0, v1, load(c.W + n / 2 + 8 * k), load(c.Q + n / 2 + 8 * k));
+  relayout(v0, v1, P.to[3][2]);
+  c.gs(v0, v1, tw2(c.W + n / 4 + 4 * k, P), tw2(c.Q + n / 4 + 4 * k, P));
+  relayout(v0, v1, P.to[2][1]);
+  c.gs(v0, v1, tw4(c.W + n / 8 + 2 * k, P), tw4(c.Q + n / 8 + 2 * k, P));
+  relayout(v0, v1, P.to[1][0]);
+}
+
+// Forward layers t = 16 (if k32) .. 1 on blocks of 32 (16) elements, in registers.
+template <class M, bool kFull, bool k32>
+void forward_blocks(std::uint64_t* a, std::size_t n, const Ctx<M>& c) {
+  const Perms& P = Perms::get();
+  constexpr std::size_t B = k32 ? 32 : 16;
+  for (std::size_t b = 0; b < n / B; ++b) {
+    std::uint64_t* p = a + B * b;
+    if constexpr (k32) {
+      __m512i v0 = load(p), v1 = load(p + 8), v2 = load(p + 16), v3 = load(p + 24);
+      const __m512i w = bcast(c.W[n / 32 + b]), wq = bcast(c.Q[n / 32 + b]);
+      c.ct(v0, v2, w, wq);
+      c.ct(v1, v3, w, wq);
+      c.ct(v0, v1, bcast(c.W[n / 16 + 2 * b]), bcast(c.Q[n / 16 + 2 * b]));
+      c.ct(v2, v3, bcast(c.W[n / 16 + 2 * b + 1]), bcast(c.Q[n / 16 + 2 * b + 1]));
+      forward_small<M, kFull>(v0, v1, 2 * b, n, c, P);
+      forward_small<M, kFull>(v2, v3, 2 * b + 1, n, c, P);
+      store(p, v0);
+      store(p + 8, v1);
+      store(p + 16, v2);
+      store(p + 24, v3);
+    } else {
+      __m512i v0 = load(p), v1 = load(p + 8);
+      c.ct(v0, v1, bcast(c.W[n / 16 + b]), bcast(c.Q[n / 16 + b]));
+      forward_small<M, kFull>(v0, v1, b, n, c, P);
+      store(p, v0);
+      store(p + 8, v1);
+    }
+  }
+}
+
+template <class M, bool k32>
+void inverse_blocks(std::uint64_t* a, std::size_t n, const Ctx<M>& c) {
+  const Perms& P = Perms::get();
+  constexpr std::size_t B = k32 ? 32 : 16;
+  for (std::size_t b = 0; b < n / B; ++b) {
+    std::uint64_t* p = a + B * b;
+    if constexpr (k32) {
+      __m512i v0 = load(p), v1 = load(p + 8), v2 = load(p + 16), v3 = load(p + 24);
+      inverse_small<M>(v0, v1, 2 * b, n, c, P);
+      inverse_small<M>(v2, v3, 2 * b + 1, n, c, P);
+      c.gs(v0, v1, bcast(c.W[n / 16 + 2 * b]), bcast(c.Q[n / 16 + 2 * b]));
+      c.gs(v2, v3, bcast(c.W[n / 16 + 2 * b + 1]), bcast(c.Q[n / 16 + 2 * b + 1]));
+      const __m512i w = bcast(c.W[n / 32 + b]), wq = bcast(c.Q[n / 32 + b]);
+      c.gs(v0, v2, w, wq);
+      c.gs(v1, v3, w, wq);
+      store(p, v0);
+      store(p + 8, v1);
+      store(p + 16, v2);
+      store(p + 24, v3);
+    } else {
+      __m512i v0 = load(p), v1 = load(p + 8);
+      inverse_small<M>(v0, v1, b, n, c, P);
+      c.gs(v0, v1, bcast(c.W[n / 16 + b]), bcast(c.Q[n / 16 + b]));
+      store(p, v0);
+      store(p + 8, v1);
+    }
+  }
+}
+
+// Forward layers t = n/2 down to t_end (> 8), radix-2 first if their number is odd, then radix-4.
+template <class M>
+void forward_wide(std::uint64_t* a, std::size_t n, std::size_t t_end, const Ctx<M>& c) {
+  std::size_t t = n >> 1, m = 1;
+  int layers = 0;
+  for (std::size_t s = t; s >= t_end; s >>= 1) ++layers;
+  if (layers & 1) {
+    const __m512i w = bcast(c.W[1]), wq = bcast(c.Q[1]);
+    for (std::size_t j = 0; j < t; j += 8) {
+      __m512i x = load(a + j), y = load(a + j + t);
+      c.ct(x, y, w, wq);
+      store(a + j, x);
+      store(a + j + t, y);
+    }
+    m = 2;
+    t >>= 1;
+  }
+  for (; t >= 2 * t_end; m <<= 2, t >>= 2) {
+    const std::size_t h = t >> 1;
+    for (std::size_t i = 0; i < m; ++i) {
+      const __m512i w1 = bcast(c.W[m + i]), q1 = bcast(c.Q[m + i]);
+      const __m512i w2 = bcast(c.W[2 * m + 2 * i]), q2 = bcast(c.Q[2 * m + 2 * i]);
+      const __m512i w3 = bcast(c.W[2 * m + 2 * i + 1]), q3 = bcast(c.Q[2 * m + 2 * i + 1]);
+      std::uint64_t* x = a + 2 * i * t;
+      for (std::size_t j = 0; j < h; j += 8) {
+        __m512i x0 = load(x + j), x1 = load(x + j + h), x2 = load(x + j + t), x3 = load(x + j + t + h);
+        c.ct(x0, x2, w1, q1);
+        c.ct(x1, x3, w1, q1);
+        c.ct(x0, x1, w2, q2);
+        c.ct(x2, x3, w3, q3);
+        store(x + j, x0);
+        store(x + j + h, x1);
+        store(x + j + t, x2);
+        store(x + j + t + h, x3);
+      }
+    }
+  }
+}
+
+// The last inverse layer with the factor 1/n: X' = (u + v)/n, Y' = (u - v) psi^-br(1) / n.
+template <class M, bool kFull>
+struct Final {
+  __m512i ninv, ninv_q, nw, nw_q;
+  explicit Final(const NttTables& t)
+      : ninv(bcast(t.inv_n().value)), ninv_q(bcast(M::inv_n_quotient(t))), nw(bcast(t.inv_n_root().value)),
+        nw_q(bcast(M::inv_n_root_quotient(t))) {}
+  void operator()(__m512i& x, __m512i& y, const Ctx<M>& c) const {
+    const __m512i s = _mm512_add_epi64(x, y);
+    const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(x, c.two_q), y);
+    x = c.mul.lazy(s, ninv, ninv_q);
+    y = c.mul.lazy(d, nw, nw_q);
+    if (kFull) {
+      x = c.full2(x);
+      y = c.full2(y);
+    }
+  }
+};
+
+// Inverse layers t = t_begin (> 8) up to n/2, the last one scaled by 1/n.
+template <class M, bool kFull>
+void inverse_wide(std::uint64_t* a, std::size_t n, std::size_t t_begin, const NttTables& tables, const Ctx<M>& c) {
+  const Final<M, kFull> fin(tables);
+  std::size_t t = t_begin, m = n / (2 * t_begin);
+  int layers = 0;
+  for (std::size_t s = t; s <= n / 2; s <<= 1) ++layers;
+  if (layers & 1) {
+    for (std::size_t i = 0; i < m; ++i) {
+      const __m512i w = bcast(c.W[m + i]), wq = bcast(c.Q[m + i]);
+      std::uint64_t* x = a + 2 * i * t;
+      for (std::size_t j = 0; j < t; j += 8) {
+        __m512i u = load(x + j), v = load(x + j + t);
+        if (m == 1) {
+          fin(u, v, c);
+        } else {
+          c.gs(u, v, w, wq);
+        }
+        store(x + j, u);
+        store(x + j + t, v);
+      }
+    }
+    m >>= 1;
+    t <<= 1;
+  }
+  for (; m > 1; m >>= 2, t <<= 2) {
+    const bool last = m == 2;
+    for (std::size_t i = 0; i < m / 2; ++i) {
+      const __m512i wa = bcast(c.W[m + 2 * i]), qa = bcast(c.Q[m + 2 * i]);
+      const __m512i wb = bcast(c.W[m + 2 * i + 1]), qb = bcast(c.Q[m + 2 * i + 1]);
+      const __m512i wc = bcast(c.W[m / 2 + i]), qc = bcast(c.Q[m / 2 + i]);
+      std::uint64_t* x = a + 4 * i * t;
+      for (std::size_t j = 0; j < t; j += 8) {
+        __m512i x0 = load(x + j), x1 = load(x + j + t), x2 = load(x + j + 2 * t), x3 = load(x + j + 3 * t);
+        c.gs(x0, x1, wa, qa);
+        c.gs(x2, x3, wb, qb);
+        if (last) {
+          fin(x0, x2, c);
+          fin(x1, x3, c);
+        } else {
+          c.gs(x0, x2, wc, qc);
+          c.gs(x1, x3, wc, qc);
+        }
+        store(x + j, x0);
+        store(x + j + t, x1);
+        store(x + j + 2 * t, x2);
+        store(x + j + 3 * t, x3);
+      }
+    }
+  }
+}
+
+template <class M, bool kFull>
 void forward_vec(std::uint64_t* a, const NttTables& tables) {
   const std::size_t n = tables.n();
-  const std::uint64_t qv = tables.modulus().value();
-  const M mul(qv);
-  const __m512i two_q = bcast(2 * qv);
-  const ShoupOperand* roots = tables.root_powers();
-  std::size_t t = n >> 1, m = 1;
-  for (; t >= 8; m <<= 1, t >>= 1) {
-    for (std::size_t i = 0; i < m; ++i) {
-      const __m512i w = bcast(roots[m + i].value);
-      const __m512i wq = bcast(M::quotient(tables, roots, m + i, false));
-      std::uint64_t* x = a + 2 * i * t;
-      std::uint64_t* y = x + t;
-      for (std::size_t j = 0; j < t; j += 8) {
-        __m512i vx = _mm512_loadu_si512(x + j);
-        const __m512i vy = _mm512_loadu_si512(y + j);
-        vx = _mm512_min_epu64(vx, _mm512_sub_epi64(vx, two_q));
-        const __m512i ty = mul.lazy(vy, w, wq);
-        _mm512_storeu_si512(x + j, _mm512_add_epi64(vx, ty));
-        _mm512_storeu_si512(y + j, _mm512_add_epi64(_mm512_sub_epi64(vx, ty), two_q));
-      }
-    }
-  }
-  for (; m < n; m <<= 1, t >>= 1) {
-    const SmallLayer layer(t);
-    const std::size_t groups = 8 / t;  // groups per 16 elements
-    for (std::size_t k = 0; k < n / 16; ++k) {
-      __m512i w, wq;
-      small_twiddles<M>(tables, roots, m + k * groups, t, false, w, wq);
-      const __m512i v0 = _mm512_loadu_si512(a + 16 * k), v1 = _mm512_loadu_si512(a + 16 * k + 8);
-      __m512i vx = _mm512_permutex2var_epi64(v0, layer.idx_x, v1);
-      const __m512i vy = _mm512_permutex2var_epi64(v0, layer.idx_y, v1);
-      vx = _mm512_min_epu64(vx, _mm512_sub_epi64(vx, two_q));
-      const __m512i ty = mul.lazy(vy, w, wq);
-      const __m512i nx = _mm512_add_epi64(vx, ty);
-      const __m512i ny = _mm512_add_epi64(_mm512_sub_epi64(vx, ty), two_q);
-      _mm512_storeu_si512(a + 16 * k, _mm512_permutex2var_epi64(nx, layer.back0, ny));
-      _mm512_storeu_si512(a + 16 * k + 8, _mm512_permutex2var_epi64(nx, layer.back1, ny));
-    }
+  const Ctx<M> c(tables, false);
+  if (n >= 64) {
+    forward_wide<M>(a, n, 32, c);
+    forward_blocks<M, kFull, true>(a, n, c);
+  } else {
+    forward_wide<M>(a, n, 16, c);
+    forward_blocks<M, kFull, false>(a, n, c);
   }
 }
 
-// Inverse: the first three layers (t = 1, 2, 4) scalar, then vectors; the last layer folds in 1/n.
-template <class M>
+template <class M, bool kFull>
 void inverse_vec(std::uint64_t* a, const NttTables& tables) {
   const std::size_t n = tables.n();
-  const std::uint64_t qv = tables.modulus().value();
-  const std::uint64_t two_qs = 2 * qv;
-  const ShoupOperand* roots = tables.inv_root_powers();
-  const M mul(qv);
-  const __m512i two_q = bcast(two_qs);
-  std::size_t t = 1, m = n >> 1;
-  for (; m > 1 && t < 8; m >>= 1, t <<= 1) {
-    const SmallLayer layer(t);
-    const std::size_t groups = 8 / t;
-    for (std::size_t k = 0; k < n / 16; ++k) {
-      __m512i w, wq;
-      small_twiddles<M>(tables, roots, m + k * groups, t, true, w, wq);
-      const __m512i v0 = _mm512_loadu_si512(a + 16 * k), v1 = _mm512_loadu_si512(a + 16 * k + 8);
-      const __m512i u = _mm512_permutex2var_epi64(v0, layer.idx_x, v1);
-      const __m512i v = _mm512_permutex2var_epi64(v0, layer.idx_y, v1);
-      __m512i sum = _mm512_add_epi64(u, v);
-      sum = _mm512_min_epu64(sum, _mm512_sub_epi64(sum, two_q));
-      const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(u, two_q), v);
-      const __m512i ny = mul.lazy(d, w, wq);
-      _mm512_storeu_si512(a + 16 * k, _mm512_permutex2var_epi64(sum, layer.back0, ny));
-      _mm512_storeu_si512(a + 16 * k + 8, _mm512_permutex2var_epi64(sum, layer.back1, ny));
-    }
-  }
-  for (; m > 1; m >>= 1, t <<= 1) {
-    for (std::size_t i = 0; i < m; ++i) {
-      const __m512i w = bcast(roots[m + i].value);
-      const __m512i wq = bcast(M::quotient(tables, roots, m + i, true));
-      std::uint64_t* x = a + 2 * i * t;
-      std::uint64_t* y = x + t;
-      for (std::size_t j = 0; j < t; j += 8) {
-        const __m512i u = _mm512_loadu_si512(x + j);
-        const __m512i v = _mm512_loadu_si512(y + j);
-        __m512i s = _mm512_add_epi64(u, v);
-        s = _mm512_min_epu64(s, _mm512_sub_epi64(s, two_q));
-        const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(u, two_q), v);
-        _mm512_storeu_si512(x + j, s);
-        _mm512_storeu_si512(y + j, mul.lazy(d, w, wq));
-      }
-    }
-  }
-  const std::size_t h = n >> 1;
-  const __m512i ninv = bcast(tables.inv_n().value), ninv_q = bcast(M::inv_n_quotient(tables));
-  const __m512i nw = bcast(tables.inv_n_root().value), nw_q = bcast(M::inv_n_root_quotient(tables));
-  for (std::size_t j = 0; j < h; j += 8) {
-    const __m512i u = _mm512_loadu_si512(a + j);
-    const __m512i v = _mm512_loadu_si512(a + j + h);
-    const __m512i s = _mm512_add_epi64(u, v);
-    const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(u, two_q), v);
-    _mm512_storeu_si512(a + j, mul.lazy(s, ninv, ninv_q));
-    _mm512_storeu_si512(a + j + h, mul.lazy(d, nw, nw_q));
+  const Ctx<M> c(tables, true);
+  if (n >= 64) {
+    inverse_blocks<M, true>(a, n, c);
+    inverse_wide<M, kFull>(a, n, 32, tables, c);
+  } else {
+    inverse_blocks<M, false>(a, n, c);
+    inverse_wide<M, kFull>(a, n, 16, tables, c);
   }
 }
 
 // 0: scalar, 1: 64-bit vectors, 2: IFMA vectors.
 int vector_kind(const NttTables& t) {
-  if (t.n() < 16) return 0;
+  if (t.n() < 32) return 0;
 #if defined(__AVX512IFMA__)
   if (!t.root_q52().empty()) return 2;
 #endif
@@ -277,100 +592,47 @@ int vector_kind(const NttTables& t) {
 }  // namespace
 #endif
 
-// Cooley-Tukey layers, m groups of 2t; Harvey's lazy butterfly keeps values in [0, 4q):
-//   X' = (X mod 2q) + W*Y (lazy, < 2q), Y' = (X mod 2q) - W*Y + 2q.
 std::uint64_t ntt_count() { return g_ntt_count.load(std::memory_order_relaxed); }
 
-void ntt_forward_lazy(std::uint64_t* a, const NttTables& tables) {
+namespace {
+template <bool kFull>
+void forward_any(std::uint64_t* a, const NttTables& tables) {
   g_ntt_count.fetch_add(1, std::memory_order_relaxed);
 #ifdef CU_NTT_AVX512
   switch (vector_kind(tables)) {
-    case 2: forward_vec<Mul52>(a, tables); return;
-    case 1: forward_vec<Mul64>(a, tables); return;
+    case 2: forward_vec<Mul52, kFull>(a, tables); return;
+    case 1: forward_vec<Mul64, kFull>(a, tables); return;
     default: break;
   }
 #endif
-  const std::size_t n = tables.n();
-  const std::uint64_t q = tables.modulus().value();
-  const std::uint64_t two_q = 2 * q;
-  const ShoupOperand* roots = tables.root_powers();
-  std::size_t t = n >> 1;
-  for (std::size_t m = 1; m < n; m <<= 1, t >>= 1) {
-    {
-      for (std::size_t i = 0; i < m; ++i) {
-        const ShoupOperand w = roots[m + i];
-        std::uint64_t* x = a + 2 * i * t;
-        std::uint64_t* y = x + t;
-        for (std::size_t j = 0; j < t; ++j) {
-          std::uint64_t tx = x[j];
-          tx -= (tx >= two_q) ? two_q : 0;
-          const std::uint64_t ty = mul_shoup_lazy(y[j], w, q);
-          x[j] = tx + ty;
-          y[j] = tx - ty + two_q;
-        }
-      }
-    }
-  }
+  forward_scalar<kFull>(a, tables);
 }
-
-void ntt_forward(std::uint64_t* a, const NttTables& tables) {
-  ntt_forward_lazy(a, tables);
-  const std::uint64_t q = tables.modulus().value();
-  const std::uint64_t two_q = 2 * q;
-  for (std::size_t i = 0; i < tables.n(); ++i) {
-    std::uint64_t x = a[i];
-    x -= (x >= two_q) ? two_q : 0;
-    x -= (x >= q) ? q : 0;
-    a[i] = x;
-  }
-}
-
-// Gentleman-Sande layers with inverse twiddles; values stay in [0, 2q). The last layer folds in 1/n.
-void ntt_inverse_lazy(std::uint64_t* a, const NttTables& tables) {
+template <bool kFull>
+void inverse_any(std::uint64_t* a, const NttTables& tables) {
   g_ntt_count.fetch_add(1, std::memory_order_relaxed);
 #ifdef CU_NTT_AVX512
   switch (vector_kind(tables)) {
-    case 2: inverse_vec<Mul52>(a, tables); return;
-    case 1: inverse_vec<Mul64>(a, tables); return;
+    case 2: inverse_vec<Mul52, kFull>(a, tables); return;
+    case 1: inverse_vec<Mul64, kFull>(a, tables); return;
     default: break;
   }
 #endif
-  const std::size_t n = tables.n();
-  const std::uint64_t q = tables.modulus().value();
-  const std::uint64_t two_q = 2 * q;
-  const ShoupOperand* roots = tables.inv_root_powers();
-  std::size_t t = 1;
-  for (std::size_t m = n >> 1; m > 1; m >>= 1, t <<= 1) {
-    for (std::size_t i = 0; i < m; ++i) {
-      const ShoupOperand w = roots[m + i];
-      std::uint64_t* x = a + 2 * i * t;
-      std::uint64_t* y = x + t;
-      for (std::size_t j = 0; j < t; ++j) {
-        const std::uint64_t u = x[j];
-        const std::uint64_t v = y[j];
-        std::uint64_t s = u + v;
-        s -= (s >= two_q) ? two_q : 0;
-        x[j] = s;
-        y[j] = mul_shoup_lazy(u + two_q - v, w, q);
-      }
-    }
-  }
-  // Last layer (m = 1, t = n/2): X' = (u + v)/n, Y' = (u - v) * psi^-br(1) / n.
-  const ShoupOperand ninv = tables.inv_n();
-  const ShoupOperand nw = tables.inv_n_root();
-  const std::size_t h = n >> 1;
-  for (std::size_t j = 0; j < h; ++j) {
-    const std::uint64_t u = a[j];
-    const std::uint64_t v = a[j + h];
-    a[j] = mul_shoup_lazy(u + v, ninv, q);
-    a[j + h] = mul_shoup_lazy(u + two_q - v, nw, q);
-  }
+  inverse_scalar<kFull>(a, tables);
 }
+}  // namespace
 
-void ntt_inverse(std::uint64_t* a, const NttTables& tables) {
-  ntt_inverse_lazy(a, tables);
-  const std::uint64_t q = tables.modulus().value();
-  for (std::size_t i = 0; i < tables.n(); ++i) a[i] -= (a[i] >= q) ? q : 0;
+void ntt_forward_lazy(std::uint64_t* a, const NttTables& tables) { forward_any<false>(a, tables); }
+void ntt_forward(std::uint64_t* a, const NttTables& tables) { forward_any<true>(a, tables); }
+void ntt_inverse_lazy(std::uint64_t* a, const NttTables& tables) { inverse_any<false>(a, tables); }
+void ntt_inverse(std::uint64_t* a, const NttTables& tables) { inverse_any<true>(a, tables); }
+
+namespace detail {
+void ntt_forward_scalar(std::uint64_t* a, const NttTables& t, bool lazy) {
+  lazy ? forward_scalar<false>(a, t) : forward_scalar<true>(a, t);
 }
+void ntt_inverse_scalar(std::uint64_t* a, const NttTables& t, bool lazy) {
+  lazy ? inverse_scalar<false>(a, t) : inverse_scalar<true>(a, t);
+}
+}  // namespace detail
 
 }  // namespace cryptounet::math

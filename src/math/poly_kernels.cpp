@@ -1,6 +1,10 @@
 #include "cryptounet/math/poly_kernels.h"
 
 #include <algorithm>
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#endif
 
 #include "simd52.h"
 
@@ -48,6 +52,37 @@ void mul(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* out, std
   for (std::size_t i = 0; i < n; ++i) out[i] = q.reduce128(static_cast<unsigned __int128>(a[i]) * b[i]);
 }
 
+void add_sub_mul_lazy(const std::uint64_t* b, const std::uint64_t* c, const std::uint64_t* x, const std::uint64_t* y,
+                      std::uint64_t* out, std::size_t n, const Modulus& q) {
+  const std::uint64_t qv = q.value(), two_q = 2 * qv;
+  std::size_t i = 0;
+#ifdef CU_HAVE_IFMA
+  if (q.value() < simd52::kLimit) {
+    const simd52::Reducer red(qv);
+    const __m512i zero = _mm512_setzero_si512(), vq = red.p, v2q = red.two_p;
+    for (; i + 8 <= n; i += 8) {
+      const __m512i xv = _mm512_loadu_si512(x + i), yv = _mm512_loadu_si512(y + i);
+      const __m512i p = red.reduce(_mm512_madd52lo_epu64(zero, xv, yv), _mm512_madd52hi_epu64(zero, xv, yv));
+      __m512i bv = _mm512_loadu_si512(b + i);
+      bv = _mm512_min_epu64(bv, _mm512_sub_epi64(bv, v2q));  // [0, 2q)
+      __m512i s = _mm512_add_epi64(bv, _mm512_loadu_si512(c + i));  // [0, 3q)
+      s = _mm512_sub_epi64(_mm512_add_epi64(s, vq), p);              // (0, 4q)
+      s = _mm512_min_epu64(s, _mm512_sub_epi64(s, v2q));
+      _mm512_storeu_si512(out + i, _mm512_min_epu64(s, _mm512_sub_epi64(s, vq)));
+    }
+  }
+#endif
+  for (; i < n; ++i) {
+    const std::uint64_t p = q.reduce128(static_cast<unsigned __int128>(x[i]) * y[i]);
+    std::uint64_t bb = b[i];
+    bb -= (bb >= two_q) ? two_q : 0;
+    bb -= (bb >= qv) ? qv : 0;
+    std::uint64_t s = bb + c[i];
+    s -= (s >= qv) ? qv : 0;
+    out[i] = s >= p ? s - p : s + qv - p;
+  }
+}
+
 void mul_add(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* acc, std::size_t n, const Modulus& q) {
 #ifdef CU_HAVE_IFMA
   if (use52(q, n)) {
@@ -65,16 +100,113 @@ void mul_add(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* acc,
     acc[i] = q.reduce128(static_cast<unsigned __int128>(a[i]) * b[i] + acc[i]);
 }
 
+#if defined(__AVX512F__) && defined(__AVX512DQ__)
+namespace {
+// Shoup products by a fixed w < q, eight lanes, result in [0, 2q) (lazy) for x below the stated
+// bound. IFMA (q < 2^50, x < 2^52): the 52-bit quotient floor(w 2^52 / q) makes it exact from the
+// low 52 bits. 64-bit (any q < 2^62, any x): the high half of x * floor(w 2^64 / q) estimated from
+// three 32-bit products (short by at most 2, so x w - qhat q < 4q), then one subtraction of 2q.
+struct ShoupVec {
+  __m512i q, two_q, w, wq;
+  bool ifma;
+  ShoupVec(const ShoupOperand& op, const Modulus& m) {
+    const std::uint64_t qv = m.value();
+    q = _mm512_set1_epi64(static_cast<long long>(qv));
+    two_q = _mm512_set1_epi64(static_cast<long long>(2 * qv));
+    w = _mm512_set1_epi64(static_cast<long long>(op.value));
+#ifdef CU_HAVE_IFMA
+    ifma = qv < simd52::kLimit;
+    if (ifma) {
+      wq = _mm512_set1_epi64(static_cast<long long>((static_cast<unsigned __int128>(op.value) << 52) / qv));
+      return;
+    }
+#else
+    ifma = false;
+#endif
+    wq = _mm512_set1_epi64(static_cast<long long>(op.quotient));
+  }
+  [[nodiscard]] __m512i lazy52(__m512i x) const {
+#ifdef CU_HAVE_IFMA
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i qhat = _mm512_madd52hi_epu64(zero, x, wq);
+    const __m512i r = _mm512_sub_epi64(_mm512_madd52lo_epu64(zero, x, w), _mm512_madd52lo_epu64(zero, qhat, q));
+    return _mm512_and_si512(r, _mm512_set1_epi64((1LL << 52) - 1));
+#else
+    return x;
+#endif
+  }
+  [[nodiscard]] __m512i lazy64(__m512i x) const {
+    const __m512i xh = _mm512_srli_epi64(x, 32), wh = _mm512_srli_epi64(wq, 32);
+    const __m512i lh = _mm512_mul_epu32(x, wh), hl = _mm512_mul_epu32(xh, wq), hh = _mm512_mul_epu32(xh, wh);
+    const __m512i qhat = _mm512_add_epi64(hh, _mm512_add_epi64(_mm512_srli_epi64(lh, 32), _mm512_srli_epi64(hl, 32)));
+    const __m512i r = _mm512_sub_epi64(_mm512_mullo_epi64(x, w), _mm512_mullo_epi64(qhat, q));
+    return _mm512_min_epu64(r, _mm512_sub_epi64(r, two_q));
+  }
+  [[nodiscard]] __m512i reduce_q(__m512i x) const { return _mm512_min_epu64(x, _mm512_sub_epi64(x, q)); }
+  [[nodiscard]] __m512i reduce_2q(__m512i x) const { return _mm512_min_epu64(x, _mm512_sub_epi64(x, two_q)); }
+};
+
+// Runs body(i, lazy) over blocks of eight with the multiplier chosen once; the scalar tail is the caller's.
+template <class Body>
+std::size_t vec_loop(const ShoupVec& v, std::size_t n, Body&& body) {
+  const std::size_t whole = n & ~std::size_t{7};
+  if (v.ifma) {
+    for (std::size_t i = 0; i < whole; i += 8) body(i, [&](__m512i x) { return v.lazy52(x); });
+  } else {
+    for (std::size_t i = 0; i < whole; i += 8) body(i, [&](__m512i x) { return v.lazy64(x); });
+  }
+  return whole;
+}
+}  // namespace
+#define CU_KERNELS_AVX512 1
+#endif
+
 void mul_scalar(const std::uint64_t* a, const ShoupOperand& w, std::uint64_t* out, std::size_t n, const Modulus& q) {
   const std::uint64_t qv = q.value();
-  for (std::size_t i = 0; i < n; ++i) out[i] = mul_shoup(a[i], w, qv);
+  std::size_t i = 0;
+#ifdef CU_KERNELS_AVX512
+  const ShoupVec v(w, q);
+  i = vec_loop(v, n, [&](std::size_t k, auto&& lazy) {
+    _mm512_storeu_si512(out + k, v.reduce_q(lazy(_mm512_loadu_si512(a + k))));
+  });
+#endif
+  for (; i < n; ++i) out[i] = mul_shoup(a[i], w, qv);
 }
 
 void mul_scalar_add(const std::uint64_t* a, const ShoupOperand& w, std::uint64_t* acc, std::size_t n, const Modulus& q) {
   const std::uint64_t qv = q.value();
-  for (std::size_t i = 0; i < n; ++i) {
+  std::size_t i = 0;
+#ifdef CU_KERNELS_AVX512
+  const ShoupVec v(w, q);
+  i = vec_loop(v, n, [&](std::size_t k, auto&& lazy) {
+    const __m512i s = _mm512_add_epi64(v.reduce_q(lazy(_mm512_loadu_si512(a + k))), _mm512_loadu_si512(acc + k));
+    _mm512_storeu_si512(acc + k, v.reduce_q(s));
+  });
+#endif
+  for (; i < n; ++i) {
     const std::uint64_t s = mul_shoup(a[i], w, qv) + acc[i];
     acc[i] = s >= qv ? s - qv : s;
+  }
+}
+
+void sub_lazy_add_mul_scalar(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t c, const ShoupOperand& w,
+                             std::uint64_t* out, std::size_t n, const Modulus& q) {
+  const std::uint64_t qv = q.value(), two_q = 2 * qv;
+  std::size_t i = 0;
+#ifdef CU_KERNELS_AVX512
+  const ShoupVec v(w, q);
+  const __m512i c2q = _mm512_set1_epi64(static_cast<long long>(c + two_q));
+  i = vec_loop(v, n, [&](std::size_t k, auto&& lazy) {
+    // a + c + 2q - (b mod 2q) lies in (0, 4q): below 2^52 for the IFMA product.
+    const __m512i bb = v.reduce_2q(_mm512_loadu_si512(b + k));
+    const __m512i x = _mm512_sub_epi64(_mm512_add_epi64(_mm512_loadu_si512(a + k), c2q), bb);
+    _mm512_storeu_si512(out + k, v.reduce_q(lazy(x)));
+  });
+#endif
+  for (; i < n; ++i) {
+    std::uint64_t bb = b[i];
+    bb -= (bb >= two_q) ? two_q : 0;
+    out[i] = mul_shoup(a[i] + c + two_q - bb, w, qv);
   }
 }
 

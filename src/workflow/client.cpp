@@ -3,10 +3,10 @@
 #include <string>
 
 #include "cryptounet/ckks/decryptor.h"
+#include "cryptounet/ckks/encoder.h"
 #include "cryptounet/ckks/encryptor.h"
 #include "cryptounet/ckks/keygen.h"
 #include "cryptounet/common/error.h"
-#include "cryptounet/he/backends/ckks_backend.h"
 #include "cryptounet/he/exec/executor.h"
 #include "cryptounet/workflow/segment.h"
 
@@ -35,10 +35,30 @@ Tensor plan_input_tensor(const Plan& plan, const std::string& model_name, const 
   return image_to_input(g, image, resize, what);
 }
 
+namespace {
+
+void check_context(const char* op, const ckks::Context& ctx, const Plan& plan) {
+  const ckks::Params& p = ctx.params();
+  if (p.log_n() != plan.log_n || p.max_level() + 1 != static_cast<int>(plan.log_q.size()) ||
+      p.log_scale() != plan.log_scale)
+    throw InvalidArgument(std::string(op) + ": the CKKS context (N=2^" + std::to_string(p.log_n()) +
+                          ", " + std::to_string(p.max_level() + 1) +
+                          " Q primes) was not made for this plan (N=2^" +
+                          std::to_string(plan.log_n) + ", " + std::to_string(plan.log_q.size()) +
+                          " Q primes)");
+}
+
+}  // namespace
+
 std::vector<ckks::Ciphertext> encrypt_inputs(std::shared_ptr<const ckks::Context> ctx, const ckks::SecretKey& sk,
                                              const Plan& plan, const std::vector<Tensor>& inputs) {
+  check_context("encrypt", *ctx, plan);
   const ckks::Encryptor encryptor(ctx, sk);
-  return encrypt_input(ctx, encryptor, plan, inputs);
+  const ckks::Encoder enc(ctx);
+  std::vector<ckks::Ciphertext> cts;
+  for (const auto& s : input_slots(plan, inputs))
+    cts.push_back(encryptor.encrypt(enc.encode(s, plan.input_level, ctx->params().default_scale())));
+  return cts;
 }
 
 std::vector<Tensor> decrypt_outputs(std::shared_ptr<const ckks::Context> ctx, const ckks::SecretKey& sk,
@@ -52,8 +72,12 @@ std::vector<Tensor> decrypt_outputs(std::shared_ptr<const ckks::Context> ctx, co
       throw InvalidArgument("decrypt: output ciphertext of " + std::to_string(ct.size()) + " parts at level " +
                             std::to_string(ct.level()) + ", the plan's output is 2 parts at level " +
                             std::to_string(plan.output_level));
+  check_context("decrypt", *ctx, plan);
   const ckks::Decryptor decryptor(ctx, sk);
-  return decrypt_output(ctx, decryptor, plan, outputs);
+  const ckks::Encoder enc(ctx);
+  std::vector<std::vector<double>> slots;
+  for (const auto& ct : outputs) slots.push_back(enc.decode_real(decryptor.decrypt(ct)));
+  return output_tensors(plan, slots);
 }
 
 }  // namespace cryptounet::nn

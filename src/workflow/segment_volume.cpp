@@ -158,8 +158,26 @@ std::uint64_t graph_fingerprint(const Graph& g) {
 
 }  // namespace
 
-SliceNormalisation parse_slice_normalisation(const std::string& card_text) {
-  return card_text == "[0,1] by slice max" ? SliceNormalisation::slice_max : SliceNormalisation::min_max;
+SliceNormalisation parse_slice_normalisation(const std::string& card_text, double* q) {
+  if (card_text == "[0,1] by slice max") return SliceNormalisation::slice_max;
+  // train/prepare_brain.py: "[0,1]: slice / its 99.5th percentile over all pixels (numpy 'linear'), ..."
+  const std::string head = "[0,1]: slice / its ";
+  if (card_text.rfind(head, 0) == 0) {
+    const std::size_t end = card_text.find("th percentile", head.size());
+    if (end != std::string::npos) {
+      try {
+        std::size_t used = 0;
+        const std::string num = card_text.substr(head.size(), end - head.size());
+        const double v = std::stod(num, &used);
+        if (used == num.size() && v > 0 && v <= 100) {
+          if (q) *q = v;
+          return SliceNormalisation::percentile;
+        }
+      } catch (const std::logic_error&) {
+      }
+    }
+  }
+  return SliceNormalisation::min_max;
 }
 
 std::string read_card_normalisation(const std::string& model_path) {
@@ -176,7 +194,7 @@ std::string read_card_normalisation(const std::string& model_path) {
 }
 
 bool slice_to_input(const Graph& graph, const std::vector<float>& plane, int width, int height,
-                    SliceNormalisation normalisation, Tensor& input) {
+                    SliceNormalisation normalisation, Tensor& input, double percentile) {
   const Shape in = graph.input_shape();
   float lo = std::numeric_limits<float>::infinity(), hi = -lo;
   for (float v : plane) {
@@ -186,7 +204,11 @@ bool slice_to_input(const Graph& graph, const std::vector<float>& plane, int wid
   const int n = std::max(width, height);
   const int y0 = (n - height) / 2, x0 = (n - width) / 2;
   data::Image square(n, n);  // zero padding, as the training scripts pad
-  if (normalisation == SliceNormalisation::slice_max) {
+  if (normalisation == SliceNormalisation::percentile) {
+    if (!(hi > 0) && !(lo < 0)) return false;
+    for (int y = 0; y < height; ++y)
+      for (int x = 0; x < width; ++x) square.at(y + y0, x + x0) = plane[static_cast<std::size_t>(y) * width + x];
+  } else if (normalisation == SliceNormalisation::slice_max) {
     if (!(hi > 0)) return false;
     for (int y = 0; y < height; ++y)
       for (int x = 0; x < width; ++x)
@@ -203,6 +225,17 @@ bool slice_to_input(const Graph& graph, const std::vector<float>& plane, int wid
     for (float v : small.pixels) mx = std::max(mx, v);
     if (!(mx > 0)) return false;
     for (float& v : small.pixels) v /= mx;
+  } else if (normalisation == SliceNormalisation::percentile) {
+    // numpy.percentile(a, q), method 'linear', over all pixels after resampling.
+    std::vector<double> sorted(small.pixels.begin(), small.pixels.end());
+    std::sort(sorted.begin(), sorted.end());
+    const double pos = percentile / 100.0 * static_cast<double>(sorted.size() - 1);
+    const std::size_t lo_i = static_cast<std::size_t>(std::floor(pos));
+    const std::size_t hi_i = std::min(lo_i + 1, sorted.size() - 1);
+    double p = sorted[lo_i] + (pos - static_cast<double>(lo_i)) * (sorted[hi_i] - sorted[lo_i]);
+    if (!(p > 0)) p = sorted.back();
+    if (!(p > 0)) return false;
+    for (float& v : small.pixels) v = static_cast<float>(std::clamp(static_cast<double>(v) / p, 0.0, 1.0));
   }
   input = image_to_input(graph, small, false, "slice");
   return true;
@@ -244,7 +277,9 @@ VolumeResult segment_volume(const Graph& graph, const data::Volume& volume, cons
       {"input_dims", volume.geometry.dim},
       {"input_hash", hex(fnv1a(volume.voxels.data(), volume.voxels.size() * sizeof(float)))},
       {"axis", data::slice_axis_name(o.axis)},
-      {"normalisation", o.normalisation == SliceNormalisation::slice_max ? "slice_max" : "min_max"},
+      {"normalisation", o.normalisation == SliceNormalisation::slice_max    ? "slice_max"
+                        : o.normalisation == SliceNormalisation::percentile ? "percentile " + std::to_string(o.percentile)
+                                                                            : "min_max"},
       {"output_shape", {out_shape.channels, out_shape.height, out_shape.width}},
   };
   const Checkpoint ckpt(o.checkpoint_dir, identity, per_slice);
@@ -281,7 +316,7 @@ VolumeResult segment_volume(const Graph& graph, const data::Volume& volume, cons
   for (int s = o.first; s <= last; ++s) {
     Tensor input;
     if (!slice_to_input(graph, view.extract(volume.voxels, s), view.width(), view.height(), o.normalisation,
-                        input)) {
+                        input, o.percentile)) {
       r.empty++;
       report(s);
       continue;

@@ -66,9 +66,12 @@ TEST_F(CliSegmentation, SynthPredictEvaluate) {
   EXPECT_EQ(data::read_image(path("o.png")).width, 16);
 
   // evaluate --plain --json: the numbers equal the library's.
-  r = run_cli("evaluate --plain --model " + model_ + " --data " + data + " --split test --json");
-  ASSERT_EQ(r.status, 0) << r.output;
-  const auto j = nlohmann::json::parse(r.output);
+  // JSON alone on stdout; the progress goes to stderr.
+  const auto e = cli_test::run_cli_split("evaluate --plain --model " + model_ + " --data " + data +
+                                         " --split test --json");
+  ASSERT_EQ(e.status, 0) << e.out << e.err;
+  EXPECT_THAT(e.err, HasSubstr("images"));
+  const auto j = nlohmann::json::parse(e.out);
   const auto ds = data::read_dataset(data);
   const auto report = nn::evaluate_dataset(g, ds, {nn::plain_method(g)}, {});
   ASSERT_EQ(j.at("images").get<std::size_t>(), ds.split("test").size());
@@ -96,9 +99,9 @@ TEST_F(CliSegmentation, WrongSizeSuggestsResize) {
   EXPECT_NE(r.status, 0);
   EXPECT_THAT(r.output, HasSubstr("32x32"));
   EXPECT_THAT(r.output, HasSubstr("--resize"));
-  r = run_cli("evaluate --plain --resize --json --model " + model_ + " --data " + data);
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(nlohmann::json::parse(r.output)["images"], 1);
+  const auto e = cli_test::run_cli_split("evaluate --plain --resize --json --model " + model_ + " " + data);
+  ASSERT_EQ(e.status, 0) << e.out << e.err;
+  EXPECT_EQ(nlohmann::json::parse(e.out)["images"], 1);
   // predict --resize writes a mask at the image's own size.
   r = run_cli("predict --resize --model " + model_ + " --image " + data +
               "/images/nuclei_0000.png --out " + path("m32.png"));

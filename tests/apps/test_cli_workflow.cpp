@@ -77,7 +77,7 @@ class CliWorkflow : public ::testing::Test {
     auto r = run_cli("plan --model " + model_ + " --insecure-test-params " + std::to_string(log_n) + " -o " +
                      plan_file);
     ASSERT_EQ(r.status, 0) << r.output;
-    r = run_cli("keygen --plan " + plan_file + " --out " + keys + " --threads 1");
+    r = run_cli("keygen --insecure-test-params --plan " + plan_file + " --out " + keys + " --threads 1");
     ASSERT_EQ(r.status, 0) << r.output;
   }
 
@@ -94,7 +94,7 @@ TEST_F(CliWorkflow, ChainAgreesWithReference) {
   const nn::PlanFile pf = nn::read_plan_file(plan);
   EXPECT_EQ(pf.model_fingerprint, nn::model_file_fingerprint(model_));
 
-  r = run_cli("keygen --plan " + plan + " --out " + keys + " --threads 1");
+  r = run_cli("keygen --insecure-test-params --plan " + plan + " --out " + keys + " --threads 1");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr(std::to_string(pf.plan.rotation_steps.size()) + " Galois keys"));
   struct stat st {};
@@ -108,7 +108,7 @@ TEST_F(CliWorkflow, ChainAgreesWithReference) {
     EXPECT_FALSE(evk.relin.empty());
   }
 
-  r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct"));
+  r = run_cli("encrypt --insecure-test-params --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct"));
   ASSERT_EQ(r.status, 0) << r.output;
   {  // The upload is exactly the predicted size.
     auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = 1});
@@ -148,20 +148,20 @@ TEST_F(CliWorkflow, BadInputsGetClearErrors) {
   const std::string plan = path("p.cup"), keys = path("keys");
   plan_and_keys(plan, keys);
   const std::string infer = "infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys ";
-  ASSERT_EQ(run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct")).status, 0);
+  ASSERT_EQ(run_cli("encrypt --insecure-test-params --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct")).status, 0);
 
   // Wrong image size: refused, --resize offered; with --resize it works.
   data::write_image_png(path("big.png"), random_image(32, 32, 4));
-  auto r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + path("big.png") + " -o " + path("x.ct"));
+  auto r = run_cli("encrypt --insecure-test-params --plan " + plan + " --keys " + keys + " " + path("big.png") + " -o " + path("x.ct"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("32x32"));
   EXPECT_THAT(r.output, HasSubstr("--resize"));
-  r = run_cli("encrypt --resize --plan " + plan + " --keys " + keys + " " + path("big.png") + " -o " + path("x.ct"));
+  r = run_cli("encrypt --insecure-test-params --resize --plan " + plan + " --keys " + keys + " " + path("big.png") + " -o " + path("x.ct"));
   EXPECT_EQ(r.status, 0) << r.output;
 
   // A ciphertext under another key (same plan, second keygen).
-  ASSERT_EQ(run_cli("keygen --plan " + plan + " --out " + path("keys2") + " --threads 1").status, 0);
-  ASSERT_EQ(run_cli("encrypt --plan " + plan + " --keys " + path("keys2") + " " + image_ + " -o " + path("in2.ct")).status, 0);
+  ASSERT_EQ(run_cli("keygen --insecure-test-params --plan " + plan + " --out " + path("keys2") + " --threads 1").status, 0);
+  ASSERT_EQ(run_cli("encrypt --insecure-test-params --plan " + plan + " --keys " + path("keys2") + " " + image_ + " -o " + path("in2.ct")).status, 0);
   r = run_cli(infer + path("in2.ct") + " -o " + path("o.ct"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("another key"));
@@ -169,12 +169,12 @@ TEST_F(CliWorkflow, BadInputsGetClearErrors) {
   // A ciphertext of another plan (other parameters): refused from its header.
   const std::string plan3 = path("p3.cup"), keys3 = path("keys3");
   plan_and_keys(plan3, keys3, 12);
-  ASSERT_EQ(run_cli("encrypt --plan " + plan3 + " --keys " + keys3 + " " + image_ + " -o " + path("in3.ct")).status, 0);
+  ASSERT_EQ(run_cli("encrypt --insecure-test-params --plan " + plan3 + " --keys " + keys3 + " " + image_ + " -o " + path("in3.ct")).status, 0);
   r = run_cli(infer + path("in3.ct") + " -o " + path("o.ct"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("other CKKS parameters"));
   // Keys made for another plan are refused at encryption.
-  r = run_cli("encrypt --plan " + plan + " --keys " + keys3 + " " + image_ + " -o " + path("x.ct"));
+  r = run_cli("encrypt --insecure-test-params --plan " + plan + " --keys " + keys3 + " " + image_ + " -o " + path("x.ct"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("another plan"));
 
@@ -203,7 +203,7 @@ TEST_F(CliWorkflow, BadInputsGetClearErrors) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("truncated"));
   truncate_copy(plan, path("cut.cup"), 0.7);
-  r = run_cli("keygen --plan " + path("cut.cup") + " --out " + path("k4"));
+  r = run_cli("keygen --insecure-test-params --plan " + path("cut.cup") + " --out " + path("k4"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("truncated"));
 
@@ -233,7 +233,8 @@ TEST_F(CliWorkflow, BadInputsGetClearErrors) {
 }
 
 TEST_F(CliWorkflow, ModelTooDeepFor128BitNamesTheLayer) {
-  // 24 conv + square blocks: depth 48, more than N=2^16 holds at 128 bits (about 41 levels).
+  // 24 conv + square blocks: depth 48, more than N=2^16 holds at 128 bits (40 levels within the
+  // HE-standard bound of 1747 bits; 41 under the old, too generous 1772).
   test::OnnxBuilder b(1, 8, 8);
   std::string x = "input";
   for (int i = 0; i < 24; ++i) {
@@ -250,7 +251,7 @@ TEST_F(CliWorkflow, ModelTooDeepFor128BitNamesTheLayer) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("does not fit 128-bit"));
   EXPECT_THAT(r.output, HasSubstr("first over, by"));
-  EXPECT_THAT(r.output, HasSubstr("node 'sq20' is the first over, by 7 levels"));
+  EXPECT_THAT(r.output, HasSubstr("node 'conv20' is the first over, by 8 levels"));
   EXPECT_FALSE(fs::exists(path("deep.cup")));
 }
 
@@ -293,18 +294,35 @@ TEST_F(CliWorkflow, SegmentAndEncryptedEvaluate) {
   EXPECT_TRUE(j.at("per_image")[0].contains("max_logit_error"));
 }
 
+// bench unet: one inference, JSON with the operation-class shares (summing to 1) and one entry
+// per layer whose counts add up to the executed totals.
+TEST_F(CliWorkflow, BenchUnetJson) {
+  const auto r = run_cli("bench unet --model " + model_ + " --insecure-test-params 11 --threads 2 --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_GT(j.at("infer_s").get<double>(), 0.0);
+  double shares = 0.0;
+  for (const char* c : {"key_switching", "pt_and_const_products", "encodings", "rescale_ntt", "additions", "other"})
+    shares += j.at("op_classes").at(c).at("share").get<double>();
+  EXPECT_NEAR(shares, 1.0, 1e-9);
+  EXPECT_GT(j.at("op_classes").at("key_switching").at("seconds").get<double>(), 0.0);
+  const nn::Graph g = nn::load_model(model_);
+  ASSERT_EQ(j.at("layers").size(), g.nodes.size());
+  EXPECT_GT(j.at("peak_rss_bytes").get<double>(), 0.0);
+}
+
 TEST_F(CliWorkflow, ThroughputPlanTwoImages) {
   const std::string plan = path("p.cup"), keys = path("keys");
   auto r = run_cli("plan --model " + model_ + " --batch 2 --insecure-test-params 11 -o " + plan);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("mode throughput, batch 2"));
-  ASSERT_EQ(run_cli("keygen --plan " + plan + " --out " + keys + " --threads 1").status, 0);
+  ASSERT_EQ(run_cli("keygen --insecure-test-params --plan " + plan + " --out " + keys + " --threads 1").status, 0);
   const std::string second = path("img2.png");
   data::write_image_png(second, random_image(16, 16, 21));
-  r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct"));
+  r = run_cli("encrypt --insecure-test-params --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("takes 2 image(s) per run, 1 given"));
-  r = run_cli("encrypt --plan " + plan + " --keys " + keys + " " + image_ + " " + second + " -o " + path("in.ct"));
+  r = run_cli("encrypt --insecure-test-params --plan " + plan + " --keys " + keys + " " + image_ + " " + second + " -o " + path("in.ct"));
   ASSERT_EQ(r.status, 0) << r.output;
   r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " + path("in.ct") +
               " -o " + path("out.ct") + " --report");

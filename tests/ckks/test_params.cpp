@@ -63,6 +63,23 @@ TEST(ParamsTest, RefusesInsecureUnlessAsked) {
   EXPECT_NO_THROW((void)Params::from_literal(big));
 }
 
+// Issue 9, item 9: the bound table is OpenFHE 1.5.1's HE-standard ternary 128-bit classic table;
+// N=2^16 once allowed 1772 bits, more than that table allows.
+TEST(ParamsTest, BoundTableIsTheHeStandardTernary128Classic) {
+  const int want[] = {27, 54, 109, 218, 438, 881, 1747, 3523};
+  for (int log_n = 10; log_n <= 17; ++log_n) EXPECT_EQ(max_log_qp_128(log_n), want[log_n - 10]) << log_n;
+  EXPECT_EQ(max_log_qp_128(9), 0);
+  EXPECT_EQ(max_log_qp_128(18), 0);
+  // 1760 bits at N=2^16: inside the old 1772, outside 1747.
+  ParamsLiteral lit{.log_n = 16, .log_q = std::vector<int>(29, 60), .log_p = {20}};
+  try {
+    (void)Params::from_literal(lit);
+    FAIL() << "expected SecurityError";
+  } catch (const SecurityError& e) {
+    EXPECT_NE(std::string(e.what()).find("128-bit bound 1747"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ParamsTest, RejectsMalformedLiterals) {
   const auto ins = Security::insecure_for_tests;
   EXPECT_THROW((void)Params::from_literal({.log_n = 9, .log_q = {60}, .log_p = {60}, .security = ins}), InvalidArgument);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -520,6 +521,38 @@ TEST(SerializeMalformed, FileReadersCapSize) {
   EXPECT_THROW((void)load_ciphertext_file(path, *f.ctx, b.size() - 1), FormatError);
   EXPECT_THROW((void)load_ciphertext_file((dir / "missing").string(), *f.ctx), IoError);
   fs::remove_all(dir);
+}
+
+// Issue 9, item 2: a hostile result with a tiny (or huge, NaN, subnormal) scale once passed the
+// reader and made decode pick 0 limbs and read q_basis(-1) out of bounds while holding the secret
+// key. The reader now refuses scales outside [1, Q*P], decode refuses them too, and q_basis is
+// bounds-checked.
+TEST(SerializeMalformed, HostileScaleIsRefusedBeforeDecode) {
+  const auto& f = fx();
+  const Bytes good = save(f.encrypt_sk(random_complex(f.slots(), 11), 2), *f.ctx);
+  const double hostile[] = {0x1p-60, 0x1p-1074, 0x1p-1022, 0.5, 1e-300, 0x1p1000, 1e308,
+                            std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()};
+  for (double s : hostile) {
+    Bytes b = good;
+    std::memcpy(b.data() + FileHeader::kSize + 4 + 1, &s, 8);  // level (u32), size (u8), scale (f64)
+    EXPECT_THROW((void)load_ciphertext(b, *f.ctx), FormatError) << "scale " << s;
+    // The same scale set in memory: decode refuses it with a clear error instead of crashing.
+    Plaintext pt = f.dec.decrypt(load_ciphertext(good, *f.ctx));
+    pt.set_scale(s);
+    EXPECT_THROW((void)f.encoder.decode(pt), InvalidArgument) << "scale " << s;
+  }
+  // Plaintext files carry a scale too.
+  Bytes pb = save(f.encoder.encode(random_complex(f.slots(), 12), 1, f.scale()), *f.ctx);
+  const double tiny = 0x1p-60;
+  std::memcpy(pb.data() + FileHeader::kSize + 4, &tiny, 8);  // level (u32), scale (f64)
+  EXPECT_THROW((void)load_plaintext(pb, *f.ctx), FormatError);
+  // Scale 1 (the smallest accepted) still decodes, to finite values.
+  Plaintext one = f.dec.decrypt(load_ciphertext(good, *f.ctx));
+  one.set_scale(1.0);
+  for (const auto& z : f.encoder.decode(one)) ASSERT_TRUE(std::isfinite(z.real()) && std::isfinite(z.imag()));
+  EXPECT_THROW((void)f.ctx->q_basis(-1), InvalidArgument);
+  EXPECT_THROW((void)f.ctx->q_basis(f.ctx->max_level() + 1), InvalidArgument);
+  EXPECT_NO_THROW((void)f.ctx->q_basis(f.ctx->max_level()));
 }
 
 }  // namespace

@@ -12,11 +12,17 @@
 #include "cryptounet/data/nifti.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/data/tiff.h"
+#include "data/image_writers.h"
 
 #include <tiffio.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cstdint>
 #include <cstring>
@@ -42,81 +48,11 @@ class Tmp {
   fs::path dir;
 };
 
-void put16(std::string& s, std::uint16_t v) { s.append(reinterpret_cast<const char*>(&v), 2); }
-void put32(std::string& s, std::uint32_t v) { s.append(reinterpret_cast<const char*>(&v), 4); }
-
-// Explicit VR little endian element with a short (16-bit) length.
-void elem(std::string& s, std::uint16_t g, std::uint16_t e, const char* vr, std::string value) {
-  if (value.size() % 2) value += (std::string(vr) == "UI" ? '\0' : ' ');
-  put16(s, g);
-  put16(s, e);
-  s += vr;
-  put16(s, static_cast<std::uint16_t>(value.size()));
-  s += value;
-}
-std::string us(std::uint16_t v) { return std::string(reinterpret_cast<const char*>(&v), 2); }
-
-/// w x h x frames 16-bit signed DICOM (Explicit VR Little Endian) with the given photometric.
-std::string make_dicom(int w, int h, int frames, const std::vector<std::int16_t>& px, const std::string& photometric,
-                       const std::string& slope, const std::string& intercept) {
-  std::string meta;
-  // (0002,0001) OB: reserved 2 bytes and a 4-byte length.
-  put16(meta, 0x0002), put16(meta, 0x0001), meta += "OB", put16(meta, 0), put32(meta, 2), meta += std::string("\0\1", 2);
-  elem(meta, 0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.7");
-  elem(meta, 0x0002, 0x0003, "UI", "1.2.826.0.1.3680043.2.1125.1");
-  elem(meta, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1");
-  std::string f(128, '\0');
-  f += "DICM";
-  std::string group_length;
-  put32(group_length, static_cast<std::uint32_t>(meta.size()));
-  elem(f, 0x0002, 0x0000, "UL", group_length);
-  f += meta;
-  elem(f, 0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.7");
-  elem(f, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.2.1125.1");
-  elem(f, 0x0008, 0x0060, "CS", "OT");
-  elem(f, 0x0028, 0x0002, "US", us(1));
-  elem(f, 0x0028, 0x0004, "CS", photometric);
-  if (frames > 1) elem(f, 0x0028, 0x0008, "IS", std::to_string(frames));
-  elem(f, 0x0028, 0x0010, "US", us(static_cast<std::uint16_t>(h)));
-  elem(f, 0x0028, 0x0011, "US", us(static_cast<std::uint16_t>(w)));
-  elem(f, 0x0028, 0x0100, "US", us(16));
-  elem(f, 0x0028, 0x0101, "US", us(16));
-  elem(f, 0x0028, 0x0102, "US", us(15));
-  elem(f, 0x0028, 0x0103, "US", us(1));
-  if (!intercept.empty()) elem(f, 0x0028, 0x1052, "DS", intercept);
-  if (!slope.empty()) elem(f, 0x0028, 0x1053, "DS", slope);
-  put16(f, 0x7fe0), put16(f, 0x0010), f += "OW", put16(f, 0);
-  put32(f, static_cast<std::uint32_t>(px.size() * 2));
-  f.append(reinterpret_cast<const char*>(px.data()), px.size() * 2);
-  return f;
-}
-
-void write(const fs::path& p, const std::string& bytes) {
-  std::ofstream o(p, std::ios::binary);
-  o.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-/// NIfTI-1 single file: 348-byte header, 4 zero extension bytes, int16 voxels at offset 352.
-std::string make_nifti(int nx, int ny, int nz, const std::vector<std::int16_t>& vox, float slope, float inter) {
-  std::string h(348, '\0');
-  auto at16 = [&](std::size_t off, std::int16_t v) { std::memcpy(&h[off], &v, 2); };
-  auto atf = [&](std::size_t off, float v) { std::memcpy(&h[off], &v, 4); };
-  const std::int32_t size = 348;
-  std::memcpy(&h[0], &size, 4);
-  at16(40, 3), at16(42, static_cast<std::int16_t>(nx)), at16(44, static_cast<std::int16_t>(ny)),
-      at16(46, static_cast<std::int16_t>(nz));
-  for (int i = 4; i < 8; ++i) at16(40 + 2 * i, 1);
-  at16(70, 4);   // DT_INT16
-  at16(72, 16);  // bitpix
-  for (int i = 0; i < 8; ++i) atf(76 + 4 * i, 1.0f);
-  atf(108, 352.0f);
-  atf(112, slope);
-  atf(116, inter);
-  std::memcpy(&h[344], "n+1\0", 4);
-  h += std::string(4, '\0');
-  h.append(reinterpret_cast<const char*>(vox.data()), vox.size() * 2);
-  return h;
-}
+using test_images::make_dicom;
+using test_images::make_nifti;
+using test_images::put16;
+using test_images::put32;
+inline void write(const fs::path& p, const std::string& bytes) { test_images::write_file(p, bytes); }
 
 }  // namespace
 
@@ -274,4 +210,160 @@ TEST(TiffReader, GreyRgbAndFloat) {
   write(bad, std::string("II*\0garbage", 11));
   EXPECT_EQ(image_file_kind(bad.string()), ImageFileKind::tiff);
   EXPECT_THROW((void)read_any_image(bad.string()), FormatError);
+}
+
+TEST(ImageFileStem, DropsTheImageExtensionOnce) {
+  EXPECT_EQ(cryptounet::data::image_file_stem("in/ch2.nii.gz"), "ch2");
+  EXPECT_EQ(cryptounet::data::image_file_stem("ch2.nii"), "ch2");
+  EXPECT_EQ(cryptounet::data::image_file_stem("/x/a.b.png"), "a.b");
+  EXPECT_EQ(cryptounet::data::image_file_stem("scan.dcm"), "scan");
+  EXPECT_EQ(cryptounet::data::image_file_stem("IM0001"), "IM0001");
+  EXPECT_EQ(cryptounet::data::image_file_stem(".hidden"), ".hidden");
+}
+
+TEST(TiffReader, BaselineEightBitGreyWrittenByteByByte) {
+  Tmp t;
+  std::vector<std::uint8_t> px{0, 51, 102, 153, 204, 255};
+  const fs::path p = t.dir / "g.tif";
+  write(p, test_images::make_tiff8(3, 2, px));
+  EXPECT_EQ(image_file_kind(p.string()), ImageFileKind::tiff);
+  const Image img = read_any_image(p.string());
+  ASSERT_EQ(img.width, 3);
+  ASSERT_EQ(img.height, 2);
+  for (std::size_t i = 0; i < px.size(); ++i) EXPECT_NEAR(img.pixels[i], px[i] / 255.0, 1e-6);
+}
+
+// ---- Issue 9: decompression bombs, folders and FIFOs as input --------------------------------
+
+namespace {
+
+void put_be32(std::string& s, std::uint32_t v) {
+  for (int i = 3; i >= 0; --i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+void png_chunk(std::string& png, const char* type, const std::string& data) {
+  put_be32(png, static_cast<std::uint32_t>(data.size()));
+  const std::string body = std::string(type, 4) + data;
+  png += body;
+  put_be32(png, static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()),
+                                                 static_cast<uInt>(body.size()))));
+}
+
+/// A small PNG whose header declares w x h 8-bit RGBA and whose IDAT inflates a run of zeros
+/// (a bomb: a few KB that decode to gigabytes if nobody checks the declared size first).
+std::string make_png_bomb(std::uint32_t w, std::uint32_t h) {
+  std::string png("\x89PNG\r\n\x1a\n", 8);
+  std::string ihdr;
+  put_be32(ihdr, w);
+  put_be32(ihdr, h);
+  ihdr += std::string("\x08\x06\x00\x00\x00", 5);  // 8-bit, RGBA, deflate, adaptive, no interlace
+  png_chunk(png, "IHDR", ihdr);
+  const std::string zeros(1 << 20, '\0');
+  std::vector<Bytef> z(compressBound(static_cast<uLong>(zeros.size())));
+  uLongf zlen = static_cast<uLongf>(z.size());
+  compress2(z.data(), &zlen, reinterpret_cast<const Bytef*>(zeros.data()), static_cast<uLong>(zeros.size()), 9);
+  png_chunk(png, "IDAT", std::string(reinterpret_cast<const char*>(z.data()), zlen));
+  png_chunk(png, "IEND", "");
+  return png;
+}
+
+/// A little-endian TIFF that declares w x h 8-bit grey in one strip of `stored` bytes.
+std::string make_tiff_header_only(std::uint32_t w, std::uint32_t h, std::uint32_t stored) {
+  std::string t("II*\0", 4);
+  put32(t, 8);
+  struct E { std::uint16_t tag, type; std::uint32_t count, value; };
+  const std::uint32_t data_at = 8 + 2 + 10 * 12 + 4;
+  const E entries[] = {{256, 4, 1, w},   {257, 4, 1, h},        {258, 3, 1, 8},     {259, 3, 1, 1},
+                       {262, 3, 1, 1},   {273, 4, 1, data_at},  {277, 3, 1, 1},     {278, 4, 1, h},
+                       {279, 4, 1, stored}, {284, 3, 1, 1}};
+  put16(t, 10);
+  for (const E& e : entries) {
+    put16(t, e.tag);
+    put16(t, e.type);
+    put32(t, e.count);
+    if (e.type == 3) {
+      put16(t, static_cast<std::uint16_t>(e.value));
+      put16(t, 0);
+    } else {
+      put32(t, e.value);
+    }
+  }
+  put32(t, 0);
+  t += std::string(stored, '\0');
+  return t;
+}
+
+template <class F>
+std::string format_error_of(F&& f) {
+  try {
+    f();
+  } catch (const FormatError& e) {
+    return e.what();
+  }
+  return "(no FormatError)";
+}
+
+}  // namespace
+
+TEST(DecompressionBombs, DeclaredSizesAreCheckedBeforeDecoding) {
+  Tmp t;
+  // PNG: 16384 x 16384 RGBA (1 GiB decoded) from a ~1 KB file.
+  const fs::path png = t.dir / "bomb.png";
+  write(png, make_png_bomb(16384, 16384));
+  ASSERT_LT(fs::file_size(png), 64u << 10);
+  EXPECT_NE(format_error_of([&] { (void)read_any_image(png.string()); }).find("refused before decoding"),
+            std::string::npos);
+  EXPECT_NE(format_error_of([&] { (void)read_image(png.string()); }).find("pixels"), std::string::npos);
+  // Just under the limit (declared 5000 x 5000 <= 2^25 pixels): no size refusal, it fails on the
+  // truncated data instead.
+  write(png, make_png_bomb(4000, 4000));
+  EXPECT_EQ(format_error_of([&] { (void)read_image(png.string()); }).find("refused before decoding"),
+            std::string::npos);
+  // TIFF: 8192 x 8192 declared, 16 bytes stored.
+  const fs::path tif = t.dir / "bomb.tif";
+  write(tif, make_tiff_header_only(8192, 8192, 16));
+  EXPECT_NE(format_error_of([&] { (void)read_any_image(tif.string()); }).find("refused before decoding"),
+            std::string::npos);
+  // DICOM: 8192 x 8192 16-bit declared, a few pixels stored.
+  const fs::path dcm = t.dir / "bomb.dcm";
+  write(dcm, make_dicom(8192, 8192, 1, std::vector<std::int16_t>(16, 1), "MONOCHROME2", "", ""));
+  EXPECT_NE(format_error_of([&] { (void)read_any_image(dcm.string()); }).find("refused before decoding"),
+            std::string::npos);
+  // NIfTI: 4096 x 4096 x 128 int16 declared (4 GiB), a few voxels stored.
+  const fs::path nii = t.dir / "bomb.nii";
+  write(nii, make_nifti(4096, 4096, 128, std::vector<std::int16_t>(16, 1), 1.0f, 0.0f));
+  EXPECT_NE(format_error_of([&] { (void)read_any_image(nii.string()); }).find("refused before decoding"),
+            std::string::npos);
+}
+
+TEST(InputKinds, FolderAndFifoAreRefusedClearlyWithoutHanging) {
+  Tmp t;
+  try {
+    (void)read_any_image(t.dir.string());
+    ADD_FAILURE() << "a folder was read as an image";
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a folder"), std::string::npos) << e.what();
+  }
+  const fs::path fifo = t.dir / "pipe.png";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // If a reader blocked on the FIFO, this writer would release it after 3 s (so the test ends).
+  std::thread unblock([&] {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  for (auto read : {+[](const std::string& p) { (void)read_any_image(p); },
+                    +[](const std::string& p) { (void)read_image(p); }}) {
+    try {
+      read(fifo.string());
+      ADD_FAILURE() << "a FIFO was read as an image";
+    } catch (const IoError& e) {
+      EXPECT_NE(std::string(e.what()).find("FIFO"), std::string::npos) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "unexpected: " << e.what();
+    }
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  unblock.join();
 }

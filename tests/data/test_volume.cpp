@@ -265,6 +265,14 @@ TEST(DicomSeries, SortedAlongTheNormalWithTheLpsToRasAffine) {
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 4; ++j) EXPECT_NEAR(a[i][j], b[i][j], 1e-5);
 
+  // One DICOM file instead of its folder: refused with a hint.
+  try {
+    (void)read_volume((t.dir / "a.dcm").string());
+    ADD_FAILURE() << "a single DICOM file is not a volume";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("pass the folder"), std::string::npos) << e.what();
+  }
+
   // Two slices at one position: refused.
   fs::copy_file(t.dir / "a.dcm", t.dir / "d.dcm");
   EXPECT_THROW((void)read_volume(t.dir.string()), FormatError);

@@ -5,12 +5,14 @@
 #include <cmath>
 #include <random>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "cryptounet/he/backends/sim_backend.h"
 #include "cryptounet/he/exec/executor.h"
 #include "cryptounet/he/plan/planner.h"
+#include "cryptounet/common/compare.h"
 #include "cryptounet/model/graph.h"
 #include "cryptounet/model/ref_executor.h"
 
@@ -99,6 +101,20 @@ class GraphBuilder {
   std::uniform_real_distribution<double> uni_{-1.0, 1.0};
 };
 
+// The bundled brain model's architecture (depth 13): c, 2c, 4c channels, two poolings, two skips.
+inline Graph brain_unet(unsigned seed, int size = 64, int c = 8) {
+  GraphBuilder b(seed);
+  int x = b.input(1, size, size);
+  int e1 = b.square(b.conv(x, c, 3));
+  int e2 = b.square(b.conv(b.pool(e1), 2 * c, 3));
+  int bott = b.square(b.conv(b.pool(e2), 4 * c, 3));
+  int u2 = b.conv_t(bott, 2 * c);
+  int d2 = b.square(b.conv(b.concat(u2, e2), 2 * c, 3));
+  int u1 = b.conv_t(d2, c);
+  int d1 = b.square(b.conv(b.concat(u1, e1), c, 3));
+  return b.finish(b.conv(d1, 1, 1));
+}
+
 struct SimRun {
   std::vector<Tensor> outputs;
   ExecReport report;
@@ -126,18 +142,16 @@ inline SimRun run_sim(const Graph& g, const Plan& plan, const std::vector<Tensor
   std::vector<std::vector<double>> out_slots;
   for (const auto& ct : out.cts) out_slots.push_back(be.decrypt(ct));
   r.outputs = output_tensors(plan, out_slots);
-  r.steps_used = be.steps_used();
+  r.steps_used = r.report.steps_used;
   return r;
 }
 
-/// max |a - b| / max(1, max |b|).
+/// max |a - b| / max(1, max |b|) (common/compare.h). Throws if the shapes differ.
 inline double rel_error(const Tensor& a, const Tensor& b) {
-  double m = 1.0, e = 0.0;
-  for (std::size_t i = 0; i < b.data.size(); ++i) {
-    m = std::max(m, std::abs(b.data[i]));
-    e = std::max(e, std::abs(a.data[i] - b.data[i]));
-  }
-  return e / m;
+  if (!(a.shape == b.shape))
+    throw std::invalid_argument("rel_error: tensors of different shapes (" + std::to_string(a.data.size()) +
+                                " vs " + std::to_string(b.data.size()) + " values)");
+  return cryptounet::rel_error(a.data, b.data);
 }
 
 }  // namespace cryptounet::nn::testing

@@ -13,24 +13,6 @@ using namespace cryptounet::nn;
 using namespace cryptounet::nn::testing;
 using packing::PackingMode;
 
-namespace {
-
-// The bundled brain model's architecture (depth 13): c = 8, 16, 32, two poolings, two skips.
-Graph brain_unet(unsigned seed, int size = 64, int c = 8) {
-  GraphBuilder b(seed);
-  int x = b.input(1, size, size);
-  int e1 = b.square(b.conv(x, c, 3));
-  int e2 = b.square(b.conv(b.pool(e1), 2 * c, 3));
-  int bott = b.square(b.conv(b.pool(e2), 4 * c, 3));
-  int u2 = b.conv_t(bott, 2 * c);
-  int d2 = b.square(b.conv(b.concat(u2, e2), 2 * c, 3));
-  int u1 = b.conv_t(d2, c);
-  int d1 = b.square(b.conv(b.concat(u1, e1), c, 3));
-  return b.finish(b.conv(d1, 1, 1));
-}
-
-}  // namespace
-
 TEST(Planner, BrainModelGets128BitN15) {
   Graph g = brain_unet(1);
   Plan plan = make_plan(g, PlanOptions{});

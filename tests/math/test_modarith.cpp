@@ -82,5 +82,33 @@ TEST(ModArithTest, AddSubNegPowInv) {
   EXPECT_EQ(from_signed(5, q), 5u);
 }
 
+// The branch-free from_signed (issue 9) against exact arithmetic, at every prime width and at the
+// edges (0, +-1, +-q, +-(q +- 1), INT64_MIN/MAX) plus random values.
+TEST(ModArith, FromSignedMatchesExactArithmetic) {
+  std::mt19937_64 rng(9);
+  for (int bits : {20, 30, 40, 50, 59, 60}) {
+    const std::uint64_t qv = ntt_primes(bits, 1, 2048, true, {})[0];
+    const Modulus q(qv);
+    const auto want = [qv](std::int64_t x) {
+      return static_cast<std::uint64_t>(((static_cast<__int128>(x) % qv) + qv) % qv);
+    };
+    const auto sq = static_cast<std::int64_t>(qv);
+    std::vector<std::int64_t> xs = {0, 1, -1, 2, -2, sq, -sq, sq - 1, -(sq - 1), sq + 1, -(sq + 1), 2 * sq, -2 * sq,
+                                    INT64_MIN, INT64_MIN + 1, INT64_MAX, INT64_MAX - 1};
+    for (int i = 0; i < 2000; ++i) xs.push_back(static_cast<std::int64_t>(rng()) >> (rng() % 64));
+    for (std::int64_t x : xs) ASSERT_EQ(from_signed(x, q), want(x)) << bits << " x=" << x;
+    for (std::uint64_t y : {std::uint64_t{0}, qv - 1, qv, qv + 1, 2 * qv - 1})
+      ASSERT_EQ(reduce_once_ct(y, qv), y % qv) << y;
+  }
+  // Moduli up to 2^62 (Modulus accepts them; the masks need q < 2^63).
+  for (std::uint64_t qv : test_moduli()) {
+    const Modulus q(qv);
+    for (std::int64_t x : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{1}, INT64_MIN, INT64_MAX,
+                           -static_cast<std::int64_t>(qv), static_cast<std::int64_t>(qv) - 1})
+      ASSERT_EQ(from_signed(x, q), static_cast<std::uint64_t>(((static_cast<__int128>(x) % qv) + qv) % qv))
+          << qv << " x=" << x;
+  }
+}
+
 }  // namespace
 }  // namespace cryptounet::math

@@ -71,6 +71,68 @@ TEST(PolyKernelsTest, ProductsAndDotMatchInt128) {
   }
 }
 
+TEST(PolyKernelsTest, ScalarProductsMatchInt128) {
+  // Shoup products by a constant (vector paths: IFMA below 2^50, 64-bit above), with n not a
+  // multiple of 8 so that the scalar tail runs too; the rescale step takes a lazy b in [0, 4q).
+  std::mt19937_64 rng(12);
+  const std::size_t n = 67;
+  for (int bits : {30, 40, 49, 50, 60}) {
+    const Modulus q(ntt_primes(bits, 1, 128, true)[0]);
+    const std::uint64_t qv = q.value();
+    std::vector<std::uint64_t> a(n), b(n), acc(n), out(n);
+    for (auto& x : a) x = rng() % qv;
+    for (auto& x : b) x = rng() % (4 * qv);
+    for (auto& x : acc) x = rng() % qv;
+    a[0] = qv - 1;
+    b[0] = 4 * qv - 1;
+    b[1] = 0;
+    for (std::uint64_t wv : {std::uint64_t{0}, std::uint64_t{1}, qv - 1, rng() % qv}) {
+      const ShoupOperand w = make_shoup(wv, q);
+      const std::uint64_t c = rng() % qv;
+      kernels::mul_scalar(a.data(), w, out.data(), n, q);
+      for (std::size_t i = 0; i < n; ++i)
+        ASSERT_EQ(out[i], static_cast<std::uint64_t>(static_cast<u128>(a[i]) * wv % qv)) << bits;
+      auto acc1 = acc;
+      kernels::mul_scalar_add(a.data(), w, acc1.data(), n, q);
+      for (std::size_t i = 0; i < n; ++i)
+        ASSERT_EQ(acc1[i], static_cast<std::uint64_t>((static_cast<u128>(a[i]) * wv + acc[i]) % qv)) << bits;
+      kernels::sub_lazy_add_mul_scalar(a.data(), b.data(), c, w, out.data(), n, q);
+      for (std::size_t i = 0; i < n; ++i) {
+        const u128 x = (static_cast<u128>(a[i]) + c + 4 * static_cast<u128>(qv) - b[i]) % qv;
+        ASSERT_EQ(out[i], static_cast<std::uint64_t>(x * wv % qv)) << bits << " i=" << i;
+      }
+      auto inplace = b;  // out may alias b
+      kernels::sub_lazy_add_mul_scalar(a.data(), inplace.data(), c, w, inplace.data(), n, q);
+      ASSERT_EQ(inplace, out) << bits;
+    }
+  }
+}
+
+TEST(PolyKernelsTest, AddSubMulLazyMatchesInt128) {
+  std::mt19937_64 rng(13);
+  const std::size_t n = 67;
+  for (int bits : {30, 40, 49, 50, 60}) {
+    const Modulus q(ntt_primes(bits, 1, 128, true)[0]);
+    const std::uint64_t qv = q.value();
+    std::vector<std::uint64_t> b(n), c(n), x(n), y(n), out(n);
+    for (auto& v : b) v = rng() % (4 * qv);
+    for (auto* vec : {&c, &x, &y})
+      for (auto& v : *vec) v = rng() % qv;
+    b[0] = 4 * qv - 1;
+    c[0] = x[0] = y[0] = qv - 1;
+    b[1] = c[1] = 0;
+    x[1] = y[1] = qv - 1;
+    kernels::add_sub_mul_lazy(b.data(), c.data(), x.data(), y.data(), out.data(), n, q);
+    for (std::size_t i = 0; i < n; ++i) {
+      const u128 p = static_cast<u128>(x[i]) * y[i] % qv;
+      const u128 want = (static_cast<u128>(b[i]) + c[i] + qv - p) % qv;
+      ASSERT_EQ(out[i], static_cast<std::uint64_t>(want)) << bits << " i=" << i;
+    }
+    kernels::add_sub_mul_lazy(b.data(), c.data(), x.data(), y.data(), b.data(), n, q);  // in place
+    ASSERT_EQ(b, out) << bits;
+  }
+}
+
 TEST(PolyKernelsTest, ReduceSigned52) {
   std::mt19937_64 rng(11);
   for (int bits : {30, 40, 50, 60}) {

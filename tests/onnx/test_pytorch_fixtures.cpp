@@ -1,5 +1,6 @@
 // The reference executor agrees with PyTorch: every tests/fixtures/<name>.onnx with its
 // <name>.io.json (input and PyTorch's output, exported by train/) must match to 1e-5.
+#include "cryptounet/common/compare.h"
 #include "cryptounet/model/ref_executor.h"
 #include "cryptounet/onnx/load_model.h"
 
@@ -36,7 +37,7 @@ Shape shape_of(const nlohmann::json& j) {
 
 TEST(PyTorchFixtures, ReferenceExecutorMatchesPyTorch) {
   const auto models = fixture_models();
-  if (models.empty()) GTEST_SKIP() << "no tests/fixtures/*.onnx + *.io.json pairs yet";
+  ASSERT_GE(models.size(), 5u) << "tests/fixtures lost some *.onnx + *.io.json pairs";
   for (const fs::path& model : models) {
     SCOPED_TRACE(model.filename().string());
     const Graph g = load_model(model.string());
@@ -51,11 +52,7 @@ TEST(PyTorchFixtures, ReferenceExecutorMatchesPyTorch) {
     const Tensor y = run_reference(g, x);
     ASSERT_EQ(y.shape, want_shape);
     ASSERT_EQ(want.size(), y.data.size());
-    double max_diff = 0, max_out = 0;
-    for (std::size_t i = 0; i < want.size(); ++i) {
-      max_diff = std::max(max_diff, std::abs(y.data[i] - want[i]));
-      max_out = std::max(max_out, std::abs(want[i]));
-    }
+    const double max_diff = max_abs_diff(y.data, want), max_out = max_abs(want);
     EXPECT_LE(max_diff, 1e-5) << "max |output| " << max_out;
     std::printf("  %s: %zu nodes, depth %d, max |diff| vs PyTorch %.3g (max |output| %.3g)\n",
                 model.filename().c_str(), g.nodes.size(), g.depth(), max_diff, max_out);

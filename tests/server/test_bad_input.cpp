@@ -99,7 +99,11 @@ TEST_F(BadInput, WrongMissingTokensAndUnknownIds) {
   const std::string ct = fake_ciphertext(11, 1);
   expect_error(post_job(ct, {}), 401);
   expect_error(post_job(ct, {{"Authorization", "Basic Zm9vOmJhcg=="}}), 401);
-  expect_error(post_job(ct, bearer("0" + session.token.substr(1))), 404);
+  // A wrong token of the right length: the first character changed (never to itself).
+  std::string wrong = session.token;
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  ASSERT_NE(wrong, session.token);
+  expect_error(post_job(ct, bearer(wrong)), 404);
   expect_error(post_job(ct, bearer(session.token + "0")), 404);
   EXPECT_EQ(stored_files(ts.dir.path()), files_before);
 

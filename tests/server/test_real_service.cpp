@@ -155,7 +155,7 @@ TEST(RealService, ClientAndServerEndToEnd) {
 
   // 1. `cryptounet client`: keys made, uploaded, image encrypted, run, decrypted, written.
   const fs::path keys = work.path() / "keys", out = work.path() / "out";
-  auto [rc, text] = run_cli("client --server " + opt.server_url + " --key-dir " + keys.string() +
+  auto [rc, text] = run_cli("client --insecure-test-params --server " + opt.server_url + " --key-dir " + keys.string() +
                             " --cache-dir " + (work.path() / "cache").string() + " --threads 1 -o " +
                             out.string() + " " + image.string());
   ASSERT_EQ(rc, 0) << text;
@@ -181,7 +181,8 @@ TEST(RealService, ClientAndServerEndToEnd) {
   // 2. The same key folder in-process: the same evaluation-key bytes; secret key private.
   client::InferenceClient c(opt);
   const client::ModelInfo model = the_model(c);
-  client::ClientCryptoOptions copt{.server_url = opt.server_url, .resize = false, .threads = 1};
+  client::ClientCryptoOptions copt{
+      .server_url = opt.server_url, .resize = false, .threads = 1, .allow_insecure_params = true};
   client::CkksClientCrypto a(model, keys, copt);
   struct stat st{};
   ASSERT_EQ(::stat((a.key_folder() / nn::kSecretKeyFile).c_str(), &st), 0);
@@ -275,7 +276,7 @@ TEST(RealService, ValidatorsRefuseSecretKeysTruncationAndOtherParameters) {
   EXPECT_EQ(s.name(), "random_ops");
   client::ModelInfo model{s.name(), s.plan_json(), {s.eval_keys_size().max_bytes, true},
                           {s.ciphertext_size().max_bytes, true}};
-  client::CkksClientCrypto a(model, work.path() / "k", {.server_url = "", .resize = false, .threads = 1});
+  client::CkksClientCrypto a(model, work.path() / "k", {.server_url = "", .resize = false, .threads = 1, .allow_insecure_params = true});
   const std::string keys = a.evaluation_keys();
   const std::string ct = a.encrypt_image(write_test_image(work.path()));
   EXPECT_NO_THROW(s.validate_eval_keys(keys));
@@ -304,7 +305,7 @@ TEST(RealService, ValidatorsRefuseSecretKeysTruncationAndOtherParameters) {
   const auto other = load_model_services({kModel}, ModelLoadOptions{.insecure_test_log_n = kLogN + 1, .threads = 1});
   client::ModelInfo model12{other[0]->name(), other[0]->plan_json(), {other[0]->eval_keys_size().max_bytes, true},
                             {other[0]->ciphertext_size().max_bytes, true}};
-  client::CkksClientCrypto b(model12, work.path() / "k", {.server_url = "", .resize = false, .threads = 1});
+  client::CkksClientCrypto b(model12, work.path() / "k", {.server_url = "", .resize = false, .threads = 1, .allow_insecure_params = true});
   EXPECT_NE(b.key_folder(), a.key_folder());
   std::string keys12 = b.evaluation_keys();
   ASSERT_GE(keys12.size(), keys.size());

@@ -2,6 +2,7 @@
 // float64 reference. Bound: max |HE - reference| <= 1e-3 * max(1, max |reference|) (CKKS noise
 // at a 2^40 scale plus, in masked-scalar layers, masks encoded at 2^mask_bits and weights
 // rounded to 2^-(40 - mask_bits)); operation counts equal the plan's.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "cryptounet/data/png.h"
 #include "cryptounet/he/backends/ckks_backend.h"
 #include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/client.h"
 #include "cryptounet/workflow/segment.h"
 #include "he/he_test_util.h"
 
@@ -41,12 +43,10 @@ CkksRun run_ckks(const Graph& g, const Plan& plan, const std::vector<Tensor>& im
   ckks::KeyGenerator kg(ctx);
   ckks::SecretKey sk = kg.secret_key();
   ckks::EvaluationKeys keys{kg.relin_key(sk), kg.galois_keys(sk, plan.rotation_steps)};
-  ckks::Encryptor encryptor(ctx, sk);
-  ckks::Decryptor decryptor(ctx, sk);
   CkksBackend be(ctx, &keys);
   CkksRun r;
-  auto out = run_encrypted(be, g, plan, encrypt_input(ctx, encryptor, plan, images), &r.report);
-  r.outputs = decrypt_output(ctx, decryptor, plan, out.cts);
+  auto out = run_encrypted(be, g, plan, encrypt_inputs(ctx, sk, plan, images), &r.report);
+  r.outputs = decrypt_outputs(ctx, sk, plan, out.cts);
   return r;
 }
 
@@ -102,19 +102,6 @@ Graph layer_graph(const char* layer, int cin, int cout, int size, int stride, un
   return b.finish(y);
 }
 
-Graph small_unet(unsigned seed, int size, int c) {
-  GraphBuilder b(seed);
-  int x = b.input(1, size, size);
-  int e1 = b.square(b.conv(x, c, 3));
-  int e2 = b.square(b.conv(b.pool(e1), 2 * c, 3));
-  int bott = b.square(b.conv(b.pool(e2), 4 * c, 3));
-  int u2 = b.conv_t(bott, 2 * c);
-  int d2 = b.square(b.conv(b.concat(u2, e2), 2 * c, 3));
-  int u1 = b.conv_t(d2, c);
-  int d1 = b.square(b.conv(b.concat(u1, e1), c, 3));
-  return b.finish(b.conv(d1, 1, 1));
-}
-
 }  // namespace
 
 TEST(HeLayersCkks, LayersBothModesBothStrategiesN2048) {
@@ -138,7 +125,7 @@ TEST(HeLayersCkks, LayersBothModesBothStrategiesN2048) {
 }
 
 TEST(HeUNetCkks, SmallUNetEndToEndLatency) {
-  Graph g = small_unet(7, 16, 4);
+  Graph g = brain_unet(7, 16, 4);
   Plan plan = small_plan(g, PackingMode::latency, StrategyChoice::automatic, 12);
   EXPECT_EQ(plan.depth, 13);
   check(g, plan, 8, "unet 16x16 c=4 latency N=2^12", true);
@@ -150,36 +137,45 @@ TEST(HeUNetCkks, SmallUNetEndToEndLatency) {
   EXPECT_EQ(sim.report.total, plan.total);
 }
 
+// Each cause on its own, with its own message: a key set that lacks one rotation (and nothing
+// else wrong), a plan made for another graph (with every key present), an input of the wrong shape.
 TEST(HeUNetCkks, MissingRotationKeyOrForeignPlanIsAClearError) {
+  using ::testing::HasSubstr;
+  using ::testing::ThrowsMessage;
   Graph g = layer_graph("conv3", 2, 3, 8, 2, 3);
   Plan plan = small_plan(g, PackingMode::latency, StrategyChoice::automatic, 11);
   auto ctx = ckks::Context::create(ckks::Params::from_literal(params_literal(plan)), ExecOptions{1});
   ckks::KeyGenerator kg(ctx);
   ckks::SecretKey sk = kg.secret_key();
-  std::vector<int> fewer(plan.rotation_steps.begin() + 1, plan.rotation_steps.end());
-  ckks::EvaluationKeys keys{kg.relin_key(sk), kg.galois_keys(sk, fewer)};
-  ckks::Encryptor encryptor(ctx, sk);
   GraphBuilder ib(4);
   std::vector<Tensor> images{ib.random_input(g.input_shape())};
-  CkksBackend be(ctx, &keys);
-  EXPECT_THROW((void)run_encrypted(be, g, plan, encrypt_input(ctx, encryptor, plan, images)),
-               InvalidArgument);
+
+  std::vector<int> fewer(plan.rotation_steps.begin() + 1, plan.rotation_steps.end());
+  ckks::EvaluationKeys some{kg.relin_key(sk), kg.galois_keys(sk, fewer)};
+  CkksBackend missing(ctx, &some);
+  EXPECT_THAT([&] { (void)run_encrypted(missing, g, plan, encrypt_inputs(ctx, sk, plan, images)); },
+              ThrowsMessage<InvalidArgument>(HasSubstr("no Galois key")));
+
+  ckks::EvaluationKeys all{kg.relin_key(sk), kg.galois_keys(sk, plan.rotation_steps)};
+  CkksBackend full(ctx, &all);
   Graph other = layer_graph("conv1", 2, 3, 8, 2, 3);
-  EXPECT_THROW((void)run_encrypted(be, other, plan, encrypt_input(ctx, encryptor, plan, images)),
-               InvalidArgument);
+  EXPECT_THAT([&] { (void)run_encrypted(full, other, plan, encrypt_inputs(ctx, sk, plan, images)); },
+              ThrowsMessage<InvalidArgument>(HasSubstr("layers for a graph of")));
+
   std::vector<Tensor> wrong{Tensor(Shape{2, 4, 4})};
-  EXPECT_THROW((void)encrypt_input(ctx, encryptor, plan, wrong), InvalidArgument);
+  EXPECT_THAT([&] { (void)encrypt_inputs(ctx, sk, plan, wrong); },
+              ThrowsMessage<InvalidArgument>(HasSubstr("input_slots: image is 2x4x4")));
 }
 
 TEST(HeUNetCkks, SmallUNetEndToEndThroughput) {
-  Graph g = small_unet(9, 8, 3);
+  Graph g = brain_unet(9, 8, 3);
   Plan plan = small_plan(g, PackingMode::throughput, StrategyChoice::automatic, 11);
   check(g, plan, 10, "unet 8x8 c=3 throughput N=2^11", true);
 }
 
 // Full size, 128-bit N=2^15: the bundled brain64 model on its sample image, timed per layer.
 // Minutes with key generation; run by hand:
-//   build/tests/test_nn --gtest_also_run_disabled_tests --gtest_filter='*Brain64Bundled*'
+//   build/tests/test_workflow --gtest_also_run_disabled_tests --gtest_filter='*Brain64Bundled*'
 // CU_THROUGHPUT=1 runs R images at once (throughput mode); CU_STRATEGY=1|2 forces diagonal or
 // masked-scalar layers.
 TEST(HeUNetCkks, DISABLED_Brain64Bundled) {
@@ -196,9 +192,7 @@ TEST(HeUNetCkks, DISABLED_Brain64Bundled) {
   ckks::KeyGenerator kg(ctx);
   ckks::SecretKey sk = kg.secret_key();
   ckks::EvaluationKeys keys{kg.relin_key(sk), kg.galois_keys(sk, plan.rotation_steps)};
-  ckks::Encryptor encryptor(ctx, sk);
-  ckks::Decryptor decryptor(ctx, sk);
-  auto in = encrypt_input(ctx, encryptor, plan, images);
+  auto in = encrypt_inputs(ctx, sk, plan, images);
   auto t1 = std::chrono::steady_clock::now();
   std::cout << "keygen+encrypt " << std::chrono::duration<double>(t1 - t0).count() << " s\n";
   CkksBackend be(ctx, &keys);
@@ -210,7 +204,7 @@ TEST(HeUNetCkks, DISABLED_Brain64Bundled) {
     std::cout << l.node << " " << l.name << " " << l.seconds << " s " << l.counts << "\n";
   std::cout << "inference " << rep.seconds << " s wall, " << cpu << " s CPU (all threads) for "
             << plan.batch << " image(s)\n";
-  auto outs = decrypt_output(ctx, decryptor, plan, out.cts);
+  auto outs = decrypt_outputs(ctx, sk, plan, out.cts);
   Tensor ref = run_reference(g, img);
   double maxref = 0, maxerr = 0; std::size_t same = 0;
   for (std::size_t k = 0; k < ref.data.size(); ++k) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "cryptounet/ckks/keygen.h"
+#include "cryptounet/common/compare.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/he/backends/ckks_backend.h"
 #include "cryptounet/onnx/load_model.h"
@@ -20,16 +21,8 @@ using namespace cryptounet::nn::testing;
 
 namespace {
 
-double max_abs(const Tensor& t) {
-  double m = 0;
-  for (double v : t.data) m = std::max(m, std::abs(v));
-  return m;
-}
-double max_diff(const Tensor& a, const Tensor& b) {
-  double m = 0;
-  for (std::size_t i = 0; i < a.data.size(); ++i) m = std::max(m, std::abs(a.data[i] - b.data[i]));
-  return m;
-}
+double max_abs(const Tensor& t) { return cryptounet::max_abs(t.data); }
+double max_diff(const Tensor& a, const Tensor& b) { return max_abs_diff(a.data, b.data); }
 
 void expect_counts_match(const Plan& plan, const ExecReport& rep) {
   EXPECT_EQ(rep.total, plan.total);

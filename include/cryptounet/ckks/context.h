@@ -55,8 +55,8 @@ class Context {
     return q_inv_mod_q_[l * q_count() + i];
   }
 
-  /// CRT basis of q_0..q_level (for decoding).
-  [[nodiscard]] const math::RnsBasis& q_basis(int level) const { return q_bases_[static_cast<std::size_t>(level)]; }
+  /// CRT basis of q_0..q_level (for decoding). Throws InvalidArgument for a level outside [0, max_level].
+  [[nodiscard]] const math::RnsBasis& q_basis(int level) const;
 
   /// NTT-domain permutation of the Galois automorphism g (computed once, then cached).
   [[nodiscard]] const std::vector<std::uint32_t>& galois_permutation(std::uint64_t g) const;
@@ -77,5 +77,10 @@ class Context {
   mutable std::mutex galois_mutex_;
   mutable std::map<std::uint64_t, std::unique_ptr<const std::vector<std::uint32_t>>> galois_cache_;
 };
+
+/// Whether `scale` is one a ciphertext or plaintext at `level` can carry: finite, at least 1 and
+/// at most Q*P (every evaluation stays within that). The readers and Encoder::decode refuse other
+/// scales, which a hostile file could use to drive decode's limb count out of range.
+[[nodiscard]] bool scale_in_range(const Context& ctx, int level, double scale);
 
 }  // namespace cryptounet::ckks

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "cryptounet/ckks/security.h"
@@ -64,6 +65,12 @@ class Params {
   std::uint64_t fingerprint_ = 0;
 };
 
+/// Why `params` fall short of 128-bit security by this engine's own check (N >= 2^14 and log2(QP)
+/// within max_log_qp_128), or "" when they meet it. The literal's `security` field is ignored on
+/// purpose: parameters received from someone else (a server's plan) are judged by their numbers,
+/// not by their label.
+[[nodiscard]] std::string insecurity_reason(const Params& params);
+
 /// Named 128-bit parameter sets (scale 2^40). Key switching costs about d(l+k) + 2k + 2l NTTs for
 /// l Q-limbs, k special primes and d digits; few digits with enough special primes beat SEAL's
 /// one-prime-per-digit by 3-5x while staying inside the HE-standard bound. Special primes are
@@ -78,7 +85,7 @@ namespace presets {
 /// log2(QP) ~ 880 <= 881. The U-Net's set: params_128_logn15_logqp880().
 [[nodiscard]] Params P2();
 /// P3: N=2^16, Q = 60 + 28x40 (28 levels), P = 9x50, dnum 3 (digits of 10, 10, 9 primes, <= 420
-/// bits; P = 450 bits); log2(QP) ~ 1630 <= 1772.
+/// bits; P = 450 bits); log2(QP) ~ 1630 <= 1747.
 [[nodiscard]] Params P3();
 [[nodiscard]] inline Params params_128_logn14_logqp410() { return P1(); }
 [[nodiscard]] inline Params params_128_logn15_logqp880() { return P2(); }

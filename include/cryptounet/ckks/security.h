@@ -1,6 +1,9 @@
-// The 128-bit security bound on log2(Q*P) for ternary secrets, from the HomomorphicEncryption.org
-// standard (Albrecht et al., "Homomorphic Encryption Standard", 2018, Table 1, classical, uniform
-// ternary secret): the largest total modulus for which the LWE instance keeps 128-bit security.
+// The 128-bit security bound on log2(Q*P) for ternary secrets: the largest total modulus for which
+// the RLWE instance keeps 128-bit classical security. Source: the HomomorphicEncryption.org
+// standard tables (Albrecht et al., "Homomorphic Encryption Standard", 2018; uniform ternary
+// secret, 128-bit classical) as shipped by OpenFHE v1.5.1, src/core/lib/lattice/stdlatticeparms.cpp,
+// table HEStd_ternary / HEStd_128_classic: N=2^10..2^17 -> 27, 54, 109, 218, 438, 881, 1747, 3523.
+// (Until issue 9 this table said 1772 at N=2^16, more than that table allows.)
 #pragma once
 
 namespace cryptounet::ckks {
@@ -18,7 +21,8 @@ enum class Security { bits128, insecure_for_tests };
     case 13: return 218;
     case 14: return 438;
     case 15: return 881;
-    case 16: return 1772;
+    case 16: return 1747;
+    case 17: return 3523;
     default: return 0;
   }
 }

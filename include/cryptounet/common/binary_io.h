@@ -169,6 +169,10 @@ void write_header(BinaryWriter& w, ObjectKind kind, std::uint64_t fingerprint, s
 /// SecurityError for a fingerprint that belongs to other parameters) with a clear message.
 FileHeader read_header(BinaryReader& r, ObjectKind expected_kind, std::uint64_t expected_fingerprint);
 
+/// Throws IoError unless `path` names a regular file (after symlinks): a folder, FIFO, device or
+/// socket as an input gets a clear message instead of "short read" or a hang. Never blocks.
+void check_regular_file(const std::string& path);
+
 /// Reads a whole file, refusing files larger than `max_bytes` before reading them.
 std::vector<std::uint8_t> read_file(const std::string& path, std::uint64_t max_bytes);
 

@@ -6,10 +6,23 @@
 
 #include "cryptounet/data/image.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace cryptounet::data {
+
+/// Decompression-bomb limits (issue 9): every reader checks the dimensions a file declares against
+/// these before it decodes or allocates. A plane has at most kMaxImagePixels pixels (2^25, e.g.
+/// 5792 x 5792: a 2 MB PNG could otherwise inflate to gigabytes); what a reader must decode at
+/// once (a DICOM's frames, a NIfTI volume) is at most kMaxDecodedBytes.
+inline constexpr std::uint64_t kMaxImagePixels = std::uint64_t{1} << 25;
+inline constexpr std::uint64_t kMaxDecodedBytes = std::uint64_t{1} << 30;
+
+/// Throws FormatError if a declared width x height plane exceeds kMaxImagePixels, or `decoded_bytes`
+/// (what decoding would allocate) exceeds kMaxDecodedBytes. `what` prefixes the message.
+void check_declared_size(const std::string& what, std::uint64_t width, std::uint64_t height,
+                         std::uint64_t decoded_bytes);
 
 /// Image file kinds read_any_image knows.
 enum class ImageFileKind { png_or_stb, dicom, nifti, tiff };
@@ -22,6 +35,10 @@ enum class ImageFileKind { png_or_stb, dicom, nifti, tiff };
 /// page (TIFF) of a volume; -1 = the middle one (TIFF: the first page). @throws IoError, FormatError (unreadable or unsupported
 /// pixel type), InvalidArgument (slice out of range).
 [[nodiscard]] Image read_any_image(const std::string& path, int slice = -1);
+
+/// The file name without folder and without its image extension, for naming outputs:
+/// "in/ch2.nii.gz" -> "ch2", "a.b.png" -> "a.b", "scan.dcm" -> "scan", "IM0001" -> "IM0001".
+[[nodiscard]] std::string image_file_stem(const std::string& path);
 
 /// A width x height plane from raw values, stretched linearly so min -> 0 and max -> 1 (a
 /// constant plane becomes 0). Non-finite values are FormatError.

@@ -32,12 +32,20 @@ class Prng {
 
  private:
   void refill();
-  static constexpr std::size_t kBlock = 4096;
+  static constexpr std::size_t kBlock = 4096;  // one SHAKE-256 output per block counter
+  static constexpr std::size_t kBatch = 8;     // blocks made per refill (eight Keccak ways in AVX-512)
   Seed seed_;
   std::uint64_t domain_;
   std::uint64_t counter_ = 0;
-  std::size_t pos_ = kBlock;
-  std::array<std::uint8_t, kBlock> buf_{};
+  std::size_t pos_ = kBlock * kBatch;
+  std::array<std::uint8_t, kBlock * kBatch> buf_{};
 };
+
+namespace detail {
+/// SHAKE-256(seed || domain || counter) through OpenSSL, len bytes: the definition the stream
+/// must match, for tests.
+void shake_reference_block(const Seed& seed, std::uint64_t domain, std::uint64_t counter, std::uint8_t* out,
+                           std::size_t len);
+}  // namespace detail
 
 }  // namespace cryptounet::math

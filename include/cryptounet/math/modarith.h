@@ -56,11 +56,23 @@ struct ShoupOperand {
 /// a^{-1} mod q for prime q and a not divisible by q. Throws InvalidArgument if a = 0 mod q.
 [[nodiscard]] std::uint64_t inv_mod(std::uint64_t a, const Modulus& q);
 
-/// The centred representative of a signed integer x reduced mod q, i.e. x mod q in [0, q).
+/// y mod q for y in [0, 2q), q < 2^63, by a mask from the borrow bit (no comparison, no branch).
+[[nodiscard]] inline std::uint64_t reduce_once_ct(std::uint64_t y, std::uint64_t q) {
+  const std::uint64_t d = y - q;                     // wraps (top bit set) iff y < q
+  return d + (q & (0 - (d >> 63)));
+}
+
+/// x mod q in [0, q) for a signed integer x. Constant time in x (no branch, no comparison on x):
+/// it maps secret-key and error coefficients, whose signs are secret. |x| by the sign mask, Barrett
+/// with Modulus's ratio, and q - r chosen by that mask.
 [[nodiscard]] inline std::uint64_t from_signed(std::int64_t x, const Modulus& q) {
-  if (x >= 0) return q.reduce(static_cast<std::uint64_t>(x));
-  const std::uint64_t r = q.reduce(static_cast<std::uint64_t>(-(x + 1)) + 1);
-  return r ? q.value() - r : 0;
+  const std::uint64_t qv = q.value();
+  const std::uint64_t neg = static_cast<std::uint64_t>(x >> 63);         // all ones iff x < 0
+  const std::uint64_t mag = (static_cast<std::uint64_t>(x) ^ neg) - neg;  // |x| (2^63 for INT64_MIN)
+  const std::uint64_t qhat = static_cast<std::uint64_t>((static_cast<unsigned __int128>(mag) * q.ratio_hi()) >> 64);
+  const std::uint64_t r = reduce_once_ct(mag - qhat * qv, qv);         // |x| mod q
+  const std::uint64_t flip = reduce_once_ct(qv - r, qv);               // -|x| mod q
+  return r ^ ((r ^ flip) & neg);
 }
 
 }  // namespace cryptounet::math

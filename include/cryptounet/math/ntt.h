@@ -38,6 +38,12 @@ class NttTables {
   [[nodiscard]] const std::vector<std::uint64_t>& inv_root_q52() const { return inv_roots_q52_; }
   [[nodiscard]] std::uint64_t inv_n_q52() const { return inv_n_q52_; }
   [[nodiscard]] std::uint64_t inv_n_root_q52() const { return inv_n_root_q52_; }
+  /// The same twiddles split into contiguous arrays (values, 64-bit Shoup quotients) for the
+  /// vector kernels, which load eight consecutive twiddles at once.
+  [[nodiscard]] const std::uint64_t* root_values() const { return root_w_.data(); }
+  [[nodiscard]] const std::uint64_t* root_quotients() const { return root_wq_.data(); }
+  [[nodiscard]] const std::uint64_t* inv_root_values() const { return inv_root_w_.data(); }
+  [[nodiscard]] const std::uint64_t* inv_root_quotients() const { return inv_root_wq_.data(); }
 
  private:
   std::size_t n_;
@@ -52,6 +58,7 @@ class NttTables {
   std::vector<std::uint64_t> inv_roots_q52_;
   std::uint64_t inv_n_q52_ = 0;
   std::uint64_t inv_n_root_q52_ = 0;
+  std::vector<std::uint64_t> root_w_, root_wq_, inv_root_w_, inv_root_wq_;
 };
 
 /// Whether this build has the AVX-512 IFMA NTT (used for primes below 2^50).
@@ -69,5 +76,12 @@ void ntt_forward_lazy(std::uint64_t* a, const NttTables& t);
 void ntt_inverse(std::uint64_t* a, const NttTables& t);
 /// As ntt_inverse, but input may be in [0, 2q) and output is in [0, 2q).
 void ntt_inverse_lazy(std::uint64_t* a, const NttTables& t);
+
+namespace detail {
+/// The portable (scalar) transforms, which builds with AVX-512 bypass for n >= 32: exposed so that
+/// tests check them in every build. Same contracts as the public functions (lazy or full range).
+void ntt_forward_scalar(std::uint64_t* a, const NttTables& t, bool lazy);
+void ntt_inverse_scalar(std::uint64_t* a, const NttTables& t, bool lazy);
+}  // namespace detail
 
 }  // namespace cryptounet::math

@@ -20,12 +20,20 @@ void sub(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* out, std
 void negate(const std::uint64_t* a, std::uint64_t* out, std::size_t n, const Modulus& q);
 /// out = a * b (element-wise, Barrett).
 void mul(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* out, std::size_t n, const Modulus& q);
+/// out = b + c - x * y for b in [0, 4q) (a lazy NTT output) and c, x, y in [0, q); out in [0, q) and
+/// may alias b. (Secret-key encryption: NTT(e) + m - a s.)
+void add_sub_mul_lazy(const std::uint64_t* b, const std::uint64_t* c, const std::uint64_t* x, const std::uint64_t* y,
+                      std::uint64_t* out, std::size_t n, const Modulus& q);
 /// acc += a * b.
 void mul_add(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* acc, std::size_t n, const Modulus& q);
 /// out = a * w (Shoup).
 void mul_scalar(const std::uint64_t* a, const ShoupOperand& w, std::uint64_t* out, std::size_t n, const Modulus& q);
 /// acc += a * w (Shoup).
 void mul_scalar_add(const std::uint64_t* a, const ShoupOperand& w, std::uint64_t* acc, std::size_t n, const Modulus& q);
+/// out = (a - b + c) * w for a in [0, q), b in [0, 4q) (a lazy NTT output), c in [0, q); out in
+/// [0, q). out may alias a or b. (The last step of a rescale.)
+void sub_lazy_add_mul_scalar(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t c, const ShoupOperand& w,
+                             std::uint64_t* out, std::size_t n, const Modulus& q);
 /// out = a + c.
 void add_scalar(const std::uint64_t* a, std::uint64_t c, std::uint64_t* out, std::size_t n, const Modulus& q);
 /// out[i] = a[perm[i]]. Precondition: out != a.

@@ -18,10 +18,12 @@ namespace cryptounet::nn {
 /// How a slice becomes the model's [0, 1] input (the model card's "normalisation").
 enum class SliceNormalisation {
   slice_max,  // "[0,1] by slice max": negatives to 0, divided by the slice's maximum after resampling
+  percentile, // "[0,1]: slice / its Q th percentile ...": after resampling, divided by the Q-th percentile
+              // of its pixels (numpy 'linear'; the maximum if that is 0), clipped to [0, 1]
   min_max,    // anything else: (v - min) / (max - min) over the slice
 };
-/// From a card's "normalisation" text ("" or unknown: min_max).
-[[nodiscard]] SliceNormalisation parse_slice_normalisation(const std::string& card_text);
+/// From a card's "normalisation" text ("" or unknown: min_max); `q` gets the percentile.
+[[nodiscard]] SliceNormalisation parse_slice_normalisation(const std::string& card_text, double* q = nullptr);
 /// The "normalisation" entry of the card beside `model_path` ("" if there is no card or entry).
 [[nodiscard]] std::string read_card_normalisation(const std::string& model_path);
 
@@ -45,6 +47,7 @@ struct VolumeProgress {
 struct VolumeOptions {
   data::SliceAxis axis = data::SliceAxis::axial;
   SliceNormalisation normalisation = SliceNormalisation::slice_max;
+  double percentile = 99.5;        // for SliceNormalisation::percentile
   int first = 0, last = -1;        // slice range [first, last] (last -1: the last slice)
   double threshold = 0.0;          // logit threshold for 1-channel heads (as logits_to_mask)
   bool probabilities = false;      // also return the foreground probability per voxel
@@ -76,6 +79,6 @@ struct VolumeResult {
 /// training scripts made it: padded to a centred square, resampled by area to the model's side,
 /// normalised. Returns false (input untouched) for a slice with nothing in it.
 bool slice_to_input(const Graph& graph, const std::vector<float>& plane, int width, int height,
-                    SliceNormalisation normalisation, Tensor& input);
+                    SliceNormalisation normalisation, Tensor& input, double percentile = 99.5);
 
 }  // namespace cryptounet::nn

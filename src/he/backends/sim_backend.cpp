@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/packing/masks.h"
 
 namespace cryptounet::nn {
 
@@ -34,8 +35,9 @@ SimBackend::SimBackend(int slots, std::vector<double> moduli, double default_sca
 SimBackend SimBackend::from_bits(int slots, const std::vector<int>& log_q, int log_scale) {
   std::vector<double> q;
   for (std::size_t i = 0; i < log_q.size(); ++i) {
-    // Odd offsets a few parts in 2^20 away from the power of two, like NTT-friendly primes.
-    double off = (static_cast<double>(2 * i + 3) * 977.0 - 1500.0) * std::ldexp(1.0, -24);
+    // Distinct offsets 2e-8 .. 1e-6 away from the power of two, like the engine's NTT-friendly
+    // primes near 2^bits (q = 1 mod 2N, the closest ones: |q/2^bits - 1| < 1e-6 for N <= 2^16).
+    double off = (static_cast<double>(2 * i + 3) * 977.0 - 1500.0) * std::ldexp(1.0, -36);
     q.push_back(std::ldexp(1.0 + off, log_q[i]));
   }
   return SimBackend(slots, std::move(q), std::ldexp(1.0, log_scale));
@@ -85,7 +87,6 @@ SimBackend::Pt SimBackend::encode(std::span<const double> values, int level, dou
                           std::to_string(max_level()));
   if (values.size() > static_cast<std::size_t>(slots_))
     throw InvalidArgument("sim encode: too many values");
-  ++counts_.encodings;
   Pt pt{std::vector<double>(slots_, 0.0), level, scale};
   std::copy(values.begin(), values.end(), pt.v.begin());
   return pt;
@@ -95,7 +96,6 @@ SimBackend::Ct SimBackend::mul_plain(const Ct& ct, const Pt& pt) {
   if (ct.level != pt.level)
     throw InvalidArgument("mul_plain: levels differ (" + std::to_string(ct.level) + " vs " +
                           std::to_string(pt.level) + ")");
-  ++counts_.pt_products;
   Ct r{std::vector<double>(slots_), ct.level, ct.scale * pt.scale};
   for (int i = 0; i < slots_; ++i) r.v[i] = ct.v[i] * pt.v[i];
   check_range("mul_plain", r);
@@ -106,12 +106,10 @@ void SimBackend::mul_plain_add_inplace(Ct& acc, const Ct& ct, const Pt& pt) {
   if (ct.level != pt.level)
     throw InvalidArgument("mul_plain_add: levels differ");
   check_same("mul_plain_add", acc.level, acc.scale, ct.level, ct.scale * pt.scale);
-  ++counts_.pt_products;
   for (int i = 0; i < slots_; ++i) acc.v[i] += ct.v[i] * pt.v[i];
 }
 
 SimBackend::Ct SimBackend::mul_const(const Ct& ct, double c, double const_scale) {
-  ++counts_.scalar_products;
   Ct r{std::vector<double>(slots_), ct.level, ct.scale * const_scale};
   for (int i = 0; i < slots_; ++i) r.v[i] = ct.v[i] * c;
   check_range("mul_const", r);
@@ -120,7 +118,6 @@ SimBackend::Ct SimBackend::mul_const(const Ct& ct, double c, double const_scale)
 
 void SimBackend::mul_const_add_inplace(Ct& acc, const Ct& ct, double c, double const_scale) {
   check_same("mul_const_add", acc.level, acc.scale, ct.level, ct.scale * const_scale);
-  ++counts_.scalar_products;
   for (int i = 0; i < slots_; ++i) acc.v[i] += ct.v[i] * c;
 }
 
@@ -142,23 +139,19 @@ void SimBackend::mul_const_accumulate(std::span<Ct* const> outs, std::span<const
 
 void SimBackend::add_inplace(Ct& acc, const Ct& ct) {
   check_same("add", acc.level, acc.scale, ct.level, ct.scale);
-  ++counts_.adds;
   for (int i = 0; i < slots_; ++i) acc.v[i] += ct.v[i];
 }
 
 void SimBackend::add_plain_inplace(Ct& acc, const Pt& pt) {
   check_same("add_plain", acc.level, acc.scale, pt.level, pt.scale);
-  ++counts_.adds;
   for (int i = 0; i < slots_; ++i) acc.v[i] += pt.v[i];
 }
 
 void SimBackend::add_const_inplace(Ct& acc, double c) {
-  ++counts_.adds;
   for (double& x : acc.v) x += c;
 }
 
 SimBackend::Ct SimBackend::square_relin(const Ct& ct) {
-  ++counts_.relins;
   Ct r{std::vector<double>(slots_), ct.level, ct.scale * ct.scale};
   for (int i = 0; i < slots_; ++i) r.v[i] = ct.v[i] * ct.v[i];
   check_range("square_relin", r);
@@ -167,7 +160,6 @@ SimBackend::Ct SimBackend::square_relin(const Ct& ct) {
 
 void SimBackend::rescale_inplace(Ct& ct) {
   if (ct.level <= 0) throw InvalidArgument("rescale: ciphertext is at level 0");
-  ++counts_.rescales;
   ct.scale /= q_[ct.level];
   --ct.level;
   check_range("rescale", ct);
@@ -178,33 +170,24 @@ void SimBackend::drop_level_inplace(Ct& ct, int level) {
     throw InvalidArgument("drop_level: cannot go from level " + std::to_string(ct.level) +
                           " to " + std::to_string(level));
   if (level == ct.level) return;
-  ++counts_.level_drops;
   ct.level = level;
   check_range("drop_level", ct);
 }
 
 std::vector<double> SimBackend::rotated(const std::vector<double>& v, int step) {
-  int s = ((step % slots_) + slots_) % slots_;
-  steps_.insert(s);
+  const int s = packing::normalize_step(step, slots_);
   std::vector<double> r(slots_);
   for (int i = 0; i < slots_; ++i) r[i] = v[(i + s) % slots_];
   return r;
 }
 
 SimBackend::Ct SimBackend::rotate(const Ct& ct, int step) {
-  ++counts_.rotations;
   return Ct{rotated(ct.v, step), ct.level, ct.scale};
 }
 
 std::vector<SimBackend::Ct> SimBackend::rotate_hoisted(const Ct& ct, std::span<const int> steps) {
   std::vector<Ct> out;
-  if (steps.empty()) return out;
-  ++counts_.hoisted_groups;
-  for (int s : steps) {
-    ++counts_.rotations;
-    ++counts_.hoisted_rotations;
-    out.push_back(Ct{rotated(ct.v, s), ct.level, ct.scale});
-  }
+  for (int s : steps) out.push_back(Ct{rotated(ct.v, s), ct.level, ct.scale});
   return out;
 }
 

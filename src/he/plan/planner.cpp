@@ -183,7 +183,10 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
     throw Unsupported("make_plan: a " + std::to_string(in_shape.height) + "x" + std::to_string(in_shape.width) +
                       " input plane (" + std::to_string(pixels) + " values) does not fit one ciphertext at N=2^" +
                       std::to_string(pc.log_n) + " (" + std::to_string(1L << (pc.log_n - 1)) +
-                      " slots); it needs N >= 2^" + std::to_string(plane_log + 1));
+                      " slots); it needs N >= 2^" + std::to_string(plane_log + 1) +
+                      (o.insecure_for_tests ? ", the smallest ring that fits it (--insecure-test-params " +
+                                                  std::to_string(plane_log + 1) + ")"
+                                            : std::string()));
 
   Plan plan;
   plan.log_n = pc.log_n;

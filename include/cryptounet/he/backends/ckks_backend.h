@@ -1,24 +1,21 @@
 // The real backend of the encrypted executor: the CKKS engine's Evaluator and Encoder behind the
-// same narrow interface as the slot simulator, counting the same operations. Server side: it
-// holds only public evaluation keys. Also the bridge from a Plan to engine parameters.
+// same narrow interface as the slot simulator (HeBackend, backends/backend.h). Server side: it
+// holds only public evaluation keys. Also the bridge from a Plan to engine parameters. The
+// client side (encrypt, decrypt) is workflow/client.h.
 #pragma once
 
 #include <memory>
-#include <set>
 #include <span>
 #include <vector>
 
 #include "cryptounet/ckks/ciphertext.h"
 #include "cryptounet/ckks/context.h"
-#include "cryptounet/ckks/decryptor.h"
 #include "cryptounet/ckks/encoder.h"
-#include "cryptounet/ckks/encryptor.h"
 #include "cryptounet/ckks/evaluator.h"
 #include "cryptounet/ckks/keys.h"
 #include "cryptounet/ckks/params.h"
 #include "cryptounet/ckks/plaintext.h"
 #include "cryptounet/he/backends/const_product.h"
-#include "cryptounet/he/op_counts.h"
 #include "cryptounet/model/graph.h"
 
 namespace cryptounet::nn {
@@ -27,19 +24,6 @@ struct Plan;
 
 /// The engine parameters a plan asks for (security flag included).
 [[nodiscard]] ckks::ParamsLiteral params_literal(const Plan& plan);
-
-/// Client side: encodes and encrypts `images` (plan.batch of them) in the plan's input layout,
-/// at the plan's input level and the default scale. Throws InvalidArgument on a shape mismatch
-/// or a context made for other parameters.
-[[nodiscard]] std::vector<ckks::Ciphertext> encrypt_input(const std::shared_ptr<const ckks::Context>& ctx,
-                                                          const ckks::Encryptor& encryptor,
-                                                          const Plan& plan,
-                                                          const std::vector<Tensor>& images);
-/// Client side: decrypts and decodes the output ciphertexts into one logits tensor per image.
-[[nodiscard]] std::vector<Tensor> decrypt_output(const std::shared_ptr<const ckks::Context>& ctx,
-                                                 const ckks::Decryptor& decryptor,
-                                                 const Plan& plan,
-                                                 const std::vector<ckks::Ciphertext>& cts);
 
 class CkksBackend {
  public:
@@ -64,7 +48,7 @@ class CkksBackend {
   [[nodiscard]] Ct mul_const(const Ct& ct, double c, double const_scale);
   void mul_const_add_inplace(Ct& acc, const Ct& ct, double c, double const_scale);
   /// Every constant product of `terms` at once: outs[t.out] += ins[t.in] * t.c; an empty output
-  /// starts at zero and takes its terms' level and scale. Counts one scalar product per term.
+  /// starts at zero and takes its terms' level and scale.
   void mul_const_accumulate(std::span<Ct* const> outs, std::span<const Ct* const> ins,
                             std::span<const ConstProduct> terms);
   void add_inplace(Ct& acc, const Ct& ct);
@@ -73,19 +57,15 @@ class CkksBackend {
   [[nodiscard]] Ct square_relin(const Ct& ct);
   void rescale_inplace(Ct& ct);
   void drop_level_inplace(Ct& ct, int level);
+  /// Relabels the scale, values unchanged (the executor reconciles near-equal scales with it).
+  void set_scale(Ct& ct, double scale) const { ct.set_scale(scale); }
   [[nodiscard]] Ct rotate(const Ct& ct, int step);
   [[nodiscard]] std::vector<Ct> rotate_hoisted(const Ct& ct, std::span<const int> steps);
-
-  [[nodiscard]] const OpCounts& counts() const { return counts_; }
-  void reset_counts() { counts_ = {}; }
-  [[nodiscard]] const std::set<int>& steps_used() const { return steps_; }
 
  private:
   std::shared_ptr<const ckks::Context> ctx_;
   ckks::Encoder encoder_;
   ckks::Evaluator eval_;
-  OpCounts counts_;
-  std::set<int> steps_;
 };
 
 }  // namespace cryptounet::nn

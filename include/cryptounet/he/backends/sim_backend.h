@@ -1,18 +1,16 @@
 // A slot simulator with the CKKS evaluator's interface: a "ciphertext" is its slot vector in
 // plain doubles plus the level and scale CKKS would carry. It checks what the engine checks
-// (equal levels and scales for additions, rescale below level 0, value overflow of Q_level)
-// and counts every operation, so packing logic and the planner's counts can be tested at full
-// size in milliseconds. Exact arithmetic: it models neither CKKS noise nor encoding rounding.
-// Not thread-safe (counts are plain integers); use one per thread.
+// (equal levels and scales for additions, rescale below level 0, value overflow of Q_level),
+// so packing logic and the planner's counts (counted by the executor, he/exec) can be tested at
+// full size in milliseconds. Exact arithmetic: it models neither CKKS noise nor encoding rounding.
+// Satisfies HeBackend (backends/backend.h).
 #pragma once
 
 #include <cstdint>
-#include <set>
 #include <span>
 #include <vector>
 
 #include "cryptounet/he/backends/const_product.h"
-#include "cryptounet/he/op_counts.h"
 
 namespace cryptounet::nn {
 
@@ -43,18 +41,18 @@ class SimBackend {
   [[nodiscard]] static int level(const Ct& ct) { return ct.level; }
   [[nodiscard]] static double scale(const Ct& ct) { return ct.scale; }
 
-  // Client side (not counted).
+  // Client side (not part of HeBackend).
   [[nodiscard]] Ct encrypt(std::span<const double> values, int level, double scale) const;
   [[nodiscard]] std::vector<double> decrypt(const Ct& ct) const;
 
-  // Server side: the engine's verbs, each counted.
+  // Server side: the engine's verbs (HeBackend).
   [[nodiscard]] Pt encode(std::span<const double> values, int level, double scale);
   [[nodiscard]] Ct mul_plain(const Ct& ct, const Pt& pt);
   void mul_plain_add_inplace(Ct& acc, const Ct& ct, const Pt& pt);
   [[nodiscard]] Ct mul_const(const Ct& ct, double c, double const_scale);
   void mul_const_add_inplace(Ct& acc, const Ct& ct, double c, double const_scale);
   /// Every constant product of `terms` at once: outs[t.out] += ins[t.in] * t.c; an empty output
-  /// starts at zero and takes its terms' level and scale. Counts one scalar product per term.
+  /// starts at zero and takes its terms' level and scale.
   void mul_const_accumulate(std::span<Ct* const> outs, std::span<const Ct* const> ins,
                             std::span<const ConstProduct> terms);
   void add_inplace(Ct& acc, const Ct& ct);
@@ -63,13 +61,10 @@ class SimBackend {
   [[nodiscard]] Ct square_relin(const Ct& ct);
   void rescale_inplace(Ct& ct);
   void drop_level_inplace(Ct& ct, int level);
+  /// Relabels the scale, values unchanged (the executor reconciles near-equal scales with it).
+  void set_scale(Ct& ct, double scale) const { ct.scale = scale; }
   [[nodiscard]] Ct rotate(const Ct& ct, int step);
   [[nodiscard]] std::vector<Ct> rotate_hoisted(const Ct& ct, std::span<const int> steps);
-
-  [[nodiscard]] const OpCounts& counts() const { return counts_; }
-  void reset_counts() { counts_ = {}; }
-  /// Normalised rotation steps used so far (what Galois keys would have been needed).
-  [[nodiscard]] const std::set<int>& steps_used() const { return steps_; }
 
  private:
   void check_same(const char* op, int level_a, double scale_a, int level_b, double scale_b) const;
@@ -80,8 +75,6 @@ class SimBackend {
   std::vector<double> q_;
   std::vector<double> log2_q_prefix_;  // log2(q_0 * ... * q_l)
   double default_scale_;
-  OpCounts counts_;
-  std::set<int> steps_;
 };
 
 }  // namespace cryptounet::nn

@@ -8,18 +8,20 @@
 //   Plan plan = make_plan(graph, PlanOptions{});                  // both sides; publishable
 //   auto ctx = ckks::Context::create(ckks::Params::from_literal(params_literal(plan)), exec);
 //   client: sk = KeyGenerator(ctx).secret_key(); relin key + galois_keys(sk, plan.rotation_steps)
-//           cts = encrypt_input(ctx, Encryptor(ctx, sk), plan, images)
+//           cts = encrypt_inputs(ctx, sk, plan, images)        (workflow/client.h)
 //   server: CkksBackend be(ctx, &eval_keys);
 //           HeTensor out = run_encrypted(be, graph, plan, std::move(cts), &report);
-//   client: logits = decrypt_output(ctx, Decryptor(ctx, sk), plan, out.cts)
+//   client: logits = decrypt_outputs(ctx, sk, plan, out.cts)   (workflow/client.h)
 // The same run on SimBackend (he/backends/sim_backend.h) uses input_slots/output_tensors directly.
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "cryptounet/ckks/ciphertext.h"
+#include "cryptounet/he/backends/backend.h"
 #include "cryptounet/he/op_counts.h"
 #include "cryptounet/he/plan/planner.h"
 #include "cryptounet/model/graph.h"
@@ -51,6 +53,7 @@ struct ExecReport {
   std::vector<LayerReport> layers;
   OpCounts total;
   double seconds = 0.0;
+  std::set<int> steps_used;  // normalised rotation steps the run used (its Galois keys)
 };
 
 struct RunOptions {
@@ -68,7 +71,7 @@ struct RunOptions {
 /// Runs `graph` as planned on `input` (one ciphertext per member of plan.input().layout, at
 /// plan.input_level). Throws InvalidArgument if the input does not match the plan, and what
 /// the backend throws (missing Galois key, level/scale mismatch).
-template <class Backend>
+template <HeBackend Backend>
 HeTensor<typename Backend::Ct> run_encrypted(Backend& backend, const Graph& graph,
                                              const Plan& plan,
                                              std::vector<typename Backend::Ct> input,

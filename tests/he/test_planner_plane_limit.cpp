@@ -38,9 +38,9 @@ TEST(PlannerLimits, PlaneLargerThanAnyCiphertextIsExplained) {
 }
 
 TEST(PlannerLimits, DeepAndLargeNamesBothLimits) {
-  const std::string e = plan_error(blocks(256, 25));  // depth 51 and a 256x256 plane
+  const std::string e = plan_error(blocks(256, 25));  // depth 51 (N=2^16 holds 40 levels) and a 256x256 plane
   EXPECT_NE(e.find("depth 51 does not fit 128-bit"), std::string::npos) << e;
-  EXPECT_NE(e.find("is the first over, by 10 levels"), std::string::npos) << e;
+  EXPECT_NE(e.find("is the first over, by 11 levels"), std::string::npos) << e;
   EXPECT_NE(e.find("256x256 input plane"), std::string::npos) << e;
 }
 

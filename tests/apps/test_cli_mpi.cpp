@@ -42,7 +42,7 @@ class CliMpi : public ::testing::Test {
     model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
     auto r = cli_test::run_cli("plan --model " + model_ + " --insecure-test-params 11 -o " + p("p.cup"));
     ASSERT_EQ(r.status, 0) << r.output;
-    r = cli_test::run_cli("keygen --plan " + p("p.cup") + " --out " + p("keys") + " --threads 1");
+    r = cli_test::run_cli("keygen --plan " + p("p.cup") + " --out " + p("keys") + " --threads 1 --insecure-test-params");
     ASSERT_EQ(r.status, 0) << r.output;
     std::mt19937 rng(5);
     std::uniform_real_distribution<float> u(0.0f, 1.0f);
@@ -51,7 +51,7 @@ class CliMpi : public ::testing::Test {
       for (float& v : img.pixels) v = u(rng);
       const std::string png = p("img" + std::to_string(i) + ".png");
       data::write_image_png(png, img);
-      r = cli_test::run_cli("encrypt --plan " + p("p.cup") + " --keys " + p("keys") + " " + png + " -o " +
+      r = cli_test::run_cli("encrypt --insecure-test-params --plan " + p("p.cup") + " --keys " + p("keys") + " " + png + " -o " +
                             p("in" + std::to_string(i) + ".ct"));
       ASSERT_EQ(r.status, 0) << r.output;
     }

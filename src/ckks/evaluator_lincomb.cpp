@@ -10,19 +10,13 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/math/lazy_mac.h"
 #include "constants.h"
+#include "scale_text.h"
 
 namespace cryptounet::ckks {
 namespace {
 
-std::string log2_str(double s) {
-  std::ostringstream o;
-  o.precision(4);
-  o << "2^" << std::fixed << std::log2(s);
-  return o.str();
-}
-
-bool scales_equal(double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(std::abs(a), std::abs(b)); }
-
+using detail::log2_str;
+using detail::scales_equal;
 using detail::from_i128;
 
 }  // namespace

@@ -4,6 +4,7 @@
 // With --json: {"model", "threads", "infer_s", "op_classes": {class: {seconds, share}},
 // "layers": [{name, op, level, seconds, share, rotations, ...}], "peak_rss_bytes"} on stdout.
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/workflow_util.h"
 
 #include "cryptounet/ckks/encryptor.h"
@@ -33,17 +34,14 @@ namespace {
 struct BenchUnetArgs {
   std::string model;
   int threads = 0;
-  int insecure_log_n = 0;
+  InsecureParams insecure;
   bool json = false;
 };
 
 void run_bench_unet(const BenchUnetArgs& a) {
   const nn::Graph graph = nn::load_model(a.model);
   nn::PlanOptions opt;
-  if (a.insecure_log_n > 0) {
-    opt.log_n = a.insecure_log_n;
-    opt.insecure_for_tests = true;
-  }
+  apply_insecure_params(a.insecure, opt);
   const nn::Plan plan = nn::make_plan(graph, opt);
   warn_if_insecure(plan);
   auto ctx = ckks::Context::create(nn::plan_params(plan), ExecOptions{.threads = a.threads});
@@ -112,10 +110,8 @@ void setup_bench_unet(CLI::App& root) {
   CLI::App* cmd = group->add_subcommand(
       "unet", "One encrypted inference of a model: time per operation class and per layer");
   cmd->add_option("--model", a->model, "ONNX model")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--insecure-test-params", a->insecure_log_n,
-                  "INSECURE, tests only: ring degree N=2^LOGN without the 128-bit check")
-      ->check(CLI::Range(10, 16));
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
+  add_insecure_params_option(cmd, a->insecure, InsecureUse::picks_ring);
   cmd->add_flag("--json", a->json, "Print the breakdown as JSON on stdout (progress on stderr)");
   cmd->callback([a] { run_bench_unet(*a); });
 }

@@ -3,11 +3,13 @@
 // model (session cached), encrypts and submits each image, shows progress, downloads, decrypts
 // and writes the outputs. The secret key never leaves this machine.
 #include "cli/command.h"
+#include "cli/json_output.h"
 #include "cli/options.h"
 
 #include "client/client_crypto.h"
 #include "client/inference_client.h"
 #include "cryptounet/common/error.h"
+#include "cryptounet/workflow/plan_io.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -31,8 +33,9 @@ struct ClientCliOptions {
   bool no_cache = false;
   bool fake_crypto = false;
   bool resize = false;
-  bool insecure_params = false;
+  InsecureParams insecure;
   bool allow_http = false;
+  bool json = false;
   int threads = 0;
   int slice = -1;
 };
@@ -45,6 +48,7 @@ fs::path default_dir(const char* leaf) {
 }
 
 void run_client(const ClientCliOptions& o) {
+  JsonOutput json_out(o.json);
   client::ClientOptions options;
   options.server_url = o.server;
   options.ca_cert_file = o.ca_cert;
@@ -63,6 +67,9 @@ void run_client(const ClientCliOptions& o) {
     throw InvalidArgument(o.model.empty() ? "client: the server has several models (" + names + "); pick one with --model"
                                           : "client: the server has no model '" + o.model + "' (it has: " + names + ")");
 
+  if (o.insecure.log_n != 0)
+    check_insecure_ring(o.insecure, nn::plan_from_json(model->plan_json).plan.log_n,
+                        "the plan of model '" + model->name + "'");
   const fs::path key_dir = o.key_dir.empty() ? default_dir("keys") : fs::path(o.key_dir);
   std::unique_ptr<client::ClientCrypto> crypto =
       o.fake_crypto ? client::make_fake_client_crypto(*model, key_dir)
@@ -72,7 +79,7 @@ void run_client(const ClientCliOptions& o) {
                                                                               .threads = o.threads,
                                                                               .slice = o.slice,
                                                                               .allow_insecure_params =
-                                                                                  o.insecure_params});
+                                                                                  o.insecure.given});
 
   std::vector<std::string> cts;
   for (const auto& img : o.images) cts.push_back(crypto->encrypt_image(img));
@@ -97,9 +104,21 @@ void run_client(const ClientCliOptions& o) {
     session = c.open_session(model->name, keys);
     results = c.run_batch(session, cts, show);
   }
-  for (std::size_t i = 0; i < results.size(); ++i)
-    for (const auto& p : crypto->decrypt_and_write(results[i], o.images[i], o.out_dir))
+  nlohmann::ordered_json images = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    std::vector<std::string> written;
+    for (const auto& p : crypto->decrypt_and_write(results[i], o.images[i], o.out_dir)) {
       std::printf("%s\n", p.c_str());
+      written.push_back(p.string());
+    }
+    images.push_back({{"image", o.images[i]}, {"files", written}});
+  }
+  auto& j = json_out.json();
+  j["server"] = o.server;
+  j["model"] = model->name;
+  j["session"] = session.id;
+  j["images"] = std::move(images);
+  json_out.emit();
 }
 
 void setup_client(CLI::App& root) {
@@ -113,8 +132,7 @@ void setup_client(CLI::App& root) {
   cmd->add_option("--cache-dir", opts->cache_dir, "Session cache (default ~/.cache/cryptounet/sessions)");
   cmd->add_option("--key-dir", opts->key_dir, "Key directory (default ~/.cache/cryptounet/keys)");
   cmd->add_option("--ca-cert", opts->ca_cert, "CA certificate to trust for https");
-  cmd->add_flag("--insecure-test-params", opts->insecure_params,
-                "INSECURE, tests only: accept a server plan that is not 128-bit secure (refused otherwise)");
+  add_insecure_params_option(cmd, opts->insecure, InsecureUse::takes_plan);
   cmd->add_flag("--allow-http", opts->allow_http,
                 "Allow plain http:// to a host other than this machine (refused otherwise)");
   cmd->add_flag("--no-cache", opts->no_cache, "Do not reuse or remember sessions");
@@ -127,6 +145,7 @@ void setup_client(CLI::App& root) {
   cmd->add_flag("--fake-crypto", opts->fake_crypto,
                 "No cryptography: random blobs for a `serve --fake-service` server (tests only)")
       ->group("Test only (no cryptography)");
+  add_json_flag(cmd, opts->json);
   cmd->callback([opts] { run_client(*opts); });
 }
 

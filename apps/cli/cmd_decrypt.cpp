@@ -1,6 +1,7 @@
 // `cryptounet decrypt` (client): decrypts the server's output with the secret key, turns the
 // logits into a mask (sigmoid/argmax happen here, in plaintext) and writes PNGs.
 #include "cli/command.h"
+#include "cli/json_output.h"
 #include "cli/options.h"
 #include "cli/workflow_util.h"
 
@@ -28,6 +29,7 @@ struct DecryptArgs {
   double threshold = 0.0;
   int threads = 0;
   int slice = -1;
+  bool json = false;
 };
 
 /// Foreground probability per pixel: sigmoid of a 1-channel head, 1 - softmax(channel 0) otherwise.
@@ -67,7 +69,10 @@ void setup_decrypt(CLI::App& root) {
   add_slice_option(cmd, a->slice);
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
+  add_json_flag(cmd, a->json);
   cmd->callback([a] {
+    JsonOutput out(a->json);
+    nlohmann::ordered_json masks = nlohmann::ordered_json::array();
     const nn::PlanFile pf = nn::read_plan_file(a->plan);
     const std::uint64_t plan_fp = nn::plan_fingerprint(pf);
     const nn::KeyInfo info = nn::read_key_info(a->keys);
@@ -99,10 +104,21 @@ void setup_decrypt(CLI::App& root) {
       if (!a->probabilities.empty()) data::write_image_png(nth(a->probabilities, i), probabilities(logits[i]));
       if (!a->logits.empty()) write_logits_npy(nth(a->logits, i), logits[i]);
       if (!a->overlay.empty() && i == 0) data::write_rgb_png(a->overlay, data::overlay(image, mask));
+      const double fg = static_cast<double>(mask.count()) / static_cast<double>(mask.values.size());
       std::printf("%s -> %s: %dx%d, foreground %.1f%%, decrypted in %.2f s\n", a->input.c_str(),
-                  nth(a->out, i).c_str(), mask.width, mask.height,
-                  100.0 * static_cast<double>(mask.count()) / static_cast<double>(mask.values.size()), secs);
+                  nth(a->out, i).c_str(), mask.width, mask.height, 100.0 * fg, secs);
+      nlohmann::ordered_json m{{"mask", nth(a->out, i)}, {"width", mask.width}, {"height", mask.height},
+                               {"foreground_fraction", fg}};
+      if (!a->probabilities.empty()) m["probabilities"] = nth(a->probabilities, i);
+      if (!a->logits.empty()) m["logits"] = nth(a->logits, i);
+      masks.push_back(std::move(m));
     }
+    auto& j = out.json();
+    j["input"] = a->input;
+    j["masks"] = std::move(masks);
+    if (!a->overlay.empty()) j["overlay"] = a->overlay;
+    j["seconds"] = secs;
+    out.emit();
   });
 }
 

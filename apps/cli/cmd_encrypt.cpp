@@ -1,6 +1,7 @@
 // `cryptounet encrypt` (client): packs an image (a throughput plan: plan.batch images) as the
 // plan's input layout says and encrypts it with the secret key (seeded: about half the size).
 #include "cli/command.h"
+#include "cli/json_output.h"
 #include "cli/options.h"
 #include "cli/workflow_util.h"
 #include "client/security_policy.h"
@@ -24,8 +25,9 @@ struct EncryptArgs {
   std::string plan, keys, out;
   std::vector<std::string> images;
   bool resize = false;
-  bool insecure_params = false;
+  InsecureParams insecure;
   int threads = 0;
+  bool json = false;
   int slice = -1;
 };
 
@@ -41,11 +43,13 @@ void setup_encrypt(CLI::App& root) {
   cmd->add_option("-o,--out", a->out, "Encrypted input to write (in.ct)")->required();
   cmd->add_flag("--resize", a->resize, "Resample an image of another size to the model's input");
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
-  cmd->add_flag("--insecure-test-params", a->insecure_params,
-                "INSECURE, tests only: accept a plan that is not 128-bit secure (refused otherwise)");
+  add_insecure_params_option(cmd, a->insecure, InsecureUse::takes_plan);
+  add_json_flag(cmd, a->json);
   cmd->callback([a] {
+    JsonOutput out(a->json);
     const nn::PlanFile pf = nn::read_plan_file(a->plan);
-    client::check_plan_security(pf.plan, a->insecure_params, "plan '" + a->plan + "'");
+    check_insecure_ring(a->insecure, pf.plan.log_n, "plan '" + a->plan + "'");
+    client::check_plan_security(pf.plan, a->insecure.given, "plan '" + a->plan + "'");
     const std::uint64_t plan_fp = nn::plan_fingerprint(pf);
     const nn::KeyInfo info = nn::read_key_info(a->keys);
     if (info.plan != plan_fp)
@@ -70,9 +74,20 @@ void setup_encrypt(CLI::App& root) {
     t.cts = nn::encrypt_inputs(ctx, sk, pf.plan, inputs);
     const auto bytes = nn::encode_encrypted_tensor(t, *ctx);
     write_file_atomic(a->out, bytes);
+    const double secs = seconds_since(t0);
     std::printf("%s%s -> %s: %zu ciphertext(s) at level %d, %s seeded, %.2f s\n", a->images[0].c_str(),
                 a->images.size() > 1 ? " ..." : "", a->out.c_str(), t.cts.size(), pf.plan.input_level,
-                human_bytes(static_cast<double>(bytes.size())).c_str(), seconds_since(t0));
+                human_bytes(static_cast<double>(bytes.size())).c_str(), secs);
+    auto& j = out.json();
+    j["images"] = a->images;
+    j["out"] = a->out;
+    j["ciphertexts"] = t.cts.size();
+    j["level"] = pf.plan.input_level;
+    j["bytes"] = bytes.size();
+    j["plan"] = hex64(plan_fp);
+    j["key_id"] = hex64(info.key_id);
+    j["seconds"] = secs;
+    out.emit();
   });
 }
 

@@ -1,5 +1,5 @@
 // `cryptounet evaluate`: Dice/IoU/accuracy/precision/recall of a model over a dataset split.
-// With --plain, the plaintext reference only; otherwise every image also goes through the whole
+// With --plaintext, the plaintext reference only; otherwise every image also goes through the whole
 // encrypted chain (keys made once; encrypt -> infer -> decrypt per image) and the report adds
 // the encrypted metrics, their difference to plaintext and the largest logit error.
 // The per-image loop lives in the library (workflow/evaluate.h, workflow/pipeline.h).
@@ -33,7 +33,7 @@ struct EvaluateArgs {
   bool plain = false, json = false, resize = false;
   double threshold = 0.0;
   int threads = 0;
-  int insecure_log_n = 0;
+  InsecureParams insecure;
   std::vector<double> zoom;  // empty: the images as they are
   std::string volume, mask, axis = "axial", slices;
 };
@@ -65,7 +65,7 @@ void setup_evaluate(CLI::App& root) {
   auto a = std::make_shared<EvaluateArgs>();
   CLI::App* cmd = root.add_subcommand(
       "evaluate",
-      "Segmentation metrics of a model on a dataset split, plaintext and encrypted (--plain: plaintext only)");
+      "Segmentation metrics of a model on a dataset split, plaintext and encrypted (--plaintext: plaintext only)");
   cmd->add_option("--model", a->model, "ONNX model")->required()->check(CLI::ExistingFile);
   auto* data_opt = cmd->add_option("data,--data", a->data, "Dataset folder (images/, masks/, manifest.json)");
   auto* volume_opt = cmd->add_option("--volume", a->volume,
@@ -79,7 +79,13 @@ void setup_evaluate(CLI::App& root) {
   cmd->add_option("--split", a->split, "train, val, test or all")
       ->check(CLI::IsMember({"train", "val", "test", "all"}));
   cmd->add_option("--limit", a->limit, "Evaluate at most this many images")->check(kNonNegative);
-  cmd->add_flag("--plain", a->plain, "Only the plaintext reference executor (no encryption)");
+  cmd->add_flag("--plaintext", a->plain, "Only the plaintext reference executor (no encryption)");
+  // The old spelling (segment-volume has always said --plaintext).
+  cmd->add_flag("--plain", a->plain, "deprecated: use --plaintext")
+      ->group("")
+      ->each([](const std::string&) {
+        std::fprintf(stderr, "note: --plain is deprecated; use --plaintext (as segment-volume)\n");
+      });
   cmd->add_flag("--json", a->json,
                 "Print a JSON report on stdout instead of a table (progress stays on stderr)");
   cmd->add_option("--zoom", a->zoom,
@@ -92,30 +98,24 @@ void setup_evaluate(CLI::App& root) {
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads");
   cmd->add_option("--threads", a->threads, "Threads for the encrypted run (0 = all cores)")
       ->check(kNonNegative);
-  cmd->add_option("--insecure-test-params", a->insecure_log_n,
-                  "INSECURE, tests and quick looks only: encrypted run at N=2^LOGN without the "
-                  "128-bit check")
-      ->check(CLI::Range(10, 16));
+  add_insecure_params_option(cmd, a->insecure, InsecureUse::picks_ring);
   cmd->callback([a] {
     const nn::Graph graph = nn::load_model(a->model);
     if (!a->volume.empty()) {
       if (a->mask.empty()) throw CLI::ValidationError("--volume", "needs --mask GT (the ground-truth volume)");
       VolumeEvalArgs v{a->volume, a->mask, a->axis, a->slices, a->plain, a->json, a->threshold,
-                       VolumeModelOptions{a->threads, a->insecure_log_n, "auto"}};
+                       VolumeModelOptions{a->threads, a->insecure, "auto"}};
       evaluate_volume(graph, a->model, v);
       return;
     }
     require_input(!a->data.empty(), "a dataset folder (or --volume IMG --mask GT)",
-                  "cryptounet evaluate --model M DATA [--plain] [--json]");
+                  "cryptounet evaluate --model M DATA [--plaintext] [--json]");
     const data::Dataset dataset = data::read_dataset(a->data);
     std::vector<nn::EvalMethod> methods{nn::plain_method(graph)};
     std::unique_ptr<nn::EncryptedPipeline> pipe;
     if (!a->plain) {
       nn::PlanOptions opt;
-      if (a->insecure_log_n > 0) {
-        opt.log_n = a->insecure_log_n;
-        opt.insecure_for_tests = true;
-      }
+      apply_insecure_params(a->insecure, opt);
       nn::Plan plan = nn::make_plan(graph, opt);
       warn_if_insecure(plan);
       pipe = std::make_unique<nn::EncryptedPipeline>(graph, std::move(plan), ExecOptions{.threads = a->threads});

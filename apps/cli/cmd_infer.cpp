@@ -9,6 +9,7 @@
 // the ranks and allgathered after the layer. Either way each output is the same ciphertext, byte
 // for byte, as the single-process run's.
 #include "cli/command.h"
+#include "cli/json_output.h"
 #include "cli/options.h"
 #include "cli/workflow_util.h"
 
@@ -45,6 +46,7 @@ struct InferArgs {
   int threads = 0;
   bool report = false;
   bool mpi = false;
+  bool json = false;
 };
 
 // CPU seconds (user + system) this process has used so far.
@@ -102,6 +104,8 @@ void run_infer(const InferArgs& a) {
   distributed::World& world = distributed::World::get();
   distributed::run_or_fail(world, [&] {
     const bool root = world.rank() == 0;
+    JsonOutput json_out(a.json);
+    auto& j = json_out.json();
     const std::vector<std::string> outs = output_paths(a);
     if (!world.distributed() && !fs::is_regular_file(a.model))
       throw InvalidArgument("--model: no such file: " + a.model);
@@ -183,6 +187,15 @@ void run_infer(const InferArgs& a) {
         std::printf("CPU seconds of the inference: %s\n", cpu.c_str());
         if (a.report) print_exec_report(pf.plan, report);
       }
+      j["model"] = graph.name;
+      j["mode"] = "latency";
+      j["ranks"] = world.size();
+      j["threads_per_rank"] = threads;
+      j["keys_seconds"] = keys_s;
+      j["outputs"] = nlohmann::ordered_json::array(
+          {{{"input", a.inputs[0]}, {"output", a.out}, {"ciphertexts", out.cts.size()},
+            {"level", pf.plan.output_level}, {"bytes", bytes.size()}, {"seconds", run_s}}});
+      json_out.emit();
       return;
     }
 
@@ -194,6 +207,7 @@ void run_infer(const InferArgs& a) {
       return read_file(a.inputs[i], max_in);
     };
     std::mutex report_mutex;
+    nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
     std::map<std::size_t, nn::ExecReport> reports;  // of the inputs rank 0 computed
     // Every rank: decode, infer, encode.
     auto compute = [&](std::size_t i, std::vector<std::uint8_t> bytes) {
@@ -230,6 +244,9 @@ void run_infer(const InferArgs& a) {
                   pf.plan.output_level, human_bytes(static_cast<double>(file.size())).c_str(), run_s,
                   world.distributed() ? ("rank " + std::to_string(rank) + ", ").c_str() : "", threads);
       std::fflush(stdout);
+      outputs.push_back({{"input", a.inputs[i]}, {"output", outs[i]},
+                         {"ciphertexts", pf.plan.output().layout.team_size()}, {"level", pf.plan.output_level},
+                         {"bytes", file.size()}, {"seconds", run_s}, {"rank", rank}});
       if (a.report) {
         std::lock_guard lock(report_mutex);
         auto it = reports.find(i);
@@ -256,6 +273,14 @@ void run_infer(const InferArgs& a) {
                   human_bytes(static_cast<double>(stats.bytes_received)).c_str(), cpu.c_str());
     }
     std::printf("\n");
+    j["model"] = graph.name;
+    j["mode"] = "whole inputs";
+    j["ranks"] = world.size();
+    j["threads_per_rank"] = threads;
+    j["keys_seconds"] = keys_s;
+    j["wall_seconds"] = stats.wall_s;
+    j["outputs"] = std::move(outputs);
+    json_out.emit();
   });
 }
 
@@ -285,6 +310,7 @@ void setup_infer(CLI::App& root) {
   cmd->add_flag("--report", a->report,
                 "Print per-layer wall time, operation counts done, levels and peak memory (for each input that "
                 "rank 0 computed)");
+  add_json_flag(cmd, a->json);
   cmd->callback([a] { run_infer(*a); });
 }
 

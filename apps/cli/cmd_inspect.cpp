@@ -1,6 +1,7 @@
 // `cryptounet inspect --model M`: what the importer made of an ONNX model — every node with its
 // shape, weights, depth so far and recorded activation bound.
 #include "cli/command.h"
+#include "cli/json_output.h"
 
 #include "cryptounet/onnx/load_model.h"
 
@@ -13,13 +14,20 @@ namespace {
 
 void setup_inspect(CLI::App& root) {
   auto model = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
   CLI::App* cmd = root.add_subcommand(
       "inspect", "Show the graph imported from an ONNX model (nodes, shapes, depth, max |x|)");
   cmd->add_option("--model", *model, "ONNX model (its .card.json is read if present)")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->callback([model] {
+  add_json_flag(cmd, *json);
+  cmd->callback([model, json] {
+    JsonOutput out(*json);
     const nn::Graph g = nn::load_model(*model);
+    auto shape_json = [](const nn::Shape& s) {
+      return nlohmann::ordered_json{{"channels", s.channels}, {"height", s.height}, {"width", s.width}};
+    };
+    nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
     std::printf("model %s: input %dx%dx%d, output %dx%dx%d, %zu nodes, %zu parameters, depth %d\n",
                 g.name.c_str(), g.input_shape().channels, g.input_shape().height,
                 g.input_shape().width, g.output_shape().channels, g.output_shape().height,
@@ -46,7 +54,18 @@ void setup_inspect(CLI::App& root) {
       std::printf("%4zu  %-16s %-24s %-14s %6d %8.3g  %s%s\n", i, nn::op_name(n.kind),
                   n.name.c_str(), shape, level[i], n.max_abs, inputs.c_str(),
                   static_cast<int>(i) == g.output ? "  <- output" : "");
+      nodes.push_back({{"index", i}, {"op", nn::op_name(n.kind)}, {"name", n.name}, {"shape", shape_json(n.shape)},
+                       {"depth", level[i]}, {"max_abs", n.max_abs}, {"inputs", n.inputs}});
     }
+    auto& j = out.json();
+    j["model"] = g.name;
+    j["input"] = shape_json(g.input_shape());
+    j["output"] = shape_json(g.output_shape());
+    j["parameters"] = g.parameter_count();
+    j["depth"] = g.depth();
+    j["output_node"] = g.output;
+    j["nodes"] = std::move(nodes);
+    out.emit();
   });
 }
 

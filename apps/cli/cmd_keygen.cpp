@@ -2,6 +2,7 @@
 // rotations a plan asks for. KEYDIR/secret.key (0600) never leaves the client; KEYDIR/eval.keys
 // is what the server receives.
 #include "cli/command.h"
+#include "cli/json_output.h"
 #include "cli/options.h"
 #include "cli/workflow_util.h"
 #include "client/security_policy.h"
@@ -24,8 +25,9 @@ namespace {
 struct KeygenArgs {
   std::string plan, out;
   int threads = 0;
-  bool insecure_params = false;
+  InsecureParams insecure;
   bool force = false;
+  bool json = false;
 };
 
 void setup_keygen(CLI::App& root) {
@@ -36,11 +38,13 @@ void setup_keygen(CLI::App& root) {
   cmd->add_option("-o,--out", a->out, "Key folder to create (secret.key, eval.keys, keys.json)")->required();
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
   cmd->add_flag("--force", a->force, "Replace an existing secret key in --out");
-  cmd->add_flag("--insecure-test-params", a->insecure_params,
-                "INSECURE, tests only: accept a plan that is not 128-bit secure (refused otherwise)");
+  add_insecure_params_option(cmd, a->insecure, InsecureUse::takes_plan);
+  add_json_flag(cmd, a->json);
   cmd->callback([a] {
+    JsonOutput out(a->json);
     const nn::PlanFile pf = nn::read_plan_file(a->plan);
-    client::check_plan_security(pf.plan, a->insecure_params, "plan '" + a->plan + "'");
+    check_insecure_ring(a->insecure, pf.plan.log_n, "plan '" + a->plan + "'");
+    client::check_plan_security(pf.plan, a->insecure.given, "plan '" + a->plan + "'");
     auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = a->threads});
     namespace fs = std::filesystem;
     // A new folder is made 0700; an existing one is used only if no one else can write to it
@@ -74,6 +78,18 @@ void setup_keygen(CLI::App& root) {
                 ek_path.c_str(), human_bytes(static_cast<double>(ek_bytes.size())).c_str(),
                 evk.galois.keys.size());
     std::printf("  key id %s\n", hex64(nn::evaluation_key_id(evk)).c_str());
+    auto& j = out.json();
+    j["key_dir"] = a->out;
+    j["secret_key"] = sk_path;
+    j["eval_keys"] = ek_path;
+    j["eval_keys_bytes"] = ek_bytes.size();
+    j["galois_keys"] = evk.galois.keys.size();
+    j["key_id"] = hex64(nn::evaluation_key_id(evk));
+    j["plan"] = hex64(nn::plan_fingerprint(pf));
+    j["model"] = pf.model_name;
+    j["log_n"] = pf.plan.log_n;
+    j["seconds"] = secs;
+    out.emit();
   });
 }
 

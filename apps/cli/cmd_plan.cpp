@@ -1,6 +1,7 @@
 // `cryptounet plan`: the server plans a model (parameters, layouts, rotation steps, predicted
 // costs), prints the cost table and writes the plan file that clients make their keys for.
 #include "cli/command.h"
+#include "cli/json_output.h"
 #include "cli/options.h"
 #include "cli/workflow_util.h"
 
@@ -20,7 +21,8 @@ namespace {
 struct PlanArgs {
   std::string model, out;
   int batch = 0;
-  int insecure_log_n = 0;
+  bool json = false;
+  InsecureParams insecure;
 };
 
 void setup_plan(CLI::App& root) {
@@ -34,22 +36,18 @@ void setup_plan(CLI::App& root) {
                   "Throughput mode: this many images per ciphertext set (default: latency mode, "
                   "one image)")
       ->check(kPositive);
-  cmd->add_option("--insecure-test-params", a->insecure_log_n,
-                  "INSECURE, tests and quick demos only: ring degree N=2^LOGN (10..16) without "
-                  "the 128-bit check")
-      ->check(CLI::Range(10, 16));
+  add_insecure_params_option(cmd, a->insecure, InsecureUse::picks_ring);
   cmd->add_option("-o,--out", a->out, "Plan file to write")->required();
+  add_json_flag(cmd, a->json);
   cmd->callback([a] {
+    JsonOutput out(a->json);
     const nn::Graph graph = nn::load_model(a->model);
     nn::PlanOptions opt;
     if (a->batch > 0) {
       opt.mode = packing::PackingMode::throughput;
       opt.batch = a->batch;
     }
-    if (a->insecure_log_n > 0) {
-      opt.log_n = a->insecure_log_n;
-      opt.insecure_for_tests = true;
-    }
+    apply_insecure_params(a->insecure, opt);
     nn::PlanFile file;
     file.plan = nn::make_plan(graph, opt);
     file.model_name = graph.name;
@@ -62,18 +60,36 @@ void setup_plan(CLI::App& root) {
     auto ctx = ckks::Context::create(nn::plan_params(file.plan), ExecOptions{.threads = 1});
     const std::vector<int> in_levels(file.plan.input().layout.team_size(), file.plan.input_level);
     const std::vector<int> out_levels(file.plan.output().layout.team_size(), file.plan.output_level);
+    const auto keys_bytes = ckks::evaluation_keys_file_size(*ctx, true, file.plan.rotation_steps.size());
+    const auto in_bytes = ckks::ciphertext_set_file_size(*ctx, in_levels, true);
+    const auto out_bytes = ckks::ciphertext_set_file_size(*ctx, out_levels, false);
     std::printf("files: eval.keys %s (relinearisation + %zu Galois keys, seeded), input %s (seeded), "
                 "output %s per run\n",
-                human_bytes(static_cast<double>(
-                                ckks::evaluation_keys_file_size(*ctx, true, file.plan.rotation_steps.size())))
-                    .c_str(),
-                file.plan.rotation_steps.size(),
-                human_bytes(static_cast<double>(ckks::ciphertext_set_file_size(*ctx, in_levels, true))).c_str(),
-                human_bytes(static_cast<double>(ckks::ciphertext_set_file_size(*ctx, out_levels, false))).c_str());
+                human_bytes(static_cast<double>(keys_bytes)).c_str(), file.plan.rotation_steps.size(),
+                human_bytes(static_cast<double>(in_bytes)).c_str(),
+                human_bytes(static_cast<double>(out_bytes)).c_str());
     if (file.plan.insecure_for_tests)
       std::printf("WARNING: insecure test parameters (N=2^%d): for tests and quick demos only\n",
                   file.plan.log_n);
     std::printf("wrote %s (plan %s)\n", a->out.c_str(), hex64(nn::plan_fingerprint(file)).c_str());
+    auto& j = out.json();
+    j["plan_file"] = a->out;
+    j["plan"] = hex64(nn::plan_fingerprint(file));
+    j["model"] = graph.name;
+    j["parameters"] = graph.parameter_count();
+    j["depth"] = file.plan.depth;
+    j["log_n"] = file.plan.log_n;
+    j["log_q"] = file.plan.log_q;
+    j["log_p"] = file.plan.log_p;
+    j["log_scale"] = file.plan.log_scale;
+    j["dnum"] = file.plan.dnum;
+    j["security"] = file.plan.insecure_for_tests ? "insecure_for_tests" : "128-bit";
+    j["batch"] = file.plan.batch;
+    j["rotation_steps"] = file.plan.rotation_steps.size();
+    j["eval_keys_bytes"] = keys_bytes;
+    j["input_bytes"] = in_bytes;
+    j["output_bytes"] = out_bytes;
+    out.emit();
   });
 }
 

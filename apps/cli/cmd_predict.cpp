@@ -1,5 +1,6 @@
 // `cryptounet predict`: plaintext segmentation of one image with the reference executor.
 #include "cli/command.h"
+#include "cli/json_output.h"
 #include "cli/options.h"
 
 #include "cryptounet/data/image_file.h"
@@ -20,6 +21,7 @@ struct PredictArgs {
   double threshold = 0.0;
   int slice = -1;
   bool resize = false;
+  bool json = false;
 };
 
 void setup_predict(CLI::App& root) {
@@ -39,7 +41,9 @@ void setup_predict(CLI::App& root) {
   cmd->add_flag("--resize", a->resize,
                 "Resample an image of another size to the model's input (mask back to the "
                 "image's size)");
+  add_json_flag(cmd, a->json);
   cmd->callback([a] {
+    JsonOutput out(a->json);
     require_input(!a->image.empty(), "an input image", "cryptounet predict --model M IMAGE -o MASK.png");
     const nn::Graph graph = nn::load_model(a->model);
     const data::Image image = data::read_any_image(a->image, a->slice);
@@ -51,10 +55,19 @@ void setup_predict(CLI::App& root) {
       mask = data::resize_majority(mask, image.width, image.height);
     data::write_mask_png(a->out, mask);
     if (!a->overlay.empty()) data::write_rgb_png(a->overlay, data::overlay(image, mask));
-    std::printf("%s: %dx%d, foreground %.1f%% -> %s\n", a->image.c_str(), image.width,
-                image.height,
-                100.0 * static_cast<double>(mask.count()) / static_cast<double>(mask.values.size()),
+    const double fg = static_cast<double>(mask.count()) / static_cast<double>(mask.values.size());
+    std::printf("%s: %dx%d, foreground %.1f%% -> %s\n", a->image.c_str(), image.width, image.height, 100.0 * fg,
                 a->out.c_str());
+    auto& j = out.json();
+    j["image"] = a->image;
+    j["model"] = graph.name;
+    j["width"] = image.width;
+    j["height"] = image.height;
+    j["mask"] = a->out;
+    j["foreground_fraction"] = fg;
+    if (!a->overlay.empty()) j["overlay"] = a->overlay;
+    if (!a->logits.empty()) j["logits"] = a->logits;
+    out.emit();
   });
 }
 

@@ -3,6 +3,7 @@
 // agreement with the plaintext reference. The server half sees only evaluation keys and
 // ciphertexts, as over the wire.
 #include "cli/command.h"
+#include "cli/json_output.h"
 #include "cli/options.h"
 #include "cli/workflow_util.h"
 
@@ -31,8 +32,8 @@ struct SegmentArgs {
   std::string model, image, out, overlay, logits;
   int threads = 0;
   int slice = -1;
-  int insecure_log_n = 0;
-  bool resize = false, report = false;
+  InsecureParams insecure;
+  bool resize = false, report = false, json = false;
   double threshold = 0.0;
 };
 
@@ -49,23 +50,20 @@ void setup_segment(CLI::App& root) {
   cmd->add_option("--logits", a->logits, "Also write the decrypted logits (float64, CxHxW) as a .npy file");
   add_slice_option(cmd, a->slice);
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
-  cmd->add_option("--insecure-test-params", a->insecure_log_n,
-                  "INSECURE, tests and quick demos only: ring degree N=2^LOGN without the 128-bit check")
-      ->check(CLI::Range(10, 16));
+  add_insecure_params_option(cmd, a->insecure, InsecureUse::picks_ring);
   cmd->add_flag("--resize", a->resize, "Resample an image of another size to the model's input");
   cmd->add_flag("--report", a->report, "Also print the per-layer breakdown of the inference");
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
+  add_json_flag(cmd, a->json);
   cmd->callback([a] {
+    JsonOutput out(a->json);
     const nn::Graph graph = nn::load_model(a->model);
     const data::Image image = data::read_any_image(a->image, a->slice);
     const nn::Tensor input = nn::image_to_input(graph, image, a->resize, "image '" + a->image + "'");
 
     auto t0 = std::chrono::steady_clock::now();
     nn::PlanOptions opt;
-    if (a->insecure_log_n > 0) {
-      opt.log_n = a->insecure_log_n;
-      opt.insecure_for_tests = true;
-    }
+    apply_insecure_params(a->insecure, opt);
     nn::Plan plan = nn::make_plan(graph, opt);
     const double plan_s = seconds_since(t0);
     warn_if_insecure(plan);
@@ -126,9 +124,27 @@ void setup_segment(CLI::App& root) {
                 "%.3f%% identical mask pixels, Dice(encrypted, plaintext) %.4f\n",
                 max_err, max_ref > 0 ? max_err / max_ref : 0.0, max_ref,
                 100.0 * static_cast<double>(same) / static_cast<double>(enc_mask.values.size()), agree.dice);
-    std::printf("mask: foreground %.1f%% -> %s%s%s\n",
-                100.0 * static_cast<double>(out_mask.count()) / static_cast<double>(out_mask.values.size()),
-                a->out.c_str(), a->overlay.empty() ? "" : ", overlay -> ", a->overlay.c_str());
+    const double fg = static_cast<double>(out_mask.count()) / static_cast<double>(out_mask.values.size());
+    std::printf("mask: foreground %.1f%% -> %s%s%s\n", 100.0 * fg, a->out.c_str(),
+                a->overlay.empty() ? "" : ", overlay -> ", a->overlay.c_str());
+    auto& j = out.json();
+    j["image"] = a->image;
+    j["model"] = graph.name;
+    j["mask"] = a->out;
+    if (!a->overlay.empty()) j["overlay"] = a->overlay;
+    if (!a->logits.empty()) j["logits"] = a->logits;
+    j["foreground_fraction"] = fg;
+    j["log_n"] = plan.log_n;
+    j["security"] = plan.insecure_for_tests ? "insecure_for_tests" : "128-bit";
+    j["seconds"] = {{"plan", plan_s}, {"keygen", t.keygen}, {"encrypt", t.encrypt}, {"infer", t.infer},
+                    {"decrypt", t.decrypt}, {"plaintext_reference", ref_s}};
+    j["bytes"] = {{"eval_keys", ek}, {"input", in_b}, {"output", out_b}};
+    j["peak_rss_bytes"] = peak_rss_bytes();
+    j["max_logit_error"] = max_err;
+    j["max_abs_logit"] = max_ref;
+    j["identical_mask_fraction"] = static_cast<double>(same) / static_cast<double>(enc_mask.values.size());
+    j["dice_vs_plaintext"] = agree.dice;
+    out.emit();
   });
 }
 

@@ -3,6 +3,7 @@
 // a NIfTI mask with the input's geometry. Finished slices are kept in OUT.partial/ so an
 // interrupted run resumes; the folder is removed when the output is written.
 #include "cli/command.h"
+#include "cli/options.h"
 #include "cli/volume_cli.h"
 #include "cli/workflow_util.h"
 
@@ -25,7 +26,7 @@ struct SegmentVolumeArgs {
   std::string model, input, out, probabilities, axis = "axial", slices, checkpoint, mode = "auto";
   bool plaintext = false, json = false, no_checkpoint = false, quiet = false;
   int threads = 0;
-  int insecure_log_n = 0;
+  InsecureParams insecure;
   double threshold = 0.0;
 };
 
@@ -51,11 +52,9 @@ void setup_segment_volume(CLI::App& root) {
       ->check(CLI::IsMember({"auto", "latency", "throughput"}));
   cmd->add_option("--checkpoint", a->checkpoint, "Checkpoint folder (default OUT.partial)");
   cmd->add_flag("--no-checkpoint", a->no_checkpoint, "Keep no checkpoint (an interrupted run starts over)");
-  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
-  cmd->add_option("--insecure-test-params", a->insecure_log_n,
-                  "INSECURE, tests and quick looks only: ring degree N=2^LOGN without the 128-bit check")
-      ->check(CLI::Range(10, 16));
+  add_insecure_params_option(cmd, a->insecure, InsecureUse::picks_ring);
   cmd->add_flag("--json", a->json, "Print a JSON summary on stdout (progress stays on stderr)");
   cmd->add_flag("--quiet", a->quiet, "No progress lines");
   cmd->callback([a] {
@@ -79,7 +78,7 @@ void setup_segment_volume(CLI::App& root) {
     if (a->plaintext) {
       model = make_plain_slice_model(graph);
     } else {
-      enc = make_encrypted_slice_model(graph, {a->threads, a->insecure_log_n, a->mode, expected});
+      enc = make_encrypted_slice_model(graph, {a->threads, a->insecure, a->mode, expected});
       model = enc.model;
       method = "encrypted N=2^" + std::to_string(enc.plan.log_n) + (enc.plan.insecure_for_tests ? " INSECURE" : "") +
                ", batch " + std::to_string(enc.plan.batch);

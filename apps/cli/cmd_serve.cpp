@@ -30,12 +30,16 @@ struct ServeOptions {
   server::FakeModelConfig fake_config;
   int fake_stage_ms = 50;
   server::ModelLoadOptions load;
+  InsecureParams insecure;
 };
 
-void run_serve(const ServeOptions& o) {
+void run_serve(const ServeOptions& opts) {
+  ServeOptions o = opts;
+  o.load.insecure_test_params = o.insecure.given;
+  o.load.insecure_test_log_n = o.insecure.log_n;
   server::ServerConfig config = o.config;
   // Insecure test parameters never reach the network: only this machine may connect.
-  if (o.load.insecure_test_log_n > 0 && !client::is_loopback_host(config.bind_address))
+  if (o.load.insecure_test_params && !client::is_loopback_host(config.bind_address))
     throw SecurityError("serve: --insecure-test-params serves breakable parameters; it binds to loopback only "
                         "(127.0.0.1 or ::1), not '" + config.bind_address + "'");
   config.ttl = std::chrono::seconds(o.ttl_seconds);
@@ -112,10 +116,10 @@ void setup_serve(CLI::App& root) {
   cmd->add_flag("--log", opts->config.log_requests, "Log one line per request to stderr");
   cmd->add_option("--threads", opts->load.threads, "Threads per job's CKKS work (0 = all cores)")
       ->check(kNonNegative);
-  cmd->add_option("--insecure-test-params", opts->load.insecure_test_log_n,
-                  "INSECURE, tests and quick demos only: plan every model at N=2^LOGN (10..16) "
-                  "without the 128-bit check (loopback --bind only)")
-      ->check(CLI::Range(10, 16));
+  add_insecure_params_option(cmd, opts->insecure, InsecureUse::picks_ring)
+      ->description("INSECURE, tests and quick demos only: plan every model without the 128-bit check "
+                    "(loopback --bind only), at N=2^LOGN (10..16; no value: the smallest ring that holds "
+                    "the model's input plane)");
   // Test options, listed by --help in their own group: the fake service (no cryptography) that the
   // server tests and scripts/load_test.py use.
   const std::string test_only = "Test only (fake service, no cryptography)";

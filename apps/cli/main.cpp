@@ -1,6 +1,7 @@
 // Entry point of `cryptounet`: builds the CLI11 app from the registered subcommands, runs the
 // chosen one and turns every cryptounet::Error into a one-line message and a non-zero exit.
 #include "cli/command.h"
+#include "cli/options.h"
 
 #include "cryptounet/common/error.h"
 
@@ -130,8 +131,12 @@ int main(int argc, char** argv) {
             [](const auto& a, const auto& b) { return a.name < b.name; });
   for (auto& entry : registry) entry.setup(app);
   if (const int rc = help_or_typo(app, argc, argv); rc >= 0) return rc;
+  // `--insecure-test-params 13` (the old spelling) parses as `--insecure-test-params=13`.
+  std::vector<std::string> args = cli::join_insecure_value(argc, argv);
+  std::vector<char*> arg_ptrs;
+  for (std::string& s : args) arg_ptrs.push_back(s.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const Error& e) {

@@ -3,6 +3,8 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/npy.h"
 
+#include <cctype>
+
 namespace cryptounet::cli {
 
 void require_input(bool given, const std::string& what, const std::string& usage) {
@@ -14,6 +16,69 @@ CLI::Option* add_slice_option(CLI::App* cmd, int& slice) {
                          "Volumes: the DICOM frame / NIfTI z slice / TIFF page to read (default: "
                          "the middle one; TIFF: the first page)")
       ->check(kNonNegative);
+}
+
+namespace {
+
+constexpr const char* kInsecureName = "--insecure-test-params";
+
+bool all_digits(const std::string& s) {
+  if (s.empty() || s.size() > 3) return false;
+  for (const char c : s)
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+}  // namespace
+
+CLI::Option* add_insecure_params_option(CLI::App* cmd, InsecureParams& p, InsecureUse use) {
+  const std::string help =
+      use == InsecureUse::picks_ring
+          ? "INSECURE, tests and quick demos only: plan without the 128-bit check, at ring degree "
+            "N=2^LOGN (10..16; no value: the smallest ring that holds an input plane)"
+          : "INSECURE, tests only: accept a plan that is not 128-bit secure (refused otherwise); "
+            "LOGN, if given, must be the plan's ring degree N=2^LOGN";
+  // A flag that takes an optional value after '=': `--insecure-test-params` alone reads "true".
+  return cmd->add_flag(kInsecureName, p.raw, help)
+      ->option_text("[=LOGN]")
+      ->check(
+          [](const std::string& v) -> std::string {
+            if (v == "true") return {};
+            if (all_digits(v)) {
+              const int n = std::stoi(v);
+              if (n >= 10 && n <= 16) return {};
+            }
+            return "LOGN must be an integer 10..16, got '" + v + "'";
+          },
+          "LOGN 10..16")
+      ->each([&p](const std::string& v) {
+        p.given = true;
+        p.log_n = v == "true" ? 0 : std::stoi(v);
+      });
+}
+
+void apply_insecure_params(const InsecureParams& p, nn::PlanOptions& opt) {
+  if (!p.given) return;
+  opt.log_n = p.log_n;  // 0: the planner picks the smallest ring that fits, without the 128-bit floor
+  opt.insecure_for_tests = true;
+}
+
+void check_insecure_ring(const InsecureParams& p, int plan_log_n, const std::string& what) {
+  if (p.given && p.log_n != 0 && p.log_n != plan_log_n)
+    throw InvalidArgument(std::string(kInsecureName) + "=" + std::to_string(p.log_n) + " expects N=2^" +
+                          std::to_string(p.log_n) + ", but " + what + " is at N=2^" +
+                          std::to_string(plan_log_n) + " (pass " + kInsecureName + "=" +
+                          std::to_string(plan_log_n) + ", or " + kInsecureName + " alone)");
+}
+
+std::vector<std::string> join_insecure_value(int argc, char** argv) {
+  std::vector<std::string> out;
+  for (int i = 0; i < argc; ++i) {
+    std::string w = argv[i];
+    if (w == kInsecureName && i + 1 < argc && all_digits(argv[i + 1])) w += "=" + std::string(argv[++i]);
+    out.push_back(std::move(w));
+  }
+  return out;
 }
 
 void write_logits_npy(const std::string& path, const nn::Tensor& logits) {

@@ -7,7 +7,9 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
+#include "cryptounet/he/plan/planner.h"
 #include "cryptounet/model/graph.h"
 
 namespace cryptounet::cli {
@@ -36,6 +38,34 @@ CLI::Option* add_slice_option(CLI::App* cmd, int& slice);
 
 /// Help text of an image input: the formats every image command reads.
 inline constexpr const char* kImageFormats = "PNG, TIFF, DICOM or NIfTI (.nii, .nii.gz)";
+
+/// --insecure-test-params[=LOGN], one shape on every command. `given`: the user consented to
+/// parameters that are not 128-bit secure (tests and quick demos only); `log_n`: the value, 0 if
+/// none was given.
+struct InsecureParams {
+  bool given = false;
+  int log_n = 0;
+  std::string raw;  // what CLI11 read: "true" for the bare flag, else LOGN
+};
+
+/// What the option means on a command: `picks_ring` (plan, segment, evaluate, serve, ...: the
+/// command plans the model; LOGN sets the ring degree N=2^LOGN, no value: the smallest ring that
+/// holds an input plane) or `takes_plan` (keygen, encrypt, client: a plan is given; the option is
+/// the consent to use it if it is insecure, and LOGN, if given, must be the plan's ring).
+enum class InsecureUse { picks_ring, takes_plan };
+
+/// Adds --insecure-test-params[=LOGN] (LOGN 10..16) to `cmd`, filling `p`.
+CLI::Option* add_insecure_params_option(CLI::App* cmd, InsecureParams& p, InsecureUse use);
+
+/// picks_ring: sets `opt.log_n` and `opt.insecure_for_tests` from `p` (nothing if not given).
+void apply_insecure_params(const InsecureParams& p, nn::PlanOptions& opt);
+
+/// takes_plan: throws InvalidArgument if a LOGN was given and the plan's ring is another one.
+void check_insecure_ring(const InsecureParams& p, int plan_log_n, const std::string& what);
+
+/// The old spelling `--insecure-test-params LOGN` (a value after a space) rewritten as
+/// `--insecure-test-params=LOGN` (CLI11 reads an optional value only after '='), so both parse.
+std::vector<std::string> join_insecure_value(int argc, char** argv);
 
 /// Writes logits (channels x height x width) as a float64 .npy array.
 void write_logits_npy(const std::string& path, const nn::Tensor& logits);

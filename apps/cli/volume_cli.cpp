@@ -28,10 +28,7 @@ nn::SliceModel make_plain_slice_model(const nn::Graph& graph) {
 
 EncryptedSliceModel make_encrypted_slice_model(const nn::Graph& graph, const VolumeModelOptions& o) {
   nn::PlanOptions opt;
-  if (o.insecure_log_n > 0) {
-    opt.log_n = o.insecure_log_n;
-    opt.insecure_for_tests = true;
-  }
+  apply_insecure_params(o.insecure, opt);
   if (o.mode != "auto" && o.mode != "latency" && o.mode != "throughput")
     throw InvalidArgument("--mode '" + o.mode + "': expected auto, latency or throughput");
   EncryptedSliceModel r;

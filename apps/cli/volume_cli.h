@@ -9,12 +9,13 @@
 #include "cryptounet/model/graph.h"
 #include "cryptounet/he/plan/planner.h"
 #include "cryptounet/workflow/segment_volume.h"
+#include "cli/options.h"
 
 namespace cryptounet::cli {
 
 struct VolumeModelOptions {
   int threads = 0;
-  int insecure_log_n = 0;      // > 0: INSECURE test ring N=2^LOGN
+  InsecureParams insecure;     // --insecure-test-params[=LOGN]
   std::string mode = "auto";   // auto | latency | throughput
   int expected_slices = 0;     // slices to run (caps a throughput batch); 0 = unknown
 };

@@ -41,7 +41,7 @@ class CkksModelService final : public ModelService {
   CkksModelService(const std::string& path, const ModelLoadOptions& opt)
       : name_(sanitised_name(path)), graph_(nn::load_model(path)), cache_entries_(opt.key_cache_entries) {
     nn::PlanOptions po;
-    if (opt.insecure_test_log_n > 0) {
+    if (opt.insecure_test_params || opt.insecure_test_log_n > 0) {
       po.log_n = opt.insecure_test_log_n;
       po.insecure_for_tests = true;
     }

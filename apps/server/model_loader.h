@@ -11,9 +11,10 @@
 namespace cryptounet::server {
 
 struct ModelLoadOptions {
-  /// 0: 128-bit secure parameters chosen by the planner. Otherwise INSECURE, TEST ONLY: ring
-  /// degree N = 2^insecure_test_log_n (10..16) without the 128-bit check (as `plan
-  /// --insecure-test-params`).
+  /// false: 128-bit secure parameters chosen by the planner. true: INSECURE, TEST ONLY, without
+  /// the 128-bit check (as `plan --insecure-test-params[=LOGN]`): ring degree N =
+  /// 2^insecure_test_log_n (10..16), or with 0 the smallest ring that holds an input plane.
+  bool insecure_test_params = false;
   int insecure_test_log_n = 0;
   /// Threads of each model's CKKS context (0 = all cores).
   int threads = 0;

@@ -17,7 +17,7 @@ Check mode, for every ```sh block and every inline `cryptounet …` / `make …`
     `scripts/install-deps.sh --list SET` installs.
 Run mode: each marked block runs line by line in a scratch folder (models/, tests/fixtures/ linked
 in, `cryptounet` on PATH). The marker may add options to a subcommand, e.g.
-`<!-- readme-test: run plan=--insecure-test-params 13 -->`: the README says so beside the block.
+`<!-- readme-test: run plan=--insecure-test-params=13 -->`: the README says so beside the block.
 A line whose input is made by `make data` (data/…) is skipped when that folder is absent.
 Exit status 0 when everything holds; otherwise every failure is printed, one per line.
 """
@@ -97,6 +97,7 @@ def help_options(help_text):
     """{option name: takes a value} from CLI11's help, and whether it has subcommands."""
     opts = {}
     for line in help_text.split("\n"):
+        # `--opt VALUE` takes a value; a flag, or `--opt [=VALUE]` (an optional value after '='), does not.
         m = re.match(r"^  ((?:-{1,2}[A-Za-z0-9][\w-]*,?)+)( [A-Z]+)?", line)
         if not m:
             continue
@@ -196,6 +197,7 @@ class Checker:
             t = rest[i]
             if t.startswith("-") and len(t) > 1 and not re.match(r"^-\d", t):
                 name, _, attached = t.partition("=")
+                name = name.split("[")[0]  # `--opt[=VALUE]` in prose
                 if name not in opts:
                     fail(problems, where, f"`cryptounet {' '.join(path)}` has no option {name}")
                     i += 1

@@ -147,6 +147,10 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
                         std::to_string(std::max(fit, 0)) + " levels); node '" + culprit +
                         "' is the first over, by " + std::to_string(levels - fit) + " levels");
     }
+  } else if (o.insecure_for_tests) {
+    // INSECURE, tests only (`--insecure-test-params` without a value): the smallest ring that
+    // holds an input plane, without the 128-bit floor (N >= 2^10).
+    fit_params(std::min(17, std::max(10, plane_log + 1)), levels, o, false, pc);
   } else {
     bool ok = false;
     for (int ln = std::max(14, plane_log + 1); ln <= 16 && !ok; ++ln)

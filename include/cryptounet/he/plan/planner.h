@@ -24,6 +24,7 @@ struct PlanOptions {
   packing::PackingMode mode = packing::PackingMode::latency;
   int batch = 1;              // throughput mode: images per ciphertext set (0 = all R rows)
   int log_n = 0;              // 0: the smallest N that is 128-bit secure and fits a plane
+                              // (with insecure_for_tests: the smallest N >= 2^10 that fits one)
   bool insecure_for_tests = false;  // allow log_n < 14 / over-budget moduli (tests only)
   int log_scale = 40;         // scale primes and default scale 2^log_scale
   int log_q0 = 60;            // first prime: headroom of the final values is 2^(log_q0-log_scale)

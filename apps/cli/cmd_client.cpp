@@ -8,6 +8,7 @@
 
 #include "client/client_crypto.h"
 #include "client/inference_client.h"
+#include "client/progress.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/workflow/plan_io.h"
 
@@ -54,6 +55,7 @@ void run_client(const ClientCliOptions& o) {
   options.ca_cert_file = o.ca_cert;
   options.allow_http = o.allow_http;
   if (!o.no_cache) options.cache_dir = o.cache_dir.empty() ? default_dir("sessions") : fs::path(o.cache_dir);
+  options.upload_progress = client::stderr_progress("client: uploading evaluation keys");
   client::InferenceClient c(options);
 
   const auto models = c.list_models();

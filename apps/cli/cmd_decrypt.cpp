@@ -48,7 +48,7 @@ data::Image probabilities(const nn::Tensor& logits) {
         for (int c = 0; c < s.channels; ++c) sum += std::exp(logits.at(c, y, x) - m);
         p = 1.0 - std::exp(logits.at(0, y, x) - m) / sum;
       }
-      img.at(y, x) = static_cast<float>(p);
+      img.at(y, x) = p;
     }
   return img;
 }

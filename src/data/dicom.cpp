@@ -119,7 +119,7 @@ Image read_dicom(const std::string& path, int frame) {
   const std::vector<double> values = dicom_frame_values(im, path, what, frame, w, h);
   Image img = image_from_values(values, w, h, what);
   if (im.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::MONOCHROME1)
-    for (float& p : img.pixels) p = 1.0f - p;
+    for (double& p : img.pixels) p = 1.0 - p;
   return img;
 }
 

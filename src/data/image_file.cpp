@@ -120,7 +120,7 @@ Image image_from_values(const std::vector<double>& values, int width, int height
   }
   Image img(width, height);
   if (hi > lo)
-    for (std::size_t i = 0; i < values.size(); ++i) img.pixels[i] = static_cast<float>((values[i] - lo) / (hi - lo));
+    for (std::size_t i = 0; i < values.size(); ++i) img.pixels[i] = (values[i] - lo) / (hi - lo);
   return img;
 }
 

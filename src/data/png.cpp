@@ -61,17 +61,17 @@ Image decode(const std::string& path) {
     throw FormatError("read_image: '" + path + "' is " + std::to_string(w) + "x" +
                       std::to_string(h) + ", outside 1.." + std::to_string(kMaxSide));
   const bool sixteen = stbi_is_16_bit_from_memory(buf, len) != 0;
-  // Before decoding: what stb would allocate (w h ch samples) plus our float plane.
+  // Before decoding: what stb would allocate (w h ch samples) plus our double plane.
   check_declared_size("read_image: '" + path + "'", static_cast<std::uint64_t>(w), static_cast<std::uint64_t>(h),
                       static_cast<std::uint64_t>(w) * static_cast<std::uint64_t>(h) *
-                          (static_cast<std::uint64_t>(std::max(ch, 1)) * (sixteen ? 2 : 1) + sizeof(float)));
+                          (static_cast<std::uint64_t>(std::max(ch, 1)) * (sixteen ? 2 : 1) + sizeof(double)));
   Image img(w, h);
   const std::size_t n = static_cast<std::size_t>(w) * h;
   auto convert = [&](auto* px, double max) {
     for (std::size_t i = 0; i < n; ++i) {
       const auto* p = px + i * ch;
       const double v = (ch >= 3) ? luma(p[0], p[1], p[2]) : p[0];
-      img.pixels[i] = static_cast<float>(std::clamp(v / max, 0.0, 1.0));
+      img.pixels[i] = std::clamp(v / max, 0.0, 1.0);
     }
   };
   if (sixteen) {
@@ -128,7 +128,7 @@ Mask read_mask(const std::string& path) {
   const Image img = decode(path);
   Mask m(img.width, img.height);
   for (std::size_t i = 0; i < m.values.size(); ++i)
-    m.values[i] = img.pixels[i] >= 127.5f / 255.0f ? 1 : 0;  // 8-bit value ≥ 128
+    m.values[i] = img.pixels[i] >= 127.5 / 255.0 ? 1 : 0;  // 8-bit value ≥ 128
   return m;
 }
 
@@ -136,7 +136,7 @@ void write_image_png(const std::string& path, const Image& image) {
   check(image.width, image.height, image.pixels.size(), 1, "write_image_png");
   std::vector<std::uint8_t> px(image.pixels.size());
   for (std::size_t i = 0; i < px.size(); ++i) {
-    const float v = std::isnan(image.pixels[i]) ? 0.0f : std::clamp(image.pixels[i], 0.0f, 1.0f);
+    const double v = std::isnan(image.pixels[i]) ? 0.0 : std::clamp(image.pixels[i], 0.0, 1.0);
     px[i] = static_cast<std::uint8_t>(std::lround(v * 255.0f));
   }
   write_png(path, image.width, image.height, 1, px.data());

@@ -37,7 +37,7 @@ void check(int in_w, int in_h, std::size_t have, int w, int h, const char* what)
                           std::to_string(h));
 }
 
-// Separable box filter of a float plane.
+// Separable box filter of a plane of doubles.
 std::vector<double> box_resample(const std::vector<double>& in, int in_w, int in_h, int w, int h) {
   const auto tx = box_taps(in_w, w), ty = box_taps(in_h, h);
   std::vector<double> rows(static_cast<std::size_t>(in_h) * w, 0.0);
@@ -64,7 +64,7 @@ Image resize_area(const Image& image, int width, int height) {
   std::vector<double> in(image.pixels.begin(), image.pixels.end());
   const auto out = box_resample(in, image.width, image.height, width, height);
   Image r(width, height);
-  for (std::size_t i = 0; i < out.size(); ++i) r.pixels[i] = static_cast<float>(out[i]);
+  for (std::size_t i = 0; i < out.size(); ++i) r.pixels[i] = out[i];
   return r;
 }
 
@@ -92,7 +92,7 @@ void zoom_out(Image& image, Mask& mask, double scale) {
   const int x0 = (image.width - nw) / 2, y0 = (image.height - nh) / 2;
   Image canvas(image.width, image.height);
   Mask canvas_mask(image.width, image.height);
-  float peak = 0;
+  double peak = 0;
   for (int y = 0; y < nh; ++y)
     for (int x = 0; x < nw; ++x) {
       canvas.at(y0 + y, x0 + x) = small.at(y, x);
@@ -100,7 +100,7 @@ void zoom_out(Image& image, Mask& mask, double scale) {
       peak = std::max(peak, small.at(y, x));
     }
   if (peak > 0)
-    for (float& v : canvas.pixels) v /= peak;
+    for (double& v : canvas.pixels) v /= peak;
   image = std::move(canvas);
   mask = std::move(canvas_mask);
 }

@@ -178,7 +178,7 @@ Sample synth_nuclei(const SynthOptions& options, std::uint64_t index) {
   for (std::size_t i = 0; i < npx; ++i) {
     const double counted = rng.poisson(std::max(0.0, signal[i]) * photons) / photons;
     const double v = std::clamp(counted + read_noise * rng.normal(), 0.0, 1.0);
-    image.pixels[i] = static_cast<float>(std::lround(v * 255.0) / 255.0);
+    image.pixels[i] = static_cast<double>(std::lround(v * 255.0)) / 255.0;  // what its PNG reads back
   }
   char name[32];
   std::snprintf(name, sizeof name, "nuclei_%04llu.png", static_cast<unsigned long long>(index));

@@ -90,7 +90,7 @@ Image read_tiff(const std::string& path, int page) {
   if (is_float) return image_from_values(grey, static_cast<int>(w), static_cast<int>(h), what);
   const double max = bits == 8 ? 255.0 : bits == 16 ? 65535.0 : 4294967295.0;
   Image img(static_cast<int>(w), static_cast<int>(h));
-  for (std::size_t i = 0; i < n; ++i) img.pixels[i] = static_cast<float>(grey[i] / max);
+  for (std::size_t i = 0; i < n; ++i) img.pixels[i] = grey[i] / max;
   return img;
 }
 

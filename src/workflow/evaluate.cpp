@@ -57,7 +57,7 @@ EvalReport evaluate_dataset(const Graph& graph, const data::Dataset& dataset,
         throw Unsupported("evaluate: --zoom needs a model whose output has its input's size");
       data::Image img(x.shape.width, x.shape.height);
       for (std::size_t i = 0; i < img.pixels.size(); ++i)
-        img.pixels[i] = static_cast<float>(x.data[i]);
+        img.pixels[i] = x.data[i];
       data::zoom_out(img, truth, options.zoom);
       for (std::size_t i = 0; i < img.pixels.size(); ++i) x.data[i] = img.pixels[i];
     }

@@ -221,10 +221,10 @@ bool slice_to_input(const Graph& graph, const std::vector<float>& plane, int wid
   }
   data::Image small = (n == in.width && n == in.height) ? square : data::resize_area(square, in.width, in.height);
   if (normalisation == SliceNormalisation::slice_max) {
-    float mx = 0;
-    for (float v : small.pixels) mx = std::max(mx, v);
+    double mx = 0;
+    for (double v : small.pixels) mx = std::max(mx, v);
     if (!(mx > 0)) return false;
-    for (float& v : small.pixels) v /= mx;
+    for (double& v : small.pixels) v /= mx;
   } else if (normalisation == SliceNormalisation::percentile) {
     // numpy.percentile(a, q), method 'linear', over all pixels after resampling.
     std::vector<double> sorted(small.pixels.begin(), small.pixels.end());
@@ -235,7 +235,7 @@ bool slice_to_input(const Graph& graph, const std::vector<float>& plane, int wid
     double p = sorted[lo_i] + (pos - static_cast<double>(lo_i)) * (sorted[hi_i] - sorted[lo_i]);
     if (!(p > 0)) p = sorted.back();
     if (!(p > 0)) return false;
-    for (float& v : small.pixels) v = static_cast<float>(std::clamp(static_cast<double>(v) / p, 0.0, 1.0));
+    for (double& v : small.pixels) v = std::clamp(v / p, 0.0, 1.0);
   }
   input = image_to_input(graph, small, false, "slice");
   return true;

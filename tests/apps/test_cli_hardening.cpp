@@ -63,7 +63,7 @@ TEST_F(CliHardening, KeygenAndEncryptRefuseInsecurePlansWithoutTheirOwnFlag) {
   EXPECT_THAT(r.output, HasSubstr("INSECURE"));
   const std::string image = path("img.png");
   data::Image img(16, 16);
-  for (float& v : img.pixels) v = 0.5f;
+  for (double& v : img.pixels) v = 0.5f;
   data::write_image_png(image, img);
   r = run_cli("encrypt --plan " + plan + " --keys " + path("keys") + " " + image + " -o " + path("in.ct"));
   EXPECT_NE(r.status, 0) << r.output;

@@ -48,7 +48,7 @@ class CliMpi : public ::testing::Test {
     std::uniform_real_distribution<float> u(0.0f, 1.0f);
     for (int i = 0; i < kInputs; ++i) {
       data::Image img(16, 16);
-      for (float& v : img.pixels) v = u(rng);
+      for (double& v : img.pixels) v = u(rng);
       const std::string png = p("img" + std::to_string(i) + ".png");
       data::write_image_png(png, img);
       r = cli_test::run_cli("encrypt --insecure-test-params --plan " + p("p.cup") + " --keys " + p("keys") + " " + png + " -o " +

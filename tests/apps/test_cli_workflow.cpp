@@ -52,7 +52,7 @@ data::Image random_image(int w, int h, unsigned seed) {
   data::Image img(w, h);
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  for (float& p : img.pixels) p = u(rng);
+  for (double& p : img.pixels) p = u(rng);
   return img;
 }
 

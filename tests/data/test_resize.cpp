@@ -58,7 +58,7 @@ TEST(Resize, ZoomOutCentresShrunkContent) {
     }
   zoom_out(img, m, 0.5);
   // 2×2 content at (1..2, 1..2): left 0.2, right 0.4 → renormalised to 0.5 and 1.
-  const std::vector<float> want = {0, 0, 0, 0, 0, 0.5f, 1, 0, 0, 0.5f, 1, 0, 0, 0, 0, 0};
+  const std::vector<double> want = {0, 0, 0, 0, 0, 0.5, 1, 0, 0, 0.5, 1, 0, 0, 0, 0, 0};
   EXPECT_EQ(img.pixels, want);
   EXPECT_EQ(m.values, (std::vector<uint8_t>{0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0}));
   EXPECT_THROW(zoom_out(img, m, 1.5), InvalidArgument);

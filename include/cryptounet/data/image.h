@@ -1,4 +1,4 @@
-// Images and masks as the data layer sees them: one grey plane of floats in [0, 1], and one
+// Images and masks as the data layer sees them: one grey plane of doubles in [0, 1], and one
 // binary plane (0 background, 1 foreground). Row-major, index = y * width + x.
 #pragma once
 
@@ -11,12 +11,12 @@ namespace cryptounet::data {
 struct Image {
   int width = 0;
   int height = 0;
-  std::vector<float> pixels;  // in [0, 1]
+  std::vector<double> pixels;  // in [0, 1]; double end to end (the reference executor is float64)
 
   Image() = default;
-  Image(int w, int h) : width(w), height(h), pixels(static_cast<std::size_t>(w) * h, 0.0f) {}
-  float& at(int y, int x) { return pixels[static_cast<std::size_t>(y) * width + x]; }
-  [[nodiscard]] float at(int y, int x) const {
+  Image(int w, int h) : width(w), height(h), pixels(static_cast<std::size_t>(w) * h, 0.0) {}
+  double& at(int y, int x) { return pixels[static_cast<std::size_t>(y) * width + x]; }
+  [[nodiscard]] double at(int y, int x) const {
     return pixels[static_cast<std::size_t>(y) * width + x];
   }
 };

@@ -10,7 +10,7 @@
 
 namespace cryptounet::data {
 
-/// Reads an image as grey floats in [0, 1] (8-bit: v / 255, 16-bit: v / 65535).
+/// Reads an image as grey doubles in [0, 1] (8-bit: v / 255, 16-bit: v / 65535, each exactly the double quotient).
 /// @throws IoError if the file cannot be opened; FormatError if it is not a readable image.
 [[nodiscard]] Image read_image(const std::string& path);
 

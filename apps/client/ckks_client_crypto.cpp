@@ -9,8 +9,9 @@
 #include "cryptounet/data/resize.h"
 #include "cryptounet/workflow/client.h"
 #include "cryptounet/workflow/segment.h"
-#include "server/atomic_file.h"
-#include "server/secure_random.h"
+#include "cryptounet/common/file_io.h"
+#include "cryptounet/common/private_directory.h"
+#include "cryptounet/common/secure_random.h"
 
 #include <cctype>
 #include <chrono>
@@ -61,7 +62,7 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
   check_plan_security(plan_.plan, options.allow_insecure_params, "model '" + model.name + "'");
   plan_fp_ = nn::plan_fingerprint(plan_);
   ctx_ = ckks::Context::create(nn::plan_params(plan_.plan), ExecOptions{.threads = options.threads});
-  server::make_private_directory(key_dir);
+  make_private_directory(key_dir);
   folder_ = key_dir / (server_tag(options.server_url) + "_" + safe(model.name) + "_" + hex64(plan_fp_));
   if (fs::exists(folder_ / nn::kKeyInfoFile)) {
     info_ = nn::read_key_info(folder_.string());
@@ -72,8 +73,8 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
   // Make the keys in a private temporary folder, then rename it into place (a concurrent client
   // that won the race leaves its keys, which are then used).
   check_key_budget(*ctx_, plan_.plan, options.max_eval_key_bytes, "keys for model '" + model.name + "'");
-  const fs::path tmp = key_dir / (".tmp-" + server::random_hex(8));
-  server::make_private_directory(tmp);
+  const fs::path tmp = key_dir / (".tmp-" + random_hex(8));
+  make_private_directory(tmp);
   try {
     // Key generation takes seconds at 128-bit parameters: say what is being made, and its size.
     std::fprintf(stderr, "client: making keys for model %s (N=2^%d, relinearisation + %zu Galois keys) ...",
@@ -95,7 +96,7 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
     std::error_code ec;
     fs::rename(tmp, folder_, ec);
     if (ec) fs::remove_all(tmp);
-    server::fsync_directory(key_dir);
+    fsync_directory(key_dir);
   } catch (...) {
     std::error_code ec;
     fs::remove_all(tmp, ec);
@@ -105,7 +106,7 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
 }
 
 std::string CkksClientCrypto::evaluation_keys() {
-  return server::read_file(folder_ / nn::kEvalKeysFile);
+  return read_file_string(folder_ / nn::kEvalKeysFile, kOwnFileAnySize);
 }
 
 std::string CkksClientCrypto::encrypt_image(const fs::path& image) {

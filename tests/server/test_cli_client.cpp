@@ -40,8 +40,8 @@ TEST(CliClient, ImagesRoundTripAndSessionIsReused) {
     auto [rc, out] = run(common + " " + inputs[0] + " " + inputs[1] + " " + inputs[2]);
     ASSERT_EQ(rc, 0) << out;
     for (int i = 0; i < 3; ++i)
-      EXPECT_EQ(read_file(work.path() / "out" / ("img" + std::to_string(i) + ".fake-output")),
-                read_file(inputs[i]));
+      EXPECT_EQ(read_file_string(work.path() / "out" / ("img" + std::to_string(i) + ".fake-output"), 1 << 20),
+                read_file_string(inputs[i], 1 << 20));
   }
   httplib::Client raw(srv.url());
   auto m = raw.Get("/v1/metrics");

@@ -4,6 +4,7 @@
 
 #include "client/ckks_client_crypto.h"
 #include "client/client_crypto.h"
+#include "support/fake_client_crypto.h"
 #include "cryptounet/common/error.h"
 #include "server/model_loader.h"
 

@@ -37,7 +37,7 @@ Split run_split(const std::string& args, const std::filesystem::path& err_file) 
   while (p && std::fgets(buf, sizeof buf, p)) s.out += buf;
   const int status = p ? ::pclose(p) : -1;
   s.rc = WEXITSTATUS(status);
-  s.err = read_file(err_file);
+  s.err = read_file_string(err_file, 1 << 20);
   return s;
 }
 

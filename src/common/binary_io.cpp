@@ -1,12 +1,5 @@
 #include "cryptounet/common/binary_io.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fcntl.h>
-#include <filesystem>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace cryptounet {
 
@@ -64,91 +57,6 @@ FileHeader read_header(BinaryReader& r, ObjectKind expected_kind, std::uint64_t 
                       " payload bytes but " + std::to_string(r.remaining()) + " follow" +
                       (h.payload_bytes > r.remaining() ? " (truncated file?)" : ""));
   return h;
-}
-
-namespace {
-std::string not_regular(const std::string& path, mode_t mode) {
-  if (S_ISDIR(mode)) return "'" + path + "' is a folder, not a file";
-  if (S_ISFIFO(mode)) return "'" + path + "' is a FIFO (named pipe), not a file; refused (it could block for ever)";
-  return "'" + path + "' is not a regular file (a device or socket); refused";
-}
-}  // namespace
-
-void check_regular_file(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw IoError("cannot open '" + path + "': " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) throw IoError(not_regular(path, st.st_mode));
-}
-
-std::vector<std::uint8_t> read_file(const std::string& path, std::uint64_t max_bytes) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) throw IoError("cannot open '" + path + "': " + std::strerror(errno));
-  struct stat st {};
-  if (fstat(fd, &st) != 0) {
-    ::close(fd);
-    throw IoError("cannot stat '" + path + "': " + std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw IoError(not_regular(path, st.st_mode));
-  }
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-  std::FILE* f = ::fdopen(fd, "rb");
-  if (!f) {
-    ::close(fd);
-    throw IoError("cannot open '" + path + "': " + std::strerror(errno));
-  }
-  if (static_cast<std::uint64_t>(st.st_size) > max_bytes) {
-    std::fclose(f);
-    throw FormatError("'" + path + "' is " + std::to_string(st.st_size) +
-                      " bytes, more than the " + std::to_string(max_bytes) + " allowed here");
-  }
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(st.st_size));
-  std::size_t got = bytes.empty() ? 0 : std::fread(bytes.data(), 1, bytes.size(), f);
-  std::fclose(f);
-  if (got != bytes.size()) throw IoError("short read from '" + path + "'");
-  return bytes;
-}
-
-void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes) {
-  namespace fs = std::filesystem;
-  fs::path target(path);
-  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  // ".tmp-" prefix: readers of a data folder (the server's job store) recognise and remove leftovers.
-  std::string tmp = (dir / (".tmp-" + target.filename().string() + "-XXXXXX")).string();
-  int fd = mkstemp(tmp.data());
-  if (fd < 0) throw IoError("cannot create a temporary file in '" + dir.string() + "': " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw IoError("cannot write '" + path + "': " + std::strerror(err));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw IoError("cannot flush '" + path + "': " + std::strerror(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw IoError("cannot rename into '" + path + "': " + std::strerror(err));
-  }
-  // The rename is durable only once the folder itself is on disk.
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || ::fsync(dfd) != 0) {
-    int err = errno;
-    if (dfd >= 0) ::close(dfd);
-    throw IoError("cannot fsync folder '" + dir.string() + "' after writing '" + path + "': " + std::strerror(err));
-  }
-  ::close(dfd);
 }
 
 }  // namespace cryptounet

@@ -5,6 +5,9 @@
 #pragma once
 
 #include "cryptounet/common/error.h"
+// Whole-file read and atomic write live in file_io.h; included here for the readers of file
+// formats, which take their bytes from read_file.
+#include "cryptounet/common/file_io.h"
 
 #include <cstdint>
 #include <cstring>
@@ -168,17 +171,5 @@ void write_header(BinaryWriter& w, ObjectKind kind, std::uint64_t fingerprint, s
 /// `expected_fingerprint` is 0) and that exactly `payload_bytes` follow. Throws FormatError (or
 /// SecurityError for a fingerprint that belongs to other parameters) with a clear message.
 FileHeader read_header(BinaryReader& r, ObjectKind expected_kind, std::uint64_t expected_fingerprint);
-
-/// Throws IoError unless `path` names a regular file (after symlinks): a folder, FIFO, device or
-/// socket as an input gets a clear message instead of "short read" or a hang. Never blocks.
-void check_regular_file(const std::string& path);
-
-/// Reads a whole file, refusing files larger than `max_bytes` before reading them.
-std::vector<std::uint8_t> read_file(const std::string& path, std::uint64_t max_bytes);
-
-/// Writes a file atomically and durably: a temporary file ".tmp-NAME-XXXXXX" (mode 0600) in the same
-/// folder, fsync, rename, fsync the folder. A crash leaves either the old file or the new one, never a
-/// torn one. Throws IoError.
-void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes);
 
 }  // namespace cryptounet

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -167,7 +168,9 @@ void write_header(BinaryWriter& w, ObjectKind kind, std::uint64_t fingerprint, s
 /// Reads and checks a header: magic, version, the expected kind, the expected fingerprint (unless
 /// `expected_fingerprint` is 0) and that exactly `payload_bytes` follow. Throws FormatError (or
 /// SecurityError for a fingerprint that belongs to other parameters) with a clear message.
-FileHeader read_header(BinaryReader& r, ObjectKind expected_kind, std::uint64_t expected_fingerprint);
+/// Defined for BinaryReader and FileReader.
+template <class Reader>
+FileHeader read_header(Reader& r, ObjectKind expected_kind, std::uint64_t expected_fingerprint);
 
 /// Throws IoError unless `path` names a regular file (after symlinks): a folder, FIFO, device or
 /// socket as an input gets a clear message instead of "short read" or a hang. Never blocks.
@@ -175,6 +178,52 @@ void check_regular_file(const std::string& path);
 
 /// Reads a whole file, refusing files larger than `max_bytes` before reading them.
 std::vector<std::uint8_t> read_file(const std::string& path, std::uint64_t max_bytes);
+
+/// BinaryReader's checks over a file read in pieces, for files too large to hold twice (evaluation
+/// keys): the file is opened as read_file opens it (regular files only, at most `max_bytes`, refused
+/// before reading), and bytes are read on demand into one reused buffer that is never zero-filled.
+/// A span from raw() stays valid only until the next read. A file that ends early (or shrinks while
+/// read) gives the FormatError a truncated buffer gives; remaining() counts from the size at open.
+class FileReader {
+ public:
+  FileReader(const std::string& path, std::uint64_t max_bytes, std::string what);
+  ~FileReader();
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+
+  std::uint8_t u8() { return get_le<std::uint8_t>(); }
+  std::uint16_t u16() { return get_le<std::uint16_t>(); }
+  std::uint32_t u32() { return get_le<std::uint32_t>(); }
+  std::uint64_t u64() { return get_le<std::uint64_t>(); }
+  double f64() {
+    const std::uint64_t bits = get_le<std::uint64_t>();
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  }
+  /// The next n bytes, valid until the next read.
+  std::span<const std::uint8_t> raw(std::size_t n);
+  /// As BinaryReader::check_count.
+  std::size_t check_count(std::uint64_t n, std::uint64_t max, std::size_t element_bytes, const char* field) const;
+  [[nodiscard]] std::size_t remaining() const { return size_ - pos_; }
+  [[nodiscard]] std::size_t position() const { return pos_; }
+  [[nodiscard]] const std::string& what() const { return what_; }
+  void expect_end() const;
+
+ private:
+  template <class T>
+  T get_le() {
+    const auto b = raw(sizeof(T));
+    T v = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<T>(b[i]) << (8 * i));
+    return v;
+  }
+  int fd_ = -1;
+  std::string path_, what_;
+  std::size_t size_ = 0, pos_ = 0;  // file size at open; bytes handed out so far
+  std::unique_ptr<std::uint8_t[]> buf_;
+  std::size_t cap_ = 0, begin_ = 0, end_ = 0;  // buffered bytes are buf_[begin_, end_)
+};
 
 /// Writes a file atomically and durably: a temporary file ".tmp-NAME-XXXXXX" (mode 0600) in the same
 /// folder, fsync, rename, fsync the folder. A crash leaves either the old file or the new one, never a

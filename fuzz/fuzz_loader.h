@@ -1,5 +1,5 @@
-// One libFuzzer target per deserialiser: fuzz_<object>.cpp defines CU_FUZZ_LOAD(bytes) and
-// includes this. Malformed input must end in FormatError or SecurityError; any other exception,
+// One libFuzzer target per deserialiser: fuzz_<object>.cpp defines CU_FUZZ_LOAD(bytes, ctx) (load
+// the object from `bytes` for the small fuzzing context `ctx`, fuzz_context.h) and includes this. Malformed input must end in FormatError or SecurityError; any other exception,
 // a crash or a sanitizer report is a finding.
 #pragma once
 

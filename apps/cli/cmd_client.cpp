@@ -9,6 +9,9 @@
 #include "client/inference_client.h"
 #include "client/progress.h"
 #include "cryptounet/common/error.h"
+#if CU_TEST_HOOKS
+#include "support/fake_client_crypto.h"  // tests/support: --fake-crypto
+#endif
 
 #include <cstdio>
 #include <cstdlib>
@@ -66,15 +69,17 @@ void run_client(const ClientCliOptions& o) {
                                           : "client: the server has no model '" + o.model + "' (it has: " + names + ")");
 
   const fs::path key_dir = o.key_dir.empty() ? default_dir("keys") : fs::path(o.key_dir);
-  std::unique_ptr<client::ClientCrypto> crypto =
-      o.fake_crypto ? client::make_fake_client_crypto(*model, key_dir)
-                    : client::make_client_crypto(*model, key_dir,
-                                                  client::ClientCryptoOptions{.server_url = o.server,
-                                                                              .resize = o.resize,
-                                                                              .threads = o.threads,
-                                                                              .slice = o.slice,
-                                                                              .allow_insecure_params =
-                                                                                  o.insecure_params});
+  std::unique_ptr<client::ClientCrypto> crypto;
+#if CU_TEST_HOOKS
+  if (o.fake_crypto) crypto = client::make_fake_client_crypto(*model, key_dir);
+#endif
+  if (!crypto)
+    crypto = client::make_client_crypto(*model, key_dir,
+                                        client::ClientCryptoOptions{.server_url = o.server,
+                                                                    .resize = o.resize,
+                                                                    .threads = o.threads,
+                                                                    .slice = o.slice,
+                                                                    .allow_insecure_params = o.insecure_params});
 
   std::vector<std::string> cts;
   for (const auto& img : o.images) cts.push_back(crypto->encrypt_image(img));
@@ -126,9 +131,13 @@ void setup_client(CLI::App& root) {
                   "one; TIFF: the first)");
   cmd->add_option("--threads", opts->threads, "Threads for keys, encryption, decryption (0 = all cores)")
       ->check(kNonNegative);
+#if CU_TEST_HOOKS
+  // Test hooks (tests/support, in builds with CU_TEST_HOOKS=ON, the default): listed by --help in
+  // their own group.
   cmd->add_flag("--fake-crypto", opts->fake_crypto,
                 "No cryptography: random blobs for a `serve --fake-service` server (tests only)")
-      ->group("Test only (no cryptography)");
+      ->group("Test only (no cryptography; CU_TEST_HOOKS build)");
+#endif
   cmd->callback([opts] { run_client(*opts); });
 }
 

@@ -6,7 +6,7 @@
 #include "cli/workflow_util.h"
 #include "client/progress.h"
 #include "client/security_policy.h"
-#include "server/atomic_file.h"
+#include "cryptounet/common/private_directory.h"
 
 #include "cryptounet/ckks/keygen.h"
 #include "cryptounet/ckks/serialize.h"
@@ -47,7 +47,7 @@ void setup_keygen(CLI::App& root) {
     // A new folder is made 0700; an existing one is used only if no one else can write to it
     // (never chmod-ed). An existing secret key is kept unless --force: the results made with it
     // could not be decrypted any more.
-    server::make_private_directory(a->out);
+    make_private_directory(a->out);
     if (fs::exists(fs::path(a->out) / nn::kSecretKeyFile) && !a->force)
       throw InvalidArgument("'" + (fs::path(a->out) / nn::kSecretKeyFile).string() +
                             "' exists: results made with it could not be decrypted after a new key replaced it. "

@@ -6,9 +6,11 @@
 
 #include "client/security_policy.h"
 #include "cryptounet/common/error.h"
-#include "server/fake_model_service.h"
 #include "server/inference_server.h"
 #include "server/model_loader.h"
+#if CU_TEST_HOOKS
+#include "support/fake_model_service.h"  // tests/support: --fake-service
+#endif
 
 #include <csignal>
 #include <cstdint>
@@ -29,8 +31,10 @@ struct ServeOptions {
   int upload_grace_seconds = 10;
   std::uint64_t key_quota_mib = 16384;
   bool fake = false;
+#if CU_TEST_HOOKS
   server::FakeModelConfig fake_config;
   int fake_stage_ms = 50;
+#endif
   server::ModelLoadOptions load;
 };
 
@@ -46,6 +50,7 @@ void run_serve(const ServeOptions& o) {
   config.key_quota_bytes = o.key_quota_mib << 20;
 
   std::vector<std::shared_ptr<const server::ModelService>> services;
+#if CU_TEST_HOOKS
   if (o.fake) {
     for (const auto& name : o.models) {
       server::FakeModelConfig fc = o.fake_config;
@@ -53,9 +58,9 @@ void run_serve(const ServeOptions& o) {
       fc.stage_delay = std::chrono::milliseconds(o.fake_stage_ms);
       services.push_back(std::make_shared<server::FakeModelService>(fc));
     }
-  } else {
-    services = server::load_model_services(o.models, o.load);
   }
+#endif
+  if (!o.fake) services = server::load_model_services(o.models, o.load);
 
   // Signals go to this thread's sigwait only; block them before any server thread exists.
   sigset_t signals;
@@ -138,9 +143,11 @@ void setup_serve(CLI::App& root) {
                   "INSECURE, tests and quick demos only: plan every model at N=2^LOGN (10..16) "
                   "without the 128-bit check (loopback --bind only)")
       ->check(CLI::Range(10, 16));
-  // Test options, listed by --help in their own group: the fake service (no cryptography) that the
-  // server tests and scripts/load_test.py use.
-  const std::string test_only = "Test only (fake service, no cryptography)";
+#if CU_TEST_HOOKS
+  // Test options, listed by --help in their own group: the fake service (no cryptography,
+  // tests/support) that the server tests and scripts/load_test.py use. Only in builds with
+  // CU_TEST_HOOKS=ON (the default).
+  const std::string test_only = "Test only (fake service, no cryptography; CU_TEST_HOOKS build)";
   cmd->add_flag("--fake-service", opts->fake,
                 "Serve each --model NAME with the fake service: no cryptography, for tests and "
                 "load tests of the HTTP, queue and storage path (pairs with `client --fake-crypto`)")
@@ -154,6 +161,7 @@ void setup_serve(CLI::App& root) {
   cmd->add_option("--fake-ciphertext-bytes", opts->fake_config.ciphertext_bytes,
                   "Fake service: size of the ciphertext blob it accepts")
       ->group(test_only);
+#endif
   cmd->add_option("--read-timeout", opts->read_timeout_seconds, "Seconds one socket read may wait")
       ->default_val(10);
   cmd->add_option("--upload-grace", opts->upload_grace_seconds,

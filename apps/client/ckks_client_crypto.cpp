@@ -10,8 +10,9 @@
 #include "cryptounet/data/resize.h"
 #include "cryptounet/workflow/client.h"
 #include "cryptounet/workflow/segment.h"
-#include "server/atomic_file.h"
-#include "server/secure_random.h"
+#include "cryptounet/common/file_io.h"
+#include "cryptounet/common/private_directory.h"
+#include "cryptounet/common/secure_random.h"
 
 #include <cctype>
 #include <chrono>
@@ -63,7 +64,7 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
   check_rotation_steps(plan_.plan, "model '" + model.name + "'");
   plan_fp_ = nn::plan_fingerprint(plan_);
   ctx_ = ckks::Context::create(nn::plan_params(plan_.plan), ExecOptions{.threads = options.threads});
-  server::make_private_directory(key_dir);
+  make_private_directory(key_dir);
   folder_ = key_dir / (server_tag(options.server_url) + "_" + safe(model.name) + "_" + hex64(plan_fp_));
   if (fs::exists(folder_ / nn::kKeyInfoFile)) {
     info_ = nn::read_key_info(folder_.string());
@@ -75,8 +76,8 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
   // that won the race leaves its keys, which are then used).
   const std::uint64_t key_bytes =
       check_key_budget(*ctx_, plan_.plan, options.max_eval_key_bytes, "keys for model '" + model.name + "'");
-  const fs::path tmp = key_dir / (".tmp-" + server::random_hex(8));
-  server::make_private_directory(tmp);
+  const fs::path tmp = key_dir / (".tmp-" + random_hex(8));
+  make_private_directory(tmp);
   try {
     // Key generation takes seconds to minutes at 128-bit parameters: say what is being made, and
     // show how far it has got, in MiB (stderr only).
@@ -103,7 +104,7 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
     std::error_code ec;
     fs::rename(tmp, folder_, ec);
     if (ec) fs::remove_all(tmp);
-    server::fsync_directory(key_dir);
+    fsync_directory(key_dir);
   } catch (...) {
     std::error_code ec;
     fs::remove_all(tmp, ec);
@@ -113,7 +114,7 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
 }
 
 std::string CkksClientCrypto::evaluation_keys() {
-  return server::read_file(folder_ / nn::kEvalKeysFile);
+  return read_file_string(folder_ / nn::kEvalKeysFile, kOwnFileAnySize);
 }
 
 std::string CkksClientCrypto::encrypt_image(const fs::path& image) {

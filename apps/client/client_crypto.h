@@ -53,9 +53,4 @@ std::unique_ptr<ClientCrypto> make_client_crypto(const ModelInfo& model,
                                                  const std::filesystem::path& key_dir,
                                                  const ClientCryptoOptions& options = {});
 
-/// TEST ONLY: the counterpart of the server's fake service (apps/server/fake_format.h); no
-/// cryptography. "Encrypts" the file bytes; the decrypted output is the input file again.
-std::unique_ptr<ClientCrypto> make_fake_client_crypto(const ModelInfo& model,
-                                                      const std::filesystem::path& key_dir);
-
 }  // namespace cryptounet::client

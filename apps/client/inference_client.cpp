@@ -1,8 +1,10 @@
 #include "client/inference_client.h"
 #include "client/security_policy.h"
 
-#include "server/atomic_file.h"
-#include "server/secure_random.h"
+#include "cryptounet/common/file_io.h"
+#include "cryptounet/common/private_directory.h"
+#include "cryptounet/common/secure_random.h"
+#include "cryptounet/common/sha256.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +18,7 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
+constexpr std::uint64_t kMaxCacheFileBytes = 1 << 20;  // a session cache file (a few hundred bytes)
 
 std::unique_ptr<httplib::Client> make_http(const ClientOptions& o) {
   auto cli = std::make_unique<httplib::Client>(o.server_url);
@@ -157,7 +160,7 @@ JobStatus status_of(const json& j) {
   return s;
 }
 
-bool safe_id(const std::string& id) { return server::is_hex_id(id, 32); }
+bool safe_id(const std::string& id) { return is_hex_id(id, 32); }
 
 }  // namespace
 
@@ -214,17 +217,17 @@ Session InferenceClient::create_session(const std::string& model, std::string_vi
 
 namespace {
 fs::path cache_file(const ClientOptions& o, const std::string& model) {
-  return o.cache_dir / ("session-" + server::sha256_hex(o.server_url + "\n" + model).substr(0, 32) + ".json");
+  return o.cache_dir / ("session-" + sha256_hex(o.server_url + "\n" + model).substr(0, 32) + ".json");
 }
 }  // namespace
 
 Session InferenceClient::open_session(const std::string& model, std::string_view eval_keys) {
-  const std::string keys_digest = server::sha256_hex(eval_keys);
+  const std::string keys_digest = sha256_hex(eval_keys);
   if (!options_.cache_dir.empty()) {
     const fs::path file = cache_file(options_, model);
     if (fs::exists(file)) {
       try {
-        json c = json::parse(server::read_file(file));
+        json c = json::parse(read_file_string(file, kMaxCacheFileBytes));
         if (c.at("server") == options_.server_url && c.at("model") == model &&
             c.at("keys_sha256") == keys_digest) {
           Session s{c.at("session_id").get<std::string>(), c.at("token").get<std::string>(), model};
@@ -240,8 +243,8 @@ Session InferenceClient::open_session(const std::string& model, std::string_view
   }
   Session s = create_session(model, eval_keys);
   if (!options_.cache_dir.empty()) {
-    server::make_private_directory(options_.cache_dir);
-    server::write_file_atomic(cache_file(options_, model),
+    make_private_directory(options_.cache_dir);
+    write_file_atomic(cache_file(options_, model),
                               json{{"server", options_.server_url},
                                    {"model", model},
                                    {"keys_sha256", keys_digest},
@@ -260,7 +263,7 @@ void InferenceClient::forget_cached_session(const std::string& model) {
 
 std::string InferenceClient::submit(const Session& session, std::string_view ciphertext,
                                     std::string idempotency_key) {
-  if (idempotency_key.empty()) idempotency_key = server::sha256_hex(ciphertext).substr(0, 32);
+  if (idempotency_key.empty()) idempotency_key = sha256_hex(ciphertext).substr(0, 32);
   httplib::Headers headers = auth(session);
   headers.emplace("Idempotency-Key", idempotency_key);
   const std::string path = "/v1/sessions/" + session.id + "/jobs";

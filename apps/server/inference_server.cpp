@@ -1,11 +1,13 @@
 #include "server/inference_server.h"
 
 #include "cryptounet/common/error.h"
-#include "server/atomic_file.h"
+#include "cryptounet/common/file_io.h"
+#include "cryptounet/common/private_directory.h"
 #include "server/guarded_http_server.h"
 #include "server/job_store.h"
 #include "server/metrics.h"
-#include "server/secure_random.h"
+#include "cryptounet/common/secure_random.h"
+#include "cryptounet/common/sha256.h"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -605,8 +607,8 @@ struct InferenceServer::Impl {
       try {
         auto model_it = models.find(claim->model);
         if (model_it == models.end()) throw Unsupported("model '" + claim->model + "' is not served");
-        const std::string keys = read_file(claim->eval_keys_path);
-        const std::string input = read_file(claim->input_path);
+        const std::string keys = read_file_string(claim->eval_keys_path, kOwnFileAnySize);
+        const std::string input = read_file_string(claim->input_path, kOwnFileAnySize);
         const ProgressCallback progress = [&](double fraction, std::string_view name) {
           if (stopping) throw JobCancelled{};
           if (name != stage) {

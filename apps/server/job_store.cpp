@@ -5,8 +5,10 @@
 #include <limits>
 
 #include "cryptounet/common/error.h"
-#include "server/atomic_file.h"
-#include "server/secure_random.h"
+#include "cryptounet/common/file_io.h"
+#include "cryptounet/common/private_directory.h"
+#include "cryptounet/common/secure_random.h"
+#include "cryptounet/common/sha256.h"
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +27,7 @@ namespace {
 
 constexpr std::size_t kIdBytes = 16;     // 128-bit ids -> 32 hex characters
 constexpr std::size_t kTokenBytes = 32;  // 256-bit bearer tokens
+constexpr std::uint64_t kMaxMetadataBytes = 1 << 20;  // session.json, JOB.json (a few hundred bytes)
 
 JobState state_from_string(const std::string& s) {
   if (s == "queued") return JobState::kQueued;
@@ -158,7 +161,7 @@ std::size_t JobStore::load(const std::set<std::string>& models) {
     if (!entry.is_directory() || !is_hex_id(name, 2 * kIdBytes)) continue;
     Session s;
     try {
-      const json meta = json::parse(read_file(entry.path() / "session.json"));
+      const json meta = json::parse(read_file_string(entry.path() / "session.json", kMaxMetadataBytes));
       s.id = meta.at("id").get<std::string>();
       s.model = meta.at("model").get<std::string>();
       s.token_sha256 = meta.at("token_sha256").get<std::string>();
@@ -194,7 +197,7 @@ std::size_t JobStore::load(const std::set<std::string>& models) {
       if (f.path().extension() != ".json") continue;
       JobInfo info;
       try {
-        info = job_from_json(json::parse(read_file(f.path())));
+        info = job_from_json(json::parse(read_file_string(f.path(), kMaxMetadataBytes)));
         if (info.session_id != s.id || f.path().stem().string() != info.id)
           throw FormatError("job file does not match its session or name");
       } catch (const std::exception& e) {
@@ -420,7 +423,7 @@ std::string JobStore::read_result(const std::string& job_id) {
       throw InvalidArgument("read_result: job " + job_id + " has no result");
     sid = it->second.info.session_id;
   }
-  return read_file(jobs_dir(sid) / (job_id + ".result"));
+  return read_file_string(jobs_dir(sid) / (job_id + ".result"), kOwnFileAnySize);
 }
 
 fs::path JobStore::result_path(const std::string& job_id) {

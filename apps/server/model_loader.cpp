@@ -7,7 +7,7 @@
 #include "cryptounet/workflow/he_files.h"
 #include "cryptounet/workflow/plan_io.h"
 #include "cryptounet/workflow/server_infer.h"
-#include "server/secure_random.h"
+#include "cryptounet/common/sha256.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -78,12 +78,6 @@ std::string not_regular(const std::string& path, mode_t mode) {
 }
 }  // namespace
 
-void check_regular_file(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw IoError("cannot open '" + path + "': " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) throw IoError(not_regular(path, st.st_mode));
-}
-
 namespace {
 // Opens a regular file of at most max_bytes for reading (blocking mode); returns the fd and its size.
 int open_regular(const std::string& path, std::uint64_t max_bytes, std::size_t& size) {
@@ -125,23 +119,6 @@ std::size_t read_some(int fd, std::uint8_t* out, std::size_t len, const std::str
   return done;
 }
 }  // namespace
-
-std::vector<std::uint8_t> read_file(const std::string& path, std::uint64_t max_bytes) {
-  std::size_t size = 0;
-  const int fd = open_regular(path, max_bytes, size);
-  std::vector<std::uint8_t> bytes;
-  std::size_t got = 0;
-  try {
-    bytes.resize(size);
-    got = read_some(fd, bytes.data(), size, path);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  ::close(fd);
-  if (got != size) throw IoError("short read from '" + path + "'");
-  return bytes;
-}
 
 FileReader::FileReader(const std::string& path, std::uint64_t max_bytes, std::string what)
     : path_(path), what_(std::move(what)) {
@@ -198,44 +175,5 @@ void FileReader::expect_end() const {
   if (remaining() != 0) throw FormatError(what_ + ": " + std::to_string(remaining()) + " unexpected trailing bytes");
 }
 
-void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes) {
-  namespace fs = std::filesystem;
-  fs::path target(path);
-  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
-  // ".tmp-" prefix: readers of a data folder (the server's job store) recognise and remove leftovers.
-  std::string tmp = (dir / (".tmp-" + target.filename().string() + "-XXXXXX")).string();
-  int fd = mkstemp(tmp.data());
-  if (fd < 0) throw IoError("cannot create a temporary file in '" + dir.string() + "': " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw IoError("cannot write '" + path + "': " + std::strerror(err));
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw IoError("cannot flush '" + path + "': " + std::strerror(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw IoError("cannot rename into '" + path + "': " + std::strerror(err));
-  }
-  // The rename is durable only once the folder itself is on disk.
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || ::fsync(dfd) != 0) {
-    int err = errno;
-    if (dfd >= 0) ::close(dfd);
-    throw IoError("cannot fsync folder '" + dir.string() + "' after writing '" + path + "': " + std::strerror(err));
-  }
-  ::close(dfd);
-}
 
 }  // namespace cryptounet

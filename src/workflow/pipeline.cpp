@@ -4,17 +4,12 @@
 
 #include "cryptounet/ckks/keygen.h"
 #include "cryptounet/common/error.h"
+#include "cryptounet/common/stopwatch.h"
 #include "cryptounet/workflow/client.h"
 #include "cryptounet/workflow/plan_io.h"
 #include "cryptounet/workflow/server_infer.h"
 
 namespace cryptounet::nn {
-
-namespace {
-double since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-}  // namespace
 
 EncryptedPipeline::EncryptedPipeline(const Graph& graph, Plan plan, const ExecOptions& exec, bool allow_batch)
     : graph_(graph), plan_(std::move(plan)) {
@@ -26,7 +21,7 @@ EncryptedPipeline::EncryptedPipeline(const Graph& graph, Plan plan, const ExecOp
   ckks::KeyGenerator kg(ctx_);
   sk_ = std::make_unique<ckks::SecretKey>(kg.secret_key());
   eval_ = make_evaluation_keys(ctx_, *sk_, plan_);
-  times_.keygen = since(t0);
+  times_.keygen = seconds_since(t0);
 }
 
 EncryptedPipeline::~EncryptedPipeline() = default;
@@ -43,7 +38,7 @@ std::vector<ckks::Ciphertext> EncryptedPipeline::encrypt_batch(const std::vector
   while (batch.size() < static_cast<std::size_t>(plan_.batch)) batch.emplace_back(inputs.front().shape);
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<ckks::Ciphertext> cts = encrypt_inputs(ctx_, *sk_, plan_, batch);
-  times_.encrypt = since(t0);
+  times_.encrypt = seconds_since(t0);
   return cts;
 }
 
@@ -51,7 +46,7 @@ std::vector<Tensor> EncryptedPipeline::decrypt_batch(const std::vector<ckks::Cip
                                                      std::size_t count) {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<Tensor> logits = decrypt_outputs(ctx_, *sk_, plan_, outputs);
-  times_.decrypt = since(t0);
+  times_.decrypt = seconds_since(t0);
   if (count > logits.size())
     throw InvalidArgument("encrypted pipeline: " + std::to_string(count) + " results asked of a run of " +
                           std::to_string(logits.size()));
@@ -64,7 +59,7 @@ std::vector<Tensor> EncryptedPipeline::run_batch(const std::vector<Tensor>& inpu
   last_in_ = encrypt_batch(inputs);
   const auto t0 = std::chrono::steady_clock::now();
   last_out_ = infer_encrypted(ctx_, graph_, plan_, eval_, last_in_, report, options);
-  times_.infer = since(t0);
+  times_.infer = seconds_since(t0);
   return decrypt_batch(last_out_, inputs.size());
 }
 

@@ -4,10 +4,10 @@
 #pragma once
 
 #include "client/inference_client.h"
-#include "server/fake_format.h"
-#include "server/atomic_file.h"
-#include "server/fake_model_service.h"
+#include "cryptounet/common/file_io.h"
 #include "server/inference_server.h"
+#include "support/fake_format.h"
+#include "support/fake_model_service.h"
 
 #include <arpa/inet.h>
 #include <poll.h>

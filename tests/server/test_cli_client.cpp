@@ -37,7 +37,7 @@ Split run_split(const std::string& args, const std::filesystem::path& err_file) 
   while (p && std::fgets(buf, sizeof buf, p)) s.out += buf;
   const int status = p ? ::pclose(p) : -1;
   s.rc = WEXITSTATUS(status);
-  s.err = read_file(err_file);
+  s.err = read_file_string(err_file, 1 << 20);
   return s;
 }
 
@@ -65,8 +65,8 @@ TEST(CliClient, ImagesRoundTripAndSessionIsReused) {
     auto [rc, out] = run(common + " " + inputs[0] + " " + inputs[1] + " " + inputs[2]);
     ASSERT_EQ(rc, 0) << out;
     for (int i = 0; i < 3; ++i)
-      EXPECT_EQ(read_file(work.path() / "out" / ("img" + std::to_string(i) + ".fake-output")),
-                read_file(inputs[i]));
+      EXPECT_EQ(read_file_string(work.path() / "out" / ("img" + std::to_string(i) + ".fake-output"), 1 << 20),
+                read_file_string(inputs[i], 1 << 20));
   }
   httplib::Client raw(srv.url());
   auto m = raw.Get("/v1/metrics");

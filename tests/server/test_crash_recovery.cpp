@@ -45,7 +45,7 @@ TEST(CrashRecovery, Kill9DuringAJobThenRestart) {
   }
   // the interrupted job is on disk as running, without a result
   const auto jobs = data.path() / "sessions" / session.id / "jobs";
-  EXPECT_EQ(json::parse(server::read_file(jobs / (job2 + ".json")))["state"], "running");
+  EXPECT_EQ(json::parse(read_file_string(jobs / (job2 + ".json"), 1 << 20))["state"], "running");
   EXPECT_FALSE(std::filesystem::exists(jobs / (job2 + ".result")));
 
   ChildServer b(data.path(), 5);

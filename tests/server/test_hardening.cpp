@@ -5,6 +5,7 @@
 #include "client/ckks_client_crypto.h"
 #include "client/client_crypto.h"
 #include "client/security_policy.h"
+#include "support/fake_client_crypto.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/he/plan/rotation_set.h"
 #include "cryptounet/onnx/load_model.h"

@@ -5,6 +5,9 @@
 #pragma once
 
 #include "cryptounet/common/error.h"
+// Whole-file read and atomic write live in file_io.h; included here for the readers of file
+// formats, which take their bytes from read_file.
+#include "cryptounet/common/file_io.h"
 
 #include <cstdint>
 #include <cstring>
@@ -172,13 +175,6 @@ void write_header(BinaryWriter& w, ObjectKind kind, std::uint64_t fingerprint, s
 template <class Reader>
 FileHeader read_header(Reader& r, ObjectKind expected_kind, std::uint64_t expected_fingerprint);
 
-/// Throws IoError unless `path` names a regular file (after symlinks): a folder, FIFO, device or
-/// socket as an input gets a clear message instead of "short read" or a hang. Never blocks.
-void check_regular_file(const std::string& path);
-
-/// Reads a whole file, refusing files larger than `max_bytes` before reading them.
-std::vector<std::uint8_t> read_file(const std::string& path, std::uint64_t max_bytes);
-
 /// BinaryReader's checks over a file read in pieces, for files too large to hold twice (evaluation
 /// keys): the file is opened as read_file opens it (regular files only, at most `max_bytes`, refused
 /// before reading), and bytes are read on demand into one reused buffer that is never zero-filled.
@@ -224,10 +220,5 @@ class FileReader {
   std::unique_ptr<std::uint8_t[]> buf_;
   std::size_t cap_ = 0, begin_ = 0, end_ = 0;  // buffered bytes are buf_[begin_, end_)
 };
-
-/// Writes a file atomically and durably: a temporary file ".tmp-NAME-XXXXXX" (mode 0600) in the same
-/// folder, fsync, rename, fsync the folder. A crash leaves either the old file or the new one, never a
-/// torn one. Throws IoError.
-void write_file_atomic(const std::string& path, std::span<const std::uint8_t> bytes);
 
 }  // namespace cryptounet

@@ -4,8 +4,10 @@
 // answers 4xx/5xx. Inside hot loops use CU_ASSERT (debug and sanitizer builds only).
 #pragma once
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace cryptounet {
 
@@ -44,6 +46,11 @@ class IoError : public Error {
  public:
   using Error::Error;
 };
+
+/// The one spelling of a failed system call on a file: "OP 'PATH': <strerror(err)>".
+[[nodiscard]] inline IoError io_error(std::string_view op, const std::string& path, int err) {
+  return IoError(std::string(op) + " '" + path + "': " + std::strerror(err));
+}
 
 }  // namespace cryptounet
 

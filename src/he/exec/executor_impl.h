@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/common/stopwatch.h"
 #include "cryptounet/he/exec/executor.h"
 #include "cryptounet/he/plan/linear.h"
 #include "cryptounet/he/plan/planner.h"
@@ -110,10 +111,6 @@ class HeRunner {
   }
 
  private:
-  static double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-
   // Split runs: does this process compute output `j` (of `count`) of node `n`?
   bool mine(int n, int j, int count) const { return !split_ || (*computes_)(n, j, count); }
 

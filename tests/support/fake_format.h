@@ -3,8 +3,9 @@
 // Ciphertext: "CUFAKEC1" | key_id u64 LE | payload (the "image")
 // Result:     "CUFAKER1" | key_id u64 LE | payload[i] + 1 + byte (i mod 8) of key_id (mod 256)
 // The result depends on the payload and on the key id, so a client can check that it got the
-// result of its own image made with its own keys. Header-only so that the fake client side
-// (apps/client/fake_client_crypto) shares it without linking the server.
+// result of its own image made with its own keys. Header-only: the fake service
+// (support/fake_model_service.cpp), the fake client (support/fake_client_crypto.cpp) and the
+// server tests share it. scripts/load_test.py writes the same key blobs (fake_blob).
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,7 @@
-#include "server/fake_model_service.h"
+#include "support/fake_model_service.h"
 
 #include "cryptounet/common/error.h"
-#include "server/fake_format.h"
+#include "support/fake_format.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,7 +1,8 @@
 // A ModelService with no cryptography, for tests, the load script and demos of the HTTP layer.
-// It checks blob headers (fake_format.h), sleeps `step_delay` per stage to stand in for the
+// It checks blob headers (fake_format.h), sleeps `stage_delay` per stage to stand in for the
 // encrypted executor, and returns a deterministic transform of the payload. Selected in
-// `cryptounet serve` only by the hidden --fake-service flag; never a real deployment.
+// `cryptounet serve` only by --fake-service (listed under "Test only" in --help, and present only
+// in a build with CU_TEST_HOOKS=ON, the default); never a real deployment.
 #pragma once
 
 #include "server/model_service.h"

@@ -1,9 +1,10 @@
-#include "client/client_crypto.h"
+#include "support/fake_client_crypto.h"
 
 #include "cryptounet/common/error.h"
-#include "server/atomic_file.h"
-#include "server/fake_format.h"
-#include "server/secure_random.h"
+#include "cryptounet/common/file_io.h"
+#include "cryptounet/common/private_directory.h"
+#include "cryptounet/common/secure_random.h"
+#include "support/fake_format.h"
 
 namespace cryptounet::client {
 namespace fs = std::filesystem;
@@ -18,15 +19,15 @@ class FakeClientCrypto final : public ClientCrypto {
       throw InvalidArgument("fake client: the model's blob sizes are too small");
     const fs::path key_file = key_dir / ("fake-" + model_.name + ".key");
     if (fs::exists(key_file)) {
-      const std::string k = server::read_file(key_file);
+      const std::string k = read_file_string(key_file, 64);
       if (k.size() != 8) throw FormatError("fake client: bad key file " + key_file.string());
       key_id_ = server::fake::get_u64(k, 0);
     } else {
-      server::make_private_directory(key_dir);
-      key_id_ = std::stoull(server::random_hex(8), nullptr, 16);
+      make_private_directory(key_dir);
+      key_id_ = std::stoull(random_hex(8), nullptr, 16);
       std::string k;
       server::fake::put_u64(k, key_id_);
-      server::write_file_atomic(key_file, k);
+      write_file_atomic(key_file, k);
     }
   }
 
@@ -35,7 +36,7 @@ class FakeClientCrypto final : public ClientCrypto {
   }
 
   std::string encrypt_image(const fs::path& image) override {
-    const std::string bytes = server::read_file(image);
+    const std::string bytes = read_file_string(image, model_.ciphertext.max_bytes);
     const std::size_t capacity = model_.ciphertext.max_bytes - server::fake::kHeaderBytes - 8;
     if (bytes.size() > capacity)
       throw InvalidArgument("fake client: " + image.string() + " has " +
@@ -59,7 +60,7 @@ class FakeClientCrypto final : public ClientCrypto {
     if (n > payload.size() - 8) throw FormatError("fake client: bad length in result");
     fs::create_directories(out_dir);
     const fs::path out = out_dir / (image.stem().string() + ".fake-output");
-    server::write_file_atomic(out, std::string_view(payload).substr(8, n));
+    write_file_atomic(out, std::string_view(payload).substr(8, n));
     return {out};
   }
 

@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/math/csprng.h"
 #include "cryptounet/math/ntt.h"
+#include "cryptounet/math/sampler.h"
 
 namespace cryptounet::ckks {
 namespace {
@@ -200,57 +202,68 @@ void write_ct(BinaryWriter& w, const Ciphertext& ct, const Context& ctx, const S
 
 // ---------------------------------------------------------------- reading
 
-math::RnsPoly read_poly(BinaryReader& r, const Context& ctx, std::size_t limbs) {
+// Unpacks limb t (QP index t) of a packed polynomial from src (limb_bytes(ctx, t) bytes) into dst;
+// throws FormatError for a coefficient not below its prime.
+void unpack_limb(const std::string& what, const Context& ctx, std::size_t t, const std::uint8_t* src,
+                 std::uint64_t* dst) {
   const std::size_t n = ctx.n();
-  // raw() checks the bytes are there before anything is allocated.
-  const auto in = r.raw(poly_bytes(ctx, limbs));
-  math::RnsPoly p(n, limbs);
-  // Limbs unpack independently (each starts on a byte boundary): spread over the pool.
+  const std::uint64_t q = ctx.modulus(t).value();
+  const unsigned bits = coeff_bits(ctx, t);
+  const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;  // bits <= 61
+  const std::uint8_t* const end = src + limb_bytes(ctx, t);
+  unsigned __int128 acc = 0;
+  unsigned have = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    while (have < bits) {
+      if (end - src >= 8) {
+        std::uint64_t v;
+        std::memcpy(&v, src, 8);
+        src += 8;
+        acc |= static_cast<unsigned __int128>(v) << have;
+        have += 64;
+      } else {
+        acc |= static_cast<unsigned __int128>(*src++) << have;
+        have += 8;
+      }
+    }
+    const std::uint64_t x = static_cast<std::uint64_t>(acc) & mask;
+    acc >>= bits;
+    have -= bits;
+    if (x >= q)
+      throw FormatError(what + ": coefficient " + std::to_string(i) + " of limb " + std::to_string(t) + " is " +
+                        std::to_string(x) + ", not below its prime " + std::to_string(q));
+    dst[i] = x;
+  }
+  CU_ASSERT(src == end && have == 0);
+}
+
+// Byte offsets of the limbs of a packed polynomial over QP indices 0..limbs-1.
+std::vector<std::size_t> limb_offsets(const Context& ctx, std::size_t limbs) {
   std::vector<std::size_t> offset(limbs + 1, 0);
   for (std::size_t t = 0; t < limbs; ++t) offset[t + 1] = offset[t] + limb_bytes(ctx, t);
-  ctx.pool().parallel_for(0, limbs, [&](std::size_t t) {
-    const std::uint64_t q = ctx.modulus(t).value();
-    const unsigned bits = coeff_bits(ctx, t);
-    const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;  // bits <= 61
-    const std::uint8_t* src = in.data() + offset[t];
-    const std::uint8_t* const end = in.data() + offset[t + 1];
-    std::uint64_t* dst = p.limb(t);
-    unsigned __int128 acc = 0;
-    unsigned have = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      while (have < bits) {
-        if (end - src >= 8) {
-          std::uint64_t v;
-          std::memcpy(&v, src, 8);
-          src += 8;
-          acc |= static_cast<unsigned __int128>(v) << have;
-          have += 64;
-        } else {
-          acc |= static_cast<unsigned __int128>(*src++) << have;
-          have += 8;
-        }
-      }
-      const std::uint64_t x = static_cast<std::uint64_t>(acc) & mask;
-      acc >>= bits;
-      have -= bits;
-      if (x >= q)
-        throw FormatError(r.what() + ": coefficient " + std::to_string(i) + " of limb " + std::to_string(t) + " is " +
-                          std::to_string(x) + ", not below its prime " + std::to_string(q));
-      dst[i] = x;
-    }
-    CU_ASSERT(src == end && have == 0);
-  });
+  return offset;
+}
+
+math::RnsPoly read_poly(BinaryReader& r, const Context& ctx, std::size_t limbs) {
+  // raw() checks the bytes are there before anything is allocated.
+  const auto in = r.raw(poly_bytes(ctx, limbs));
+  math::RnsPoly p(ctx.n(), limbs);
+  // Limbs unpack independently (each starts on a byte boundary): spread over the pool.
+  const std::vector<std::size_t> offset = limb_offsets(ctx, limbs);
+  ctx.pool().parallel_for(0, limbs, [&](std::size_t t) { unpack_limb(r.what(), ctx, t, in.data() + offset[t], p.limb(t)); });
   return p;
 }
 
-math::Seed read_seed(BinaryReader& r) {
+template <class R>
+math::Seed read_seed(R& r) {
   math::Seed s{};
   const auto in = r.raw(kSeedBytes);
   std::memcpy(s.data(), in.data(), kSeedBytes);
   return s;
 }
 
-bool read_flag(BinaryReader& r, const char* field) {
+template <class R>
+bool read_flag(R& r, const char* field) {
   const std::uint8_t v = r.u8();
   if (v > 1) throw FormatError(r.what() + ": " + field + " flag is " + std::to_string(v) + ", expected 0 or 1");
   return v == 1;
@@ -276,25 +289,53 @@ double read_scale(BinaryReader& r, const Context& ctx, int level) {
   return s;
 }
 
-KeySwitchKey read_ksk(BinaryReader& r, const Context& ctx) {
-  const std::size_t d = static_cast<std::size_t>(ctx.dnum()), nqp = qp_count(ctx);
+// One read of the key's packed b halves (and its seed), then one pass over the pool by (half, limb):
+// the seeded a halves expanded, the b halves unpacked straight into the key's limbs. Unseeded: the
+// a halves are read and unpacked the same way after the b halves.
+template <class R>
+KeySwitchKey read_ksk(R& r, const Context& ctx) {
+  const std::size_t d = static_cast<std::size_t>(ctx.dnum()), nqp = qp_count(ctx), n = ctx.n();
+  const std::size_t pb = poly_bytes(ctx, nqp);
   KeySwitchKey k;
   k.fingerprint = ctx.fingerprint();
   const bool seeded = read_flag(r, "seeded");
+  const std::vector<std::size_t> offset = limb_offsets(ctx, nqp);
+  // raw() checks the bytes are there before anything is allocated.
+  const auto in = r.raw(d * pb + (seeded ? kSeedBytes : 0));
   k.b.reserve(d);
-  for (std::size_t j = 0; j < d; ++j) k.b.push_back(read_poly(r, ctx, nqp));
+  for (std::size_t j = 0; j < d; ++j) k.b.emplace_back(n, nqp);
   k.a.reserve(d);
   if (seeded) {
-    k.seed = read_seed(r);
-    for (std::size_t j = 0; j < d; ++j)
-      k.a.push_back(expand_uniform(ctx, k.seed, ksk_domain(static_cast<int>(j)), iota(nqp)));
+    std::memcpy(k.seed.data(), in.data() + d * pb, kSeedBytes);
+    for (std::size_t j = 0; j < d; ++j) k.a.emplace_back(n, nqp);
+    // Tasks [0, d*nqp): expand a_j limb t (as expand_uniform(seed, ksk_domain(j), all QP indices));
+    // then [d*nqp, 2*d*nqp): unpack b_j limb t. The longer expansions first balance the tail.
+    ctx.pool().parallel_for(0, 2 * d * nqp, [&](std::size_t task) {
+      const std::size_t j = (task / nqp) % d, t = task % nqp;
+      if (task < d * nqp) {
+        math::Prng prng(k.seed, ksk_domain(static_cast<int>(j)) + t);
+        math::sample_uniform(prng, ctx.modulus(t), k.a[j].limb(t), n);
+      } else {
+        unpack_limb(r.what(), ctx, t, in.data() + j * pb + offset[t], k.b[j].limb(t));
+      }
+    });
   } else {
-    for (std::size_t j = 0; j < d; ++j) k.a.push_back(read_poly(r, ctx, nqp));
+    auto unpack_all = [&](std::span<const std::uint8_t> bytes, std::vector<math::RnsPoly>& polys) {
+      ctx.pool().parallel_for(0, d * nqp, [&](std::size_t task) {
+        const std::size_t j = task / nqp, t = task % nqp;
+        unpack_limb(r.what(), ctx, t, bytes.data() + j * pb + offset[t], polys[j].limb(t));
+      });
+    };
+    unpack_all(in, k.b);  // before the next read: a FileReader's span lasts until then
+    const auto in_a = r.raw(d * pb);
+    for (std::size_t j = 0; j < d; ++j) k.a.emplace_back(n, nqp);
+    unpack_all(in_a, k.a);
   }
   return k;
 }
 
-GaloisKeys read_galois(BinaryReader& r, const Context& ctx) {
+template <class R>
+GaloisKeys read_galois(R& r, const Context& ctx) {
   const std::uint64_t two_n = 2 * ctx.n();
   // At most N-1 distinct odd elements in [3, 2N); each needs at least a seeded key's bytes.
   const std::size_t count = r.check_count(r.u32(), ctx.n() - 1, 8 + ksk_payload(ctx, true), "Galois key count");
@@ -704,8 +745,16 @@ PublicKey load_public_key_file(const std::string& path, const Context& ctx, std:
   return load_public_key(read_file(path, max_bytes), ctx);
 }
 
+// Read in pieces (FileReader) rather than whole: no second copy of a file of hundreds of MiB in
+// memory, and no zero-filled buffer. The same checks and messages as load_evaluation_keys.
 EvaluationKeys load_evaluation_keys_file(const std::string& path, const Context& ctx, std::uint64_t max_bytes) {
-  return load_evaluation_keys(read_file(path, max_bytes), ctx);
+  FileReader r(path, max_bytes, object_kind_name(ObjectKind::EvaluationKeys));
+  read_header(r, ObjectKind::EvaluationKeys, ctx.fingerprint());
+  EvaluationKeys evk;
+  if (read_flag(r, "has_relin")) evk.relin.key = read_ksk(r, ctx);
+  evk.galois = read_galois(r, ctx);
+  r.expect_end();
+  return evk;
 }
 
 Ciphertext load_ciphertext_file(const std::string& path, const Context& ctx, std::uint64_t max_bytes) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -46,6 +47,17 @@ struct Fixture {
 const Fixture& fx() {
   static Fixture f;
   return f;
+}
+
+// load_evaluation_keys_file reads in pieces (FileReader), not through load_evaluation_keys: its
+// samples write the bytes to a file first (plain write, no fsync: thousands of truncations).
+EvaluationKeys load_evk_via_file(std::span<const std::uint8_t> b, const Context& c) {
+  static const std::string path =
+      (fs::temp_directory_path() / ("cu_serialize_evk_" + std::to_string(::getpid()) + ".keys")).string();
+  std::FILE* out = std::fopen(path.c_str(), "wb");
+  if (!out || (!b.empty() && std::fwrite(b.data(), 1, b.size(), out) != b.size()) || std::fclose(out) != 0)
+    throw std::runtime_error("test: cannot write " + path);
+  return load_evaluation_keys_file(path, c);
 }
 
 bool same(const math::RnsPoly& a, const math::RnsPoly& b) {
@@ -139,11 +151,18 @@ TEST(Serialize, EvaluationKeysStillWork) {
     const Bytes b = save(f.evk, *f.ctx, {.seeded = seeded});
     EXPECT_EQ(b.size(), evaluation_keys_file_size(*f.ctx, true, f.evk.galois.keys.size(), seeded));
     const EvaluationKeys evk2 = load_evaluation_keys(b, *f.ctx);
+    // The file reader (in pieces, key halves expanded and unpacked over the pool) gives the same keys.
+    const auto ctx2 = Context::create(f.ctx->params(), ExecOptions{2});
+    const EvaluationKeys evk3 = load_evk_via_file(b, *ctx2);
     EXPECT_TRUE(same(evk2.relin.key, f.evk.relin.key));
+    EXPECT_TRUE(same(evk3.relin.key, f.evk.relin.key));
     ASSERT_EQ(evk2.galois.keys.size(), f.evk.galois.keys.size());
+    ASSERT_EQ(evk3.galois.keys.size(), f.evk.galois.keys.size());
     for (const auto& [g, k] : f.evk.galois.keys) {
       ASSERT_NE(evk2.galois.find(g), nullptr);
       EXPECT_TRUE(same(*evk2.galois.find(g), k)) << g;
+      ASSERT_NE(evk3.galois.find(g), nullptr);
+      EXPECT_TRUE(same(*evk3.galois.find(g), k)) << g;
     }
     // Relinearise, rotate and conjugate with the loaded keys only.
     const Evaluator ev(f.ctx, &evk2);
@@ -297,6 +316,9 @@ std::vector<Sample> samples() {
   s.push_back({"relin key", save(f.evk.relin, c), [&c](auto b) { (void)load_relin_key(b, c); }});
   s.push_back({"galois keys", save(one, c), [&c](auto b) { (void)load_galois_keys(b, c); }});
   s.push_back({"evaluation keys", save(evk_small, c), [&c](auto b) { (void)load_evaluation_keys(b, c); }});
+  s.push_back({"evaluation keys file", save(evk_small, c), [&c](auto b) { (void)load_evk_via_file(b, c); }});
+  s.push_back({"evaluation keys file, unseeded", save(evk_small, c, {.seeded = false}),
+               [&c](auto b) { (void)load_evk_via_file(b, c); }});
   s.push_back({"plaintext", save(f.encoder.encode(v, 0, f.scale()), c), [&c](auto b) { (void)load_plaintext(b, c); }});
   s.push_back({"ciphertext seeded", save(set[0], c), [&c](auto b) { (void)load_ciphertext(b, c); }});
   s.push_back({"ciphertext full", save(set[1], c), [&c](auto b) { (void)load_ciphertext(b, c); }});
@@ -327,7 +349,13 @@ TEST(SerializeMalformed, EveryTruncation) {
     // Every length of files up to 16 KiB (ciphertexts, plaintexts, secret key, params); for the
     // larger key files every length of the first 4 KiB, then every 61st and the last 64.
     const std::size_t size = s.bytes.size();
-    auto tried = [size](std::size_t len) { return size <= 16384 || len <= 4096 || len % 61 == 0 || len + 64 >= size; };
+    // The samples read from a file (one file write per length; the byte-level cases are the
+    // in-memory sample's): the first 32 lengths, every 997th and the last 8.
+    const bool via_file = std::string(s.name).find("file") != std::string::npos;
+    auto tried = [size, via_file](std::size_t len) {
+      if (via_file) return len <= 32 || len % 997 == 0 || len + 8 >= size;
+      return size <= 16384 || len <= 4096 || len % 61 == 0 || len + 64 >= size;
+    };
     // Plain truncation (the header's length disagrees).
     for (std::size_t len = 0; len < size; ++len)
       if (tried(len)) {

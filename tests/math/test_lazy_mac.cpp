@@ -1,6 +1,6 @@
 // The multi-output lazy multiply-accumulate against plain __int128 arithmetic, for primes on both
-// sides of 2^50 (the IFMA path and the 128-bit path), term counts around the 15-term reduction
-// interval, and coefficient ranges that are not multiples of the vector width (the tail path).
+// sides of 2^50 (the 52-bit IFMA path, the three-column IFMA path for 50..62-bit primes and the
+// 128-bit path), term counts around every path's reduction interval, and coefficient ranges that are not multiples of the vector width (the tail path).
 #include "cryptounet/math/lazy_mac.h"
 
 #include <gtest/gtest.h>
@@ -18,15 +18,19 @@ using u128 = unsigned __int128;
 TEST(LazyMacTest, MatchesInt128ForManyOutputsAndTerms) {
   std::mt19937_64 rng(11);
   const std::size_t n = 128, inputs = 9;
-  for (int bits : {30, 40, 49, 50, 60}) {
-    const Modulus q(ntt_primes(bits, 1, 128, true)[0]);
+  for (int bits : {30, 40, 49, 50, 51, 59, 60, 61, 62}) {
+    // Above 60 bits (no NTT primes generated there): the primes 2^61 - 1 and 2^62 - 57.
+    const Modulus q(bits == 61   ? (std::uint64_t{1} << 61) - 1
+                    : bits == 62 ? (std::uint64_t{1} << 62) - 57
+                                 : ntt_primes(bits, 1, 128, true)[0]);
     const std::uint64_t qv = q.value();
     std::vector<std::vector<std::uint64_t>> in(inputs, std::vector<std::uint64_t>(n));
     for (auto& v : in)
       for (auto& x : v) x = rng() % qv;
     for (std::size_t i = 0; i < n; ++i) in[i % inputs][i] = qv - 1;  // extremes in every input
-    // Outputs with 0, 1, 14, 15, 16, 31 and 47 terms (inputs repeat); weights up to q - 1.
-    const std::vector<std::uint32_t> counts = {0, 1, 14, 15, 16, 31, 47};
+    // Outputs with 0, 1, 14, 15, 16, 31 and 47 terms, and around the three-column path's reduction
+    // windows (8 at 62 bits, 32 at 61, 128 at 60, 256 below) up to 600; inputs repeat; weights up to q - 1.
+    const std::vector<std::uint32_t> counts = {0, 1, 7, 8, 9, 14, 15, 16, 31, 32, 33, 47, 127, 128, 129, 256, 257, 600};
     std::vector<std::uint32_t> begin = {0}, idx;
     std::vector<std::uint64_t> w;
     for (std::uint32_t c : counts) {
@@ -61,6 +65,12 @@ TEST(LazyMacTest, MatchesInt128ForManyOutputsAndTerms) {
           for (std::uint32_t m = begin[a]; m < begin[a + 1]; ++m) s = (s + static_cast<u128>(in[idx[m]][i]) * w[m]) % qv;
           ASSERT_EQ(out[a][i], static_cast<std::uint64_t>(s)) << bits << " output " << a << " coefficient " << i;
         }
+      // The portable 128-bit path (what AVX2 and scalar builds run) gives the same words.
+      std::vector<std::vector<std::uint64_t>> ref = before;
+      std::vector<std::uint64_t*> rp;
+      for (auto& v : ref) rp.push_back(v.data());
+      kernels::detail::mac_many_portable(ip.data(), rp.data(), acc.data(), terms, 0, 101, q);
+      ASSERT_EQ(ref, out) << bits << " bits: portable path differs";
     }
   }
 }

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -170,6 +171,54 @@ void write_header(BinaryWriter& w, ObjectKind kind, std::uint64_t fingerprint, s
 /// Reads and checks a header: magic, version, the expected kind, the expected fingerprint (unless
 /// `expected_fingerprint` is 0) and that exactly `payload_bytes` follow. Throws FormatError (or
 /// SecurityError for a fingerprint that belongs to other parameters) with a clear message.
-FileHeader read_header(BinaryReader& r, ObjectKind expected_kind, std::uint64_t expected_fingerprint);
+/// Defined for BinaryReader and FileReader.
+template <class Reader>
+FileHeader read_header(Reader& r, ObjectKind expected_kind, std::uint64_t expected_fingerprint);
+
+/// BinaryReader's checks over a file read in pieces, for files too large to hold twice (evaluation
+/// keys): the file is opened as read_file opens it (regular files only, at most `max_bytes`, refused
+/// before reading), and bytes are read on demand into one reused buffer that is never zero-filled.
+/// A span from raw() stays valid only until the next read. A file that ends early (or shrinks while
+/// read) gives the FormatError a truncated buffer gives; remaining() counts from the size at open.
+class FileReader {
+ public:
+  FileReader(const std::string& path, std::uint64_t max_bytes, std::string what);
+  ~FileReader();
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+
+  std::uint8_t u8() { return get_le<std::uint8_t>(); }
+  std::uint16_t u16() { return get_le<std::uint16_t>(); }
+  std::uint32_t u32() { return get_le<std::uint32_t>(); }
+  std::uint64_t u64() { return get_le<std::uint64_t>(); }
+  double f64() {
+    const std::uint64_t bits = get_le<std::uint64_t>();
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  }
+  /// The next n bytes, valid until the next read.
+  std::span<const std::uint8_t> raw(std::size_t n);
+  /// As BinaryReader::check_count.
+  std::size_t check_count(std::uint64_t n, std::uint64_t max, std::size_t element_bytes, const char* field) const;
+  [[nodiscard]] std::size_t remaining() const { return size_ - pos_; }
+  [[nodiscard]] std::size_t position() const { return pos_; }
+  [[nodiscard]] const std::string& what() const { return what_; }
+  void expect_end() const;
+
+ private:
+  template <class T>
+  T get_le() {
+    const auto b = raw(sizeof(T));
+    T v = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<T>(b[i]) << (8 * i));
+    return v;
+  }
+  int fd_ = -1;
+  std::string path_, what_;
+  std::size_t size_ = 0, pos_ = 0;  // file size at open; bytes handed out so far
+  std::unique_ptr<std::uint8_t[]> buf_;
+  std::size_t cap_ = 0, begin_ = 0, end_ = 0;  // buffered bytes are buf_[begin_, end_)
+};
 
 }  // namespace cryptounet

@@ -24,9 +24,18 @@ struct MacTerms {
 /// For every output a and every coefficient i in [lo, hi):
 ///   out[a][i] = (accumulate[a] ? out[a][i] : 0) + sum_m weight[m] * in[in_index[m]][i]  mod q.
 /// Inputs and accumulated outputs hold values in [0, q); an output with no terms is untouched.
-/// For q < 2^50 with AVX-512 IFMA: 52-bit halves summed in vector registers, one reduction per 15
-/// products; otherwise 128-bit sums, one reduction per 15 products. Outputs must not alias inputs.
+/// With AVX-512 IFMA: for q < 2^50, 52-bit halves summed in vector registers, one reduction per 15
+/// products; for q < 2^62 (the 60-bit first prime), exact three-column sums (seven IFMA products per
+/// vector), one 128-bit reduction per 2^(127-2b) products (b = bits of q; 128 for 60 bits, at most 256).
+/// Otherwise 128-bit sums, one reduction per 15 products. All paths give the same fully reduced words.
+/// Outputs must not alias inputs.
 void mac_many(const std::uint64_t* const* in, std::uint64_t* const* out, const std::uint8_t* accumulate,
               const MacTerms& terms, std::size_t lo, std::size_t hi, const Modulus& q);
+
+namespace detail {
+/// The 128-bit path of mac_many for any q < 2^62 (what builds without IFMA run), for tests and benchmarks.
+void mac_many_portable(const std::uint64_t* const* in, std::uint64_t* const* out, const std::uint8_t* accumulate,
+                       const MacTerms& terms, std::size_t lo, std::size_t hi, const Modulus& q);
+}  // namespace detail
 
 }  // namespace cryptounet::math::kernels

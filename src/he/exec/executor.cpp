@@ -4,6 +4,7 @@
 
 #include "cryptounet/common/error.h"
 #include "cryptounet/packing/dvr_layout.h"
+#include "he/exec/executor_impl.h"
 
 namespace cryptounet::nn {
 
@@ -48,5 +49,30 @@ std::vector<Tensor> output_tensors(const Plan& plan, const std::vector<std::vect
   }
   return result;
 }
+
+namespace detail {
+
+void check_plan_fits(const Graph& graph, const Plan& plan) {
+  const int nn = static_cast<int>(graph.nodes.size());
+  if (static_cast<int>(plan.layers.size()) != nn)
+    throw InvalidArgument("run_encrypted: plan has " + std::to_string(plan.layers.size()) +
+                          " layers for a graph of " + std::to_string(nn) + " nodes");
+  for (int n = 0; n < nn; ++n)
+    if (plan.layers[n].kind != graph.nodes[n].kind || plan.layers[n].name != graph.nodes[n].name)
+      throw InvalidArgument("run_encrypted: the plan was made for another model (node " + std::to_string(n) +
+                            " is '" + graph.nodes[n].name + "' (" + op_name(graph.nodes[n].kind) +
+                            "), the plan has '" + plan.layers[n].name + "')");
+  for (int n = 0; n < nn; ++n) {
+    const packing::DvrLayout& l = plan.layers[n].layout;
+    const Shape& sh = graph.nodes[n].shape;
+    if (l.channels() != sh.channels || l.height() != sh.height || l.width() != sh.width ||
+        !(l.grid() == plan.grid) || static_cast<int>(plan.layers[n].factor.size()) != l.team_size())
+      throw InvalidArgument("run_encrypted: the plan's layout for node '" + graph.nodes[n].name + "' (" +
+                            l.describe() + ") does not fit its shape " + std::to_string(sh.channels) + "x" +
+                            std::to_string(sh.height) + "x" + std::to_string(sh.width));
+  }
+}
+
+}  // namespace detail
 
 }  // namespace cryptounet::nn

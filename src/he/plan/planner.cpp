@@ -5,12 +5,17 @@
 #include <iomanip>
 #include <ostream>
 #include <set>
-#include <sstream>
 #include <stdexcept>
+#include <sstream>
 
 #include "cryptounet/ckks/security.h"
-#include "cryptounet/he/plan/rotation_set.h"
 #include "cryptounet/common/error.h"
+#include "cryptounet/he/plan/rotation_set.h"
+#include "he/backends/shape_backend.h"
+#include "he/layers/conv.h"
+#include "he/layers/conv_transpose.h"
+#include "he/layers/input.h"
+#include "he/layers/layers.h"
 
 namespace cryptounet::nn {
 
@@ -32,16 +37,9 @@ double Plan::log_qp() const {
 
 namespace {
 
-std::string node_msg(const Node& node) {
-  return "node '" + node.name + "' (" + op_name(node.kind) + ")";
-}
-
 int level_cost(OpKind k) {
   return (k == OpKind::Conv2d || k == OpKind::ConvTranspose2d || k == OpKind::Square) ? 1 : 0;
 }
-
-
-double pow2_floor(double v) { return std::ldexp(1.0, static_cast<int>(std::floor(std::log2(v)))); }
 
 // Relative costs for choosing a strategy, in milliseconds per operation as measured with the
 // engine at N=2^15, level 8, 2 threads on the project's 2-core machine (shared, so only the
@@ -81,52 +79,37 @@ bool fit_params(int log_n, int levels, const PlanOptions& o, bool check_security
   return true;
 }
 
-}  // namespace
-
-LinearOp linear_op_for(const Graph& graph, const Plan& plan, int n) {
-  const Node& node = graph.nodes.at(n);
-  const LayerPlan& in = plan.layers.at(node.inputs.at(0));
-  const LayerPlan& out = plan.layers.at(n);
-  double f = out.factor.empty() ? 1.0 : out.factor.front();
-  if (node.kind == OpKind::Conv2d)
-    return build_conv(node, in.layout, in.factor, out.layout, f, out.taps);
-  if (node.kind == OpKind::ConvTranspose2d)
-    return build_conv_transpose(node, in.layout, in.factor, out.layout, f);
-  throw InvalidArgument("linear_op_for: " + node_msg(node) + " is not linear");
-}
-
-Plan make_plan(const Graph& graph, const PlanOptions& o) {
-  if (graph.nodes.empty() || graph.nodes[0].kind != OpKind::Input)
-    throw InvalidArgument("make_plan: graph '" + graph.name + "' has no Input node first");
-  if (graph.output < 0 || graph.output >= static_cast<int>(graph.nodes.size()))
-    throw InvalidArgument("make_plan: graph output index " + std::to_string(graph.output) +
-                          " is out of range");
-  if (o.log_scale < 20 || o.log_scale > 60 || o.log_q0 < o.log_scale || o.log_q0 > 61 ||
-      o.log_special < 20 || o.log_special > 61)
-    throw InvalidArgument("make_plan: bad prime sizes (log_scale " +
-                          std::to_string(o.log_scale) + ", log_q0 " + std::to_string(o.log_q0) +
-                          ", log_special " + std::to_string(o.log_special) + ")");
+// Levels consumed from the input to each node's output; throws on an ill-formed graph.
+std::vector<int> node_depths(const Graph& graph) {
   const int nn = static_cast<int>(graph.nodes.size());
-  const Shape in_shape = graph.input_shape();
-
-  // Depth per node (levels consumed from the input to the node's output).
   std::vector<int> depth(nn, 0);
   for (int n = 1; n < nn; ++n) {
     const Node& node = graph.nodes[n];
-    if (node.inputs.empty()) throw InvalidArgument("make_plan: " + node_msg(node) + " has no input");
+    if (node.inputs.empty()) throw InvalidArgument("make_plan: " + detail::node_msg(node) + " has no input");
     int d = 0;
     for (int i : node.inputs) {
       if (i < 0 || i >= n)
-        throw InvalidArgument("make_plan: " + node_msg(node) + " reads node " +
-                              std::to_string(i) + ", not an earlier node");
+        throw InvalidArgument("make_plan: " + detail::node_msg(node) + " reads node " + std::to_string(i) +
+                              ", not an earlier node");
       d = std::max(d, depth[i]);
     }
     depth[n] = d + level_cost(node.kind);
   }
-  const int levels = depth[graph.output];
+  return depth;
+}
 
-  // Ring degree: smallest secure N that holds a plane (and the batch) and the depth.
-  long pixels = static_cast<long>(in_shape.height) * in_shape.width;
+// The first node deeper than `fit` levels, for messages.
+std::string first_over(const Graph& graph, const std::vector<int>& depth, int fit) {
+  for (std::size_t n = 0; n < depth.size(); ++n)
+    if (depth[n] > fit) return graph.nodes[n].name;
+  return {};
+}
+
+// Ring degree and primes: the given log_n, or the smallest secure N that holds a plane (and the
+// batch) and the depth. Throws naming the limit that is hit.
+ParamChoice choose_ring(const Graph& graph, const std::vector<int>& depth, int levels, const PlanOptions& o) {
+  const Shape in_shape = graph.input_shape();
+  const long pixels = static_cast<long>(in_shape.height) * in_shape.width;
   int plane_log = 0;
   while ((1L << plane_log) < pixels) ++plane_log;
   ParamChoice pc;
@@ -138,15 +121,9 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
                           " is below 14; only allowed with insecure_for_tests");
     if (!fit_params(o.log_n, levels, o, !o.insecure_for_tests, pc)) {
       int fit = static_cast<int>((max_log_qp_128(o.log_n) - o.log_q0 - o.log_special) / o.log_scale);
-      std::string culprit;
-      for (int n = 0; n < nn; ++n)
-        if (depth[n] > fit) {
-          culprit = graph.nodes[n].name;
-          break;
-        }
       throw Unsupported("make_plan: depth " + std::to_string(levels) + " does not fit 128-bit " +
                         "parameters at N=2^" + std::to_string(o.log_n) + " (room for " +
-                        std::to_string(std::max(fit, 0)) + " levels); node '" + culprit +
+                        std::to_string(std::max(fit, 0)) + " levels); node '" + first_over(graph, depth, fit) +
                         "' is the first over, by " + std::to_string(levels - fit) + " levels");
     }
   } else if (o.insecure_for_tests) {
@@ -155,8 +132,7 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
     fit_params(std::min(17, std::max(10, plane_log + 1)), levels, o, false, pc);
   } else {
     bool ok = false;
-    for (int ln = std::max(14, plane_log + 1); ln <= 16 && !ok; ++ln)
-      ok = fit_params(ln, levels, o, true, pc);
+    for (int ln = std::max(14, plane_log + 1); ln <= 16 && !ok; ++ln) ok = fit_params(ln, levels, o, true, pc);
     if (!ok) {
       // Say which limit is hit, in the user's terms: the depth, the plane size, or both.
       const int fit = static_cast<int>((max_log_qp_128(16) - o.log_q0 - o.log_special) / o.log_scale);
@@ -164,12 +140,7 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
       const bool depth_fits = fit_params(16, levels, o, true, probe);
       std::string msg = "make_plan: ";
       if (!depth_fits) {
-        std::string culprit;
-        for (int n = 0; n < nn; ++n)
-          if (depth[n] > fit) {
-            culprit = graph.nodes[n].name;
-            break;
-          }
+        const std::string culprit = first_over(graph, depth, fit);
         msg += "depth " + std::to_string(levels) + " does not fit 128-bit parameters: the largest 128-bit ring (N=2^16, log2 QP <= " +
                std::to_string(static_cast<int>(max_log_qp_128(16))) + ") holds " + std::to_string(fit) + " levels" +
                (culprit.empty() ? std::string() : "; node '" + culprit + "' is the first over, by " +
@@ -193,7 +164,12 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
                       (o.insecure_for_tests ? ", the smallest ring that fits it (--insecure-test-params " +
                                                   std::to_string(plane_log + 1) + ")"
                                             : std::string()));
+  return pc;
+}
 
+// The plan's parameters and packing grid, no layers yet.
+Plan plan_header(const Graph& graph, const ParamChoice& pc, int levels, const PlanOptions& o) {
+  const Shape in_shape = graph.input_shape();
   Plan plan;
   plan.log_n = pc.log_n;
   plan.log_q = pc.log_q;
@@ -207,186 +183,103 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
   plan.depth = levels;
   plan.input_level = levels;
   plan.output_node = graph.output;
+  plan.batch = 1;
   if (o.mode == PackingMode::throughput) {
     plan.batch = o.batch == 0 ? plan.grid.rows : o.batch;
     if (plan.batch < 1 || plan.batch > plan.grid.rows)
       throw InvalidArgument("make_plan: batch " + std::to_string(o.batch) + " must be in 1.." +
-                            std::to_string(plan.grid.rows) + " at N=2^" +
-                            std::to_string(pc.log_n));
-  } else {
-    plan.batch = 1;
+                            std::to_string(plan.grid.rows) + " at N=2^" + std::to_string(pc.log_n));
   }
+  return plan;
+}
 
-  // Headroom: a value stored at level l must satisfy |v| * scale < Q_l / 2 with a safety bit.
-  auto bound = [&](int level) {
-    return std::ldexp(1.0, o.log_q0 - o.log_scale - 2 + level * o.log_scale);
-  };
-  auto range = [&](const Node& n) { return n.max_abs > 0 ? n.max_abs : o.default_max_abs; };
+// A node's output must sit on the input grid at a whole stride.
+void check_on_grid(const Graph& graph, const Node& node) {
+  const Shape in_shape = graph.input_shape();
+  const int s_out = node.shape.height > 0 ? in_shape.height / node.shape.height : 0;
+  if (s_out <= 0 || s_out * node.shape.height != in_shape.height || s_out * node.shape.width != in_shape.width)
+    throw Unsupported("make_plan: " + detail::node_msg(node) + " has shape " + std::to_string(node.shape.height) +
+                      "x" + std::to_string(node.shape.width) + ", not the input grid at a whole stride");
+}
 
-  // Consumers, to see whether a linear layer's output is squared next.
-  std::vector<std::vector<int>> consumers(nn);
-  for (int n = 1; n < nn; ++n)
-    for (int i : graph.nodes[n].inputs) consumers[i].push_back(n);
+}  // namespace
 
-  std::vector<MaskCacheKey> masks;
-  std::set<int> steps;
-  plan.layers.reserve(nn);  // `in0` below points into it
-  const Grid& g = plan.grid;
+LinearOp linear_op_for(const Graph& graph, const Plan& plan, int n) {
+  const Node& node = graph.nodes.at(n);
+  const LayerPlan& in = plan.layers.at(node.inputs.at(0));
+  const LayerPlan& out = plan.layers.at(n);
+  double f = out.factor.empty() ? 1.0 : out.factor.front();
+  if (node.kind == OpKind::Conv2d)
+    return detail::build_conv(node, in.layout, in.factor, out.layout, f, out.taps);
+  if (node.kind == OpKind::ConvTranspose2d)
+    return detail::build_conv_transpose(node, in.layout, in.factor, out.layout, f);
+  throw InvalidArgument("linear_op_for: " + detail::node_msg(node) + " is not linear");
+}
+
+// Each layer plans itself (he/layers: layout, level, factors; a linear layer also its strategy
+// and tap side) and is then run, by the same layer code the executor runs, on a shape-only
+// backend through the same counting wrapper: the predicted counts and rotation steps are those
+// of that run.
+Plan make_plan(const Graph& graph, const PlanOptions& o) {
+  if (graph.nodes.empty() || graph.nodes[0].kind != OpKind::Input)
+    throw InvalidArgument("make_plan: graph '" + graph.name + "' has no Input node first");
+  if (graph.output < 0 || graph.output >= static_cast<int>(graph.nodes.size()))
+    throw InvalidArgument("make_plan: graph output index " + std::to_string(graph.output) + " is out of range");
+  if (o.log_scale < 20 || o.log_scale > 60 || o.log_q0 < o.log_scale || o.log_q0 > 61 || o.log_special < 20 ||
+      o.log_special > 61)
+    throw InvalidArgument("make_plan: bad prime sizes (log_scale " + std::to_string(o.log_scale) + ", log_q0 " +
+                          std::to_string(o.log_q0) + ", log_special " + std::to_string(o.log_special) + ")");
+  const std::vector<int> depth = node_depths(graph);
+  const int levels = depth[graph.output];
+  Plan plan = plan_header(graph, choose_ring(graph, depth, levels, o), levels, o);
+
+  const int nn = static_cast<int>(graph.nodes.size());
+  plan.layers.reserve(nn);
+  const detail::PlanEnv penv(graph, o, plan);
+  std::vector<double> moduli;
+  for (int bits : plan.log_q) moduli.push_back(std::ldexp(1.0, bits));
+  detail::ShapeBackend shape(plan.grid.slots, std::move(moduli), std::ldexp(1.0, plan.log_scale));
+  detail::LayerEnv<detail::ShapeBackend> env(shape, graph, plan);
+  std::vector<HeTensor<detail::ShapeBackend::Ct>> values(nn);
   for (int n = 0; n < nn; ++n) {
     const Node& node = graph.nodes[n];
+    check_on_grid(graph, node);
     LayerPlan lp;
     lp.node = n;
     lp.name = node.name;
     lp.kind = node.kind;
-    const int s_out = node.shape.height > 0 ? in_shape.height / node.shape.height : 0;
-    if (s_out <= 0 || s_out * node.shape.height != in_shape.height ||
-        s_out * node.shape.width != in_shape.width)
-      throw Unsupported("make_plan: " + node_msg(node) + " has shape " +
-                        std::to_string(node.shape.height) + "x" +
-                        std::to_string(node.shape.width) +
-                        ", not the input grid at a whole stride");
-    auto make_layout = [&](int channels) {
-      return o.mode == PackingMode::latency
-                 ? DvrLayout::latency(g, channels, node.shape.height, node.shape.width, s_out)
-                 : DvrLayout::throughput(g, channels, node.shape.height, node.shape.width, s_out,
-                                         plan.batch);
-    };
-    const LayerPlan* in0 = node.inputs.empty() ? nullptr : &plan.layers[node.inputs[0]];
-    switch (node.kind) {
-      case OpKind::Input: {
-        if (n != 0) throw InvalidArgument("make_plan: " + node_msg(node) + " is not node 0");
-        bool rep = o.mode == PackingMode::latency && o.replicate_input &&
-                   node.shape.channels <= g.rows;
-        lp.layout = o.mode == PackingMode::latency
-                        ? DvrLayout::latency(g, node.shape.channels, node.shape.height,
-                                             node.shape.width, 1, rep)
-                        : make_layout(node.shape.channels);
-        lp.level = plan.input_level;
-        lp.factor.assign(lp.layout.team_size(), 1.0);
-        break;
-      }
-      case OpKind::Conv2d:
-      case OpKind::ConvTranspose2d: {
-        lp.layout = make_layout(node.shape.channels);
-        lp.level = in0->level - 1;
-        if (lp.level < 0) throw InvalidArgument("make_plan: " + node_msg(node) + " below level 0");
-        double m = range(node);
-        double f = std::min(1.0, bound(lp.level) / (m * o.margin));
-        if (consumers[n].size() == 1 && graph.nodes[consumers[n][0]].kind == OpKind::Square &&
-            lp.level >= 1) {
-          const Node& sq = graph.nodes[consumers[n][0]];
-          double m2 = sq.max_abs > 0 ? sq.max_abs : m * m;
-          f = std::min(f, std::sqrt(bound(lp.level - 1) / (m2 * o.margin)));
-        }
-        lp.factor.assign(lp.layout.team_size(), f >= 1.0 ? 1.0 : pow2_floor(f));
-        break;
-      }
-      case OpKind::Square:
-        lp.layout = in0->layout;
-        lp.level = in0->level - 1;
-        if (lp.level < 0) throw InvalidArgument("make_plan: " + node_msg(node) + " below level 0");
-        for (double f : in0->factor) lp.factor.push_back(f * f);
-        break;
-      case OpKind::AvgPool2d:
-        if (node.kernel != 0 && (node.kernel != 2 || node.stride != 2))
-          throw Unsupported("make_plan: " + node_msg(node) + ": only 2x2 stride-2 pooling");
-        lp.layout = in0->layout.with_stride(2 * in0->layout.stride(), node.shape.height,
-                                            node.shape.width);
-        lp.level = in0->level;
-        for (double f : in0->factor) lp.factor.push_back(4.0 * f);
-        break;
-      case OpKind::Concat: {
-        lp.level = in0->level;
-        for (int i : node.inputs) lp.level = std::min(lp.level, plan.layers[i].level);
-        lp.layout = in0->layout;
-        lp.factor = in0->factor;
-        for (std::size_t k = 1; k < node.inputs.size(); ++k) {
-          const LayerPlan& o2 = plan.layers[node.inputs[k]];
-          lp.layout = DvrLayout::concat(lp.layout, o2.layout);
-          lp.factor.insert(lp.factor.end(), o2.factor.begin(), o2.factor.end());
-        }
-        break;
-      }
-      case OpKind::Add: {
-        if (node.inputs.size() != 2)
-          throw Unsupported("make_plan: " + node_msg(node) + " must have two inputs");
-        const LayerPlan& b = plan.layers[node.inputs[1]];
-        if (!(in0->layout == b.layout) || in0->factor != b.factor)
-          throw Unsupported("make_plan: " + node_msg(node) +
-                            ": inputs differ in layout or value factor");
-        lp.layout = in0->layout;
-        lp.level = std::min(in0->level, b.level);
-        lp.factor = in0->factor;
-        break;
-      }
-    }
+    if (node.kind == OpKind::Input)
+      detail::plan_input(penv, node, n, lp);
+    else
+      detail::plan_layer(penv, n, lp);
     if (lp.layout.channels() != node.shape.channels)
-      throw InvalidArgument("make_plan: " + node_msg(node) + " has " +
-                            std::to_string(node.shape.channels) + " channels but its layout " +
-                            lp.layout.describe());
+      throw InvalidArgument("make_plan: " + detail::node_msg(node) + " has " + std::to_string(node.shape.channels) +
+                            " channels but its layout " + lp.layout.describe());
     plan.layers.push_back(lp);
     LayerPlan& cur = plan.layers.back();
 
-    // Predicted counts.
-    OpCounts c;
-    const int team = cur.layout.team_size();
-    switch (node.kind) {
-      case OpKind::Input: break;
-      case OpKind::Conv2d:
-      case OpKind::ConvTranspose2d: {
-        const int in_level = cur.level + 1;
-        std::vector<LinearStrategy> strategies;
-        if (o.strategy != StrategyChoice::masked_scalar) strategies.push_back(LinearStrategy::diagonal);
-        if (o.strategy != StrategyChoice::diagonal) strategies.push_back(LinearStrategy::masked_scalar);
-        std::vector<TapSide> sides;
-        if (node.kind != OpKind::Conv2d || o.taps != TapChoice::taps_out) sides.push_back(TapSide::taps_in);
-        if (node.kind == OpKind::Conv2d && o.taps != TapChoice::taps_in) sides.push_back(TapSide::taps_out);
-        double best = -1.0;
-        for (TapSide side : sides) {
-          cur.taps = side;
-          LinearOp op = linear_op_for(graph, plan, n);
-          for (LinearStrategy st : strategies) {
-            auto probe = masks;
-            double cost = cost_units_of(count_linear(op, st, in_level, probe));
-            if (best < 0 || cost < best) {
-              best = cost;
-              cur.strategy = st;
-              lp.taps = side;
-            }
-          }
-        }
-        cur.taps = lp.taps;
-        LinearOp op = linear_op_for(graph, plan, n);
-        c = count_linear(op, cur.strategy, in_level, masks);
-        for (int s : linear_steps(op)) steps.insert(s);
-        break;
-      }
-      case OpKind::Square:
-        c.relins = team;
-        c.rescales = team;
-        break;
-      case OpKind::AvgPool2d: {
-        const int s = in0->layout.stride();
-        c.rotations = 2L * team;
-        c.adds = 2L * team;
-        steps.insert(packing::normalize_step(s, g.slots));
-        steps.insert(packing::normalize_step(static_cast<long>(s) * g.width, g.slots));
-        break;
-      }
-      case OpKind::Concat:
-        for (int i : node.inputs)
-          if (plan.layers[i].level > cur.level) c.level_drops += plan.layers[i].layout.team_size();
-        break;
-      case OpKind::Add:
-        for (int i : node.inputs)
-          if (plan.layers[i].level > cur.level) c.level_drops += plan.layers[i].layout.team_size();
-        c.adds = team;
-        break;
+    const OpCounts before = env.be.counts();
+    auto& out = values[n];
+    if (node.kind == OpKind::Input) {
+      out.cts.assign(cur.layout.team_size(), shape.input(plan.input_level));
+    } else {
+      std::vector<const HeTensor<detail::ShapeBackend::Ct>*> ins;
+      for (int i : node.inputs) ins.push_back(&values[i]);
+      if (node.kind == OpKind::Conv2d || node.kind == OpKind::ConvTranspose2d)
+        detail::choose_linear(env, n, *ins[0], o, cur);
+      out = detail::run_layer(env, n, ins);
     }
-    cur.predicted = c;
-    plan.total += c;
+    out.layout = cur.layout;
+    out.factor = cur.factor;
+    for (const auto& ct : out.cts)
+      if (ct.level != cur.level)
+        throw std::logic_error("make_plan: " + detail::node_msg(node) + " runs to level " + std::to_string(ct.level) +
+                               ", planned " + std::to_string(cur.level));
+    cur.predicted = env.be.counts() - before;
+    plan.total += cur.predicted;
   }
   plan.output_level = plan.layers[graph.output].level;
+  std::set<int> steps = env.be.steps_used();
   steps.erase(0);
   plan.rotation_steps.assign(steps.begin(), steps.end());
   // Clients recompute the steps from the layers' geometry and refuse any other (rotation_set.h).

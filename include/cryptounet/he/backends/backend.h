@@ -46,4 +46,12 @@ concept HeBackend = requires(B& b, const B& cb, typename B::Ct& acc, const typen
   { b.rotate_hoisted(ct, steps) } -> std::same_as<std::vector<typename B::Ct>>;
 };
 
+/// A backend that only tracks levels and scales (`static constexpr bool kShapeOnly = true`): the
+/// planner's (src/he/backends/shape_backend.h). The HE layers hand it no slot values (encode gets
+/// an empty span), so predicting a plan's counts costs no slot arithmetic.
+template <class B>
+concept shape_only_backend = requires {
+  { B::kShapeOnly } -> std::convertible_to<bool>;
+} && B::kShapeOnly;
+
 }  // namespace cryptounet::nn

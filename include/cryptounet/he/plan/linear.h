@@ -6,14 +6,14 @@
 // accumulated sum (the revolver turns of a convolution, the phase shifts of a transposed one).
 // A term carries its weight per row of the product frame and whether that row matters (rows
 // whose output row is unused are "don't care", which lets throughput mode use one mask for all
-// rows). Built from the graph node, the layouts and the per-ciphertext value factors; used by
-// both the planner (to count) and the executor (to run), so counts agree by construction of
-// the data, and are checked against what a backend actually did.
+// rows). Built from the graph node, the layouts and the per-ciphertext value factors by the
+// lowerings of src/he/layers (conv.cpp, conv_transpose.cpp; linear_op_for in planner.h), and
+// run by he/layers/linear.h: on the planner's shape-only backend to predict the counts, on the
+// simulator or CKKS to compute. One code path, so predicted and executed counts agree.
 #pragma once
 
 #include <vector>
 
-#include "cryptounet/he/op_counts.h"
 #include "cryptounet/model/graph.h"
 #include "cryptounet/packing/dvr_layout.h"
 #include "cryptounet/packing/masks.h"
@@ -54,17 +54,6 @@ enum class TapSide { taps_in, taps_out };
 
 const char* tap_side_name(TapSide s);
 
-/// Conv2d (kernel 1 or 3, 'same') from `in` (factors per input ciphertext) to `out` at the same
-/// stride; output values are stored times `out_factor`. Throws Unsupported/InvalidArgument.
-[[nodiscard]] LinearOp build_conv(const Node& node, const packing::DvrLayout& in,
-                                  const std::vector<double>& in_factor,
-                                  const packing::DvrLayout& out, double out_factor,
-                                  TapSide side = TapSide::taps_in);
-/// ConvTranspose2d k=2 s=2 from `in` at stride 2s to `out` at stride s.
-[[nodiscard]] LinearOp build_conv_transpose(const Node& node, const packing::DvrLayout& in,
-                                            const std::vector<double>& in_factor,
-                                            const packing::DvrLayout& out, double out_factor);
-
 /// The rows a term multiplies: empty if none (the term is skipped); {-1, w} pairs mean "one
 /// mask for all rows with constant w"; otherwise one (row, weight) per nonzero cared row.
 struct RowProduct {
@@ -83,13 +72,5 @@ struct MaskCacheKey {
   packing::MaskKey mask;
   auto operator<=>(const MaskCacheKey&) const = default;
 };
-
-/// The operation counts of running `op` with `strategy` on inputs at `level`; `masks_encoded`
-/// is the set of masks already encoded (it is updated, as the executor's cache is).
-[[nodiscard]] OpCounts count_linear(const LinearOp& op, LinearStrategy strategy, int level,
-                                    std::vector<MaskCacheKey>& masks_encoded);
-
-/// Every normalised rotation step `op` uses (inputs and outputs).
-[[nodiscard]] std::vector<int> linear_steps(const LinearOp& op);
 
 }  // namespace cryptounet::nn

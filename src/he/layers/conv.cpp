@@ -1,0 +1,70 @@
+#include "he/layers/conv.h"
+
+#include <string>
+
+#include "cryptounet/common/error.h"
+#include "he/layers/lowering.h"
+#include "he/layers/plan_env.h"
+
+namespace cryptounet::nn::detail {
+
+using packing::DvrLayout;
+using packing::MaskKey;
+
+LinearOp build_conv(const Node& node, const DvrLayout& in, const std::vector<double>& in_factor,
+                    const DvrLayout& out, double out_factor, TapSide side) {
+  if (node.kind != OpKind::Conv2d) throw InvalidArgument(node_msg(node) + ": not a Conv2d");
+  const int K = node.kernel;
+  if ((K != 1 && K != 3) || node.stride != 1 || node.pad != K / 2)
+    throw Unsupported(node_msg(node) + ": kernel " + std::to_string(K) + " stride " +
+                      std::to_string(node.stride) + " pad " + std::to_string(node.pad) +
+                      " (supported: kernel 1 or 3, stride 1, 'same' padding)");
+  check_pair(node, in, in_factor, out);
+  const int cin = in.channels(), cout = out.channels();
+  if (out.stride() != in.stride() || out.height() != in.height() || out.width() != in.width())
+    throw InvalidArgument(node_msg(node) + ": output layout " + out.describe() +
+                          " does not match input " + in.describe());
+  if (node.weight.size() != static_cast<std::size_t>(cout) * cin * K * K)
+    throw InvalidArgument(node_msg(node) + ": weight has " + std::to_string(node.weight.size()) +
+                          " entries, expected " + std::to_string(cout * cin * K * K));
+  const packing::Grid& g = in.grid();
+  const int R = g.rows, p = K / 2;
+  TermTable table(out, R);
+  for (int j = 0; j < out.team_size(); ++j)
+    for (int r = 0; r < R; ++r) {
+      const int co = out.channel_at(j, r);
+      if (co < 0) continue;
+      for (int ci = 0; ci < cin; ++ci) {
+        auto [i, k] = source_of(in, ci, r);
+        const int turn = packing::normalize_step(packing::row_turn_step(g, k), g.slots);
+        for (int ky = 0; ky < K; ++ky)
+          for (int kx = 0; kx < K; ++kx) {
+            const int dy = ky - p, dx = kx - p;
+            MaskKey mk{in.stride(), in.height(), in.width(), dy, dx, -1, 0};
+            if (packing::mask_weight(mk) == 0) continue;  // tap never inside the image
+            const int tap =
+                packing::normalize_step(packing::tap_step(g, in.stride(), dy, dx), g.slots);
+            double w = node.weight[((static_cast<std::size_t>(co) * cin + ci) * K + ky) * K + kx];
+            if (side == TapSide::taps_in) {
+              // Product frame = input frame: mask row r + k feeds output row r after the turn.
+              LinearTerm& t = table.get(i, tap, j, turn, mk, k);
+              t.weight[(r + k) % R] = w * out_factor / in_factor[i];
+            } else {
+              // Turn first (input side), tap last (output side): the mask of output row r,
+              // rotated right by the tap, multiplies the turned input.
+              mk.shift = tap;
+              LinearTerm& t = table.get(i, turn, j, tap, mk, 0);
+              t.weight[r] = w * out_factor / in_factor[i];
+            }
+          }
+      }
+    }
+  LinearOp op;
+  op.in_team = in.team_size();
+  op.out_team = out.team_size();
+  op.terms = table.take();
+  fill_bias(node, out, out_factor, op);
+  return op;
+}
+
+}  // namespace cryptounet::nn::detail

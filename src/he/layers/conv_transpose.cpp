@@ -1,0 +1,64 @@
+#include "he/layers/conv_transpose.h"
+
+#include <string>
+
+#include "cryptounet/common/error.h"
+#include "he/layers/lowering.h"
+#include "he/layers/plan_env.h"
+
+namespace cryptounet::nn::detail {
+
+using packing::DvrLayout;
+using packing::MaskKey;
+
+LinearOp build_conv_transpose(const Node& node, const DvrLayout& in,
+                              const std::vector<double>& in_factor, const DvrLayout& out,
+                              double out_factor) {
+  if (node.kind != OpKind::ConvTranspose2d)
+    throw InvalidArgument(node_msg(node) + ": not a ConvTranspose2d");
+  if (node.kernel != 2 || node.stride != 2 || node.pad != 0)
+    throw Unsupported(node_msg(node) + ": kernel " + std::to_string(node.kernel) + " stride " +
+                      std::to_string(node.stride) + " pad " + std::to_string(node.pad) +
+                      " (supported: kernel 2, stride 2, no padding)");
+  check_pair(node, in, in_factor, out);
+  const int cin = in.channels(), cout = out.channels();
+  if (in.stride() != 2 * out.stride() || out.height() != 2 * in.height() ||
+      out.width() != 2 * in.width())
+    throw InvalidArgument(node_msg(node) + ": output layout " + out.describe() +
+                          " is not the 2x finer grid of " + in.describe());
+  if (node.weight.size() != static_cast<std::size_t>(cin) * cout * 4)
+    throw InvalidArgument(node_msg(node) + ": weight has " + std::to_string(node.weight.size()) +
+                          " entries, expected " + std::to_string(cin * cout * 4));
+  const packing::Grid& g = in.grid();
+  const int R = g.rows, s = out.stride();
+  const MaskKey coarse{in.stride(), in.height(), in.width(), 0, 0, -1, 0};
+  TermTable table(out, R);
+  for (int j = 0; j < out.team_size(); ++j)
+    for (int r = 0; r < R; ++r) {
+      const int co = out.channel_at(j, r);
+      if (co < 0) continue;
+      for (int ci = 0; ci < cin; ++ci) {
+        auto [i, k] = source_of(in, ci, r);
+        const int in_step = packing::normalize_step(packing::row_turn_step(g, k), g.slots);
+        for (int a = 0; a < 2; ++a)
+          for (int b = 0; b < 2; ++b) {
+            // Products sit on the coarse grid; a right rotation by s*(a*W0 + b) moves phase
+            // (a, b) onto its place on the finer grid.
+            const int out_step = packing::normalize_step(-static_cast<long>(s) * (a * g.width + b),
+                                                         g.slots);
+            const MaskKey& mk = coarse;  // the four phases share it; out_step tells them apart
+            double w = node.weight[((static_cast<std::size_t>(ci) * cout + co) * 2 + a) * 2 + b];
+            LinearTerm& t = table.get(i, in_step, j, out_step, mk, 0);
+            t.weight[r] = w * out_factor / in_factor[i];
+          }
+      }
+    }
+  LinearOp op;
+  op.in_team = in.team_size();
+  op.out_team = out.team_size();
+  op.terms = table.take();
+  fill_bias(node, out, out_factor, op);
+  return op;
+}
+
+}  // namespace cryptounet::nn::detail

@@ -1,0 +1,91 @@
+// What an HE layer runs with (internal to he): the backend (wrapped in the one CountingBackend),
+// the graph and plan, the encoded-mask cache, the split-run predicate, and the one place scales
+// are reconciled before an addition. The executor (he/exec) holds one per run; the planner
+// (he/plan) holds one over the shape-only backend and copies it to try a linear layer's options.
+#pragma once
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include "cryptounet/he/backends/backend.h"
+#include "cryptounet/he/exec/executor.h"
+#include "cryptounet/he/plan/linear.h"
+#include "cryptounet/he/plan/planner.h"
+#include "cryptounet/model/graph.h"
+#include "cryptounet/packing/masks.h"
+#include "he/exec/counting_backend.h"
+
+namespace cryptounet::nn::detail {
+
+template <HeBackend B>
+class LayerEnv {
+ public:
+  using Ct = typename B::Ct;
+  using Pt = typename B::Pt;
+  using Tensor_ = HeTensor<Ct>;
+  /// False for the planner's shape-only backend: layers then build no slot values.
+  static constexpr bool kValues = !shape_only_backend<B>;
+
+  LayerEnv(B& backend, const Graph& graph, const Plan& plan)
+      : be(backend), graph(graph), plan(plan) {}
+
+  CountingBackend<B> be;
+  const Graph& graph;
+  const Plan& plan;
+  /// Split runs (RunOptions::computes): set by the executor around each node that is split.
+  const std::function<bool(int, int, int)>* computes = nullptr;
+
+  /// Split runs: does this process compute output `j` (of `count`) of node `n`?
+  [[nodiscard]] bool mine(int n, int j, int count) const { return !computes || (*computes)(n, j, count); }
+
+  // The one place scales are reconciled before an addition. A squared tensor carries scale
+  // D^2/q (q a prime near D = 2^log_scale), not exactly D; adding it to one at D (a residual Add
+  // after a Square, as in tests/fixtures/random_ops.onnx) is off by |D/q - 1|, about 1e-7.
+  // Relabelling the addend's scale costs a relative error of that size in its values, far below
+  // the CKKS noise; a larger mismatch is left for the backend to refuse.
+  void add(Ct& acc, const Ct& ct) {
+    const double rel = std::abs(B::scale(ct) / B::scale(acc) - 1.0);
+    if (rel > 1e-9 && rel < 1e-5) {
+      Ct relabelled = ct;
+      be.set_scale(relabelled, B::scale(acc));
+      be.add_inplace(acc, relabelled);
+    } else {
+      be.add_inplace(acc, ct);
+    }
+  }
+
+  /// A mask pattern's slot values (cached for the layer being run; empty for a shape backend).
+  const std::vector<double>& plain_mask(const packing::MaskKey& key) {
+    auto it = plain_masks_.find(key);
+    if (it == plain_masks_.end())
+      it = plain_masks_.emplace(key, kValues ? packing::make_mask(plan.grid, key) : std::vector<double>{})
+               .first;
+    return it->second;
+  }
+
+  /// A mask encoded at `level` and scale 2^plan.mask_bits, encoded once per level.
+  const Pt& encoded_mask(int level, const packing::MaskKey& key) {
+    MaskCacheKey k{level, key};
+    auto it = masks_.find(k);
+    if (it == masks_.end()) {
+      const auto& m = plain_mask(key);
+      it = masks_.emplace(k, be.encode(m, level, std::ldexp(1.0, plan.mask_bits))).first;
+    }
+    return it->second;
+  }
+
+  /// Before a layer whose inputs are at `level`: masks of higher levels are never used again
+  /// (levels only go down along the graph); plain masks are per layer.
+  void start_layer(int level) {
+    std::erase_if(masks_, [&](const auto& kv) { return kv.first.level > level; });
+    plain_masks_.clear();
+  }
+
+ private:
+  std::map<MaskCacheKey, Pt> masks_;
+  std::map<packing::MaskKey, std::vector<double>> plain_masks_;
+};
+
+}  // namespace cryptounet::nn::detail

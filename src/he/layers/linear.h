@@ -1,0 +1,230 @@
+// The linear layers (Conv2d, he/layers/conv.h; ConvTranspose2d, he/layers/conv_transpose.h):
+// both are lowered to one LinearOp (he/plan/linear.h) and share how they are planned (output
+// layout, level, value factor; strategy and tap side chosen by running the candidates on the
+// planner's shape-only backend and comparing their cost) and how a LinearOp runs on a backend
+// (hoisted input rotations, products, accumulation per output step, rescale, bias).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "cryptounet/he/backends/const_product.h"
+#include "cryptounet/he/plan/linear.h"
+#include "he/layers/layer_env.h"
+#include "he/layers/plan_env.h"
+
+namespace cryptounet::nn::detail {
+
+/// Output layout, level (one below the input) and value factor of a Conv2d / ConvTranspose2d:
+/// the largest power of two <= 1 that keeps the output (and its square, when a Square follows)
+/// within the headroom of its level.
+inline void plan_linear(const PlanEnv& env, const Node& node, int n, LayerPlan& lp) {
+  const LayerPlan& in = env.input(node);
+  lp.layout = env.layout(node, node.shape.channels);
+  lp.level = level_below(node, in.level);
+  const PlanOptions& o = env.options;
+  const double m = env.range(node);
+  double f = std::min(1.0, env.bound(lp.level) / (m * o.margin));
+  const auto& next = env.consumers[n];
+  if (next.size() == 1 && env.graph.nodes[next[0]].kind == OpKind::Square && lp.level >= 1) {
+    const Node& sq = env.graph.nodes[next[0]];
+    const double m2 = sq.max_abs > 0 ? sq.max_abs : m * m;
+    f = std::min(f, std::sqrt(env.bound(lp.level - 1) / (m2 * o.margin)));
+  }
+  const double pow2 = f >= 1.0 ? 1.0 : std::ldexp(1.0, static_cast<int>(std::floor(std::log2(f))));
+  lp.factor.assign(lp.layout.team_size(), pow2);
+}
+
+/// Runs `op` on `in` (at the layer's input level) with `strategy`; outputs at one level lower.
+template <HeBackend B>
+HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<typename B::Ct>& in,
+                                    const LinearOp& op, LinearStrategy strategy) {
+  using Ct = typename B::Ct;
+  using Pt = typename B::Pt;
+  auto& be = env.be;
+  const Node& node = env.graph.nodes[n];
+  const int level = env.plan.layers[n].level + 1;
+  for (const Ct& x : in.cts)
+    if (B::level(x) != level)
+      throw InvalidArgument("run_encrypted: node '" + node.name + "' input at level " +
+                            std::to_string(B::level(x)) + ", expected " + std::to_string(level));
+  env.start_layer(level);
+  const double target = be.default_scale();
+  const double prod_scale = target * be.modulus(level);
+  const double mask_scale = std::ldexp(1.0, env.plan.mask_bits);
+  const bool diagonal = strategy == LinearStrategy::diagonal;
+  const int slots = be.slots();
+
+  std::map<std::pair<int, int>, Ct> acc;  // (out_ct, out_step) -> accumulated products
+  auto accumulate_plain = [&](int j, int step, const Ct& src, const Pt& pt) {
+    auto it = acc.find({j, step});
+    if (it == acc.end())
+      acc.emplace(std::make_pair(j, step), be.mul_plain(src, pt));
+    else
+      be.mul_plain_add_inplace(it->second, src, pt);
+  };
+
+  std::size_t t0 = 0;
+  while (t0 < op.terms.size()) {
+    const int i = op.terms[t0].in_ct;
+    std::size_t t1 = t0;
+    while (t1 < op.terms.size() && op.terms[t1].in_ct == i) ++t1;
+    // Baby steps: every input rotation of this ciphertext, hoisted into one decomposition.
+    std::vector<int> steps;
+    std::vector<std::vector<RowProduct>> rps(t1 - t0);
+    for (std::size_t t = t0; t < t1; ++t) {
+      if (!env.mine(n, op.terms[t].out_ct, op.out_team)) continue;  // another process's output
+      rps[t - t0] = row_products(op.terms[t]);
+      const int s = op.terms[t].in_step;
+      if (!rps[t - t0].empty() && s != 0 && std::find(steps.begin(), steps.end(), s) == steps.end())
+        steps.push_back(s);
+    }
+    std::sort(steps.begin(), steps.end());
+    const Ct& x = in.cts.at(i);
+    std::vector<Ct> rotated = be.rotate_hoisted(x, steps);
+    auto source = [&](int s) -> const Ct& {
+      if (s == 0) return x;
+      return rotated[std::lower_bound(steps.begin(), steps.end(), s) - steps.begin()];
+    };
+    // (in_step, mask with row) -> index of the masked product in `masked`.
+    std::map<std::pair<int, packing::MaskKey>, std::uint32_t> masked_index;
+    std::vector<Ct> masked;
+    // Masked-scalar: every constant product of this input ciphertext, into every accumulator,
+    // in one call (one pass over the masked products for all accumulators, lazy reduction).
+    std::vector<ConstProduct> const_terms;
+    std::map<std::pair<int, int>, std::uint32_t> acc_slot;  // (out_ct, out_step) -> output index
+    std::vector<std::pair<int, int>> acc_keys;
+    for (std::size_t t = t0; t < t1; ++t) {
+      const LinearTerm& term = op.terms[t];
+      const auto& rp = rps[t - t0];
+      if (rp.empty()) continue;
+      const Ct& src = source(term.in_step);
+      if (diagonal) {
+        std::vector<double> values;
+        if constexpr (LayerEnv<B>::kValues) {
+          values.assign(slots, 0.0);
+          for (const RowProduct& r : rp) {
+            packing::MaskKey mk = term.mask;
+            mk.row = r.row;
+            const auto& m = env.plain_mask(mk);
+            for (std::size_t k = 0; k < values.size(); ++k) values[k] += r.weight * m[k];
+          }
+        }
+        Pt pt = be.encode(values, level, prod_scale / B::scale(src));
+        accumulate_plain(term.out_ct, term.out_step, src, pt);
+      } else {
+        const std::pair<int, int> out_key{term.out_ct, term.out_step};
+        auto [slot, fresh] = acc_slot.emplace(out_key, static_cast<std::uint32_t>(acc_keys.size()));
+        if (fresh) acc_keys.push_back(out_key);
+        for (const RowProduct& r : rp) {
+          packing::MaskKey mk = term.mask;
+          mk.row = r.row;
+          auto key = std::make_pair(term.in_step, mk);
+          auto it = masked_index.find(key);
+          if (it == masked_index.end()) {
+            it = masked_index.emplace(key, static_cast<std::uint32_t>(masked.size())).first;
+            masked.push_back(be.mul_plain(src, env.encoded_mask(level, mk)));
+          }
+          const_terms.push_back({slot->second, it->second, r.weight,
+                                 prod_scale / (B::scale(src) * mask_scale)});
+        }
+      }
+    }
+    if (!const_terms.empty()) {
+      std::vector<Ct*> outs;
+      for (const auto& key : acc_keys) outs.push_back(&acc[key]);  // new entries start empty
+      std::vector<const Ct*> ins;
+      for (const Ct& z : masked) ins.push_back(&z);
+      be.mul_const_accumulate(outs, ins, const_terms);
+    }
+    t0 = t1;
+  }
+
+  HeTensor<Ct> out;
+  for (int j = 0; j < op.out_team; ++j) {
+    if (!env.mine(n, j, op.out_team)) {
+      out.cts.emplace_back();
+      continue;
+    }
+    // Giant steps: each accumulated sum rotated once by its output step, then summed.
+    std::optional<Ct> sum;
+    for (auto it = acc.lower_bound({j, 0}); it != acc.end() && it->first.first == j; ++it) {
+      const int step = it->first.second;
+      if (!sum) {
+        sum = step == 0 ? std::move(it->second) : be.rotate(it->second, step);
+      } else if (step == 0) {
+        env.add(*sum, it->second);
+      } else {
+        env.add(*sum, be.rotate(it->second, step));
+      }
+    }
+    if (!sum)
+      throw Unsupported("run_encrypted: node '" + node.name + "' output ciphertext " +
+                        std::to_string(j) + " receives no product (all weights zero)");
+    be.rescale_inplace(*sum);
+    switch (bias_kind(op.bias[j], op.bias_care[j])) {
+      case BiasKind::none: break;
+      case BiasKind::constant: {
+        double b = 0.0;
+        for (std::size_t r = 0; r < op.bias[j].size(); ++r)
+          if (op.bias_care[j][r]) b = op.bias[j][r];
+        be.add_const_inplace(*sum, b);
+        break;
+      }
+      case BiasKind::plaintext: {
+        std::vector<double> values;
+        if constexpr (LayerEnv<B>::kValues) {
+          values.assign(slots, 0.0);
+          const int P = env.plan.grid.plane;
+          for (std::size_t r = 0; r < op.bias[j].size(); ++r)
+            std::fill(values.begin() + r * P, values.begin() + (r + 1) * P, op.bias[j][r]);
+        }
+        Pt pt = be.encode(values, B::level(*sum), B::scale(*sum));
+        be.add_plain_inplace(*sum, pt);
+        break;
+      }
+    }
+    out.cts.push_back(std::move(*sum));
+  }
+  return out;
+}
+
+/// The planner's choice for a linear layer: every allowed (tap side, strategy) is run on a copy
+/// of `env` (a shape-only backend, so the copy is cheap and its mask cache is the one the layer
+/// would find) and the cheapest by cost_units is kept in `lp` (the plan's layer n).
+template <HeBackend B>
+void choose_linear(const LayerEnv<B>& env, int n, const HeTensor<typename B::Ct>& in,
+                   const PlanOptions& o, LayerPlan& lp) {
+  const OpKind kind = env.graph.nodes[n].kind;
+  std::vector<LinearStrategy> strategies;
+  if (o.strategy != StrategyChoice::masked_scalar) strategies.push_back(LinearStrategy::diagonal);
+  if (o.strategy != StrategyChoice::diagonal) strategies.push_back(LinearStrategy::masked_scalar);
+  std::vector<TapSide> sides;
+  if (kind != OpKind::Conv2d || o.taps != TapChoice::taps_out) sides.push_back(TapSide::taps_in);
+  if (kind == OpKind::Conv2d && o.taps != TapChoice::taps_in) sides.push_back(TapSide::taps_out);
+  double best = -1.0;
+  LinearStrategy best_strategy = lp.strategy;
+  TapSide best_side = lp.taps;
+  for (TapSide side : sides) {
+    lp.taps = side;
+    const LinearOp op = linear_op_for(env.graph, env.plan, n);
+    for (LinearStrategy st : strategies) {
+      LayerEnv<B> probe = env;
+      (void)run_linear(probe, n, in, op, st);
+      const double cost = cost_units(probe.be.counts() - env.be.counts());
+      if (best < 0 || cost < best) {
+        best = cost;
+        best_strategy = st;
+        best_side = side;
+      }
+    }
+  }
+  lp.strategy = best_strategy;
+  lp.taps = best_side;
+}
+
+}  // namespace cryptounet::nn::detail

@@ -1,0 +1,33 @@
+// Square (x -> x^2), the HE U-Net's activation: one ciphertext square + relinearisation and a
+// rescale per team member; one level; the value factor squares.
+#pragma once
+
+#include "he/layers/layer_env.h"
+#include "he/layers/plan_env.h"
+
+namespace cryptounet::nn::detail {
+
+inline void plan_square(const PlanEnv& env, const Node& node, LayerPlan& lp) {
+  const LayerPlan& in = env.input(node);
+  lp.layout = in.layout;
+  lp.level = level_below(node, in.level);
+  for (double f : in.factor) lp.factor.push_back(f * f);
+}
+
+template <HeBackend B>
+HeTensor<typename B::Ct> run_square(LayerEnv<B>& env, int n, const HeTensor<typename B::Ct>& in) {
+  HeTensor<typename B::Ct> t;
+  const int count = static_cast<int>(in.cts.size());
+  for (const auto& x : in.cts) {
+    if (!env.mine(n, static_cast<int>(t.cts.size()), count)) {
+      t.cts.emplace_back();
+      continue;
+    }
+    auto y = env.be.square_relin(x);
+    env.be.rescale_inplace(y);
+    t.cts.push_back(std::move(y));
+  }
+  return t;
+}
+
+}  // namespace cryptounet::nn::detail

@@ -5,6 +5,7 @@
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 // GCC 12 warns inside its own intrinsic headers (_mm512_undefined_epi32); a known false positive.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 #endif
 #include <string>
@@ -88,6 +89,8 @@ bool ntt_has_ifma() { return false; }
 // Butterflies (Harvey): forward X, Y in [0, 4q) -> X' = (X mod 2q) + WY, Y' = (X mod 2q) - WY + 2q,
 // with WY = Shoup lazy product in [0, 2q); inverse X, Y in [0, 2q) -> X' = (X + Y) mod 2q,
 // Y' = W (X - Y + 2q) lazily in [0, 2q); the last inverse layer multiplies both outputs by 1/n.
+// (The scalar path; the vector paths use the same butterflies with 2q replaced by the bound B of
+// their multiplier, see Ctx below.)
 
 namespace {
 
@@ -220,11 +223,12 @@ void inverse_scalar(std::uint64_t* a, const NttTables& tables) {
 #define CU_NTT_AVX512 1
 namespace {
 
-// Two vector multipliers for the Shoup lazy product W*Y mod q in [0, 2q):
-//  * Mul52 (AVX-512 IFMA, q < 2^50): values stay below 4q < 2^52, so the 52-bit multiplier gives
-//    W*Y - floor(W' Y / 2^52) q exactly from the low 52 bits (W' = floor(W 2^52 / q));
-//  * Mul64 (any q < 2^62): the 64-bit quotient W' = floor(W 2^64 / q), the high half of Y*W'
-//    assembled from four 32-bit products (AVX-512 has no 64x64 -> 128 multiply).
+// Two vector multipliers for the Shoup lazy product W*Y mod q:
+//  * Mul52 (AVX-512 IFMA, q < 2^50), result in [0, 2q): values stay below 4q < 2^52, so the 52-bit
+//    multiplier gives W*Y - floor(W' Y / 2^52) q exactly from the low 52 bits (W' = floor(W 2^52 / q));
+//  * Mul64 (q < 2^60; larger primes take the scalar path), result in [0, 4q): the 64-bit quotient
+//    W' = floor(W 2^64 / q), the high half of Y*W' estimated from three 32-bit products (AVX-512
+//    has no 64x64 -> 128 multiply); no correction step, the butterflies absorb the wider range.
 struct Mul52 {
   __m512i q, mask52;
   explicit Mul52(std::uint64_t qv) : q(_mm512_set1_epi64(static_cast<long long>(qv))),
@@ -234,6 +238,12 @@ struct Mul52 {
   }
   static std::uint64_t inv_n_quotient(const NttTables& t) { return t.inv_n_q52(); }
   static std::uint64_t inv_n_root_quotient(const NttTables& t) { return t.inv_n_root_q52(); }
+  static constexpr std::uint64_t kBound = 2;  // lazy() lands in [0, 2q)
+  struct Tw {
+    __m512i w, wq;
+  };
+  [[nodiscard]] Tw prep(__m512i w, __m512i wq) const { return {w, wq}; }
+  [[nodiscard]] __m512i lazy(__m512i y, const Tw& t) const { return lazy(y, t.w, t.wq); }
 #if defined(__AVX512IFMA__)
   [[nodiscard]] __m512i lazy(__m512i y, __m512i w, __m512i wq) const {
     const __m512i zero = _mm512_setzero_si512();
@@ -256,6 +266,7 @@ struct Mul64 {
   }
   static std::uint64_t inv_n_quotient(const NttTables& t) { return t.inv_n().quotient; }
   static std::uint64_t inv_n_root_quotient(const NttTables& t) { return t.inv_n_root().quotient; }
+  static constexpr std::uint64_t kBound = 4;  // lazy() lands in [0, 4q)
   // High 64 bits of a*b: with a = ah 2^32 + al, b = bh 2^32 + bl, t = ah bl + (al bl >> 32) and
   // u = al bh + (t mod 2^32) both fit 64 bits, and hi = ah bh + (t >> 32) + (u >> 32).
   [[nodiscard]] __m512i mulhi(__m512i a, __m512i b) const {
@@ -273,58 +284,102 @@ struct Mul64 {
     const __m512i lh = _mm512_mul_epu32(a, bh), hl = _mm512_mul_epu32(ah, b), hh = _mm512_mul_epu32(ah, bh);
     return _mm512_add_epi64(hh, _mm512_add_epi64(_mm512_srli_epi64(lh, 32), _mm512_srli_epi64(hl, 32)));
   }
-  // Shoup with the estimated quotient: W Y - qhat q lies in [0, 4q) (q < 2^62, so no overflow),
-  // and one conditional subtraction of 2q brings it to [0, 2q).
+  // Shoup with the estimated quotient: W Y - qhat q lies in [0, 4q) and is left there.
   [[nodiscard]] __m512i lazy(__m512i y, __m512i w, __m512i wq) const {
     const __m512i qhat = mulhi_est(y, wq);
-    const __m512i r = _mm512_sub_epi64(_mm512_mullo_epi64(y, w), _mm512_mullo_epi64(qhat, q));
-    return _mm512_min_epu64(r, _mm512_sub_epi64(r, two_q));
+    return _mm512_sub_epi64(_mm512_mullo_epi64(y, w), _mm512_mullo_epi64(qhat, q));
   }
-  __m512i two_q = _mm512_add_epi64(q, q);
+  // A twiddle broadcast over a whole pass, prepared once: W, W'' = floor(W 2^63 / q) = W' >> 1,
+  // hi = W'' >> 32 and 2 hi. For Y < 2^63 (ah < 2^31, hi < 2^31) the two middle partial products
+  // are below 2^63 each, so their sum does not overflow and one shift replaces two:
+  // qhat = ah (2 hi) + ((al hi + ah lo) >> 31), short of floor(Y W / q) by at most 3, so
+  // W Y - qhat q again lies in [0, 4q).
+  struct Tw {
+    __m512i w, lo, hi, hi2;
+  };
+  [[nodiscard]] Tw prep(__m512i w, __m512i wq) const {
+    const __m512i w63 = _mm512_srli_epi64(wq, 1), hi = _mm512_srli_epi64(w63, 32);
+    return {w, w63, hi, _mm512_add_epi64(hi, hi)};
+  }
+  [[nodiscard]] __m512i lazy(__m512i y, const Tw& t) const {
+    const __m512i ah = _mm512_srli_epi64(y, 32);
+    const __m512i mid = _mm512_add_epi64(_mm512_mul_epu32(y, t.hi), _mm512_mul_epu32(ah, t.lo));
+    const __m512i qhat = _mm512_add_epi64(_mm512_mul_epu32(ah, t.hi2), _mm512_srli_epi64(mid, 31));
+    return _mm512_sub_epi64(_mm512_mullo_epi64(y, t.w), _mm512_mullo_epi64(qhat, q));
+  }
 };
 
 inline __m512i bcast(std::uint64_t v) { return _mm512_set1_epi64(static_cast<long long>(v)); }
 inline __m512i load(const std::uint64_t* p) { return _mm512_loadu_si512(p); }
 inline void store(std::uint64_t* p, __m512i v) { _mm512_storeu_si512(p, v); }
 
+// Ranges: with B = M::kBound q (the multiplier's output bound: 2q for Mul52, 4q for Mul64), forward
+// values stay in [0, 2B) and inverse values in [0, B); each butterfly makes one conditional
+// subtraction (of X or of X + Y) and none inside the multiplier.
 template <class M>
 struct Ctx {
   M mul;
-  __m512i q, two_q;
+  __m512i q, two_q, four_q, b;
   const std::uint64_t *W, *Q;
   Ctx(const NttTables& t, bool inverse)
       : mul(t.modulus().value()), q(bcast(t.modulus().value())), two_q(bcast(2 * t.modulus().value())),
+        four_q(bcast(4 * t.modulus().value())), b(bcast(M::kBound * t.modulus().value())),
         W(inverse ? t.inv_root_values() : t.root_values()), Q(M::quotients(t, inverse)) {}
+  // X, Y in [0, 2B) -> X' = (X mod B) + WY, Y' = (X mod B) - WY + B, both in [0, 2B).
   void ct(__m512i& x, __m512i& y, __m512i w, __m512i wq) const {
-    x = _mm512_min_epu64(x, _mm512_sub_epi64(x, two_q));
+    x = _mm512_min_epu64(x, _mm512_sub_epi64(x, b));
     const __m512i t = mul.lazy(y, w, wq);
-    y = _mm512_add_epi64(_mm512_sub_epi64(x, t), two_q);
+    y = _mm512_add_epi64(_mm512_sub_epi64(x, t), b);
     x = _mm512_add_epi64(x, t);
   }
+  void ct(__m512i& x, __m512i& y, const typename M::Tw& w) const {
+    x = _mm512_min_epu64(x, _mm512_sub_epi64(x, b));
+    const __m512i t = mul.lazy(y, w);
+    y = _mm512_add_epi64(_mm512_sub_epi64(x, t), b);
+    x = _mm512_add_epi64(x, t);
+  }
+  // X, Y in [0, B) -> X' = (X + Y) mod B, Y' = W (X - Y + B), both in [0, B).
   void gs(__m512i& x, __m512i& y, __m512i w, __m512i wq) const {
-    const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(x, two_q), y);
+    const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(x, b), y);
     const __m512i s = _mm512_add_epi64(x, y);
-    x = _mm512_min_epu64(s, _mm512_sub_epi64(s, two_q));
+    x = _mm512_min_epu64(s, _mm512_sub_epi64(s, b));
     y = mul.lazy(d, w, wq);
   }
-  [[nodiscard]] __m512i full4(__m512i x) const {  // [0, 4q) -> [0, q)
-    x = _mm512_min_epu64(x, _mm512_sub_epi64(x, two_q));
-    return _mm512_min_epu64(x, _mm512_sub_epi64(x, q));
+  void gs(__m512i& x, __m512i& y, const typename M::Tw& w) const {
+    const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(x, b), y);
+    const __m512i s = _mm512_add_epi64(x, y);
+    x = _mm512_min_epu64(s, _mm512_sub_epi64(s, b));
+    y = mul.lazy(d, w);
   }
-  [[nodiscard]] __m512i full2(__m512i x) const { return _mm512_min_epu64(x, _mm512_sub_epi64(x, q)); }
+  [[nodiscard]] static __m512i csub(__m512i x, __m512i m) { return _mm512_min_epu64(x, _mm512_sub_epi64(x, m)); }
+  // Forward output [0, 2B) -> [0, q) (kFull) or [0, 4q) (lazy contract).
+  template <bool kFull>
+  [[nodiscard]] __m512i fwd_out(__m512i x) const {
+    if constexpr (M::kBound == 4) x = csub(x, four_q);
+    if constexpr (kFull) x = csub(csub(x, two_q), q);
+    return x;
+  }
+  // Inverse output [0, B) -> [0, q) (kFull) or [0, 2q) (lazy contract).
+  template <bool kFull>
+  [[nodiscard]] __m512i inv_out(__m512i x) const {
+    if constexpr (M::kBound == 4) x = csub(x, two_q);
+    if constexpr (kFull) x = csub(x, q);
+    return x;
+  }
 };
 
 // A block of 16 elements in two vectors, for the layers t = 4, 2, 1 whose groups are shorter than
-// a vector. Layout L_t: lane l of vector 0 holds element 2t (l / t) + l % t (the X halves of the
-// groups), vector 1 the same plus t (the Y halves); L_8 is the natural order. Moving between
-// layouts costs two two-source permutations.
+// a vector. Layout L_t (G = 8 / t groups of 2t elements): lane l of vector 0 holds position l / G of
+// the X half of group l % G, vector 1 the matching Y element; L_8 is the natural order. With the
+// group index running fastest over the lanes, the twiddles of a layer are a broadcast of G
+// consecutive table entries (no permutation). Moving between layouts costs two two-source
+// permutations.
 struct Perms {
   __m512i to[4][4][2];  // to[from][to][vector], layouts indexed 0: L_8, 1: L_4, 2: L_2, 3: L_1
-  __m512i dup4, dup2;   // lane l -> l / 4, l / 2
   Perms() {
-    auto pos = [](int layout, int e) {
-      const int t = 8 >> layout, g = e / (2 * t), p = e % (2 * t);
-      return p < t ? t * g + p : 8 + t * g + p - t;  // vector * 8 + lane
+    auto pos = [](int layout, int e) {  // vector * 8 + lane
+      const int t = 8 >> layout, groups = 8 / t, g = e / (2 * t), r = e % (2 * t);
+      return 8 * (r / t) + (r % t) * groups + g;
     };
     for (int a = 0; a < 4; ++a)
       for (int b = 0; b < 4; ++b) {
@@ -336,8 +391,6 @@ struct Perms {
         to[a][b][0] = _mm512_load_si512(idx[0]);
         to[a][b][1] = _mm512_load_si512(idx[1]);
       }
-    dup4 = _mm512_set_epi64(1, 1, 1, 1, 0, 0, 0, 0);
-    dup2 = _mm512_set_epi64(3, 3, 2, 2, 1, 1, 0, 0);
   }
   static const Perms& get() {
     static const Perms p;
@@ -350,97 +403,117 @@ inline void relayout(__m512i& v0, __m512i& v1, const __m512i* idx) {
   v1 = _mm512_permutex2var_epi64(v0, idx[1], v1);
   v0 = a;
 }
-// Twiddles of the t = 4 / 2 / 1 layers for the 16-element block k, spread over the X lanes.
-inline __m512i tw4(const std::uint64_t* p, const Perms& P) {
-  return _mm512_permutexvar_epi64(P.dup4, _mm512_zextsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+// Twiddles of the t = 4 / 2 layers for a 16-element block: 2 (4) consecutive entries repeated.
+inline __m512i tw4(const std::uint64_t* p) {
+  return _mm512_broadcast_i64x2(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
-inline __m512i tw2(const std::uint64_t* p, const Perms& P) {
-  return _mm512_permutexvar_epi64(P.dup2, _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+inline __m512i tw2(const std::uint64_t* p) {
+  return _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// Forward layers t = 4, 2, 1 on the 16-element block k (natural order in and out).
+// Forward layers t = 16 (if k32) .. 1 on blocks of 32 (16) elements, in registers. Two blocks
+// are interleaved per step: their dependency chains are independent, and the out-of-order core
+// needs both in its window to hide the multiply and permute latencies.
 template <class M, bool kFull>
-inline void forward_small(__m512i& v0, __m512i& v1, std::size_t k, std::size_t n, const Ctx<M>& c, const Perms& P) {
-  relayout(v0, v1, P.to[0][1]);
-  c.ct(v0, v1, tw4(c.W + n / 8 + 2 * k, P), tw4(c.Q + n / 8 + 2 * k, P));
-  relayout(v0, v1, P.to[1][2]);
-  c.ct(v0, v1, tw2(c.W + n / 4 + 4 * k, P), tw2(c.Q + n / 4 + 4 * k, P));
-  relayout(v0, v1, P.to[2][3]);
-  c.ct(v0, v1, load(c.W + n / 2 + 8 * k), load(c.Q + n / 2 + 8 * k));
-  relayout(v0, v1, P.to[3][0]);
-  if (kFull) {
-    v0 = c.full4(v0);
-    v1 = c.full4(v1);
+inline void forward_small2(__m512i* v, std::size_t k, std::size_t n, const Ctx<M>& c, const Perms& P) {
+  // v[0], v[1]: block k; v[2], v[3]: block k + 1 (16 elements each)
+  relayout(v[0], v[1], P.to[0][1]);
+  relayout(v[2], v[3], P.to[0][1]);
+  c.ct(v[0], v[1], tw4(c.W + n / 8 + 2 * k), tw4(c.Q + n / 8 + 2 * k));
+  c.ct(v[2], v[3], tw4(c.W + n / 8 + 2 * k + 2), tw4(c.Q + n / 8 + 2 * k + 2));
+  relayout(v[0], v[1], P.to[1][2]);
+  relayout(v[2], v[3], P.to[1][2]);
+  c.ct(v[0], v[1], tw2(c.W + n / 4 + 4 * k), tw2(c.Q + n / 4 + 4 * k));
+  c.ct(v[2], v[3], tw2(c.W + n / 4 + 4 * k + 4), tw2(c.Q + n / 4 + 4 * k + 4));
+  relayout(v[0], v[1], P.to[2][3]);
+  relayout(v[2], v[3], P.to[2][3]);
+  c.ct(v[0], v[1], load(c.W + n / 2 + 8 * k), load(c.Q + n / 2 + 8 * k));
+  c.ct(v[2], v[3], load(c.W + n / 2 + 8 * k + 8), load(c.Q + n / 2 + 8 * k + 8));
+  relayout(v[0], v[1], P.to[3][0]);
+  relayout(v[2], v[3], P.to[3][0]);
+  for (int i = 0; i < 4; ++i) v[i] = c.template fwd_out<kFull>(v[i]);
+}
+
+template <class M>
+inline void inverse_small2(__m512i* v, std::size_t k, std::size_t n, const Ctx<M>& c, const Perms& P) {
+  relayout(v[0], v[1], P.to[0][3]);
+  relayout(v[2], v[3], P.to[0][3]);
+  c.gs(v[0], v[1], load(c.W + n / 2 + 8 * k), load(c.Q + n / 2 + 8 * k));
+  c.gs(v[2], v[3], load(c.W + n / 2 + 8 * k + 8), load(c.Q + n / 2 + 8 * k + 8));
+  relayout(v[0], v[1], P.to[3][2]);
+  relayout(v[2], v[3], P.to[3][2]);
+  c.gs(v[0], v[1], tw2(c.W + n / 4 + 4 * k), tw2(c.Q + n / 4 + 4 * k));
+  c.gs(v[2], v[3], tw2(c.W + n / 4 + 4 * k + 4), tw2(c.Q + n / 4 + 4 * k + 4));
+  relayout(v[0], v[1], P.to[2][1]);
+  relayout(v[2], v[3], P.to[2][1]);
+  c.gs(v[0], v[1], tw4(c.W + n / 8 + 2 * k), tw4(c.Q + n / 8 + 2 * k));
+  c.gs(v[2], v[3], tw4(c.W + n / 8 + 2 * k + 2), tw4(c.Q + n / 8 + 2 * k + 2));
+  relayout(v[0], v[1], P.to[1][0]);
+  relayout(v[2], v[3], P.to[1][0]);
+}
+
+// Forward layers t = 16 .. 1 on blocks of 32 elements (two at a time), or t = 8 .. 1 on blocks of
+// 16 (two at a time) when n = 32.
+template <class M, bool kFull>
+void forward_blocks(std::uint64_t* a, std::size_t n, const Ctx<M>& c) {
+  const Perms& P = Perms::get();
+  if (n >= 64) {
+    for (std::size_t b = 0; b < n / 32; b += 2) {
+      std::uint64_t* p = a + 32 * b;
+      __m512i v[8];
+      for (int i = 0; i < 8; ++i) v[i] = load(p + 8 * i);
+      for (int h = 0; h < 2; ++h) {
+        const __m512i w = bcast(c.W[n / 32 + b + h]), wq = bcast(c.Q[n / 32 + b + h]);
+        c.ct(v[4 * h], v[4 * h + 2], w, wq);
+        c.ct(v[4 * h + 1], v[4 * h + 3], w, wq);
+      }
+      for (int h = 0; h < 2; ++h) {
+        c.ct(v[4 * h], v[4 * h + 1], bcast(c.W[n / 16 + 2 * (b + h)]), bcast(c.Q[n / 16 + 2 * (b + h)]));
+        c.ct(v[4 * h + 2], v[4 * h + 3], bcast(c.W[n / 16 + 2 * (b + h) + 1]), bcast(c.Q[n / 16 + 2 * (b + h) + 1]));
+      }
+      // 16-element blocks 2b, 2b+1 (v0..v3) and 2b+2, 2b+3 (v4..v7)
+      forward_small2<M, kFull>(v, 2 * b, n, c, P);
+      forward_small2<M, kFull>(v + 4, 2 * b + 2, n, c, P);
+      for (int i = 0; i < 8; ++i) store(p + 8 * i, v[i]);
+    }
+  } else {
+    __m512i v[4];
+    for (int i = 0; i < 4; ++i) v[i] = load(a + 8 * i);
+    c.ct(v[0], v[1], bcast(c.W[n / 16]), bcast(c.Q[n / 16]));
+    c.ct(v[2], v[3], bcast(c.W[n / 16 + 1]), bcast(c.Q[n / 16 + 1]));
+    forward_small2<M, kFull>(v, 0, n, c, P);
+    for (int i = 0; i < 4; ++i) store(a + 8 * i, v[i]);
   }
 }
 
 template <class M>
-inline void inverse_small(__m512i& v0, __m512i& v1, std::size_t k, std::size_t n, const Ctx<M>& c, const Perms& P) {
-  relayout(v0, v1, P.to[0][3]);
-  c.gs(v0, v1, load(c.W + n / 2 + 8 * k), load(c.Q + n / 2 + 8 * k));
-  relayout(v0, v1, P.to[3][2]);
-  c.gs(v0, v1, tw2(c.W + n / 4 + 4 * k, P), tw2(c.Q + n / 4 + 4 * k, P));
-  relayout(v0, v1, P.to[2][1]);
-  c.gs(v0, v1, tw4(c.W + n / 8 + 2 * k, P), tw4(c.Q + n / 8 + 2 * k, P));
-  relayout(v0, v1, P.to[1][0]);
-}
-
-// Forward layers t = 16 (if k32) .. 1 on blocks of 32 (16) elements, in registers.
-template <class M, bool kFull, bool k32>
-void forward_blocks(std::uint64_t* a, std::size_t n, const Ctx<M>& c) {
-  const Perms& P = Perms::get();
-  constexpr std::size_t B = k32 ? 32 : 16;
-  for (std::size_t b = 0; b < n / B; ++b) {
-    std::uint64_t* p = a + B * b;
-    if constexpr (k32) {
-      __m512i v0 = load(p), v1 = load(p + 8), v2 = load(p + 16), v3 = load(p + 24);
-      const __m512i w = bcast(c.W[n / 32 + b]), wq = bcast(c.Q[n / 32 + b]);
-      c.ct(v0, v2, w, wq);
-      c.ct(v1, v3, w, wq);
-      c.ct(v0, v1, bcast(c.W[n / 16 + 2 * b]), bcast(c.Q[n / 16 + 2 * b]));
-      c.ct(v2, v3, bcast(c.W[n / 16 + 2 * b + 1]), bcast(c.Q[n / 16 + 2 * b + 1]));
-      forward_small<M, kFull>(v0, v1, 2 * b, n, c, P);
-      forward_small<M, kFull>(v2, v3, 2 * b + 1, n, c, P);
-      store(p, v0);
-      store(p + 8, v1);
-      store(p + 16, v2);
-      store(p + 24, v3);
-    } else {
-      __m512i v0 = load(p), v1 = load(p + 8);
-      c.ct(v0, v1, bcast(c.W[n / 16 + b]), bcast(c.Q[n / 16 + b]));
-      forward_small<M, kFull>(v0, v1, b, n, c, P);
-      store(p, v0);
-      store(p + 8, v1);
-    }
-  }
-}
-
-template <class M, bool k32>
 void inverse_blocks(std::uint64_t* a, std::size_t n, const Ctx<M>& c) {
   const Perms& P = Perms::get();
-  constexpr std::size_t B = k32 ? 32 : 16;
-  for (std::size_t b = 0; b < n / B; ++b) {
-    std::uint64_t* p = a + B * b;
-    if constexpr (k32) {
-      __m512i v0 = load(p), v1 = load(p + 8), v2 = load(p + 16), v3 = load(p + 24);
-      inverse_small<M>(v0, v1, 2 * b, n, c, P);
-      inverse_small<M>(v2, v3, 2 * b + 1, n, c, P);
-      c.gs(v0, v1, bcast(c.W[n / 16 + 2 * b]), bcast(c.Q[n / 16 + 2 * b]));
-      c.gs(v2, v3, bcast(c.W[n / 16 + 2 * b + 1]), bcast(c.Q[n / 16 + 2 * b + 1]));
-      const __m512i w = bcast(c.W[n / 32 + b]), wq = bcast(c.Q[n / 32 + b]);
-      c.gs(v0, v2, w, wq);
-      c.gs(v1, v3, w, wq);
-      store(p, v0);
-      store(p + 8, v1);
-      store(p + 16, v2);
-      store(p + 24, v3);
-    } else {
-      __m512i v0 = load(p), v1 = load(p + 8);
-      inverse_small<M>(v0, v1, b, n, c, P);
-      c.gs(v0, v1, bcast(c.W[n / 16 + b]), bcast(c.Q[n / 16 + b]));
-      store(p, v0);
-      store(p + 8, v1);
+  if (n >= 64) {
+    for (std::size_t b = 0; b < n / 32; b += 2) {
+      std::uint64_t* p = a + 32 * b;
+      __m512i v[8];
+      for (int i = 0; i < 8; ++i) v[i] = load(p + 8 * i);
+      inverse_small2<M>(v, 2 * b, n, c, P);
+      inverse_small2<M>(v + 4, 2 * b + 2, n, c, P);
+      for (int h = 0; h < 2; ++h) {
+        c.gs(v[4 * h], v[4 * h + 1], bcast(c.W[n / 16 + 2 * (b + h)]), bcast(c.Q[n / 16 + 2 * (b + h)]));
+        c.gs(v[4 * h + 2], v[4 * h + 3], bcast(c.W[n / 16 + 2 * (b + h) + 1]), bcast(c.Q[n / 16 + 2 * (b + h) + 1]));
+      }
+      for (int h = 0; h < 2; ++h) {
+        const __m512i w = bcast(c.W[n / 32 + b + h]), wq = bcast(c.Q[n / 32 + b + h]);
+        c.gs(v[4 * h], v[4 * h + 2], w, wq);
+        c.gs(v[4 * h + 1], v[4 * h + 3], w, wq);
+      }
+      for (int i = 0; i < 8; ++i) store(p + 8 * i, v[i]);
     }
+  } else {
+    __m512i v[4];
+    for (int i = 0; i < 4; ++i) v[i] = load(a + 8 * i);
+    inverse_small2<M>(v, 0, n, c, P);
+    c.gs(v[0], v[1], bcast(c.W[n / 16]), bcast(c.Q[n / 16]));
+    c.gs(v[2], v[3], bcast(c.W[n / 16 + 1]), bcast(c.Q[n / 16 + 1]));
+    for (int i = 0; i < 4; ++i) store(a + 8 * i, v[i]);
   }
 }
 
@@ -451,10 +524,10 @@ void forward_wide(std::uint64_t* a, std::size_t n, std::size_t t_end, const Ctx<
   int layers = 0;
   for (std::size_t s = t; s >= t_end; s >>= 1) ++layers;
   if (layers & 1) {
-    const __m512i w = bcast(c.W[1]), wq = bcast(c.Q[1]);
+    const auto w = c.mul.prep(bcast(c.W[1]), bcast(c.Q[1]));
     for (std::size_t j = 0; j < t; j += 8) {
       __m512i x = load(a + j), y = load(a + j + t);
-      c.ct(x, y, w, wq);
+      c.ct(x, y, w);
       store(a + j, x);
       store(a + j + t, y);
     }
@@ -464,16 +537,16 @@ void forward_wide(std::uint64_t* a, std::size_t n, std::size_t t_end, const Ctx<
   for (; t >= 2 * t_end; m <<= 2, t >>= 2) {
     const std::size_t h = t >> 1;
     for (std::size_t i = 0; i < m; ++i) {
-      const __m512i w1 = bcast(c.W[m + i]), q1 = bcast(c.Q[m + i]);
-      const __m512i w2 = bcast(c.W[2 * m + 2 * i]), q2 = bcast(c.Q[2 * m + 2 * i]);
-      const __m512i w3 = bcast(c.W[2 * m + 2 * i + 1]), q3 = bcast(c.Q[2 * m + 2 * i + 1]);
+      const auto w1 = c.mul.prep(bcast(c.W[m + i]), bcast(c.Q[m + i]));
+      const auto w2 = c.mul.prep(bcast(c.W[2 * m + 2 * i]), bcast(c.Q[2 * m + 2 * i]));
+      const auto w3 = c.mul.prep(bcast(c.W[2 * m + 2 * i + 1]), bcast(c.Q[2 * m + 2 * i + 1]));
       std::uint64_t* x = a + 2 * i * t;
       for (std::size_t j = 0; j < h; j += 8) {
         __m512i x0 = load(x + j), x1 = load(x + j + h), x2 = load(x + j + t), x3 = load(x + j + t + h);
-        c.ct(x0, x2, w1, q1);
-        c.ct(x1, x3, w1, q1);
-        c.ct(x0, x1, w2, q2);
-        c.ct(x2, x3, w3, q3);
+        c.ct(x0, x2, w1);
+        c.ct(x1, x3, w1);
+        c.ct(x0, x1, w2);
+        c.ct(x2, x3, w3);
         store(x + j, x0);
         store(x + j + h, x1);
         store(x + j + t, x2);
@@ -492,13 +565,9 @@ struct Final {
         nw_q(bcast(M::inv_n_root_quotient(t))) {}
   void operator()(__m512i& x, __m512i& y, const Ctx<M>& c) const {
     const __m512i s = _mm512_add_epi64(x, y);
-    const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(x, c.two_q), y);
-    x = c.mul.lazy(s, ninv, ninv_q);
-    y = c.mul.lazy(d, nw, nw_q);
-    if (kFull) {
-      x = c.full2(x);
-      y = c.full2(y);
-    }
+    const __m512i d = _mm512_sub_epi64(_mm512_add_epi64(x, c.b), y);
+    x = c.template inv_out<kFull>(c.mul.lazy(s, ninv, ninv_q));
+    y = c.template inv_out<kFull>(c.mul.lazy(d, nw, nw_q));
   }
 };
 
@@ -511,14 +580,14 @@ void inverse_wide(std::uint64_t* a, std::size_t n, std::size_t t_begin, const Nt
   for (std::size_t s = t; s <= n / 2; s <<= 1) ++layers;
   if (layers & 1) {
     for (std::size_t i = 0; i < m; ++i) {
-      const __m512i w = bcast(c.W[m + i]), wq = bcast(c.Q[m + i]);
+      const auto w = c.mul.prep(bcast(c.W[m + i]), bcast(c.Q[m + i]));
       std::uint64_t* x = a + 2 * i * t;
       for (std::size_t j = 0; j < t; j += 8) {
         __m512i u = load(x + j), v = load(x + j + t);
         if (m == 1) {
           fin(u, v, c);
         } else {
-          c.gs(u, v, w, wq);
+          c.gs(u, v, w);
         }
         store(x + j, u);
         store(x + j + t, v);
@@ -530,20 +599,20 @@ void inverse_wide(std::uint64_t* a, std::size_t n, std::size_t t_begin, const Nt
   for (; m > 1; m >>= 2, t <<= 2) {
     const bool last = m == 2;
     for (std::size_t i = 0; i < m / 2; ++i) {
-      const __m512i wa = bcast(c.W[m + 2 * i]), qa = bcast(c.Q[m + 2 * i]);
-      const __m512i wb = bcast(c.W[m + 2 * i + 1]), qb = bcast(c.Q[m + 2 * i + 1]);
-      const __m512i wc = bcast(c.W[m / 2 + i]), qc = bcast(c.Q[m / 2 + i]);
+      const auto wa = c.mul.prep(bcast(c.W[m + 2 * i]), bcast(c.Q[m + 2 * i]));
+      const auto wb = c.mul.prep(bcast(c.W[m + 2 * i + 1]), bcast(c.Q[m + 2 * i + 1]));
+      const auto wc = c.mul.prep(bcast(c.W[m / 2 + i]), bcast(c.Q[m / 2 + i]));
       std::uint64_t* x = a + 4 * i * t;
       for (std::size_t j = 0; j < t; j += 8) {
         __m512i x0 = load(x + j), x1 = load(x + j + t), x2 = load(x + j + 2 * t), x3 = load(x + j + 3 * t);
-        c.gs(x0, x1, wa, qa);
-        c.gs(x2, x3, wb, qb);
+        c.gs(x0, x1, wa);
+        c.gs(x2, x3, wb);
         if (last) {
           fin(x0, x2, c);
           fin(x1, x3, c);
         } else {
-          c.gs(x0, x2, wc, qc);
-          c.gs(x1, x3, wc, qc);
+          c.gs(x0, x2, wc);
+          c.gs(x1, x3, wc);
         }
         store(x + j, x0);
         store(x + j + t, x1);
@@ -560,10 +629,10 @@ void forward_vec(std::uint64_t* a, const NttTables& tables) {
   const Ctx<M> c(tables, false);
   if (n >= 64) {
     forward_wide<M>(a, n, 32, c);
-    forward_blocks<M, kFull, true>(a, n, c);
+    forward_blocks<M, kFull>(a, n, c);
   } else {
     forward_wide<M>(a, n, 16, c);
-    forward_blocks<M, kFull, false>(a, n, c);
+    forward_blocks<M, kFull>(a, n, c);
   }
 }
 
@@ -572,10 +641,10 @@ void inverse_vec(std::uint64_t* a, const NttTables& tables) {
   const std::size_t n = tables.n();
   const Ctx<M> c(tables, true);
   if (n >= 64) {
-    inverse_blocks<M, true>(a, n, c);
+    inverse_blocks<M>(a, n, c);
     inverse_wide<M, kFull>(a, n, 32, tables, c);
   } else {
-    inverse_blocks<M, false>(a, n, c);
+    inverse_blocks<M>(a, n, c);
     inverse_wide<M, kFull>(a, n, 16, tables, c);
   }
 }
@@ -586,7 +655,7 @@ int vector_kind(const NttTables& t) {
 #if defined(__AVX512IFMA__)
   if (!t.root_q52().empty()) return 2;
 #endif
-  return 1;
+  return t.modulus().value() < (std::uint64_t{1} << 60) ? 1 : 0;
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 
 #include <atomic>
 #include <bit>
-#if defined(__AVX512F__) && defined(__AVX512DQ__)
+#if defined(__AVX2__)
 // GCC 12 warns inside its own intrinsic headers (_mm512_undefined_epi32); a known false positive.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -84,7 +84,9 @@ bool ntt_has_ifma() { return false; }
 // elements, two layers, one load and one store each), so a 2^15 transform makes 8 passes over the
 // limb instead of 15. The vector kernels finish (forward) or start (inverse) with the five layers
 // t = 16..1 done in registers on blocks of 32 elements, and the full-range transforms fold their
-// final reduction to [0, q) into the last pass.
+// final reduction to [0, q) into the last pass. The AVX2 kernel (builds without AVX-512) does the
+// same with 4-lane vectors: radix-4 passes down to t = 8, then t = 2, 1 on transposed 16-element
+// blocks. Builds without either, primes >= 2^60 and n < 32 run the scalar radix-4 passes.
 //
 // Butterflies (Harvey): forward X, Y in [0, 4q) -> X' = (X mod 2q) + WY, Y' = (X mod 2q) - WY + 2q,
 // with WY = Shoup lazy product in [0, 2q); inverse X, Y in [0, 2q) -> X' = (X + Y) mod 2q,
@@ -117,6 +119,40 @@ inline std::uint64_t full_s(std::uint64_t x, std::uint64_t q) {  // [0, 4q) -> [
   return x - ((x >= q) ? q : 0);
 }
 
+// One forward radix-4 pass: layers t and t/2 (t >= 2, m = n / (2t) groups before it); inputs in
+// [0, 4q), outputs in [0, 4q), or [0, q) when kFull and this is the last pass (t = 2).
+template <bool kFull>
+void forward_pass4_s(std::uint64_t* a, const NttTables& tables, std::size_t t, std::size_t m) {
+  const std::uint64_t q = tables.modulus().value(), two_q = 2 * q;
+  const std::uint64_t* W = tables.root_values();
+  const std::uint64_t* Q = tables.root_quotients();
+  const std::size_t h = t >> 1;
+  const bool last = h == 1;
+  for (std::size_t i = 0; i < m; ++i) {
+    const std::uint64_t w1 = W[m + i], q1 = Q[m + i];
+    const std::uint64_t w2 = W[2 * m + 2 * i], q2 = Q[2 * m + 2 * i];
+    const std::uint64_t w3 = W[2 * m + 2 * i + 1], q3 = Q[2 * m + 2 * i + 1];
+    std::uint64_t* x = a + 2 * i * t;
+    for (std::size_t j = 0; j < h; ++j) {
+      std::uint64_t x0 = x[j], x1 = x[j + h], x2 = x[j + t], x3 = x[j + t + h];
+      ct_s(x0, x2, w1, q1, q, two_q);
+      ct_s(x1, x3, w1, q1, q, two_q);
+      ct_s(x0, x1, w2, q2, q, two_q);
+      ct_s(x2, x3, w3, q3, q, two_q);
+      if (kFull && last) {
+        x0 = full_s(x0, q);
+        x1 = full_s(x1, q);
+        x2 = full_s(x2, q);
+        x3 = full_s(x3, q);
+      }
+      x[j] = x0;
+      x[j + h] = x1;
+      x[j + t] = x2;
+      x[j + t + h] = x3;
+    }
+  }
+}
+
 template <bool kFull>
 void forward_scalar(std::uint64_t* a, const NttTables& tables) {
   const std::size_t n = tables.n();
@@ -133,33 +169,7 @@ void forward_scalar(std::uint64_t* a, const NttTables& tables) {
     m = 2;
     t >>= 1;
   }
-  for (; t >= 2; m <<= 2, t >>= 2) {
-    const std::size_t h = t >> 1;
-    const bool last = h == 1;
-    for (std::size_t i = 0; i < m; ++i) {
-      const std::uint64_t w1 = W[m + i], q1 = Q[m + i];
-      const std::uint64_t w2 = W[2 * m + 2 * i], q2 = Q[2 * m + 2 * i];
-      const std::uint64_t w3 = W[2 * m + 2 * i + 1], q3 = Q[2 * m + 2 * i + 1];
-      std::uint64_t* x = a + 2 * i * t;
-      for (std::size_t j = 0; j < h; ++j) {
-        std::uint64_t x0 = x[j], x1 = x[j + h], x2 = x[j + t], x3 = x[j + t + h];
-        ct_s(x0, x2, w1, q1, q, two_q);
-        ct_s(x1, x3, w1, q1, q, two_q);
-        ct_s(x0, x1, w2, q2, q, two_q);
-        ct_s(x2, x3, w3, q3, q, two_q);
-        if (kFull && last) {
-          x0 = full_s(x0, q);
-          x1 = full_s(x1, q);
-          x2 = full_s(x2, q);
-          x3 = full_s(x3, q);
-        }
-        x[j] = x0;
-        x[j + h] = x1;
-        x[j + t] = x2;
-        x[j + t + h] = x3;
-      }
-    }
-  }
+  for (; t >= 2; m <<= 2, t >>= 2) forward_pass4_s<kFull>(a, tables, t, m);
 }
 
 template <bool kFull>
@@ -171,6 +181,38 @@ inline void final_s(std::uint64_t& x, std::uint64_t& y, const NttTables& tables,
   if (kFull) {
     x -= (x >= q) ? q : 0;
     y -= (y >= q) ? q : 0;
+  }
+}
+
+// One inverse radix-4 pass: layers t and 2t (m = n / (2t) groups in the first); inputs and outputs
+// in [0, 2q); the last pass (m = 2) carries the 1/n and gives [0, q) when kFull.
+template <bool kFull>
+void inverse_pass4_s(std::uint64_t* a, const NttTables& tables, std::size_t t, std::size_t m) {
+  const std::uint64_t q = tables.modulus().value(), two_q = 2 * q;
+  const std::uint64_t* W = tables.inv_root_values();
+  const std::uint64_t* Q = tables.inv_root_quotients();
+  const bool last = m == 2;
+  for (std::size_t i = 0; i < m / 2; ++i) {
+    const std::uint64_t wa = W[m + 2 * i], qa = Q[m + 2 * i];
+    const std::uint64_t wb = W[m + 2 * i + 1], qb = Q[m + 2 * i + 1];
+    const std::uint64_t wc = W[m / 2 + i], qc = Q[m / 2 + i];
+    std::uint64_t* x = a + 4 * i * t;
+    for (std::size_t j = 0; j < t; ++j) {
+      std::uint64_t x0 = x[j], x1 = x[j + t], x2 = x[j + 2 * t], x3 = x[j + 3 * t];
+      gs_s(x0, x1, wa, qa, q, two_q);
+      gs_s(x2, x3, wb, qb, q, two_q);
+      if (last) {
+        final_s<kFull>(x0, x2, tables, q, two_q);
+        final_s<kFull>(x1, x3, tables, q, two_q);
+      } else {
+        gs_s(x0, x2, wc, qc, q, two_q);
+        gs_s(x1, x3, wc, qc, q, two_q);
+      }
+      x[j] = x0;
+      x[j + t] = x1;
+      x[j + 2 * t] = x2;
+      x[j + 3 * t] = x3;
+    }
   }
 }
 
@@ -190,31 +232,7 @@ void inverse_scalar(std::uint64_t* a, const NttTables& tables) {
     m >>= 1;
     t = 2;
   }
-  for (; m > 1; m >>= 2, t <<= 2) {
-    const bool last = m == 2;
-    for (std::size_t i = 0; i < m / 2; ++i) {
-      const std::uint64_t wa = W[m + 2 * i], qa = Q[m + 2 * i];
-      const std::uint64_t wb = W[m + 2 * i + 1], qb = Q[m + 2 * i + 1];
-      const std::uint64_t wc = W[m / 2 + i], qc = Q[m / 2 + i];
-      std::uint64_t* x = a + 4 * i * t;
-      for (std::size_t j = 0; j < t; ++j) {
-        std::uint64_t x0 = x[j], x1 = x[j + t], x2 = x[j + 2 * t], x3 = x[j + 3 * t];
-        gs_s(x0, x1, wa, qa, q, two_q);
-        gs_s(x2, x3, wb, qb, q, two_q);
-        if (last) {
-          final_s<kFull>(x0, x2, tables, q, two_q);
-          final_s<kFull>(x1, x3, tables, q, two_q);
-        } else {
-          gs_s(x0, x2, wc, qc, q, two_q);
-          gs_s(x1, x3, wc, qc, q, two_q);
-        }
-        x[j] = x0;
-        x[j + t] = x1;
-        x[j + 2 * t] = x2;
-        x[j + 3 * t] = x3;
-      }
-    }
-  }
+  for (; m > 1; m >>= 2, t <<= 2) inverse_pass4_s<kFull>(a, tables, t, m);
 }
 
 }  // namespace
@@ -661,6 +679,233 @@ int vector_kind(const NttTables& t) {
 }  // namespace
 #endif
 
+#if !defined(CU_NTT_AVX512) && defined(__AVX2__)
+#define CU_NTT_AVX2 1
+namespace {
+
+// AVX2 (4 x 64-bit lanes, no 64-bit multiply-low, no unsigned 64-bit min) for primes q < 2^60:
+// the vector passes take the layers with t >= 4 (contiguous groups of four), the two smallest
+// layers run in the scalar radix-4 pass. Values stay below 8q < 2^63, so "x >= B ? x - B : x" is
+// a subtraction and a blend on the sign bit. Products as in the AVX-512 64-bit kernel: quotient
+// qhat = ah (2 hi) + ((al hi + ah lo) >> 31) from W'' = floor(W 2^63 / q), short by at most 3, and
+// the low 64 bits of W Y - qhat q from 32-bit pieces; the lazy product lies in [0, 4q) = [0, B).
+struct Avx2 {
+  __m256i q, qh, b, two_q, four_q;
+  const std::uint64_t *W, *Q;
+  Avx2(const NttTables& t, bool inverse)
+      : q(_mm256_set1_epi64x(static_cast<long long>(t.modulus().value()))),
+        qh(_mm256_srli_epi64(q, 32)),
+        b(_mm256_set1_epi64x(static_cast<long long>(4 * t.modulus().value()))),
+        two_q(_mm256_add_epi64(q, q)),
+        four_q(b),
+        W(inverse ? t.inv_root_values() : t.root_values()),
+        Q(inverse ? t.inv_root_quotients() : t.root_quotients()) {}
+  struct Tw {
+    __m256i w, wh, lo, hi, hi2;
+  };
+  [[nodiscard]] static Tw prep(std::uint64_t w, std::uint64_t wq) {
+    const std::uint64_t w63 = wq >> 1, hi = w63 >> 32;
+    auto b = [](std::uint64_t v) { return _mm256_set1_epi64x(static_cast<long long>(v)); };
+    return {b(w), b(w >> 32), b(w63), b(hi), b(2 * hi)};
+  }
+  [[nodiscard]] __m256i lazy(__m256i y, const Tw& t) const {
+    const __m256i ah = _mm256_srli_epi64(y, 32);
+    const __m256i mid = _mm256_add_epi64(_mm256_mul_epu32(y, t.hi), _mm256_mul_epu32(ah, t.lo));
+    const __m256i qhat = _mm256_add_epi64(_mm256_mul_epu32(ah, t.hi2), _mm256_srli_epi64(mid, 31));
+    const __m256i qhh = _mm256_srli_epi64(qhat, 32);
+    // low 64 bits of y w - qhat q = (al wl - ql ql') + ((ah wl + al wh - qh ql' - ql qh') << 32)
+    const __m256i low = _mm256_sub_epi64(_mm256_mul_epu32(y, t.w), _mm256_mul_epu32(qhat, q));
+    const __m256i cross = _mm256_sub_epi64(
+        _mm256_add_epi64(_mm256_mul_epu32(ah, t.w), _mm256_mul_epu32(y, t.wh)),
+        _mm256_add_epi64(_mm256_mul_epu32(qhh, q), _mm256_mul_epu32(qhat, qh)));
+    return _mm256_add_epi64(low, _mm256_slli_epi64(cross, 32));
+  }
+  // x - m if x >= m else x, for x, m < 2^63.
+  [[nodiscard]] static __m256i csub(__m256i x, __m256i m) {
+    const __m256i d = _mm256_sub_epi64(x, m);
+    return _mm256_castpd_si256(
+        _mm256_blendv_pd(_mm256_castsi256_pd(d), _mm256_castsi256_pd(x), _mm256_castsi256_pd(d)));
+  }
+  void ct(__m256i& x, __m256i& y, const Tw& w) const {  // [0, 2B) -> [0, 2B)
+    x = csub(x, b);
+    const __m256i t = lazy(y, w);
+    y = _mm256_add_epi64(_mm256_sub_epi64(x, t), b);
+    x = _mm256_add_epi64(x, t);
+  }
+  void gs(__m256i& x, __m256i& y, const Tw& w) const {  // [0, B) -> [0, B)
+    const __m256i d = _mm256_sub_epi64(_mm256_add_epi64(x, b), y);
+    x = csub(_mm256_add_epi64(x, y), b);
+    y = lazy(d, w);
+  }
+};
+
+inline __m256i load4(const std::uint64_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline void store4(std::uint64_t* p, __m256i v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
+
+// 4 x 4 transpose: row r of (v0..v3) becomes lane r of each vector (its own inverse).
+inline void transpose4(__m256i& v0, __m256i& v1, __m256i& v2, __m256i& v3) {
+  const __m256i t0 = _mm256_unpacklo_epi64(v0, v1), t1 = _mm256_unpackhi_epi64(v0, v1);
+  const __m256i t2 = _mm256_unpacklo_epi64(v2, v3), t3 = _mm256_unpackhi_epi64(v2, v3);
+  v0 = _mm256_permute2x128_si256(t0, t2, 0x20);
+  v1 = _mm256_permute2x128_si256(t1, t3, 0x20);
+  v2 = _mm256_permute2x128_si256(t0, t2, 0x31);
+  v3 = _mm256_permute2x128_si256(t1, t3, 0x31);
+}
+// Per-lane twiddles for the layers t = 2 and t = 1 of 16-element block k, after transpose4 (lane r
+// holds elements 16k + 4r .. 16k + 4r + 3): t = 2 uses entry n/4 + 4k + r, t = 1 entries
+// n/2 + 8k + 2r (pairs 0-1) and n/2 + 8k + 2r + 1 (pairs 2-3).
+inline Avx2::Tw prep_lanes(__m256i w, __m256i wq) {
+  const __m256i w63 = _mm256_srli_epi64(wq, 1), hi = _mm256_srli_epi64(w63, 32);
+  return {w, _mm256_srli_epi64(w, 32), w63, hi, _mm256_add_epi64(hi, hi)};
+}
+inline __m256i evens(const std::uint64_t* p) {
+  return _mm256_permute4x64_epi64(_mm256_unpacklo_epi64(load4(p), load4(p + 4)), 0xD8);
+}
+inline __m256i odds(const std::uint64_t* p) {
+  return _mm256_permute4x64_epi64(_mm256_unpackhi_epi64(load4(p), load4(p + 4)), 0xD8);
+}
+
+template <bool kFull>
+void forward_avx2(std::uint64_t* a, const NttTables& tables) {
+  const std::size_t n = tables.n();
+  const Avx2 c(tables, false);
+  std::size_t t = n >> 1, m = 1;
+  if (tables.log_n() & 1) {
+    const Avx2::Tw w = Avx2::prep(c.W[1], c.Q[1]);
+    for (std::size_t j = 0; j < t; j += 4) {
+      __m256i x = load4(a + j), y = load4(a + j + t);
+      c.ct(x, y, w);
+      store4(a + j, x);
+      store4(a + j + t, y);
+    }
+    m = 2;
+    t >>= 1;
+  }
+  for (; t >= 8; m <<= 2, t >>= 2) {
+    const std::size_t h = t >> 1;
+    for (std::size_t i = 0; i < m; ++i) {
+      const Avx2::Tw w1 = Avx2::prep(c.W[m + i], c.Q[m + i]);
+      const Avx2::Tw w2 = Avx2::prep(c.W[2 * m + 2 * i], c.Q[2 * m + 2 * i]);
+      const Avx2::Tw w3 = Avx2::prep(c.W[2 * m + 2 * i + 1], c.Q[2 * m + 2 * i + 1]);
+      std::uint64_t* x = a + 2 * i * t;
+      for (std::size_t j = 0; j < h; j += 4) {
+        __m256i x0 = load4(x + j), x1 = load4(x + j + h), x2 = load4(x + j + t), x3 = load4(x + j + t + h);
+        c.ct(x0, x2, w1);
+        c.ct(x1, x3, w1);
+        c.ct(x0, x1, w2);
+        c.ct(x2, x3, w3);
+        store4(x + j, x0);
+        store4(x + j + h, x1);
+        store4(x + j + t, x2);
+        store4(x + j + t + h, x3);
+      }
+    }
+  }
+  // t = 2: layers 2 and 1 on 16-element blocks, transposed so that both are vertical.
+  for (std::size_t k = 0; k < n / 16; ++k) {
+    std::uint64_t* p = a + 16 * k;
+    __m256i v0 = load4(p), v1 = load4(p + 4), v2 = load4(p + 8), v3 = load4(p + 12);
+    transpose4(v0, v1, v2, v3);
+    const Avx2::Tw w2 = prep_lanes(load4(c.W + n / 4 + 4 * k), load4(c.Q + n / 4 + 4 * k));
+    c.ct(v0, v2, w2);
+    c.ct(v1, v3, w2);
+    const Avx2::Tw we = prep_lanes(evens(c.W + n / 2 + 8 * k), evens(c.Q + n / 2 + 8 * k));
+    const Avx2::Tw wo = prep_lanes(odds(c.W + n / 2 + 8 * k), odds(c.Q + n / 2 + 8 * k));
+    c.ct(v0, v1, we);
+    c.ct(v2, v3, wo);
+    auto out = [&](__m256i x) {  // [0, 8q) -> [0, q) or [0, 4q)
+      x = Avx2::csub(x, c.four_q);
+      return kFull ? Avx2::csub(Avx2::csub(x, c.two_q), c.q) : x;
+    };
+    v0 = out(v0);
+    v1 = out(v1);
+    v2 = out(v2);
+    v3 = out(v3);
+    transpose4(v0, v1, v2, v3);
+    store4(p, v0);
+    store4(p + 4, v1);
+    store4(p + 8, v2);
+    store4(p + 12, v3);
+  }
+}
+
+template <bool kFull>
+void inverse_avx2(std::uint64_t* a, const NttTables& tables) {
+  const std::size_t n = tables.n();
+  const Avx2 c(tables, true);
+  // Layers 1 and 2 on transposed 16-element blocks (see forward_avx2).
+  for (std::size_t k = 0; k < n / 16; ++k) {
+    std::uint64_t* p = a + 16 * k;
+    __m256i v0 = load4(p), v1 = load4(p + 4), v2 = load4(p + 8), v3 = load4(p + 12);
+    transpose4(v0, v1, v2, v3);
+    const Avx2::Tw we = prep_lanes(evens(c.W + n / 2 + 8 * k), evens(c.Q + n / 2 + 8 * k));
+    const Avx2::Tw wo = prep_lanes(odds(c.W + n / 2 + 8 * k), odds(c.Q + n / 2 + 8 * k));
+    c.gs(v0, v1, we);
+    c.gs(v2, v3, wo);
+    const Avx2::Tw w2 = prep_lanes(load4(c.W + n / 4 + 4 * k), load4(c.Q + n / 4 + 4 * k));
+    c.gs(v0, v2, w2);
+    c.gs(v1, v3, w2);
+    transpose4(v0, v1, v2, v3);
+    store4(p, v0);
+    store4(p + 4, v1);
+    store4(p + 8, v2);
+    store4(p + 12, v3);
+  }
+  std::size_t t = 4, m = n >> 3;
+  if (tables.log_n() & 1) {  // an odd number of layers left: one radix-2 pass (never the last, n >= 32)
+    for (std::size_t i = 0; i < m; ++i) {
+      const Avx2::Tw w = Avx2::prep(c.W[m + i], c.Q[m + i]);
+      std::uint64_t* x = a + 2 * i * t;
+      __m256i u = load4(x), v = load4(x + t);
+      c.gs(u, v, w);
+      store4(x, u);
+      store4(x + t, v);
+    }
+    m >>= 1;
+    t <<= 1;
+  }
+  const Avx2::Tw ninv = Avx2::prep(tables.inv_n().value, tables.inv_n().quotient);
+  const Avx2::Tw nw = Avx2::prep(tables.inv_n_root().value, tables.inv_n_root().quotient);
+  auto out = [&](__m256i x) {  // [0, 4q) -> [0, q) or [0, 2q)
+    x = Avx2::csub(x, c.two_q);
+    return kFull ? Avx2::csub(x, c.q) : x;
+  };
+  for (; m > 1; m >>= 2, t <<= 2) {
+    const bool last = m == 2;
+    for (std::size_t i = 0; i < m / 2; ++i) {
+      const Avx2::Tw wa = Avx2::prep(c.W[m + 2 * i], c.Q[m + 2 * i]);
+      const Avx2::Tw wb = Avx2::prep(c.W[m + 2 * i + 1], c.Q[m + 2 * i + 1]);
+      const Avx2::Tw wc = Avx2::prep(c.W[m / 2 + i], c.Q[m / 2 + i]);
+      std::uint64_t* x = a + 4 * i * t;
+      for (std::size_t j = 0; j < t; j += 4) {
+        __m256i x0 = load4(x + j), x1 = load4(x + j + t), x2 = load4(x + j + 2 * t), x3 = load4(x + j + 3 * t);
+        c.gs(x0, x1, wa);
+        c.gs(x2, x3, wb);
+        if (last) {
+          const __m256i s0 = _mm256_add_epi64(x0, x2), d0 = _mm256_sub_epi64(_mm256_add_epi64(x0, c.b), x2);
+          const __m256i s1 = _mm256_add_epi64(x1, x3), d1 = _mm256_sub_epi64(_mm256_add_epi64(x1, c.b), x3);
+          x0 = out(c.lazy(s0, ninv));
+          x2 = out(c.lazy(d0, nw));
+          x1 = out(c.lazy(s1, ninv));
+          x3 = out(c.lazy(d1, nw));
+        } else {
+          c.gs(x0, x2, wc);
+          c.gs(x1, x3, wc);
+        }
+        store4(x + j, x0);
+        store4(x + j + t, x1);
+        store4(x + j + 2 * t, x2);
+        store4(x + j + 3 * t, x3);
+      }
+    }
+  }
+}
+
+bool use_avx2(const NttTables& t) { return t.n() >= 32 && t.modulus().value() < (std::uint64_t{1} << 60); }
+
+}  // namespace
+#endif
+
 std::uint64_t ntt_count() { return g_ntt_count.load(std::memory_order_relaxed); }
 
 namespace {
@@ -674,6 +919,9 @@ void forward_any(std::uint64_t* a, const NttTables& tables) {
     default: break;
   }
 #endif
+#ifdef CU_NTT_AVX2
+  if (use_avx2(tables)) return forward_avx2<kFull>(a, tables);
+#endif
   forward_scalar<kFull>(a, tables);
 }
 template <bool kFull>
@@ -685,6 +933,9 @@ void inverse_any(std::uint64_t* a, const NttTables& tables) {
     case 1: inverse_vec<Mul64, kFull>(a, tables); return;
     default: break;
   }
+#endif
+#ifdef CU_NTT_AVX2
+  if (use_avx2(tables)) return inverse_avx2<kFull>(a, tables);
 #endif
   inverse_scalar<kFull>(a, tables);
 }

@@ -35,24 +35,37 @@ Tensor EncryptedPipeline::run(const Tensor& input, ExecReport* report, const Run
   return std::move(run_batch({input}, report, options).at(0));
 }
 
-std::vector<Tensor> EncryptedPipeline::run_batch(const std::vector<Tensor>& inputs, ExecReport* report,
-                                                 const RunOptions& options) {
+std::vector<ckks::Ciphertext> EncryptedPipeline::encrypt_batch(const std::vector<Tensor>& inputs) {
   if (inputs.empty() || inputs.size() > static_cast<std::size_t>(plan_.batch))
     throw InvalidArgument("encrypted pipeline: " + std::to_string(inputs.size()) + " inputs for a plan of " +
                           std::to_string(plan_.batch) + " per run");
   std::vector<Tensor> batch = inputs;
   while (batch.size() < static_cast<std::size_t>(plan_.batch)) batch.emplace_back(inputs.front().shape);
-  auto t0 = std::chrono::steady_clock::now();
-  last_in_ = encrypt_inputs(ctx_, *sk_, plan_, batch);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<ckks::Ciphertext> cts = encrypt_inputs(ctx_, *sk_, plan_, batch);
   times_.encrypt = since(t0);
-  t0 = std::chrono::steady_clock::now();
+  return cts;
+}
+
+std::vector<Tensor> EncryptedPipeline::decrypt_batch(const std::vector<ckks::Ciphertext>& outputs,
+                                                     std::size_t count) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<Tensor> logits = decrypt_outputs(ctx_, *sk_, plan_, outputs);
+  times_.decrypt = since(t0);
+  if (count > logits.size())
+    throw InvalidArgument("encrypted pipeline: " + std::to_string(count) + " results asked of a run of " +
+                          std::to_string(logits.size()));
+  logits.resize(count);
+  return logits;
+}
+
+std::vector<Tensor> EncryptedPipeline::run_batch(const std::vector<Tensor>& inputs, ExecReport* report,
+                                                 const RunOptions& options) {
+  last_in_ = encrypt_batch(inputs);
+  const auto t0 = std::chrono::steady_clock::now();
   last_out_ = infer_encrypted(ctx_, graph_, plan_, eval_, last_in_, report, options);
   times_.infer = since(t0);
-  t0 = std::chrono::steady_clock::now();
-  std::vector<Tensor> logits = decrypt_outputs(ctx_, *sk_, plan_, last_out_);
-  times_.decrypt = since(t0);
-  logits.resize(inputs.size());
-  return logits;
+  return decrypt_batch(last_out_, inputs.size());
 }
 
 EvalMethod EncryptedPipeline::method() {

@@ -248,7 +248,7 @@ VolumeResult segment_volume(const Graph& graph, const data::Volume& volume, cons
     throw InvalidArgument("segment_volume: the model takes " + std::to_string(in.channels) + "x" +
                           std::to_string(in.height) + "x" + std::to_string(in.width) +
                           "; a volume needs a square 1-channel input");
-  if (model.batch < 1 || !model.run) throw InvalidArgument("segment_volume: no slice model");
+  if (model.batch < 1 || (!model.run && !model.run_all)) throw InvalidArgument("segment_volume: no slice model");
   if (volume.voxels.size() != volume.geometry.voxels())
     throw InvalidArgument("segment_volume: voxel count does not match the grid");
   const data::SliceView view(volume.geometry, o.axis);
@@ -334,16 +334,14 @@ VolumeResult segment_volume(const Graph& graph, const data::Volume& volume, cons
   }
 
   // Pass 2: the model, a batch at a time; each slice is checkpointed as soon as it is back.
-  for (std::size_t b = 0; b < todo.size(); b += static_cast<std::size_t>(model.batch)) {
-    const std::size_t e = std::min(todo.size(), b + static_cast<std::size_t>(model.batch));
-    std::vector<Tensor> batch(std::make_move_iterator(inputs.begin() + static_cast<std::ptrdiff_t>(b)),
-                              std::make_move_iterator(inputs.begin() + static_cast<std::ptrdiff_t>(e)));
-    const std::vector<Tensor> logits = model.run(batch);
-    if (logits.size() < batch.size())
+  auto batch_done = [&](std::size_t b, const std::vector<Tensor>& logits) {
+    const std::size_t first = b * static_cast<std::size_t>(model.batch);
+    const std::size_t count = std::min(todo.size() - first, static_cast<std::size_t>(model.batch));
+    if (logits.size() < count)
       throw InvalidArgument("segment_volume: the slice model returned " + std::to_string(logits.size()) +
-                            " results for " + std::to_string(batch.size()) + " inputs");
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const int s = todo[b + i];
+                            " results for " + std::to_string(count) + " inputs");
+    for (std::size_t i = 0; i < count; ++i) {
+      const int s = todo[first + i];
       if (logits[i].shape != out_shape)
         throw InvalidArgument("segment_volume: the slice model returned logits of another shape");
       // Round to float32 first, so a resumed run (which reads the stored float32) gives the same result.
@@ -358,6 +356,26 @@ VolumeResult segment_volume(const Graph& graph, const data::Volume& volume, cons
       r.computed++;
       report(s);
     }
+  };
+  std::vector<std::vector<Tensor>> batches;
+  for (std::size_t b = 0; b < todo.size(); b += static_cast<std::size_t>(model.batch)) {
+    const std::size_t e = std::min(todo.size(), b + static_cast<std::size_t>(model.batch));
+    batches.emplace_back(std::make_move_iterator(inputs.begin() + static_cast<std::ptrdiff_t>(b)),
+                         std::make_move_iterator(inputs.begin() + static_cast<std::ptrdiff_t>(e)));
+  }
+  inputs.clear();
+  if (model.run_all) {
+    std::vector<bool> seen(batches.size(), false);
+    model.run_all(std::move(batches), [&](std::size_t b, std::vector<Tensor> logits) {
+      if (b >= seen.size() || seen[b])
+        throw InvalidArgument("segment_volume: batch " + std::to_string(b) + " returned twice or unknown");
+      seen[b] = true;
+      batch_done(b, logits);
+    });
+    for (std::size_t b = 0; b < seen.size(); ++b)
+      if (!seen[b]) throw InvalidArgument("segment_volume: batch " + std::to_string(b) + " never returned");
+  } else {
+    for (std::size_t b = 0; b < batches.size(); ++b) batch_done(b, model.run(batches[b]));
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;

@@ -42,6 +42,13 @@ class EncryptedPipeline {
   [[nodiscard]] std::vector<Tensor> run_batch(const std::vector<Tensor>& inputs, ExecReport* report = nullptr,
                                               const RunOptions& options = {});
 
+  /// run_batch's client halves, for callers that infer elsewhere (the MPI volume mode: rank 0
+  /// encrypts and decrypts, any rank infers with context() and evaluation_keys()).
+  /// run_batch(in) == decrypt_batch(infer_encrypted(..., encrypt_batch(in)), in.size()).
+  /// encrypt_batch pads a short batch with zero images; decrypt_batch keeps the first `count`.
+  [[nodiscard]] std::vector<ckks::Ciphertext> encrypt_batch(const std::vector<Tensor>& inputs);
+  [[nodiscard]] std::vector<Tensor> decrypt_batch(const std::vector<ckks::Ciphertext>& outputs, std::size_t count);
+
   [[nodiscard]] const PipelineTimes& times() const { return times_; }
   [[nodiscard]] const Plan& plan() const { return plan_; }
   [[nodiscard]] std::shared_ptr<const ckks::Context> context() const { return ctx_; }

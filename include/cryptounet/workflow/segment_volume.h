@@ -33,6 +33,12 @@ struct SliceModel {
   std::string name;  // "plaintext", "encrypted" ...
   int batch = 1;
   std::function<std::vector<Tensor>(const std::vector<Tensor>&)> run;
+  /// Optional, instead of one `run` call per batch: runs every batch itself (the MPI volume mode
+  /// shares them across ranks, workflow/segment_volume_mpi.h) and calls `done(b, logits of
+  /// batches[b])` once per batch, from the calling thread, in any order. When set it is called
+  /// even with no batches (all slices empty or resumed), so that other ranks learn there is none.
+  using BatchDone = std::function<void(std::size_t, std::vector<Tensor>)>;
+  std::function<void(std::vector<std::vector<Tensor>> batches, const BatchDone& done)> run_all;
 };
 
 struct VolumeProgress {

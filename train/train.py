@@ -695,11 +695,11 @@ def main():
         shutil.copyfile(os.path.join(args.data, mask_rel), os.path.join(ROOT, args.sample_out + "_mask.png"))
         sample_rel = args.sample_out + ".png"
     argv, skip = [], False
-    for a in sys.argv[1:]:       # the training command, without the export-only options
+    for a in sys.argv[1:]:       # the training command, without the export-only options (and where it writes)
         if skip:
             skip = False
             continue
-        if a in ("--from-checkpoint", "--logged-train-time", "--logged-best-epoch"):
+        if a in ("--from-checkpoint", "--logged-train-time", "--logged-best-epoch", "--models-dir"):
             skip = True
             continue
         argv.append(a)

@@ -7,6 +7,7 @@
 
 #include "client/client_crypto.h"
 #include "client/inference_client.h"
+#include "client/progress.h"
 #include "cryptounet/common/error.h"
 
 #include <cstdio>
@@ -50,6 +51,7 @@ void run_client(const ClientCliOptions& o) {
   options.ca_cert_file = o.ca_cert;
   options.allow_http = o.allow_http;
   if (!o.no_cache) options.cache_dir = o.cache_dir.empty() ? default_dir("sessions") : fs::path(o.cache_dir);
+  options.upload_progress = client::stderr_progress("client: uploading evaluation keys");
   client::InferenceClient c(options);
 
   const auto models = c.list_models();

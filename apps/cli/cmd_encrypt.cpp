@@ -58,7 +58,8 @@ void setup_encrypt(CLI::App& root) {
                             std::to_string(a->images.size()) + " given");
     std::vector<nn::Tensor> inputs;
     for (const std::string& file : a->images)
-      inputs.push_back(nn::plan_input_tensor(pf.plan, pf.model_name, data::read_any_image(file, a->slice), a->resize,
+      inputs.push_back(nn::plan_input_tensor(pf.plan, pf.model_name, data::read_any_image(file, a->slice, nn::plan_plane_limit(pf.plan, pf.model_name, a->resize)),
+                                             a->resize,
                                              "image '" + file + "'"));
     const auto t0 = std::chrono::steady_clock::now();
     const ckks::SecretKey sk =

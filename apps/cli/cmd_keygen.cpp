@@ -4,6 +4,7 @@
 #include "cli/command.h"
 #include "cli/options.h"
 #include "cli/workflow_util.h"
+#include "client/progress.h"
 #include "client/security_policy.h"
 #include "server/atomic_file.h"
 
@@ -51,11 +52,15 @@ void setup_keygen(CLI::App& root) {
       throw InvalidArgument("'" + (fs::path(a->out) / nn::kSecretKeyFile).string() +
                             "' exists: results made with it could not be decrypted after a new key replaced it. "
                             "Choose another --out, or pass --force to replace it");
-    client::check_key_budget(*ctx, pf.plan, client::kDefaultMaxEvalKeyBytes, "plan '" + a->plan + "'");
+    const std::uint64_t key_bytes =
+        client::check_key_budget(*ctx, pf.plan, client::kDefaultMaxEvalKeyBytes, "plan '" + a->plan + "'");
     const auto t0 = std::chrono::steady_clock::now();
     ckks::KeyGenerator kg(ctx);
     const ckks::SecretKey sk = kg.secret_key();
-    const ckks::EvaluationKeys evk = nn::make_evaluation_keys(ctx, sk, pf.plan);
+    client::ByteProgress shown = client::stderr_progress("keygen: making keys");
+    const ckks::EvaluationKeys evk = nn::make_evaluation_keys(ctx, sk, pf.plan, [&](std::size_t done, std::size_t total) {
+      shown(key_bytes / total * done, key_bytes / total * total);
+    });
     const double secs = seconds_since(t0);
     const std::string sk_path = (fs::path(a->out) / nn::kSecretKeyFile).string();
     const std::string ek_path = (fs::path(a->out) / nn::kEvalKeysFile).string();

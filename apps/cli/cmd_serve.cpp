@@ -11,6 +11,7 @@
 #include "server/model_loader.h"
 
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <pthread.h>
@@ -26,6 +27,7 @@ struct ServeOptions {
   int ttl_seconds = 24 * 3600;
   int read_timeout_seconds = 10;
   int upload_grace_seconds = 10;
+  std::uint64_t key_quota_mib = 16384;
   bool fake = false;
   server::FakeModelConfig fake_config;
   int fake_stage_ms = 50;
@@ -41,6 +43,7 @@ void run_serve(const ServeOptions& o) {
   config.ttl = std::chrono::seconds(o.ttl_seconds);
   config.read_timeout = std::chrono::seconds(o.read_timeout_seconds);
   config.upload_grace = std::chrono::seconds(o.upload_grace_seconds);
+  config.key_quota_bytes = o.key_quota_mib << 20;
 
   std::vector<std::shared_ptr<const server::ModelService>> services;
   if (o.fake) {
@@ -109,6 +112,25 @@ void setup_serve(CLI::App& root) {
   cmd->add_option("--max-upload-bytes", opts->config.max_upload_bytes_in_flight,
                   "Request-body bytes held in memory at once (0: 4x the largest blob)")
       ->default_val(0);
+  // Per client address (issue 9): limits that keep one address from holding the server. Clients
+  // behind one NAT or proxy share an address: raise them there (0: no limit).
+  cmd->add_option("--max-connections-per-address", opts->config.max_connections_per_address,
+                  "Connections one client address may hold open at once; beyond: 503 and close (0: no limit)")
+      ->default_val(4)
+      ->check(kNonNegative);
+  cmd->add_option("--max-uploads-per-address", opts->config.max_uploads_per_address,
+                  "Uploads (keys, ciphertexts) one client address may send at once; beyond: 503 + Retry-After "
+                  "(0: no limit)")
+      ->default_val(2)
+      ->check(kNonNegative);
+  cmd->add_option("--max-sessions-per-minute", opts->config.max_sessions_per_address_per_minute,
+                  "Sessions one client address may create per minute; beyond: 503 + Retry-After (0: no limit)")
+      ->default_val(10)
+      ->check(kNonNegative);
+  cmd->add_option("--key-quota-mib", opts->key_quota_mib,
+                  "MiB of evaluation keys all sessions together may store; beyond: 507 (0: no quota)")
+      ->default_val(16384)
+      ->check(kNonNegative);
   cmd->add_flag("--log", opts->config.log_requests, "Log one line per request to stderr");
   cmd->add_option("--threads", opts->load.threads, "Threads per job's CKKS work (0 = all cores)")
       ->check(kNonNegative);

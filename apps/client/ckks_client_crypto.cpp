@@ -1,4 +1,5 @@
 #include "client/ckks_client_crypto.h"
+#include "client/progress.h"
 #include "client/security_policy.h"
 
 #include "cryptounet/ckks/keygen.h"
@@ -59,6 +60,7 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
     throw FormatError("client: the plan of model '" + model.name + "' from the server: " + e.what());
   }
   check_plan_security(plan_.plan, options.allow_insecure_params, "model '" + model.name + "'");
+  check_rotation_steps(plan_.plan, "model '" + model.name + "'");
   plan_fp_ = nn::plan_fingerprint(plan_);
   ctx_ = ckks::Context::create(nn::plan_params(plan_.plan), ExecOptions{.threads = options.threads});
   server::make_private_directory(key_dir);
@@ -71,22 +73,28 @@ CkksClientCrypto::CkksClientCrypto(const ModelInfo& model, const fs::path& key_d
   }
   // Make the keys in a private temporary folder, then rename it into place (a concurrent client
   // that won the race leaves its keys, which are then used).
-  check_key_budget(*ctx_, plan_.plan, options.max_eval_key_bytes, "keys for model '" + model.name + "'");
+  const std::uint64_t key_bytes =
+      check_key_budget(*ctx_, plan_.plan, options.max_eval_key_bytes, "keys for model '" + model.name + "'");
   const fs::path tmp = key_dir / (".tmp-" + server::random_hex(8));
   server::make_private_directory(tmp);
   try {
-    // Key generation takes seconds at 128-bit parameters: say what is being made, and its size.
-    std::fprintf(stderr, "client: making keys for model %s (N=2^%d, relinearisation + %zu Galois keys) ...",
+    // Key generation takes seconds to minutes at 128-bit parameters: say what is being made, and
+    // show how far it has got, in MiB (stderr only).
+    std::fprintf(stderr, "client: making keys for model %s (N=2^%d, relinearisation + %zu Galois keys)\n",
                  model.name.c_str(), plan_.plan.log_n, plan_.plan.rotation_steps.size());
-    std::fflush(stderr);
     const auto t0 = std::chrono::steady_clock::now();
     ckks::KeyGenerator kg(ctx_);
     const ckks::SecretKey sk = kg.secret_key();
-    const ckks::EvaluationKeys evk = nn::make_evaluation_keys(ctx_, sk, plan_.plan);
+    ByteProgress shown = stderr_progress("client: making keys");
+    const ckks::EvaluationKeys evk =
+        nn::make_evaluation_keys(ctx_, sk, plan_.plan, [&](std::size_t done, std::size_t total) {
+          shown(key_bytes / total * done, key_bytes / total * total);
+        });
     ckks::save_secret_key_file((tmp / nn::kSecretKeyFile).string(), sk, *ctx_);
     const auto evk_bytes = ckks::save(evk, *ctx_);
     ckks::save_file((tmp / nn::kEvalKeysFile).string(), evk_bytes);
-    std::fprintf(stderr, " %.1f s; evaluation keys %.1f MiB (uploaded once per session), secret key kept in %s\n",
+    std::fprintf(stderr, "client: keys made in %.1f s; evaluation keys %.1f MiB to upload (once per session), "
+                         "secret key kept in %s\n",
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                  static_cast<double>(evk_bytes.size()) / 1048576.0, folder_.string().c_str());
     nn::write_key_info(tmp.string(), nn::KeyInfo{.key_id = nn::evaluation_key_id(evk),
@@ -109,7 +117,9 @@ std::string CkksClientCrypto::evaluation_keys() {
 }
 
 std::string CkksClientCrypto::encrypt_image(const fs::path& image) {
-  const data::Image img = data::read_any_image(image.string(), options_.slice);
+  // The model's size is known: a file declaring another one is refused before it is decoded.
+  const data::Image img = data::read_any_image(image.string(), options_.slice,
+                                               nn::plan_plane_limit(plan_.plan, plan_.model_name, options_.resize));
   const nn::Tensor input = nn::plan_input_tensor(plan_.plan, plan_.model_name, img, options_.resize,
                                                  "image '" + image.string() + "'");
   const ckks::SecretKey sk = ckks::load_secret_key_file((folder_ / nn::kSecretKeyFile).string(), *ctx_);
@@ -134,7 +144,8 @@ std::vector<fs::path> CkksClientCrypto::decrypt_and_write(std::string_view resul
                                                           const fs::path& out_dir) {
   const nn::Tensor logits = decrypt_logits(result);
   data::Mask mask = nn::logits_to_mask(logits);
-  const data::Image img = data::read_any_image(image.string(), options_.slice);
+  const data::Image img = data::read_any_image(image.string(), options_.slice,
+                                               nn::plan_plane_limit(plan_.plan, plan_.model_name, options_.resize));
   if (img.width != mask.width || img.height != mask.height)
     mask = data::resize_majority(mask, img.width, img.height);
   fs::create_directories(out_dir);

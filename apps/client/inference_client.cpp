@@ -32,16 +32,24 @@ std::unique_ptr<httplib::Client> make_http(const ClientOptions& o) {
 
 /// One request whose answer is read under `cap` bytes (a hostile server cannot make the client
 /// buffer more): an announced or actual body above the cap ends the exchange with FormatError,
-/// which is not retried.
+/// which is not retried. A body is sent from `body` in 1 MiB pieces (no copy), calling
+/// `progress` (if set) after each.
 httplib::Result capped(httplib::Client& c, const char* method, const std::string& path, httplib::Headers headers,
-                       std::string_view body, std::uint64_t cap, const std::string& what) {
+                       std::string_view body, std::uint64_t cap, const std::string& what,
+                       const std::function<void(std::uint64_t, std::uint64_t)>& progress = {}) {
   httplib::Request req;
   req.method = method;
   req.path = path;
   req.headers = std::move(headers);
-  if (!body.empty() || req.method == "POST") {
-    req.body.assign(body.data(), body.size());
-    req.headers.emplace("Content-Type", "application/octet-stream");
+  if (!body.empty() || req.method == "POST") req.headers.emplace("Content-Type", "application/octet-stream");
+  if (!body.empty()) {
+    req.content_length_ = body.size();
+    req.content_provider_ = [body, &progress](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+      const std::size_t n = std::min<std::size_t>({length, body.size() - offset, std::size_t{1} << 20});
+      if (!sink.write(body.data() + offset, n)) return false;
+      if (progress) progress(offset + n, body.size());
+      return true;
+    };
   }
   std::string got;
   bool too_big = false;
@@ -188,7 +196,8 @@ Session InferenceClient::create_session(const std::string& model, std::string_vi
   auto r = with_retries(
       options_, "create session",
       [&](httplib::Client& c) {
-        return capped(c, "POST", path, {}, eval_keys, options_.max_json_bytes, "create session");
+        return capped(c, "POST", path, {}, eval_keys, options_.max_json_bytes, "create session",
+                      options_.upload_progress);
       });
   expect(r, {201}, "create session for model '" + model + "'");
   json body = parse_json(r, "create session");

@@ -47,6 +47,9 @@ struct ClientOptions {
   // Caps on what the client buffers from the server (a larger answer is refused, not retried).
   std::uint64_t max_json_bytes = 16u << 20;       // models, sessions, job status, errors
   std::uint64_t max_result_bytes = 1ull << 30;    // one result ciphertext file
+  // Called as the evaluation keys go out, in 1 MiB pieces (bytes sent, total); may be empty.
+  // `client` passes client/progress.h's stderr_progress.
+  std::function<void(std::uint64_t sent, std::uint64_t total)> upload_progress;
 };
 
 struct BlobRule {

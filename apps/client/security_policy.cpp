@@ -2,10 +2,12 @@
 
 #include <cstdio>
 #include <regex>
+#include <vector>
 
 #include "cryptounet/ckks/params.h"
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/error.h"
+#include "cryptounet/he/plan/rotation_set.h"
 
 namespace cryptounet::client {
 
@@ -32,8 +34,18 @@ void check_plan_security(const nn::Plan& plan, bool allow_insecure, const std::s
                        "tests and demos only\n", what.c_str(), reason.c_str());
 }
 
+void check_rotation_steps(const nn::Plan& plan, const std::string& what) {
+  const std::vector<int> extra = nn::unexplained_rotation_steps(plan);
+  if (extra.empty()) return;
+  throw SecurityError(what + " lists " + std::to_string(plan.rotation_steps.size()) + " rotation steps, " +
+                      std::to_string(extra.size()) + " of which (e.g. " + std::to_string(extra.front()) +
+                      ") its own layers cannot need (they need at most " +
+                      std::to_string(nn::geometry_rotation_steps(plan).size()) + "); refused before making keys");
+}
+
 std::uint64_t check_key_budget(const ckks::Context& ctx, const nn::Plan& plan, std::uint64_t cap,
                                const std::string& what) {
+  check_rotation_steps(plan, what);
   const std::size_t steps = plan.rotation_steps.size();
   // In memory every key is unseeded: the unseeded file size is what building them costs.
   const std::uint64_t bytes = ckks::evaluation_keys_file_size(ctx, true, steps, false);

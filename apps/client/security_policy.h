@@ -17,12 +17,18 @@ namespace cryptounet::client {
 /// `what` names the plan in messages ("model 'brain-64'", "plan 'x.plan'").
 void check_plan_security(const nn::Plan& plan, bool allow_insecure, const std::string& what);
 
+/// Throws SecurityError if `plan` lists a rotation step that its own layers cannot need: the
+/// client recomputes the set from the layers' kinds and layouts with the planner's rules
+/// (he/plan/rotation_set.h) and makes Galois keys only for a subset of it (issue 9, item 8).
+void check_rotation_steps(const nn::Plan& plan, const std::string& what);
+
 /// Default cap on the evaluation keys a plan may make the client build (bytes in memory).
 inline constexpr std::uint64_t kDefaultMaxEvalKeyBytes = std::uint64_t{8} << 30;
 
 /// Prints on stderr how many keys `plan` asks for and how large they are, before any is made,
 /// and throws SecurityError if that is above `cap` (a hostile plan listing every rotation step
-/// would otherwise make the client build ~N/2 Galois keys). Returns the size in bytes.
+/// would otherwise make the client build ~N/2 Galois keys) or if check_rotation_steps refuses
+/// the plan (checked first). Returns the size in bytes.
 std::uint64_t check_key_budget(const ckks::Context& ctx, const nn::Plan& plan, std::uint64_t cap,
                                const std::string& what);
 

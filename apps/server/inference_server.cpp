@@ -129,6 +129,9 @@ struct InferenceServer::Impl {
     if (config.workers < 1) throw InvalidArgument("serve: workers must be >= 1");
     if (config.http_threads < 2) throw InvalidArgument("serve: http threads must be >= 2");
     if (config.ttl.count() < 1) throw InvalidArgument("serve: ttl must be >= 1 second");
+    if (config.max_connections_per_address < 0 || config.max_uploads_per_address < 0 ||
+        config.max_sessions_per_address_per_minute < 0)
+      throw InvalidArgument("serve: per-address limits must be >= 0 (0: no limit)");
     if (list.empty()) throw InvalidArgument("serve: at least one model is required");
     for (auto& m : list) {
       const std::string name = m->name();
@@ -183,7 +186,7 @@ struct InferenceServer::Impl {
   bool claim_address_upload(const std::string& addr) {
     std::lock_guard lock(address_mutex);
     int& n = uploads_by_address[addr];
-    if (n >= config.max_uploads_per_address) return false;
+    if (config.max_uploads_per_address > 0 && n >= config.max_uploads_per_address) return false;
     ++n;
     return true;
   }
@@ -194,6 +197,7 @@ struct InferenceServer::Impl {
   }
   /// Counts a session creation for the address; false if it made its maximum in the last minute.
   bool allow_session_from(const std::string& addr) {
+    if (config.max_sessions_per_address_per_minute == 0) return true;  // no limit
     std::lock_guard lock(address_mutex);
     const auto now = Clock::now();
     for (auto it = sessions_by_address.begin(); it != sessions_by_address.end();) {

@@ -59,7 +59,8 @@ struct ServerConfig {
   bool log_requests = false;     // one line per request on stderr
   // Per client address (issue 9, denial of service without a token): connections served at once
   // (beyond: 503 and close), uploads in progress at once (beyond: 503 + Retry-After), and
-  // sessions created per minute (beyond: 503 + Retry-After).
+  // sessions created per minute (beyond: 503 + Retry-After). 0: no limit. Clients behind one
+  // NAT or proxy share one address, so raise these for such deployments (serve --help).
   int max_connections_per_address = 4;
   int max_uploads_per_address = 2;
   int max_sessions_per_address_per_minute = 10;

@@ -24,6 +24,28 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return true;
 }
 
+// The caller's plane limit while read_any_image(path, slice, limit) runs on this thread: every
+// reader already calls check_declared_size before it decodes, so the limit needs no reader change.
+thread_local const PlaneLimit* t_plane_limit = nullptr;
+
+void check_plane_limit(const std::string& what, std::uint64_t width, std::uint64_t height) {
+  const PlaneLimit* l = t_plane_limit;
+  if (l == nullptr || l->width <= 0 || l->height <= 0) return;
+  const std::string size = std::to_string(width) + "x" + std::to_string(height);
+  const std::string want = std::to_string(l->width) + "x" + std::to_string(l->height);
+  if (!l->resample) {
+    if (width != static_cast<std::uint64_t>(l->width) || height != static_cast<std::uint64_t>(l->height))
+      throw InvalidArgument(what + " is " + size + " but " + l->owner + " expects " + want +
+                            "; pass --resize to resample it (refused before decoding)");
+    return;
+  }
+  if (width > static_cast<std::uint64_t>(l->width) * kMaxResampleFactor ||
+      height > static_cast<std::uint64_t>(l->height) * kMaxResampleFactor)
+    throw InvalidArgument(what + " is " + size + ", more than " + std::to_string(kMaxResampleFactor) +
+                          " times the " + want + " input of " + l->owner +
+                          " per side; refused before decoding (downscale it first)");
+}
+
 }  // namespace
 
 void check_declared_size(const std::string& what, std::uint64_t width, std::uint64_t height,
@@ -35,6 +57,7 @@ void check_declared_size(const std::string& what, std::uint64_t width, std::uint
   if (decoded_bytes > kMaxDecodedBytes)
     throw FormatError(what + ": decoding would take " + std::to_string(decoded_bytes >> 20) + " MiB, more than " +
                       std::to_string(kMaxDecodedBytes >> 20) + " MiB; refused before decoding");
+  check_plane_limit(what, width, height);
 }
 
 ImageFileKind image_file_kind(const std::string& path) {
@@ -70,6 +93,17 @@ Image read_any_image(const std::string& path, int slice) {
       break;
   }
   return read_image(path);
+}
+
+Image read_any_image(const std::string& path, int slice, const PlaneLimit& limit) {
+  struct Scope {
+    const PlaneLimit* saved;
+    explicit Scope(const PlaneLimit* l) : saved(t_plane_limit) { t_plane_limit = l; }
+    ~Scope() { t_plane_limit = saved; }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+  } scope(&limit);
+  return read_any_image(path, slice);
 }
 
 Image image_from_values(const std::vector<double>& values, int width, int height, const std::string& what) {

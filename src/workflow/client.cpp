@@ -1,5 +1,6 @@
 #include "cryptounet/workflow/client.h"
 
+#include <span>
 #include <string>
 
 #include "cryptounet/ckks/decryptor.h"
@@ -13,11 +14,19 @@
 namespace cryptounet::nn {
 
 ckks::EvaluationKeys make_evaluation_keys(std::shared_ptr<const ckks::Context> ctx, const ckks::SecretKey& sk,
-                                          const Plan& plan) {
+                                          const Plan& plan, const KeyProgress& progress) {
   ckks::KeyGenerator kg(std::move(ctx));
   ckks::EvaluationKeys keys;
+  const std::size_t total = plan.rotation_steps.size() + 1;
   keys.relin = kg.relin_key(sk);
-  keys.galois = kg.galois_keys(sk, plan.rotation_steps);
+  if (progress) progress(1, total);
+  // One step at a time, so that a caller can show how far the (seconds to minutes of) work has got.
+  std::size_t done = 1;
+  for (const int& step : plan.rotation_steps) {
+    ckks::GaloisKeys one = kg.galois_keys(sk, std::span<const int>(&step, 1));
+    keys.galois.keys.merge(one.keys);
+    if (progress) progress(++done, total);
+  }
   return keys;
 }
 
@@ -33,6 +42,11 @@ Tensor plan_input_tensor(const Plan& plan, const std::string& model_name, const 
   g.nodes.push_back(node);
   g.output = 0;
   return image_to_input(g, image, resize, what);
+}
+
+data::PlaneLimit plan_plane_limit(const Plan& plan, const std::string& model_name, bool resize) {
+  const packing::DvrLayout& in = plan.input().layout;
+  return data::PlaneLimit{in.width(), in.height(), resize, "model '" + model_name + "'"};
 }
 
 namespace {

@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -334,6 +335,52 @@ TEST(DecompressionBombs, DeclaredSizesAreCheckedBeforeDecoding) {
   write(nii, make_nifti(4096, 4096, 128, std::vector<std::int16_t>(16, 1), 1.0f, 0.0f));
   EXPECT_NE(format_error_of([&] { (void)read_any_image(nii.string()); }).find("refused before decoding"),
             std::string::npos);
+}
+
+// Issue 9 item 6, "and the model's size when one is known": the client and `encrypt` pass the
+// plan's input size; a header declaring another size is refused before decoding (the files below
+// hold no pixel data beyond the PNG's, so for them a message other than the size refusal means the
+// reader went on to decode).
+TEST(DecompressionBombs, TheModelSizeIsTheLimitWhereItIsKnown) {
+  Tmp t;
+  const PlaneLimit exact{64, 64, false, "model 'm'"};
+  const PlaneLimit resample{64, 64, true, "model 'm'"};
+  auto error_of = [](const std::function<void()>& f) -> std::string {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  auto has = [](const std::string& text, const char* part) { return text.find(part) != std::string::npos; };
+  const fs::path png = t.dir / "crafted.png";
+  write(png, make_png_bomb(65, 64));
+  std::string e = error_of([&] { (void)read_any_image(png.string(), -1, exact); });
+  EXPECT_TRUE(has(e, "is 65x64 but model 'm' expects 64x64; pass --resize") && has(e, "refused before decoding")) << e;
+  // Without a limit, or with --resize (65 <= 32 x 64), the size passes and the image is decoded.
+  for (const PlaneLimit& l : {PlaneLimit{}, resample}) EXPECT_EQ(read_any_image(png.string(), -1, l).width, 65);
+  write(png, make_png_bomb(2048, 64 * kMaxResampleFactor + 1));
+  e = error_of([&] { (void)read_any_image(png.string(), -1, resample); });
+  EXPECT_TRUE(has(e, "is 2048x2049, more than 32 times the 64x64 input of model 'm' per side")) << e;
+  write(png, make_png_bomb(64 * kMaxResampleFactor, 64));
+  EXPECT_EQ(read_any_image(png.string(), -1, resample).width, 2048);
+  // TIFF, DICOM, NIfTI headers declaring 128x128 (no pixel data) against the 64x64 model.
+  const fs::path tif = t.dir / "crafted.tif", dcm = t.dir / "crafted.dcm", nii = t.dir / "crafted.nii";
+  write(tif, make_tiff_header_only(128, 128, 16));
+  write(dcm, make_dicom(128, 128, 1, std::vector<std::int16_t>(16, 1), "MONOCHROME2", "", ""));
+  write(nii, make_nifti(128, 128, 4, std::vector<std::int16_t>(16, 1), 1.0f, 0.0f));
+  for (const fs::path& f : {tif, dcm, nii}) {
+    e = error_of([&] { (void)read_any_image(f.string(), -1, exact); });
+    EXPECT_TRUE(has(e, "is 128x128 but model 'm' expects 64x64") && has(e, "refused before decoding")) << f << ": " << e;
+  }
+  // A real image of the model's size is read; the limit does not outlive the call.
+  Image img(64, 64);
+  img.pixels[5] = 1.0f;
+  write_image_png((t.dir / "ok.png").string(), img);
+  EXPECT_EQ(read_any_image((t.dir / "ok.png").string(), -1, exact).pixels[5], 1.0f);
+  write(png, make_png_bomb(65, 64));
+  EXPECT_FALSE(has(error_of([&] { (void)read_any_image(png.string()); }), "refused before decoding"));
 }
 
 TEST(InputKinds, FolderAndFifoAreRefusedClearlyWithoutHanging) {

@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace cryptounet::server::testing {
 
@@ -152,23 +153,28 @@ inline int status_of_raw(const std::string& response) {
 }
 
 /// `cryptounet serve --fake-service` as a child process on a free port (it prints the port).
+/// `extra` are further serve flags; `key_bytes` the fake key size it accepts.
 class ChildServer {
  public:
-  ChildServer(const std::filesystem::path& data_dir, int stage_ms) {
+  ChildServer(const std::filesystem::path& data_dir, int stage_ms, const std::vector<std::string>& extra = {},
+              std::size_t key_bytes = kKeyBytes) {
     using namespace std::chrono_literals;
     int fds[2];
     if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    const std::string dir = data_dir.string(), stage = std::to_string(stage_ms),
-                      kb = std::to_string(kKeyBytes), cb = std::to_string(kCtBytes);
+    std::vector<std::string> args{CU_CLI, "serve", "--model", "fake", "--fake-service", "--port", "0",
+                                  "--data-dir", data_dir.string(), "--fake-stage-ms", std::to_string(stage_ms),
+                                  "--fake-stages", "10", "--fake-key-bytes", std::to_string(key_bytes),
+                                  "--fake-ciphertext-bytes", std::to_string(kCtBytes)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(fds[1], STDOUT_FILENO);
       ::close(fds[0]);
       ::close(fds[1]);
-      ::execl(CU_CLI, CU_CLI, "serve", "--model", "fake", "--fake-service", "--port", "0",
-              "--data-dir", dir.c_str(), "--fake-stage-ms", stage.c_str(), "--fake-stages", "10",
-              "--fake-key-bytes", kb.c_str(), "--fake-ciphertext-bytes", cb.c_str(),
-              static_cast<char*>(nullptr));
+      ::execv(CU_CLI, argv.data());
       ::_exit(127);
     }
     ::close(fds[1]);
@@ -200,6 +206,7 @@ class ChildServer {
     return WIFSIGNALED(status);
   }
   [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  [[nodiscard]] int port() const { return port_; }
   [[nodiscard]] client::ClientOptions options() const {
     client::ClientOptions o;
     o.server_url = url();

@@ -4,7 +4,11 @@
 
 #include "client/ckks_client_crypto.h"
 #include "client/client_crypto.h"
+#include "client/security_policy.h"
 #include "cryptounet/common/error.h"
+#include "cryptounet/he/plan/rotation_set.h"
+#include "cryptounet/onnx/load_model.h"
+#include "cryptounet/workflow/plan_io.h"
 #include "server/model_loader.h"
 
 #include <gtest/gtest.h>
@@ -14,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -470,25 +475,84 @@ TEST(ClientPlanChecks, InsecureOrOversizedPlansAreRefusedBeforeKeys) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("128-bit"), std::string::npos) << e.what();
   }
-  // Every rotation step: far more keys than the cap allows (the cap is small here).
-  auto all = nlohmann::json::parse(model.plan_json);
-  const int slots = all.at("grid").at("slots").get<int>();
-  std::vector<int> steps;
-  for (int i = 1; i < slots; ++i) steps.push_back(i);
-  all["rotation_steps"] = steps;
-  client::ModelInfo greedy = model;
-  greedy.plan_json = all.dump();
+  // The plan's own keys, but more bytes than the client's cap (the cap is tiny here).
   try {
-    client::CkksClientCrypto c(greedy, keys,
-                               {.threads = 1, .allow_insecure_params = true, .max_eval_key_bytes = 64u << 20});
-    ADD_FAILURE() << "a plan asking for every rotation was accepted";
-  } catch (const Error& e) {
+    client::CkksClientCrypto c(model, keys, {.threads = 1, .allow_insecure_params = true, .max_eval_key_bytes = 4096});
+    ADD_FAILURE() << "keys above the client's cap were made";
+  } catch (const SecurityError& e) {
     EXPECT_NE(std::string(e.what()).find("Galois keys"), std::string::npos) << e.what();
   }
   std::size_t made = 0;
   if (std::filesystem::exists(keys))
     for (const auto& e : std::filesystem::recursive_directory_iterator(keys)) made += e.path().filename() == "secret.key";
   EXPECT_EQ(made, 0u) << "keys were made for a refused plan";
+}
+
+// Item 8: the client recomputes the rotation set from the plan's own layer geometry (the planner's
+// rules, he/plan/rotation_set.h) and refuses a plan listing any other step, whatever the key cap:
+// a plan asking for every rotation (1023 keys at N=2^11, ~100 MB, under the default 8 GiB cap) is
+// refused before any key is made; one smuggled step is refused too.
+TEST(ClientPlanChecks, RotationsOutsideThePlanGeometryAreRefusedBeforeKeys) {
+  TempDir work;
+  const auto services = load_model_services({std::string(CU_SOURCE_DIR) + "/tests/fixtures/random_ops.onnx"},
+                                            ModelLoadOptions{.insecure_test_log_n = 11, .threads = 1});
+  const ModelService& s = *services.at(0);
+  const client::ModelInfo model{s.name(), s.plan_json(), {s.eval_keys_size().max_bytes, true},
+                                {s.ciphertext_size().max_bytes, true}};
+  const auto keys = work.path() / "keys";
+  const nn::Plan honest = nn::plan_from_json(model.plan_json).plan;
+  ASSERT_FALSE(honest.rotation_steps.empty());
+  EXPECT_TRUE(nn::unexplained_rotation_steps(honest).empty());
+  auto refused = [&](const std::vector<int>& steps, const char* label) {
+    auto j = nlohmann::json::parse(model.plan_json);
+    j["rotation_steps"] = steps;
+    client::ModelInfo hostile = model;
+    hostile.plan_json = j.dump();
+    try {
+      client::CkksClientCrypto c(hostile, keys, {.threads = 1, .allow_insecure_params = true});
+      ADD_FAILURE() << label << ": accepted";
+    } catch (const SecurityError& e) {
+      EXPECT_NE(std::string(e.what()).find("its own layers cannot need"), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << "not one line: " << e.what();
+    }
+  };
+  std::vector<int> every;
+  for (int i = 1; i < honest.grid.slots; ++i) every.push_back(i);
+  refused(every, "every rotation step");
+  const std::vector<int> geometry = nn::geometry_rotation_steps(honest);
+  int stray = 1;
+  while (std::binary_search(geometry.begin(), geometry.end(), stray)) ++stray;
+  std::vector<int> one_more = honest.rotation_steps;
+  one_more.insert(std::upper_bound(one_more.begin(), one_more.end(), stray), stray);
+  refused(one_more, "one smuggled step");
+  std::size_t made = 0;
+  if (std::filesystem::exists(keys))
+    for (const auto& e : std::filesystem::recursive_directory_iterator(keys)) made += e.path().filename() == "secret.key";
+  EXPECT_EQ(made, 0u) << "keys were made for a refused plan";
+  // The honest plan is accepted and its keys are made.
+  client::CkksClientCrypto ok(model, keys, {.threads = 1, .allow_insecure_params = true});
+  EXPECT_FALSE(ok.evaluation_keys().empty());
+}
+
+// Item 8: every bundled model's plan, at 128-bit parameters in both packing modes, passes the
+// client's check after the JSON round trip a client sees (the planner checks it as well, so a
+// rule change that breaks this fails at planning time), and the geometric set stays small.
+TEST(ClientPlanChecks, BundledPlansAreAccepted) {
+  for (const char* name : {"brain64", "nuclei64", "brain128"}) {
+    const nn::Graph g = nn::load_model(std::string(CU_SOURCE_DIR) + "/models/" + name + ".onnx");
+    for (auto mode : {packing::PackingMode::latency, packing::PackingMode::throughput}) {
+      nn::PlanOptions o;
+      o.mode = mode;
+      o.batch = 0;
+      nn::PlanFile pf{nn::make_plan(g, o), g.name, "00"};
+      const nn::Plan p = nn::plan_from_json(nn::plan_to_json(pf)).plan;
+      const std::string what = std::string(name) + " " + packing::mode_name(mode);
+      EXPECT_NO_THROW(client::check_rotation_steps(p, what)) << what;
+      const auto geometry = nn::geometry_rotation_steps(p);
+      EXPECT_GE(geometry.size(), p.rotation_steps.size()) << what;
+      EXPECT_LT(geometry.size(), 64u) << what << ": " << p.grid.slots << " slots";
+    }
+  }
 }
 
 }  // namespace

@@ -24,6 +24,20 @@ inline constexpr std::uint64_t kMaxDecodedBytes = std::uint64_t{1} << 30;
 void check_declared_size(const std::string& what, std::uint64_t width, std::uint64_t height,
                          std::uint64_t decoded_bytes);
 
+/// The plane a caller can use, when it knows one (e.g. a model's input size): a file declaring
+/// another size is refused before decoding. Without `resample` only width x height is taken;
+/// with it (the caller area-resamples, `--resize`) each side may be 1 .. kMaxResampleFactor times
+/// the model's. 32x: a model pixel then averages up to 1024 image pixels, 8x the largest
+/// reduction the bundled models were trained with (1 mm brain slices of 256 to 64 pixels);
+/// 32 x 128 = 4096 still takes a whole-field scan for a 128-pixel model.
+struct PlaneLimit {
+  int width = 0;  // 0: no size known, only the global limits apply
+  int height = 0;
+  bool resample = false;
+  std::string owner;  // names the size in messages, e.g. "model 'brain64'"
+};
+inline constexpr int kMaxResampleFactor = 32;
+
 /// Image file kinds read_any_image knows.
 enum class ImageFileKind { png_or_stb, dicom, nifti, tiff };
 
@@ -35,6 +49,9 @@ enum class ImageFileKind { png_or_stb, dicom, nifti, tiff };
 /// page (TIFF) of a volume; -1 = the middle one (TIFF: the first page). @throws IoError, FormatError (unreadable or unsupported
 /// pixel type), InvalidArgument (slice out of range).
 [[nodiscard]] Image read_any_image(const std::string& path, int slice = -1);
+/// read_any_image, refusing (InvalidArgument, before any pixel is decoded) a file whose declared
+/// plane is outside `limit`; the message offers --resize where only an exact size is taken.
+[[nodiscard]] Image read_any_image(const std::string& path, int slice, const PlaneLimit& limit);
 
 /// The file name without folder and without its image extension, for naming outputs:
 /// "in/ch2.nii.gz" -> "ch2", "a.b.png" -> "a.b", "scan.dcm" -> "scan", "IM0001" -> "IM0001".

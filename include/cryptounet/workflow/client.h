@@ -4,6 +4,8 @@
 // turned back into logits. Everything here needs the secret key; nothing here is for a server.
 #pragma once
 
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,14 +14,19 @@
 #include "cryptounet/ckks/context.h"
 #include "cryptounet/ckks/keys.h"
 #include "cryptounet/data/image.h"
+#include "cryptounet/data/image_file.h"
 #include "cryptounet/he/plan/planner.h"
 #include "cryptounet/model/graph.h"
 
 namespace cryptounet::nn {
 
+/// Called after each key is made: (keys made so far, keys in all), the relinearisation key first.
+using KeyProgress = std::function<void(std::size_t done, std::size_t total)>;
+
 /// Relinearisation key plus one Galois key per rotation step of the plan (and nothing more).
 [[nodiscard]] ckks::EvaluationKeys make_evaluation_keys(std::shared_ptr<const ckks::Context> ctx,
-                                                        const ckks::SecretKey& sk, const Plan& plan);
+                                                        const ckks::SecretKey& sk, const Plan& plan,
+                                                        const KeyProgress& progress = {});
 
 /// The model's input tensor from an image, knowing only the plan (its input layout). Same rules
 /// and message as image_to_input: a size mismatch without `resize` is an InvalidArgument that
@@ -27,6 +34,11 @@ namespace cryptounet::nn {
 [[nodiscard]] Tensor plan_input_tensor(const Plan& plan, const std::string& model_name,
                                        const data::Image& image, bool resize,
                                        const std::string& what = "image");
+
+/// The image size the plan's model takes, as a reader limit (data/image_file.h): a file declaring
+/// another size (or, with `resize`, more than kMaxResampleFactor times it per side) is refused
+/// before it is decoded. Pass it to data::read_any_image before plan_input_tensor.
+[[nodiscard]] data::PlaneLimit plan_plane_limit(const Plan& plan, const std::string& model_name, bool resize);
 
 /// Packs plan.batch input tensors (input_slots) and encrypts each team member with the secret
 /// key at the plan's input level and the default scale. Throws InvalidArgument on a shape or

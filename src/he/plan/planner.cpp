@@ -6,8 +6,10 @@
 #include <ostream>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "cryptounet/ckks/security.h"
+#include "cryptounet/he/plan/rotation_set.h"
 #include "cryptounet/common/error.h"
 
 namespace cryptounet::nn {
@@ -383,6 +385,10 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
   plan.output_level = plan.layers[graph.output].level;
   steps.erase(0);
   plan.rotation_steps.assign(steps.begin(), steps.end());
+  // Clients recompute the steps from the layers' geometry and refuse any other (rotation_set.h).
+  if (const auto extra = unexplained_rotation_steps(plan); !extra.empty())
+    throw std::logic_error("make_plan: rotation step " + std::to_string(extra.front()) +
+                           " is not in rotation_set.h's geometric set (planner and rule disagree)");
   return plan;
 }
 

@@ -105,6 +105,51 @@ INSTANTIATE_TEST_SUITE_P(Sizes, NttTest,
                                            std::make_tuple(6, 60), std::make_tuple(6, 40), std::make_tuple(7, 40),
                                            std::make_tuple(5, 60), std::make_tuple(15, 60), std::make_tuple(14, 40)));
 
+// Extreme inputs (every value at the top of its allowed range) for the largest primes of each
+// vector path (just below 2^50, 2^60; 2^61 and 2^62 take the portable path): the vector kernels keep
+// values in [0, 8q) (64-bit Shoup) or [0, 4q) (IFMA), and an overflow would show here first.
+TEST(NttTest, ExtremeInputsMatchPortablePath) {
+  for (int bits : {40, 49, 50, 59, 60, 61, 62}) {
+    for (std::size_t n : {std::size_t{32}, std::size_t{64}, std::size_t{1} << 11}) {
+      // ntt_primes stops at 60 bits; the largest 61- and 62-bit primes = 1 mod 2^12 (Miller-Rabin).
+      const std::uint64_t qv = bits == 61   ? 2305843009213616129ULL
+                               : bits == 62 ? 4611686018427322369ULL
+                                            : ntt_primes(bits, 1, 2 * n, true)[0];
+      const NttTables t(n, Modulus(qv));
+      for (std::uint64_t top : {qv - 1, 4 * qv - 1}) {  // full-range input, then the lazy forward's bound
+        std::vector<std::uint64_t> a(n, top), s(n, top);
+        if (top < qv) {
+          ntt_forward(a.data(), t);
+          detail::ntt_forward_scalar(s.data(), t, false);
+          ASSERT_EQ(a, s) << "forward, bits=" << bits << " n=" << n;
+        } else {
+          ntt_forward_lazy(a.data(), t);
+          detail::ntt_forward_scalar(s.data(), t, true);
+          for (std::size_t i = 0; i < n; ++i) {
+            ASSERT_LT(a[i], 4 * qv);
+            ASSERT_EQ(a[i] % qv, s[i] % qv) << "lazy forward, bits=" << bits << " n=" << n;
+          }
+        }
+      }
+      for (std::uint64_t top : {qv - 1, 2 * qv - 1}) {  // full-range input, then the lazy inverse's bound
+        std::vector<std::uint64_t> a(n, top), s(n, top);
+        if (top < qv) {
+          ntt_inverse(a.data(), t);
+          detail::ntt_inverse_scalar(s.data(), t, false);
+          ASSERT_EQ(a, s) << "inverse, bits=" << bits << " n=" << n;
+        } else {
+          ntt_inverse_lazy(a.data(), t);
+          detail::ntt_inverse_scalar(s.data(), t, true);
+          for (std::size_t i = 0; i < n; ++i) {
+            ASSERT_LT(a[i], 2 * qv);
+            ASSERT_EQ(a[i] % qv, s[i] % qv) << "lazy inverse, bits=" << bits << " n=" << n;
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST(NttTablesTest, RejectsBadInput) {
   EXPECT_THROW(NttTables(12, Modulus(97)), InvalidArgument);
   EXPECT_THROW(NttTables(16, Modulus(101)), InvalidArgument);  // 101 != 1 mod 32

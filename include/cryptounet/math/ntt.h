@@ -1,7 +1,8 @@
 // Negacyclic number-theoretic transform over Z_q[X]/(X^N + 1): a(X) -> (a(psi^(2*br(i)+1)))_i, the
 // evaluations at the odd powers of a primitive 2N-th root psi, in bit-reversed order (SEAL's
 // convention). Harvey's butterflies with Shoup twiddles keep values lazily in [0, 4q) between
-// layers; the public transforms take and return values in [0, q). Cost: (N/2) log2 N butterflies
+// layers ([0, 8q) in the AVX-512 64-bit kernel, for primes below 2^60); the public transforms take
+// and return values in [0, q). Cost: (N/2) log2 N butterflies
 // of 2 multiplications each.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cryptounet/math/aligned_vector.h"
 #include "cryptounet/math/modarith.h"
 #include "cryptounet/math/modulus.h"
 
@@ -34,12 +36,12 @@ class NttTables {
   [[nodiscard]] const ShoupOperand& inv_n_root() const { return inv_n_root_; }
   /// Shoup quotients floor(w * 2^52 / q) of root_powers / inv_root_powers / inv_n / inv_n_root,
   /// for the AVX-512 IFMA (52-bit multiplier) kernels; empty unless q < 2^50.
-  [[nodiscard]] const std::vector<std::uint64_t>& root_q52() const { return roots_q52_; }
-  [[nodiscard]] const std::vector<std::uint64_t>& inv_root_q52() const { return inv_roots_q52_; }
+  [[nodiscard]] const AlignedVector<std::uint64_t>& root_q52() const { return roots_q52_; }
+  [[nodiscard]] const AlignedVector<std::uint64_t>& inv_root_q52() const { return inv_roots_q52_; }
   [[nodiscard]] std::uint64_t inv_n_q52() const { return inv_n_q52_; }
   [[nodiscard]] std::uint64_t inv_n_root_q52() const { return inv_n_root_q52_; }
   /// The same twiddles split into contiguous arrays (values, 64-bit Shoup quotients) for the
-  /// vector kernels, which load eight consecutive twiddles at once.
+  /// vector kernels, which load eight consecutive twiddles at once (64-byte aligned arrays).
   [[nodiscard]] const std::uint64_t* root_values() const { return root_w_.data(); }
   [[nodiscard]] const std::uint64_t* root_quotients() const { return root_wq_.data(); }
   [[nodiscard]] const std::uint64_t* inv_root_values() const { return inv_root_w_.data(); }
@@ -54,11 +56,11 @@ class NttTables {
   std::vector<ShoupOperand> inv_roots_;
   ShoupOperand inv_n_;
   ShoupOperand inv_n_root_;
-  std::vector<std::uint64_t> roots_q52_;
-  std::vector<std::uint64_t> inv_roots_q52_;
+  AlignedVector<std::uint64_t> roots_q52_;
+  AlignedVector<std::uint64_t> inv_roots_q52_;
   std::uint64_t inv_n_q52_ = 0;
   std::uint64_t inv_n_root_q52_ = 0;
-  std::vector<std::uint64_t> root_w_, root_wq_, inv_root_w_, inv_root_wq_;
+  AlignedVector<std::uint64_t> root_w_, root_wq_, inv_root_w_, inv_root_wq_;  // 64-byte aligned
 };
 
 /// Whether this build has the AVX-512 IFMA NTT (used for primes below 2^50).

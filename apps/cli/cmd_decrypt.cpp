@@ -95,7 +95,10 @@ void setup_decrypt(CLI::App& root) {
       return (p.parent_path() / (p.stem().string() + "_" + std::to_string(i) + p.extension().string())).string();
     };
     data::Image image;
-    if (!a->image.empty()) image = data::read_any_image(a->image, a->slice);
+    // The original image may be of another size (the mask is resampled back to it), within the
+    // resample bound of the plan's model.
+    if (!a->image.empty())
+      image = data::read_any_image(a->image, a->slice, nn::plan_plane_limit(pf.plan, pf.model_name, true));
     for (std::size_t i = 0; i < logits.size(); ++i) {
       data::Mask mask = nn::logits_to_mask(logits[i], a->threshold);
       if (i == 0 && !a->image.empty() && (image.width != mask.width || image.height != mask.height))

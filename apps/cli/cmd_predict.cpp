@@ -46,7 +46,7 @@ void setup_predict(CLI::App& root) {
     JsonOutput out(a->json);
     require_input(!a->image.empty(), "an input image", "cryptounet predict --model M IMAGE -o MASK.png");
     const nn::Graph graph = nn::load_model(a->model);
-    const data::Image image = data::read_any_image(a->image, a->slice);
+    const data::Image image = data::read_any_image(a->image, a->slice, nn::model_plane_limit(graph, a->resize));
     const nn::Tensor input = nn::image_to_input(graph, image, a->resize, "image '" + a->image + "'");
     const nn::Tensor logits = nn::run_reference(graph, input);
     if (!a->logits.empty()) write_logits_npy(a->logits, logits);

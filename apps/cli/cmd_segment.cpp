@@ -58,7 +58,7 @@ void setup_segment(CLI::App& root) {
   cmd->callback([a] {
     JsonOutput out(a->json);
     const nn::Graph graph = nn::load_model(a->model);
-    const data::Image image = data::read_any_image(a->image, a->slice);
+    const data::Image image = data::read_any_image(a->image, a->slice, nn::model_plane_limit(graph, a->resize));
     const nn::Tensor input = nn::image_to_input(graph, image, a->resize, "image '" + a->image + "'");
 
     auto t0 = std::chrono::steady_clock::now();

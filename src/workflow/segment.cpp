@@ -5,6 +5,11 @@
 
 namespace cryptounet::nn {
 
+data::PlaneLimit model_plane_limit(const Graph& graph, bool resize) {
+  const Shape in = graph.input_shape();
+  return data::PlaneLimit{in.width, in.height, resize, "model '" + graph.name + "'"};
+}
+
 Tensor image_to_input(const Graph& graph, const data::Image& image, bool resize,
                       const std::string& what) {
   const Shape in = graph.input_shape();

@@ -269,6 +269,30 @@ TEST_F(CliFamily, EvaluateZoomAndProgressOnStderr) {
   EXPECT_NE(r.status, 0);
 }
 
+// Issue 9 item 6 for the commands that know the model but get no plan: segment and predict refuse
+// a file whose header declares another size than the model's input before decoding it, and
+// decrypt bounds its --image by the plan's model (resample factor).
+TEST(CliRefusals, SegmentAndPredictTakeTheModelSizeAsTheImageLimit) {
+  const std::string model = (fs::path(CU_SOURCE_DIR) / "models" / "brain64.onnx").string();
+  ASSERT_TRUE(fs::exists(model)) << model;
+  const fs::path dir = fs::temp_directory_path() / ("cu_fam_limit_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  data::Image img(65, 64);
+  img.pixels[7] = 0.5;
+  const std::string png = (dir / "wide.png").string();
+  data::write_image_png(png, img);
+  for (const std::string cmd : {"predict", "segment --insecure-test-params 13"}) {
+    const auto r = run_cli(cmd + " --model " + model + " " + png + " -o " + (dir / "m.png").string());
+    EXPECT_NE(r.status, 0) << cmd;
+    EXPECT_THAT(r.output, HasSubstr("is 65x64 but model 'brain64' expects 64x64; pass --resize")) << cmd;
+    EXPECT_THAT(r.output, HasSubstr("refused before decoding")) << cmd;
+  }
+  // With --resize the same file is within 32x the model's size and is read.
+  const auto ok = run_cli("predict --resize --model " + model + " " + png + " -o " + (dir / "m.png").string());
+  EXPECT_EQ(ok.status, 0) << ok.output;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace cryptounet
 

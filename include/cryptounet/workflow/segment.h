@@ -3,6 +3,7 @@
 #pragma once
 
 #include "cryptounet/data/image.h"
+#include "cryptounet/data/image_file.h"
 #include "cryptounet/model/graph.h"
 
 #include <string>
@@ -15,6 +16,11 @@ namespace cryptounet::nn {
 ///         Unsupported if the model takes more than one channel.
 [[nodiscard]] Tensor image_to_input(const Graph& graph, const data::Image& image, bool resize,
                                     const std::string& what = "image");
+
+/// The model's input size as a reader limit (data/image_file.h), for commands that know the model
+/// but have no plan (segment, predict): a file declaring another size (with `resize`, more than
+/// kMaxResampleFactor times it per side) is refused before it is decoded.
+[[nodiscard]] data::PlaneLimit model_plane_limit(const Graph& graph, bool resize);
 
 /// One channel: foreground where logit > threshold (0 ⇔ sigmoid > 0.5). Several channels:
 /// foreground where the argmax is not channel 0 (threshold unused).

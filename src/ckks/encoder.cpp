@@ -6,6 +6,7 @@
 #include <numbers>
 #include <string>
 
+#include "cryptounet/common/bit_reverse.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/math/modarith.h"
 #include "cryptounet/math/poly_kernels.h"
@@ -48,14 +49,7 @@ Encoder::Encoder(std::shared_ptr<const Context> ctx) : ctx_(std::move(ctx)) {
   }
   const int bits = std::countr_zero(slots_);
   bitrev_.resize(slots_);
-  for (std::size_t i = 0; i < slots_; ++i) {
-    std::size_t r = 0, x = i;
-    for (int b = 0; b < bits; ++b) {
-      r = (r << 1) | (x & 1);
-      x >>= 1;
-    }
-    bitrev_[i] = r;
-  }
+  for (std::size_t i = 0; i < slots_; ++i) bitrev_[i] = bit_reverse(i, bits);
 }
 
 namespace {

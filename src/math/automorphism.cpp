@@ -3,21 +3,10 @@
 #include <bit>
 #include <string>
 
+#include "cryptounet/common/bit_reverse.h"
 #include "cryptounet/common/error.h"
 
 namespace cryptounet::math {
-namespace {
-
-std::size_t bit_reverse(std::size_t x, int bits) {
-  std::size_t r = 0;
-  for (int i = 0; i < bits; ++i) {
-    r = (r << 1) | (x & 1);
-    x >>= 1;
-  }
-  return r;
-}
-
-}  // namespace
 
 void automorphism_coeff(const std::uint64_t* a, std::uint64_t* out, std::size_t n, std::uint64_t g, std::uint64_t q) {
   const std::uint64_t mask = 2 * n - 1;

@@ -10,6 +10,7 @@
 #endif
 #include <string>
 
+#include "cryptounet/common/bit_reverse.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/math/primes.h"
 
@@ -17,15 +18,6 @@ namespace cryptounet::math {
 namespace {
 
 std::atomic<std::uint64_t> g_ntt_count{0};
-
-std::size_t bit_reverse(std::size_t x, int bits) {
-  std::size_t r = 0;
-  for (int i = 0; i < bits; ++i) {
-    r = (r << 1) | (x & 1);
-    x >>= 1;
-  }
-  return r;
-}
 
 }  // namespace
 

@@ -5,9 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -54,6 +57,17 @@ inline SplitRun run_cli_split(const std::string& args) {
   }
   std::remove(err_path);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
+}
+
+/// A fresh, empty scratch folder for the running gtest case: TMP/PREFIX_TESTNAME_PID.
+inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() /
+      (prefix + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+       std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 }  // namespace cryptounet::cli_test

@@ -36,11 +36,7 @@ using cli_test::run_cli_split;
 class CliFamily : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cu_fam_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = cli_test::fresh_test_dir("cu_fam");
     model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
     if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
   }

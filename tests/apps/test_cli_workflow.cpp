@@ -59,11 +59,7 @@ data::Image random_image(int w, int h, unsigned seed) {
 class CliWorkflow : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cu_wf_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "_" +
-            std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = cli_test::fresh_test_dir("cu_wf");
     model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
     if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
     image_ = path("img.png");

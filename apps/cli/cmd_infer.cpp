@@ -179,9 +179,10 @@ void run_infer(const InferArgs& a) {
             exchange_s += e->exchange_seconds;
           }
         }
-        std::printf("rank 0: %.3f s in layers (%.3f s of it exchanging ciphertexts), sent %s, received %s; peak RSS "
-                    "%s\nCPU seconds of the inference per rank: %s\n",
-                    report.seconds, exchange_s, human_bytes(static_cast<double>(sent)).c_str(),
+        std::printf("rank 0: %.3f s in layers (%.3f s of it exchanging ciphertexts), %ld key switches (one process: "
+                    "%ld), sent %s, received %s; peak RSS %s\nCPU seconds of the inference per rank: %s\n",
+                    report.seconds, exchange_s, report.total.key_switches(), pf.plan.total.key_switches(),
+                    human_bytes(static_cast<double>(sent)).c_str(),
                     human_bytes(static_cast<double>(received)).c_str(), human_bytes(peak_rss_bytes()).c_str(),
                     cpu.c_str());
       } else {
@@ -193,7 +194,7 @@ void run_infer(const InferArgs& a) {
         auto layers = nlohmann::ordered_json::array();
         for (const nn::LayerReport& l : report.layers) {
           nlohmann::ordered_json x = {{"node", l.node}, {"name", l.name}, {"op", nn::op_name(l.kind)},
-                                      {"seconds", l.seconds}};
+                                      {"seconds", l.seconds}, {"key_switches", l.counts.key_switches()}};
           for (const auto& e : exchange)
             if (e.node == l.node) {
               x["split"] = e.mode;

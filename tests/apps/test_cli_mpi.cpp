@@ -153,7 +153,7 @@ TEST_F(CliMpi, LatencyModeSplitsLayersAndGivesTheSameBytes) {
     // Rank 0's table: conv2 has 2 outputs, rank 0 computed 1 of them.
     EXPECT_TRUE(std::regex_search(m.output, std::regex("/conv2/Conv +Conv2d +outputs +2 +1 "))) << m.output;
     if (np == 2)  // a layer split by input: rank 0 hoisted 1 of its 2 inputs and received partial sums
-      EXPECT_TRUE(std::regex_search(m.output, std::regex(" Conv2d +inputs +[0-9]+ +[0-9]+ +1 +[0-9.]+ +[0-9.]+ [KMG]?i?B +[1-9][0-9.]* [KMG]i?B ")))
+      EXPECT_TRUE(std::regex_search(m.output, std::regex(" (Conv2d|ConvTranspose2d) +inputs +[0-9]+ +[0-9]+ +1 +[0-9.]+ +[0-9.]+ [KMG]?i?B +[1-9][0-9.]* [KMG]i?B ")))
           << m.output;
     EXPECT_THAT(m.output, HasSubstr("CPU seconds of the inference per rank"));
     EXPECT_EQ(slurp(out), want) << "latency mode with " << np << " ranks differs from the single-process run";

@@ -48,10 +48,10 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
   auto& be = env.be;
   const Node& node = env.graph.nodes[n];
   const int level = env.plan.layers[n].level + 1;
-  for (const Ct& x : in.cts)
-    if (B::level(x) != level)
+  for (std::size_t i = 0; i < in.cts.size(); ++i)
+    if (env.input_here(static_cast<int>(i)) && B::level(in.cts[i]) != level)
       throw InvalidArgument("run_encrypted: node '" + node.name + "' input at level " +
-                            std::to_string(B::level(x)) + ", expected " + std::to_string(level));
+                            std::to_string(B::level(in.cts[i])) + ", expected " + std::to_string(level));
   env.start_layer(level);
   const double target = be.default_scale();
   const double prod_scale = target * be.modulus(level);
@@ -60,6 +60,7 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
   const int slots = be.slots();
 
   std::map<std::pair<int, int>, Ct> acc;  // (out_ct, out_step) -> accumulated products
+  std::map<std::pair<int, int>, int> first_in;  // split by input: the first input in each sum
   auto accumulate_plain = [&](int j, int step, const Ct& src, const Pt& pt) {
     auto it = acc.find({j, step});
     if (it == acc.end())
@@ -98,11 +99,15 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
     const int i = op.terms[t0].in_ct;
     std::size_t t1 = t0;
     while (t1 < op.terms.size() && op.terms[t1].in_ct == i) ++t1;
+    if (!env.input_here(i)) {  // split by input: another process's input
+      t0 = t1;
+      continue;
+    }
     // Baby steps: every input rotation of this ciphertext, hoisted into one decomposition.
     std::vector<int> steps;
     std::vector<std::vector<RowProduct>> rps(t1 - t0);
     for (std::size_t t = t0; t < t1; ++t) {
-      if (!env.mine(n, op.terms[t].out_ct, op.out_team)) continue;  // another process's output
+      if (!env.products_for(n, op.terms[t].out_ct, op.out_team)) continue;  // another process's output
       rps[t - t0] = row_products(op.terms[t]);
       const int s = op.terms[t].in_step;
       if (!rps[t - t0].empty() && s != 0 && std::find(steps.begin(), steps.end(), s) == steps.end())
@@ -123,6 +128,7 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
       const auto& rp = rps[t - t0];
       if (rp.empty()) continue;
       const Ct& src = source(term.in_step);
+      if (env.split_inputs()) first_in.emplace(std::make_pair(term.out_ct, term.out_step), i);
       if (diagonal) {
         std::vector<double> values;
         if constexpr (LayerEnv<B>::kValues) {
@@ -160,6 +166,7 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
     t0 = t1;
   }
   flush_const();
+  if (env.split_inputs()) env.reduce(n, acc, first_in);  // now only this process's outputs, summed
 
   HeTensor<Ct> out;
   for (int j = 0; j < op.out_team; ++j) {

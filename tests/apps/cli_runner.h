@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/temp_dir.h"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -59,15 +61,6 @@ inline SplitRun run_cli_split(const std::string& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
 }
 
-/// A fresh, empty scratch folder for the running gtest case: TMP/PREFIX_TESTNAME_PID.
-inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() /
-      (prefix + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
-       std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
-}
+using test_support::fresh_test_dir;
 
 }  // namespace cryptounet::cli_test

@@ -31,11 +31,7 @@ using cli_test::run_cli;
 class CliSegmentation : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cu_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-            "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = test_support::fresh_test_dir("cu_cli");
     // A committed PyTorch-exported model: 1×16×16 → 2 channels (argmax head).
     model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
     if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";

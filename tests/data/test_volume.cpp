@@ -8,6 +8,7 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/volume.h"
 #include "cryptounet/data/volume_slices.h"
+#include "support/temp_dir.h"
 
 #include <unistd.h>
 
@@ -24,15 +25,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class Tmp {
- public:
-  Tmp() {
-    std::string t = (fs::temp_directory_path() / "cu-volume-XXXXXX").string();
-    if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp");
-    dir = t;
-  }
-  ~Tmp() { fs::remove_all(dir); }
-  fs::path dir;
+/// A scratch folder TMP/cu-volume-XXXXXX, removed with its contents.
+struct Tmp : test_support::TempDir {
+  Tmp() : test_support::TempDir("cu-volume") {}
 };
 
 VolumeGeometry geometry(int nx, int ny, int nz, const Affine& a) {
@@ -76,7 +71,7 @@ TEST(NiftiVolume, RoundTripKeepsGeometryAndValues) {
   g.spacing = {0.9, 1.1, 2.5};
   const std::vector<float> vox = ramp(g.voxels());
   for (const char* name : {"m.nii", "m.nii.gz"}) {
-    const std::string p = (t.dir / name).string();
+    const std::string p = (t.path() / name).string();
     write_nifti(p, g, vox, VoxelType::uint8, "test");
     const Volume v = read_nifti_volume(p);
     EXPECT_EQ(v.geometry.dim, g.dim);
@@ -93,10 +88,10 @@ TEST(NiftiVolume, RoundTripKeepsGeometryAndValues) {
   // float32 keeps fractions; uint8 rounds and clamps.
   std::vector<float> f(g.voxels(), 0.25f);
   f[0] = -3, f[1] = 300.4f, f[2] = 1.6f;
-  write_nifti((t.dir / "f.nii").string(), g, f, VoxelType::float32);
-  EXPECT_EQ(read_nifti_volume((t.dir / "f.nii").string()).voxels, f);
-  write_nifti((t.dir / "u.nii").string(), g, f, VoxelType::uint8);
-  const Volume u = read_nifti_volume((t.dir / "u.nii").string());
+  write_nifti((t.path() / "f.nii").string(), g, f, VoxelType::float32);
+  EXPECT_EQ(read_nifti_volume((t.path() / "f.nii").string()).voxels, f);
+  write_nifti((t.path() / "u.nii").string(), g, f, VoxelType::uint8);
+  const Volume u = read_nifti_volume((t.path() / "u.nii").string());
   EXPECT_EQ(u.voxels[0], 0.0f);
   EXPECT_EQ(u.voxels[1], 255.0f);
   EXPECT_EQ(u.voxels[2], 2.0f);
@@ -106,16 +101,16 @@ TEST(NiftiVolume, RoundTripKeepsGeometryAndValues) {
 TEST(NiftiVolume, RefusesBadInput) {
   Tmp t;
   const VolumeGeometry g = geometry(2, 2, 2, affine({{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}}, {0, 0, 0}));
-  EXPECT_THROW(write_nifti((t.dir / "x.png").string(), g, std::vector<float>(8), VoxelType::uint8), InvalidArgument);
-  EXPECT_THROW(write_nifti((t.dir / "x.nii").string(), g, std::vector<float>(7), VoxelType::uint8), InvalidArgument);
-  EXPECT_THROW(write_nifti((t.dir / "no" / "x.nii").string(), g, std::vector<float>(8), VoxelType::uint8), IoError);
-  EXPECT_THROW((void)read_nifti_volume((t.dir / "missing.nii").string()), IoError);
+  EXPECT_THROW(write_nifti((t.path() / "x.png").string(), g, std::vector<float>(8), VoxelType::uint8), InvalidArgument);
+  EXPECT_THROW(write_nifti((t.path() / "x.nii").string(), g, std::vector<float>(7), VoxelType::uint8), InvalidArgument);
+  EXPECT_THROW(write_nifti((t.path() / "no" / "x.nii").string(), g, std::vector<float>(8), VoxelType::uint8), IoError);
+  EXPECT_THROW((void)read_nifti_volume((t.path() / "missing.nii").string()), IoError);
   {
-    std::ofstream o(t.dir / "junk.nii", std::ios::binary);
+    std::ofstream o(t.path() / "junk.nii", std::ios::binary);
     o << std::string(400, 'x');
   }
-  EXPECT_THROW((void)read_nifti_volume((t.dir / "junk.nii").string()), FormatError);
-  EXPECT_THROW((void)read_volume(t.dir.string()), FormatError);  // a folder without DICOM
+  EXPECT_THROW((void)read_nifti_volume((t.path() / "junk.nii").string()), FormatError);
+  EXPECT_THROW((void)read_volume(t.path().string()), FormatError);  // a folder without DICOM
   EXPECT_THROW((void)parse_slice_axis("transverse"), InvalidArgument);
 }
 
@@ -233,16 +228,16 @@ TEST(DicomSeries, SortedAlongTheNormalWithTheLpsToRasAffine) {
   for (int f = 0; f < n; ++f) {
     std::vector<std::int16_t> px(w * h);
     for (int i = 0; i < w * h; ++i) px[i] = static_cast<std::int16_t>(100 * zs[f] + i);
-    std::ofstream o(t.dir / names[f], std::ios::binary);
+    std::ofstream o(t.path() / names[f], std::ios::binary);
     const std::string bytes = mr_slice(w, h, px, "-20\\-30\\" + std::to_string(zs[f]), "1\\0\\0\\0\\1\\0",
                                        "0.7\\0.5", f + 1);
     o.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
   {
-    std::ofstream o(t.dir / "notes.txt");
+    std::ofstream o(t.path() / "notes.txt");
     o << "not a DICOM file";
   }
-  const Volume v = read_volume(t.dir.string());
+  const Volume v = read_volume(t.path().string());
   EXPECT_EQ(v.geometry.dim, (std::array<int, 3>{w, h, n}));
   EXPECT_NEAR(v.geometry.spacing[0], 0.5, 1e-9);  // PixelSpacing is row\column: columns 0.5 apart
   EXPECT_NEAR(v.geometry.spacing[1], 0.7, 1e-9);
@@ -259,21 +254,21 @@ TEST(DicomSeries, SortedAlongTheNormalWithTheLpsToRasAffine) {
   EXPECT_EQ(volume_orientation(v.geometry).code(), "LPS");
 
   // Written as NIfTI and read back: the same affine.
-  write_nifti((t.dir / "v.nii.gz").string(), v.geometry, v.voxels, VoxelType::float32);
-  const Volume r = read_nifti_volume((t.dir / "v.nii.gz").string());
+  write_nifti((t.path() / "v.nii.gz").string(), v.geometry, v.voxels, VoxelType::float32);
+  const Volume r = read_nifti_volume((t.path() / "v.nii.gz").string());
   const Affine b = r.geometry.best_affine();
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 4; ++j) EXPECT_NEAR(a[i][j], b[i][j], 1e-5);
 
   // One DICOM file instead of its folder: refused with a hint.
   try {
-    (void)read_volume((t.dir / "a.dcm").string());
+    (void)read_volume((t.path() / "a.dcm").string());
     ADD_FAILURE() << "a single DICOM file is not a volume";
   } catch (const FormatError& e) {
     EXPECT_NE(std::string(e.what()).find("pass the folder"), std::string::npos) << e.what();
   }
 
   // Two slices at one position: refused.
-  fs::copy_file(t.dir / "a.dcm", t.dir / "d.dcm");
-  EXPECT_THROW((void)read_volume(t.dir.string()), FormatError);
+  fs::copy_file(t.path() / "a.dcm", t.path() / "d.dcm");
+  EXPECT_THROW((void)read_volume(t.path().string()), FormatError);
 }

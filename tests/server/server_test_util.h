@@ -8,6 +8,7 @@
 #include "server/inference_server.h"
 #include "support/fake_format.h"
 #include "support/fake_model_service.h"
+#include "support/temp_dir.h"
 
 #include <arpa/inet.h>
 #include <poll.h>
@@ -27,23 +28,10 @@
 
 namespace cryptounet::server::testing {
 
-class TempDir {
+/// A scratch folder TMP/cu-server-XXXXXX, removed with its contents.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cu-server-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : test_support::TempDir("cu-server") {}
 };
 
 inline constexpr std::size_t kKeyBytes = 1024;

@@ -11,10 +11,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <random>
@@ -44,51 +40,12 @@ nlohmann::json json_of(const SplitRun& r, const std::string& what) {
   }
 }
 
-/// `cryptounet serve ARGS --port 0` as a child process; the port from its first stdout line.
-class ServeChild {
- public:
-  explicit ServeChild(const std::vector<std::string>& args) {
-    int fds[2];
-    if (::pipe(fds) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      std::vector<std::string> all{CU_CLI, "serve", "--port", "0"};
-      all.insert(all.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& s : all) argv.push_back(s.data());
-      argv.push_back(nullptr);
-      ::execv(CU_CLI, argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string line;
-    pollfd p{fds[0], POLLIN, 0};
-    char buf[256];
-    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 60000) > 0) {
-      const ssize_t n = ::read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    const auto at = line.find("127.0.0.1:");
-    if (at != std::string::npos) port_ = std::stoi(line.substr(at + 10));
-  }
-  ~ServeChild() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  [[nodiscard]] int port() const { return port_; }
-  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+/// The command line of `cryptounet serve --port 0 ARGS` (the child prints its port on stdout).
+std::vector<std::string> serve_argv(const std::vector<std::string>& args) {
+  std::vector<std::string> all{CU_CLI, "serve", "--port", "0"};
+  all.insert(all.end(), args.begin(), args.end());
+  return all;
+}
 
 class CliJson : public ::testing::Test {
  protected:
@@ -206,7 +163,9 @@ TEST_F(CliJson, TheOneShotCommandsPrintOneObjectAndTheirLinesOnStderr) {
 }
 
 TEST_F(CliJson, ClientAgainstARealServer) {
-  ServeChild srv({"--model", model_, "--data-dir", path("srv"), "--threads", "1", "--insecure-test-params=11"});
+  test_support::ServerProcess srv(
+      serve_argv({"--model", model_, "--data-dir", path("srv"), "--threads", "1", "--insecure-test-params=11"}),
+      std::chrono::seconds(60));
   ASSERT_GT(srv.port(), 0) << "serve did not start";
   const std::string common = "client --server " + srv.url() + " --no-cache --key-dir " + path("k") + " -o " +
                              path("out") + " --threads 1 " + image_;

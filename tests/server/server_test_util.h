@@ -12,6 +12,8 @@
 #include "support/temp_dir.h"
 
 #include <arpa/inet.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -28,6 +31,20 @@
 #include <vector>
 
 namespace cryptounet::server::testing {
+
+using client::InferenceClient;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+/// The tests write to sockets the server may have closed: a broken pipe must be an error
+/// return, not a signal that ends the test binary.
+inline const int kIgnoreSigpipe = [] {
+  std::signal(SIGPIPE, SIG_IGN);
+  return 0;
+}();
+
+/// The Authorization header for a session token.
+inline httplib::Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
 /// A scratch folder TMP/cu-server-XXXXXX, removed with its contents.
 class TempDir : public test_support::TempDir {

@@ -1,5 +1,7 @@
 #include "cli/workflow_util.h"
 
+#include "client/security_policy.h"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -24,6 +26,13 @@ double peak_rss_bytes() {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) * 1024.0;  // Linux: KiB
+}
+
+nn::PlanFile read_client_plan(const std::string& path, const InsecureParams& insecure) {
+  nn::PlanFile pf = nn::read_plan_file(path);
+  check_insecure_ring(insecure, pf.plan.log_n, "plan '" + path + "'");
+  client::check_plan_security(pf.plan, insecure.given, "plan '" + path + "'");
+  return pf;
 }
 
 void warn_if_insecure(const nn::Plan& plan) {

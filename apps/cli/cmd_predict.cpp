@@ -28,9 +28,7 @@ void setup_predict(CLI::App& root) {
   auto a = std::make_shared<PredictArgs>();
   CLI::App* cmd = root.add_subcommand(
       "predict", "Segment one image in plaintext (reference executor; no encryption)");
-  cmd->add_option("--model", a->model, "ONNX model (its .card.json beside it is read if present)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  add_model_option(cmd, a->model);
   cmd->add_option("image", a->image, std::string("Input image: ") + kImageFormats);
   add_deprecated_option(cmd, "--image", a->image, "give the image as the positional argument");
   cmd->add_option("-o,--out", a->out, "Output mask PNG (0/255)")->required();

@@ -41,9 +41,7 @@ void setup_segment(CLI::App& root) {
   auto a = std::make_shared<SegmentArgs>();
   CLI::App* cmd = root.add_subcommand(
       "segment", "Segment one image under encryption, the whole client/server chain locally");
-  cmd->add_option("--model", a->model, "ONNX model (its .card.json beside it is read if present)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  add_model_option(cmd, a->model);
   cmd->add_option("image", a->image, std::string("Input image: ") + kImageFormats)->required();
   cmd->add_option("-o,--out", a->out, "Mask PNG to write (0/255)")->required();
   cmd->add_option("--overlay", a->overlay, "Also write the image with the mask drawn on it");

@@ -11,6 +11,12 @@ void require_input(bool given, const std::string& what, const std::string& usage
   if (!given) throw InvalidArgument(what + " is required (usage: " + usage + ")");
 }
 
+CLI::Option* add_model_option(CLI::App* cmd, std::string& model) {
+  return cmd->add_option("--model", model, "ONNX model (its .card.json beside it is read if present)")
+      ->required()
+      ->check(CLI::ExistingFile);
+}
+
 CLI::Option* add_slice_option(CLI::App* cmd, int& slice) {
   return cmd->add_option("--slice", slice,
                          "Volumes: the DICOM frame / NIfTI z slice / TIFF page to read (default: "

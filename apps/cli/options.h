@@ -33,6 +33,9 @@ CLI::Option* add_deprecated_option(CLI::App* cmd, const std::string& old_name, T
 /// InvalidArgument "WHAT is required (usage: USAGE)" unless `given`.
 void require_input(bool given, const std::string& what, const std::string& usage);
 
+/// --model: the ONNX model a plaintext or planning command reads (required, an existing file).
+CLI::Option* add_model_option(CLI::App* cmd, std::string& model);
+
 /// --slice: which plane of a volume an image command reads (data::read_any_image's `slice`).
 CLI::Option* add_slice_option(CLI::App* cmd, int& slice);
 

@@ -242,6 +242,21 @@ struct InferenceServer::Impl {
     res.set_header("Connection", "close");
   }
 
+  /// read_blob, then the model's `validate` (throws Error) on the body: on refusal fills `res`
+  /// (400 "WHAT rejected: ..." for a body the model refuses) and returns false.
+  template <class Validate>
+  bool read_valid_blob(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                       const BlobSize& rule, const char* what, Validate validate, std::string& body) {
+    if (!read_blob(req, res, reader, rule, what, body)) return false;
+    try {
+      validate(body);
+    } catch (const Error& e) {
+      reply_error(res, 400, std::string(what) + " rejected: " + e.what());
+      return false;
+    }
+    return true;
+  }
+
   /// Reads a binary body under `rule`. On refusal fills `res` and returns false.
   bool read_blob(const httplib::Request& req, httplib::Response& res,
                  const httplib::ContentReader& reader, const BlobSize& rule, const char* what,
@@ -489,12 +504,9 @@ struct InferenceServer::Impl {
                                        "); retry later");
     }
     std::string keys;
-    if (!read_blob(req, res, reader, model.eval_keys_size(), "evaluation keys", keys)) return;
-    try {
-      model.validate_eval_keys(keys);
-    } catch (const Error& e) {
-      return reply_error(res, 400, std::string("evaluation keys rejected: ") + e.what());
-    }
+    if (!read_valid_blob(req, res, reader, model.eval_keys_size(), "evaluation keys",
+                         [&](std::string_view k) { model.validate_eval_keys(k); }, keys))
+      return;
     try {
       auto created = store.create_session(model.name(), keys);
       metrics.bytes_in += keys.size();
@@ -537,12 +549,9 @@ struct InferenceServer::Impl {
     }
     const ModelService& model = *models.at(*model_name);
     std::string ct;
-    if (!read_blob(req, res, reader, model.ciphertext_size(), "ciphertext", ct)) return;
-    try {
-      model.validate_ciphertext(ct);
-    } catch (const Error& e) {
-      return reply_error(res, 400, std::string("ciphertext rejected: ") + e.what());
-    }
+    if (!read_valid_blob(req, res, reader, model.ciphertext_size(), "ciphertext",
+                         [&](std::string_view c) { model.validate_ciphertext(c); }, ct))
+      return;
     try {
       auto submitted = store.submit_job(sid, key, ct);
       if (submitted.created) metrics.bytes_in += ct.size();

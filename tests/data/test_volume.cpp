@@ -8,6 +8,7 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/volume.h"
 #include "cryptounet/data/volume_slices.h"
+#include "data/image_writers.h"
 #include "support/temp_dir.h"
 
 #include <unistd.h>
@@ -170,35 +171,17 @@ TEST(VolumeSlices, FlippedAndPermutedAxesGiveTheSameAnatomicalSlices) {
 
 namespace {
 
-void put16(std::string& s, std::uint16_t v) { s.append(reinterpret_cast<const char*>(&v), 2); }
-void put32(std::string& s, std::uint32_t v) { s.append(reinterpret_cast<const char*>(&v), 4); }
-void elem(std::string& s, std::uint16_t g, std::uint16_t e, const char* vr, std::string value) {
-  if (value.size() % 2) value += (std::string(vr) == "UI" ? '\0' : ' ');
-  put16(s, g);
-  put16(s, e);
-  s += vr;
-  put16(s, static_cast<std::uint16_t>(value.size()));
-  s += value;
-}
-std::string us(std::uint16_t v) { return std::string(reinterpret_cast<const char*>(&v), 2); }
+using test_images::dicom_head;
+using test_images::dicom_pixel_data;
+using test_images::dicom_signed16_bits;
+using test_images::elem;
+using test_images::us;
 
 /// One 16-bit MR slice (Explicit VR Little Endian) with position, orientation and spacing.
 std::string mr_slice(int w, int h, const std::vector<std::int16_t>& px, const std::string& ipp,
                      const std::string& iop, const std::string& spacing, int instance) {
-  std::string meta;
-  put16(meta, 0x0002), put16(meta, 0x0001), meta += "OB", put16(meta, 0), put32(meta, 2), meta += std::string("\0\1", 2);
-  elem(meta, 0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.4");
-  elem(meta, 0x0002, 0x0003, "UI", "1.2.826.0.1.3680043.2.1125.1." + std::to_string(instance));
-  elem(meta, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1");
-  std::string f(128, '\0');
-  f += "DICM";
-  std::string gl;
-  put32(gl, static_cast<std::uint32_t>(meta.size()));
-  elem(f, 0x0002, 0x0000, "UL", gl);
-  f += meta;
-  elem(f, 0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.4");
-  elem(f, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.2.1125.1." + std::to_string(instance));
-  elem(f, 0x0008, 0x0060, "CS", "MR");
+  std::string f = dicom_head("1.2.840.10008.5.1.4.1.1.4", "1.2.826.0.1.3680043.2.1125.1." + std::to_string(instance),
+                             "MR");
   elem(f, 0x0020, 0x0013, "IS", std::to_string(instance));
   elem(f, 0x0020, 0x0032, "DS", ipp);
   elem(f, 0x0020, 0x0037, "DS", iop);
@@ -207,13 +190,8 @@ std::string mr_slice(int w, int h, const std::vector<std::int16_t>& px, const st
   elem(f, 0x0028, 0x0010, "US", us(static_cast<std::uint16_t>(h)));
   elem(f, 0x0028, 0x0011, "US", us(static_cast<std::uint16_t>(w)));
   elem(f, 0x0028, 0x0030, "DS", spacing);
-  elem(f, 0x0028, 0x0100, "US", us(16));
-  elem(f, 0x0028, 0x0101, "US", us(16));
-  elem(f, 0x0028, 0x0102, "US", us(15));
-  elem(f, 0x0028, 0x0103, "US", us(1));
-  put16(f, 0x7fe0), put16(f, 0x0010), f += "OW", put16(f, 0);
-  put32(f, static_cast<std::uint32_t>(px.size() * 2));
-  f.append(reinterpret_cast<const char*>(px.data()), px.size() * 2);
+  dicom_signed16_bits(f);
+  dicom_pixel_data(f, px);
   return f;
 }
 

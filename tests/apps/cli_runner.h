@@ -5,12 +5,18 @@
 #include "support/child_process.h"
 #include "support/temp_dir.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <string>
 
 namespace cryptounet::cli_test {
+
+// What every CLI test uses, for a `using namespace cli_test;` in the test file.
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 using Run = test_support::CommandResult;       // status; output: stdout and stderr
 using SplitRun = test_support::SplitResult;  // status; out: stdout only (JSON, tables); err: stderr only

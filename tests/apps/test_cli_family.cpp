@@ -27,11 +27,7 @@
 namespace cryptounet {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::Not;
-using cli_test::run_cli;
-using cli_test::run_cli_split;
+using namespace cli_test;
 
 class CliFamily : public ::testing::Test {
  protected:

@@ -20,9 +20,7 @@
 namespace cryptounet {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using cli_test::run_cli;
+using namespace cli_test;
 
 class CliHardening : public ::testing::Test {
  protected:

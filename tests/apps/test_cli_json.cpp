@@ -20,12 +20,7 @@
 namespace cryptounet {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::Not;
-using cli_test::run_cli;
-using cli_test::run_cli_split;
-using cli_test::SplitRun;
+using namespace cli_test;
 
 /// stdout parses as one JSON object; returns it (an empty object, with a test failure, if not).
 nlohmann::json json_of(const SplitRun& r, const std::string& what) {

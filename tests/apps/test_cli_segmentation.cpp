@@ -22,11 +22,7 @@
 namespace cryptounet {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-
-using cli_test::Run;
-using cli_test::run_cli;
+using namespace cli_test;
 
 class CliSegmentation : public ::testing::Test {
  protected:

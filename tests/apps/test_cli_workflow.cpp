@@ -34,12 +34,7 @@
 namespace cryptounet {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::Not;
-
-using cli_test::Run;
-using cli_test::run_cli;
+using namespace cli_test;
 
 void truncate_copy(const std::string& from, const std::string& to, double fraction) {
   std::ifstream in(from, std::ios::binary);

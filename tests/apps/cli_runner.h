@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
 
 namespace cryptounet::cli_test {
 
@@ -31,5 +32,26 @@ inline SplitRun run_cli_split(const std::string& args) {
 }
 
 using test_support::fresh_test_dir;
+
+/// A CLI test case with its own scratch folder (dir_, path(NAME)) and the committed PyTorch-exported
+/// fixture model_ (tests/fixtures/random_ops.onnx: 1x16x16 -> 2 channels, argmax head); skips,
+/// saying so, when the fixture is missing. `prefix` names the scratch folder (TMP/PREFIX_TEST_PID).
+class CliTest : public ::testing::Test {
+ protected:
+  explicit CliTest(std::string prefix) : prefix_(std::move(prefix)) {}
+  void SetUp() override {
+    dir_ = fresh_test_dir(prefix_);
+    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
+    if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  [[nodiscard]] std::string path(const std::string& p) const { return (dir_ / p).string(); }
+
+  fs::path dir_;
+  std::string model_;
+
+ private:
+  std::string prefix_;
+};
 
 }  // namespace cryptounet::cli_test

@@ -29,15 +29,9 @@ namespace {
 
 using namespace cli_test;
 
-class CliFamily : public ::testing::Test {
+class CliFamily : public CliTest {
  protected:
-  void SetUp() override {
-    dir_ = cli_test::fresh_test_dir("cu_fam");
-    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
-    if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& p) const { return (dir_ / p).string(); }
+  CliFamily() : CliTest("cu_fam") {}
 
   /// One 16x16 grey image (values 0..255, both ends present) in every format; returns
   /// {format name: file}. The medical formats' min-max stretch then gives exactly v / 255.
@@ -72,8 +66,6 @@ class CliFamily : public ::testing::Test {
     return files;
   }
 
-  fs::path dir_;
-  std::string model_;
 };
 
 TEST(CliHelp, NoCommandHelpAndTypos) {

@@ -42,23 +42,20 @@ std::vector<std::string> serve_argv(const std::vector<std::string>& args) {
   return all;
 }
 
-class CliJson : public ::testing::Test {
+class CliJson : public CliTest {
  protected:
+  CliJson() : CliTest("cu_json") {}
   void SetUp() override {
-    dir_ = cli_test::fresh_test_dir("cu_json");
-    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
-    if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
+    CliTest::SetUp();
+    if (IsSkipped()) return;
     data::Image img(16, 16);
     std::mt19937 rng(3);
     for (auto& p : img.pixels) p = static_cast<float>(rng() % 256) / 255.0f;
     image_ = path("img.png");
     data::write_image_png(image_, img);
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& p) const { return (dir_ / p).string(); }
 
-  fs::path dir_;
-  std::string model_, image_;
+  std::string image_;
 };
 
 TEST_F(CliJson, TheWorkflowCommandsPrintOneObjectAndTheirLinesOnStderr) {

@@ -24,18 +24,9 @@ namespace {
 
 using namespace cli_test;
 
-class CliSegmentation : public ::testing::Test {
+class CliSegmentation : public CliTest {
  protected:
-  void SetUp() override {
-    dir_ = test_support::fresh_test_dir("cu_cli");
-    // A committed PyTorch-exported model: 1×16×16 → 2 channels (argmax head).
-    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
-    if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& p) const { return (dir_ / p).string(); }
-  fs::path dir_;
-  std::string model_;
+  CliSegmentation() : CliTest("cu_cli") {}
 };
 
 TEST_F(CliSegmentation, SynthPredictEvaluate) {

@@ -12,6 +12,7 @@
 #include "support/temp_dir.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <poll.h>
@@ -45,6 +46,18 @@ inline const int kIgnoreSigpipe = [] {
 
 /// The Authorization header for a session token.
 inline httplib::Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+/// Expects `call` to throw client::ServerError with HTTP `status`; `refusal_missed` is the failure
+/// message when it throws nothing.
+template <class F>
+void expect_server_error(int status, F&& call, const std::string& refusal_missed = "no ServerError was thrown") {
+  try {
+    call();
+    ADD_FAILURE() << refusal_missed;
+  } catch (const client::ServerError& e) {
+    EXPECT_EQ(e.status(), status) << e.what();
+  }
+}
 
 /// A scratch folder TMP/cu-server-XXXXXX, removed with its contents.
 class TempDir : public test_support::TempDir {

@@ -39,11 +39,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A scratch folder TMP/cu-imgfile-XXXXXX, removed with its contents.
-struct Tmp : test_support::TempDir {
-  Tmp() : test_support::TempDir("cu-imgfile") {}
-};
-
 using test_images::make_dicom;
 using test_images::make_nifti;
 using test_images::put16;
@@ -53,7 +48,7 @@ inline void write(const fs::path& p, const std::string& bytes) { test_images::wr
 }  // namespace
 
 TEST(DicomReader, SixteenBitWithRescaleAndMonochrome1) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   const int w = 5, h = 3;
   std::vector<std::int16_t> px(w * h);
   for (int i = 0; i < w * h; ++i) px[i] = static_cast<std::int16_t>(-300 + 97 * i);
@@ -75,7 +70,7 @@ TEST(DicomReader, SixteenBitWithRescaleAndMonochrome1) {
 }
 
 TEST(DicomReader, MultiFrameSelectionAndBadInput) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   const int w = 4, h = 4, frames = 3;
   std::vector<std::int16_t> px(w * h * frames);
   for (int f = 0; f < frames; ++f)
@@ -100,7 +95,7 @@ TEST(DicomReader, MultiFrameSelectionAndBadInput) {
 }
 
 TEST(NiftiReader, SlicesPlainAndGzipped) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   const int nx = 6, ny = 4, nz = 3;
   std::vector<std::int16_t> vox(nx * ny * nz);
   for (int z = 0; z < nz; ++z)
@@ -137,7 +132,7 @@ TEST(NiftiReader, SlicesPlainAndGzipped) {
 }
 
 TEST(ImageFile, PngStillGoesToStbAndConstantPlanesAreZero) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   Image img(3, 2);
   img.pixels = {0.f, 0.2f, 0.4f, 0.6f, 0.8f, 1.f};
   const fs::path p = t.path() / "x.png";
@@ -172,7 +167,7 @@ void write_tiff(const fs::path& p, int w, int h, int spp, int bits, int format, 
 }  // namespace
 
 TEST(TiffReader, GreyRgbAndFloat) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   const int w = 5, h = 3;
   std::vector<std::uint16_t> g16(w * h);
   for (int i = 0; i < w * h; ++i) g16[i] = static_cast<std::uint16_t>(4000 * i + 7);
@@ -218,7 +213,7 @@ TEST(ImageFileStem, DropsTheImageExtensionOnce) {
 }
 
 TEST(TiffReader, BaselineEightBitGreyWrittenByteByByte) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   std::vector<std::uint8_t> px{0, 51, 102, 153, 204, 255};
   const fs::path p = t.path() / "g.tif";
   write(p, test_images::make_tiff8(3, 2, px));
@@ -302,7 +297,7 @@ std::string format_error_of(F&& f) {
 }  // namespace
 
 TEST(DecompressionBombs, DeclaredSizesAreCheckedBeforeDecoding) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   // PNG: 16384 x 16384 RGBA (1 GiB decoded) from a ~1 KB file.
   const fs::path png = t.path() / "bomb.png";
   write(png, make_png_bomb(16384, 16384));
@@ -337,7 +332,7 @@ TEST(DecompressionBombs, DeclaredSizesAreCheckedBeforeDecoding) {
 // hold no pixel data beyond the PNG's, so for them a message other than the size refusal means the
 // reader went on to decode).
 TEST(DecompressionBombs, TheModelSizeIsTheLimitWhereItIsKnown) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   const PlaneLimit exact{64, 64, false, "model 'm'"};
   const PlaneLimit resample{64, 64, true, "model 'm'"};
   auto error_of = [](const std::function<void()>& f) -> std::string {
@@ -379,7 +374,7 @@ TEST(DecompressionBombs, TheModelSizeIsTheLimitWhereItIsKnown) {
 }
 
 TEST(InputKinds, FolderAndFifoAreRefusedClearlyWithoutHanging) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   try {
     (void)read_any_image(t.path().string());
     ADD_FAILURE() << "a folder was read as an image";

@@ -26,11 +26,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A scratch folder TMP/cu-volume-XXXXXX, removed with its contents.
-struct Tmp : test_support::TempDir {
-  Tmp() : test_support::TempDir("cu-volume") {}
-};
-
 VolumeGeometry geometry(int nx, int ny, int nz, const Affine& a) {
   VolumeGeometry g;
   g.dim = {nx, ny, nz};
@@ -61,7 +56,7 @@ std::vector<float> ramp(std::size_t n) {
 }  // namespace
 
 TEST(NiftiVolume, RoundTripKeepsGeometryAndValues) {
-  Tmp t;
+  const test_support::TempDir t("cu-volume");
   VolumeGeometry g = geometry(7, 5, 3, affine({{{-0.9, 0, 0}, {0, 1.1, 0}, {0, 0, 2.5}}}, {12.5, -30.25, 7}));
   g.qform_code = 1;
   g.quatern_b = 0;
@@ -100,7 +95,7 @@ TEST(NiftiVolume, RoundTripKeepsGeometryAndValues) {
 }
 
 TEST(NiftiVolume, RefusesBadInput) {
-  Tmp t;
+  const test_support::TempDir t("cu-volume");
   const VolumeGeometry g = geometry(2, 2, 2, affine({{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}}, {0, 0, 0}));
   EXPECT_THROW(write_nifti((t.path() / "x.png").string(), g, std::vector<float>(8), VoxelType::uint8), InvalidArgument);
   EXPECT_THROW(write_nifti((t.path() / "x.nii").string(), g, std::vector<float>(7), VoxelType::uint8), InvalidArgument);
@@ -198,7 +193,7 @@ std::string mr_slice(int w, int h, const std::vector<std::int16_t>& px, const st
 }  // namespace
 
 TEST(DicomSeries, SortedAlongTheNormalWithTheLpsToRasAffine) {
-  Tmp t;
+  const test_support::TempDir t("cu-volume");
   const int w = 4, h = 3, n = 3;
   // Axial slices at z = 10, 12.5, 15 (LPS), written in the order 15, 10, 12.5 under names that sort otherwise.
   const double zs[n] = {15.0, 10.0, 12.5};

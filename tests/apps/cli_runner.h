@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <initializer_list>
 #include <string>
 #include <utility>
 
@@ -32,6 +33,20 @@ inline SplitRun run_cli_split(const std::string& args) {
 }
 
 using test_support::fresh_test_dir;
+
+/// `cryptounet ARGS` exits with `status` and its output (stdout + stderr) holds each of `parts`.
+inline void expect_cli_exit(const std::string& args, int status, std::initializer_list<const char*> parts) {
+  const Run r = run_cli(args);
+  EXPECT_EQ(r.status, status) << args << "\n" << r.output;
+  for (const char* part : parts) EXPECT_THAT(r.output, HasSubstr(part)) << args;
+}
+
+/// `cryptounet ARGS` fails (any non-zero status) and its output holds each of `parts`.
+inline void expect_cli_fails(const std::string& args, std::initializer_list<const char*> parts) {
+  const Run r = run_cli(args);
+  EXPECT_NE(r.status, 0) << args << "\n" << r.output;
+  for (const char* part : parts) EXPECT_THAT(r.output, HasSubstr(part)) << args;
+}
 
 /// A CLI test case with its own scratch folder (dir_, path(NAME)) and the committed PyTorch-exported
 /// fixture model_ (tests/fixtures/random_ops.onnx: 1x16x16 -> 2 channels, argmax head); skips,

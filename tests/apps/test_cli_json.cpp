@@ -204,9 +204,7 @@ TEST_F(CliJson, InsecureTestParamsHasOneShape) {
 
   // Where a command is given a plan: the consent, and a value must be the plan's ring.
   const std::string plan = path("c.cup");  // N=2^11
-  r = run_cli("keygen " + plan + " -o " + path("k0") + " --threads 1");
-  EXPECT_NE(r.status, 0);
-  EXPECT_THAT(r.output, HasSubstr("--insecure-test-params"));
+  expect_cli_fails("keygen " + plan + " -o " + path("k0") + " --threads 1", {"--insecure-test-params"});
   r = run_cli("keygen " + plan + " -o " + path("k1") + " --threads 1 --insecure-test-params=12");
   EXPECT_NE(r.status, 0);
   EXPECT_THAT(r.output, HasSubstr("--insecure-test-params=12 expects N=2^12, but plan '" + plan + "' is at N=2^11"));

@@ -126,9 +126,7 @@ TEST_F(CliSegmentation, ClearErrors) {
     std::fputs("not a model", f);
     std::fclose(f);
   }
-  r = run_cli("predict --model " + path("bad.onnx") + " --image x.png --out y.png");
-  EXPECT_NE(r.status, 0);
-  EXPECT_THAT(r.output, HasSubstr("not a valid ONNX model"));
+  expect_cli_fails("predict --model " + path("bad.onnx") + " --image x.png --out y.png", {"not a valid ONNX model"});
 }
 
 }  // namespace

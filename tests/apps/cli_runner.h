@@ -58,8 +58,11 @@ class CliTest : public ::testing::Test {
     dir_ = fresh_test_dir(prefix_);
     model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
     if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
+    prepare();
   }
   void TearDown() override { fs::remove_all(dir_); }
+  /// A derived fixture's own set-up (input files in dir_), run after the scratch folder exists.
+  virtual void prepare() {}
   [[nodiscard]] std::string path(const std::string& p) const { return (dir_ / p).string(); }
 
   fs::path dir_;

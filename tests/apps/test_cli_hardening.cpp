@@ -25,9 +25,7 @@ using namespace cli_test;
 class CliHardening : public CliTest {
  protected:
   CliHardening() : CliTest("cu_hard") {}
-  void SetUp() override {
-    CliTest::SetUp();
-    if (IsSkipped()) return;
+  void prepare() override {
     ::chmod(dir_.c_str(), 0700);
   }
   std::string insecure_plan() {

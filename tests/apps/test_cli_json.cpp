@@ -45,9 +45,7 @@ std::vector<std::string> serve_argv(const std::vector<std::string>& args) {
 class CliJson : public CliTest {
  protected:
   CliJson() : CliTest("cu_json") {}
-  void SetUp() override {
-    CliTest::SetUp();
-    if (IsSkipped()) return;
+  void prepare() override {
     data::Image img(16, 16);
     std::mt19937 rng(3);
     for (auto& p : img.pixels) p = static_cast<float>(rng() % 256) / 255.0f;

@@ -54,9 +54,7 @@ data::Image random_image(int w, int h, unsigned seed) {
 class CliWorkflow : public CliTest {
  protected:
   CliWorkflow() : CliTest("cu_wf") {}
-  void SetUp() override {
-    CliTest::SetUp();
-    if (IsSkipped()) return;
+  void prepare() override {
     image_ = path("img.png");
     data::write_image_png(image_, random_image(16, 16, 9));
   }

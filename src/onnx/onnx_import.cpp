@@ -69,60 +69,32 @@ ConstTensor read_tensor(const onnx::TensorProto& t, const std::string& where) {
                         std::to_string(t.raw_data().size()) + " raw bytes, its dims " +
                         join_ints(out.dims) + " need " + std::to_string(count * elem));
   };
-  if (type == onnx::TensorProto::FLOAT) {
+  // The values as element type T: little-endian raw bytes (the host is little-endian), or the
+  // typed repeated field; either must hold exactly `count` values.
+  auto read_values = [&](auto element, const auto& field) {
+    using T = decltype(element);
     if (raw) {
-      check_raw(sizeof(float));
+      check_raw(sizeof(T));
       out.values.resize(count);
       for (std::size_t i = 0; i < count; ++i) {
-        float f;
-        std::memcpy(&f, t.raw_data().data() + i * sizeof(float), sizeof f);  // little-endian host
-        out.values[i] = f;
-      }
-    } else {
-      check_count(static_cast<std::size_t>(t.float_data_size()));
-      out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i) out.values[i] = t.float_data(static_cast<int>(i));
-    }
-  } else if (type == onnx::TensorProto::DOUBLE) {
-    if (raw) {
-      check_raw(sizeof(double));
-      out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i)
-        std::memcpy(&out.values[i], t.raw_data().data() + i * sizeof(double), sizeof(double));
-    } else {
-      check_count(static_cast<std::size_t>(t.double_data_size()));
-      out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i) out.values[i] = t.double_data(static_cast<int>(i));
-    }
-  } else if (type == onnx::TensorProto::INT64) {
-    if (raw) {
-      check_raw(sizeof(int64_t));
-      out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i) {
-        int64_t v;
+        T v;
         std::memcpy(&v, t.raw_data().data() + i * sizeof v, sizeof v);
         out.values[i] = static_cast<double>(v);
       }
     } else {
-      check_count(static_cast<std::size_t>(t.int64_data_size()));
+      check_count(static_cast<std::size_t>(field.size()));
       out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i)
-        out.values[i] = static_cast<double>(t.int64_data(static_cast<int>(i)));
+      for (std::size_t i = 0; i < count; ++i) out.values[i] = static_cast<double>(field.Get(static_cast<int>(i)));
     }
+  };
+  if (type == onnx::TensorProto::FLOAT) {
+    read_values(float{}, t.float_data());
+  } else if (type == onnx::TensorProto::DOUBLE) {
+    read_values(double{}, t.double_data());
+  } else if (type == onnx::TensorProto::INT64) {
+    read_values(int64_t{}, t.int64_data());
   } else if (type == onnx::TensorProto::INT32) {
-    if (raw) {
-      check_raw(sizeof(int32_t));
-      out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i) {
-        int32_t v;
-        std::memcpy(&v, t.raw_data().data() + i * sizeof v, sizeof v);
-        out.values[i] = v;
-      }
-    } else {
-      check_count(static_cast<std::size_t>(t.int32_data_size()));
-      out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i) out.values[i] = t.int32_data(static_cast<int>(i));
-    }
+    read_values(int32_t{}, t.int32_data());
   } else {
     throw Unsupported(where + ": tensor '" + t.name() + "' has ONNX data type " +
                       std::to_string(type) + "; only float, double and integer weights are read");

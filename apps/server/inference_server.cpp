@@ -218,6 +218,14 @@ struct InferenceServer::Impl {
     res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
   }
 
+  /// The store could not write a `thing` ("session", "job"): the detail (with server paths) goes
+  /// to the log, not to the client, who gets 507 and Retry-After.
+  void cannot_store(httplib::Response& res, const std::string& thing, const IoError& e) {
+    std::fprintf(stderr, "serve: cannot store a %s: %s\n", thing.c_str(), e.what());
+    busy(res);
+    reply_error(res, 507, "the server cannot store the " + thing + " now (storage full?); retry later");
+  }
+
   /// Called when a request with a body is refused before its body was read. A body of at most
   /// the largest blob size is read and discarded (within the upload deadline), so the client
   /// gets the answer and the keep-alive connection stays in step; anything else closes the
@@ -516,18 +524,14 @@ struct InferenceServer::Impl {
                                 {"model", model.name()},
                                 {"ttl_seconds", config.ttl.count()}});
     } catch (const TooManySessions&) {
-      metrics.rejected_busy += 1;
-      res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
+      busy(res);
       reply_error(res, 503, "the server holds its maximum of " + std::to_string(config.max_sessions) +
                                 " sessions; retry later");
     } catch (const KeyQuotaFull&) {
       busy(res);
       reply_error(res, 507, "the server's storage quota for evaluation keys is used up; retry later");
     } catch (const IoError& e) {
-      // The detail (with server paths) goes to the log, not to the client.
-      std::fprintf(stderr, "serve: cannot store a session: %s\n", e.what());
-      busy(res);
-      reply_error(res, 507, "the server cannot store the session now (storage full?); retry later");
+      cannot_store(res, "session", e);
     }
   }
 
@@ -559,8 +563,7 @@ struct InferenceServer::Impl {
       reply_json(res, submitted.created ? 202 : 200,
                  json{{"job_id", submitted.job_id}, {"duplicate", !submitted.created}});
     } catch (const QueueFull&) {
-      metrics.rejected_busy += 1;
-      res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
+      busy(res);
       reply_error(res, 503, "queue full (" + std::to_string(config.queue_capacity) +
                                 " jobs waiting); retry later");
     } catch (const TooManyJobs&) {
@@ -576,9 +579,7 @@ struct InferenceServer::Impl {
       busy(res);
       reply_error(res, 503, "this session has its share of the queue waiting; retry later");
     } catch (const IoError& e) {
-      std::fprintf(stderr, "serve: cannot store a job: %s\n", e.what());
-      busy(res);
-      reply_error(res, 507, "the server cannot store the job now (storage full?); retry later");
+      cannot_store(res, "job", e);
     }
   }
 

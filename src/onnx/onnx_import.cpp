@@ -314,16 +314,23 @@ class Importer {
                       " on every side) is supported");
   }
 
+  /// The weight (input 1) of a convolution or transposed convolution: 4-D (else refused, with
+  /// `not_4d_note` after "not 4-D"), and the node ungrouped (group = 1, the only one supported).
+  const ConstTensor& conv_weight(const onnx::NodeProto& n, const std::string& not_4d_note) {
+    const ConstTensor& w = constant(n, n.input(1), "weight");
+    if (w.dims.size() != 4) refuse(n, "weight has shape " + join_ints(w.dims) + ", not 4-D" + not_4d_note);
+    if (auto g = int_attr(n, "group"); g && *g != 1)
+      refuse(n, "group = " + std::to_string(*g) + "; only group = 1 is supported");
+    return w;
+  }
+
   void add_conv(const onnx::NodeProto& n) {
     expect_inputs(n, 2, 3);
     refuse_unknown_attrs(n, {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"});
     const int x = producer(n, n.input(0));
     const Shape in = input_shape(x);
-    const ConstTensor& w = constant(n, n.input(1), "weight");
-    if (w.dims.size() != 4) refuse(n, "weight has shape " + join_ints(w.dims) + ", not 4-D (2-D convolution)");
+    const ConstTensor& w = conv_weight(n, " (2-D convolution)");
     const int64_t cout = w.dims[0], cin = w.dims[1], kh = w.dims[2], kw = w.dims[3];
-    if (auto g = int_attr(n, "group"); g && *g != 1)
-      refuse(n, "group = " + std::to_string(*g) + "; only group = 1 is supported");
     if (kh != kw || (kh != 1 && kh != 3))
       refuse(n, "kernel " + std::to_string(kh) + "x" + std::to_string(kw) +
                     "; only 1x1 and 3x3 kernels are supported");
@@ -364,11 +371,8 @@ class Importer {
                              "output_padding", "output_shape"});
     const int x = producer(n, n.input(0));
     const Shape in = input_shape(x);
-    const ConstTensor& w = constant(n, n.input(1), "weight");
-    if (w.dims.size() != 4) refuse(n, "weight has shape " + join_ints(w.dims) + ", not 4-D");
+    const ConstTensor& w = conv_weight(n, "");
     const int64_t cin = w.dims[0], cout = w.dims[1], kh = w.dims[2], kw = w.dims[3];
-    if (auto g = int_attr(n, "group"); g && *g != 1)
-      refuse(n, "group = " + std::to_string(*g) + "; only group = 1 is supported");
     if (kh != 2 || kw != 2)
       refuse(n, "kernel " + std::to_string(kh) + "x" + std::to_string(kw) +
                     "; only 2x2 kernels with stride 2 are supported");

@@ -339,19 +339,28 @@ class Importer {
     expect_all(n, "strides", 1, "only stride 1 is supported");
     expect_all(n, "dilations", 1, "only dilation 1 is supported");
     check_same_pads(n, static_cast<int>(kh));
+    push_conv(n, OpKind::Conv2d, x, in, cin, w, static_cast<int>(kh), 1, static_cast<int>(kh / 2),
+              {static_cast<int>(cout), in.height, in.width});
+  }
+
+  /// The node of a (transposed) convolution over producer `x` (shape `in`), once the weight's
+  /// `cin` input channels are checked against `in`; the bias (input 2, zeros if absent) has one
+  /// value per output channel.
+  void push_conv(const onnx::NodeProto& n, OpKind kind, int x, const Shape& in, int64_t cin, const ConstTensor& w,
+                 int kernel, int stride, int pad, Shape out) {
     if (cin != in.channels)
       refuse(n, "weight expects " + std::to_string(cin) + " input channels, its input has shape " +
                     shape_str(in));
     Node node;
     node.name = current_name_;
-    node.kind = OpKind::Conv2d;
+    node.kind = kind;
     node.inputs = {x};
-    node.kernel = static_cast<int>(kh);
-    node.stride = 1;
-    node.pad = static_cast<int>(kh / 2);
-    node.shape = {static_cast<int>(cout), in.height, in.width};
+    node.kernel = kernel;
+    node.stride = stride;
+    node.pad = pad;
+    node.bias = read_bias(n, out.channels);
+    node.shape = out;
     node.weight = w.values;
-    node.bias = read_bias(n, cout);
     push(std::move(node), n.output(0));
   }
 
@@ -389,20 +398,8 @@ class Importer {
       const bool ok = v.size() >= 2 && v[v.size() - 2] == 2 * in.height && v.back() == 2 * in.width;
       if (!ok) refuse(n, "output_shape = " + join_ints(v) + " is not twice the input size");
     }
-    if (cin != in.channels)
-      refuse(n, "weight expects " + std::to_string(cin) + " input channels, its input has shape " +
-                    shape_str(in));
-    Node node;
-    node.name = current_name_;
-    node.kind = OpKind::ConvTranspose2d;
-    node.inputs = {x};
-    node.kernel = 2;
-    node.stride = 2;
-    node.pad = 0;
-    node.shape = {static_cast<int>(cout), in.height * 2, in.width * 2};
-    node.weight = w.values;
-    node.bias = read_bias(n, cout);
-    push(std::move(node), n.output(0));
+    push_conv(n, OpKind::ConvTranspose2d, x, in, cin, w, 2, 2, 0,
+              {static_cast<int>(cout), in.height * 2, in.width * 2});
   }
 
   void add_avg_pool(const onnx::NodeProto& n) {

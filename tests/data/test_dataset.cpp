@@ -27,7 +27,9 @@ std::string slurp(const fs::path& p) {
 class DatasetTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // Each test makes the folder itself (one checks what a missing folder gives).
     dir_ = test_support::fresh_test_dir("cu_ds");
+    fs::remove(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
   template <class E>

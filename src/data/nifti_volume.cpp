@@ -2,6 +2,7 @@
 #include "cryptounet/data/volume.h"
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/data/image_file.h"
 #include "data/nifti_data.h"
 
 #include <nifti2_io.h>
@@ -64,6 +65,16 @@ Volume read_nifti_volume(const std::string& path) {
   // files whose whole data would be far larger than the first volume).
   if (static_cast<double>(hdr->nvox) > 4.0 * static_cast<double>(kMaxVolumeVoxels))
     throw FormatError(what + ": the file holds too many voxels (" + std::to_string(hdr->nvox) + ")");
+  // libnifti allocates (and, for .nii.gz, inflates) every voxel of every time point at once: bound
+  // those bytes as the slice reader does, before it allocates.
+  {
+    const unsigned __int128 bytes = static_cast<unsigned __int128>(std::max<std::int64_t>(hdr->nvox, 0)) *
+                                    static_cast<unsigned>(std::max(hdr->nbyper, 1));
+    if (bytes > kMaxDecodedBytes)
+      throw FormatError(what + ": the voxel data would take " +
+                        std::to_string(static_cast<std::uint64_t>(bytes >> 20)) + " MiB, more than the " +
+                        std::to_string(kMaxDecodedBytes >> 20) + " MiB this reader decodes at once");
+  }
   hdr.reset();
   const detail::NiftiData data(path, what, nx, ny, nz);
   const nifti_image* nim = &data.image();

@@ -161,7 +161,7 @@ void run_infer(const InferArgs& a) {
         std::printf("%-4s %-18s %-16s %-7s %7s %6s %6s %9s %10s %10s %8s\n", "#", "node", "op", "split", "outputs",
                     "here", "in", "seconds", "sent", "received", "xchg s");
         std::uint64_t sent = 0, received = 0;
-        double exchange_s = 0;
+        double exchange_s = 0, exchange_cpu = 0;
         for (const nn::LayerReport& l : report.layers) {
           const nn::LayerExchange* e = nullptr;
           for (const auto& x : exchange)
@@ -177,11 +177,13 @@ void run_infer(const InferArgs& a) {
             sent += e->bytes_sent;
             received += e->bytes_received;
             exchange_s += e->exchange_seconds;
+            exchange_cpu += e->exchange_cpu_seconds;
           }
         }
-        std::printf("rank 0: %.3f s in layers (%.3f s of it exchanging ciphertexts), %ld key switches (one process: "
-                    "%ld), sent %s, received %s; peak RSS %s\nCPU seconds of the inference per rank: %s\n",
-                    report.seconds, exchange_s, report.total.key_switches(), pf.plan.total.key_switches(),
+        std::printf("rank 0: %.3f s in layers (%.3f s of it exchanging ciphertexts, %.3f CPU s), %ld key switches "
+                    "(one process: %ld), sent %s, received %s; peak RSS %s\nCPU seconds of the inference per rank: "
+                    "%s\n",
+                    report.seconds, exchange_s, exchange_cpu, report.total.key_switches(), pf.plan.total.key_switches(),
                     human_bytes(static_cast<double>(sent)).c_str(),
                     human_bytes(static_cast<double>(received)).c_str(), human_bytes(peak_rss_bytes()).c_str(),
                     cpu.c_str());
@@ -204,6 +206,7 @@ void run_infer(const InferArgs& a) {
               x["bytes_sent"] = e.bytes_sent;
               x["bytes_received"] = e.bytes_received;
               x["exchange_seconds"] = e.exchange_seconds;
+              x["exchange_cpu_seconds"] = e.exchange_cpu_seconds;
             }
           layers.push_back(std::move(x));
         }

@@ -1,5 +1,7 @@
 #include "cryptounet/workflow/split_infer.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <map>
 
@@ -38,8 +40,14 @@ std::vector<ckks::Ciphertext> infer_encrypted_split(distributed::World& world,
   RunOptions o = options;
   o.rank = rank;
   o.ranks = ranks;
+  auto thread_cpu = [] {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  };
   o.exchange = [&](int node, std::vector<CtParcel> outgoing) {
     const auto t0 = std::chrono::steady_clock::now();
+    const double cpu0 = thread_cpu();
     const std::uint64_t sent0 = world.bytes_sent(), received0 = world.bytes_received();
     // Per destination: u32 count, then per ciphertext i32 index, step, order, u64 bytes, the ciphertext.
     std::vector<BinaryWriter> w(static_cast<std::size_t>(ranks));
@@ -89,6 +97,7 @@ std::vector<ckks::Ciphertext> infer_encrypted_split(distributed::World& world,
     e.bytes_sent += world.bytes_sent() - sent0;
     e.bytes_received += world.bytes_received() - received0;
     e.exchange_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    e.exchange_cpu_seconds += thread_cpu() - cpu0;
     return received;
   };
   auto out = infer_encrypted(ctx, graph, plan, keys, std::move(inputs), report, o);

@@ -29,6 +29,7 @@ struct LayerExchange {
   int inputs_here = -1;   // split by input: the input ciphertexts this rank hoisted; else -1
   std::uint64_t bytes_sent = 0, bytes_received = 0;
   double exchange_seconds = 0;  // waiting for and moving ciphertexts (partial sums, allgathers)
+  double exchange_cpu_seconds = 0;  // CPU time of this rank's thread meanwhile (serialising, polling)
 };
 
 /// infer_encrypted (same checks) with each layer split across the ranks of `world` (see above).

@@ -27,9 +27,7 @@ namespace {
 class CliVolume : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string t = (fs::temp_directory_path() / "cu-cli-volume-XXXXXX").string();
-    ASSERT_NE(mkdtemp(t.data()), nullptr);
-    dir_ = t;
+    dir_ = cli_test::fresh_test_dir("cu_cli_volume");
     model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
     // LAS grid with voxel size 0.8 x 1.2 x 2 mm; slice 0 empty, an ellipse of growing brightness after.
     geom_.dim = {14, 12, 5};

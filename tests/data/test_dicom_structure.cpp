@@ -8,6 +8,7 @@
 #include "cryptounet/data/dicom.h"
 #include "cryptounet/data/volume.h"
 #include "data/image_writers.h"
+#include "support/temp_dir.h"
 
 #include <unistd.h>
 
@@ -26,9 +27,7 @@ namespace {
 class DicomStructure : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string t = (fs::temp_directory_path() / "cu-dicomstruct-XXXXXX").string();
-    ASSERT_NE(mkdtemp(t.data()), nullptr);
-    dir_ = t;
+    dir_ = test_support::fresh_test_dir("cu_dicomstruct");
   }
   void TearDown() override { fs::remove_all(dir_); }
 

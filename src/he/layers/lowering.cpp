@@ -20,10 +20,11 @@ void check_pair(const Node& node, const DvrLayout& in, const std::vector<double>
                           " input factors for a team of " + std::to_string(in.team_size()));
 }
 
-// Where input channel ci is read for output row r: the location with the smallest revolver
+// Where input channel ci is read for output row r (banded: the member of band 0; band b is that
+// member + b): the location with the smallest revolver
 // turn k = (row' - r) mod R. Throughput mode: the channel's ciphertext, same row (k = 0).
 std::pair<int, int> source_of(const DvrLayout& in, int ci, int r) {
-  if (in.mode() == PackingMode::throughput) return {ci, 0};
+  if (in.mode() == PackingMode::throughput) return {ci * in.bands(), 0};  // band 0's member
   const int R = in.grid().rows;
   int best_ct = -1, best_k = R;
   for (const auto& loc : in.locations(ci)) {

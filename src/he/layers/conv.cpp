@@ -74,12 +74,7 @@ LinearOp build_conv(const Node& node, const DvrLayout& in, const std::vector<dou
           }
       }
     }
-  LinearOp op;
-  op.in_team = in.team_size();
-  op.out_team = out.team_size();
-  op.terms = table.take();
-  fill_bias(node, out, out_factor, op);
-  return op;
+  return finish_linear_op(node, in, out, out_factor, table);
 }
 
 }  // namespace cryptounet::nn::detail

@@ -55,12 +55,7 @@ LinearOp build_conv_transpose(const Node& node, const DvrLayout& in,
           }
       }
     }
-  LinearOp op;
-  op.in_team = in.team_size();
-  op.out_team = out.team_size();
-  op.terms = table.take();
-  fill_bias(node, out, out_factor, op);
-  return op;
+  return finish_linear_op(node, in, out, out_factor, table);
 }
 
 }  // namespace cryptounet::nn::detail

@@ -50,4 +50,14 @@ void fill_bias(const Node& node, const DvrLayout& out, double out_factor, Linear
     }
 }
 
+LinearOp finish_linear_op(const Node& node, const DvrLayout& in, const DvrLayout& out, double out_factor,
+                          TermTable& table) {
+  LinearOp op;
+  op.in_team = in.team_size();
+  op.out_team = out.team_size();
+  op.terms = table.take();
+  fill_bias(node, out, out_factor, op);
+  return op;
+}
+
 }  // namespace cryptounet::nn::detail

@@ -67,4 +67,8 @@ class TermTable {
 /// The bias of every output ciphertext, per row, times the output factor.
 void fill_bias(const Node& node, const packing::DvrLayout& out, double out_factor, LinearOp& op);
 
+/// The finished LinearOp of a lowering: the table's terms, both team sizes and the bias.
+LinearOp finish_linear_op(const Node& node, const packing::DvrLayout& in, const packing::DvrLayout& out,
+                          double out_factor, TermTable& table);
+
 }  // namespace cryptounet::nn::detail

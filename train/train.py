@@ -283,6 +283,43 @@ def zoom_shift_set(x, y, seed, fill=0.0, lo=0.5, hi=1.2, shift=0.15):
 
 
 # ---------------------------------------------------------------- metrics / loss
+RANGE_SUBSET_NOTE = ("; each set limited to a fixed random subset of {n} images (--range-images {n}: the "
+                     "training subset is drawn first, then zoomed/shifted and heavy-augmented; the test set "
+                     "plain + zoomed out is subsampled to {n} likewise)")
+
+
+def range_subset(n_total, limit, seed):
+    """Sorted indices of a fixed (seeded) random subset of at most `limit` of n_total items; all if limit <= 0."""
+    if limit <= 0 or limit >= n_total:
+        return torch.arange(n_total)
+    return torch.randperm(n_total, generator=torch.Generator().manual_seed(seed))[:limit].sort().values
+
+
+def card_activation_ranges(folded, onnx_path, data, x_test, limit=0, fill=0.0):
+    """The card's activation ranges (float64 PyTorch hooks, one forward pass per batch of 32) over: the
+    training set, the training set zoomed/shifted, the test images x_test (plain + zoomed out), the training
+    set once through the heavy augmentation. limit > 0: each set is a fixed random subset of at most `limit`
+    images (drawn before augmenting). Returns (train, zoom, test, augmented, images forwarded)."""
+    xtr, ytr = data["train"][0], data["train"][1]
+    x2 = data["train2"][0] if "train2" in data else None
+    if limit > 0:
+        it = range_subset(xtr.shape[0], limit, seed=11)
+        xtr, ytr, x2 = xtr[it], ytr[it], (None if x2 is None else x2[it])
+        x_test = x_test[range_subset(x_test.shape[0], limit, seed=12)]
+    count = [0]
+
+    def ranges(x):
+        count[0] += int(x.shape[0])
+        return activation_ranges_torch(folded, onnx_path, [x[i:i + 32].numpy() for i in range(0, x.shape[0], 32)])
+    act_train = ranges(xtr)
+    xzs, _ = zoom_shift_set(xtr, ytr, seed=1, fill=fill)
+    act_zoom = ranges(xzs)
+    act_test = ranges(x_test)
+    xh, _ = heavy_set(xtr, ytr, x2, seed=7)
+    act_aug = ranges(xh)
+    return act_train, act_zoom, act_test, act_aug, count[0]
+
+
 def dice_iou(logits, y):
     """Per-image Dice and IoU of (logits > 0) vs y; an empty mask predicted empty scores 1."""
     p = (logits > 0).float().flatten(1)
@@ -463,6 +500,14 @@ def smoke(args):
         depth = onnx_depth(path)
         expect = HEUNet(base=4, pools=1, convs=1).depth()
         assert depth == expect == 8, f"smoke: depth {depth}, expected {expect} (= 8)"
+        # bounded activation ranges: a 5-image subset forwards 5 per set (not all 32 training / 4 test
+        # images), is fixed by its seed, and its plain-training ranges never exceed the full set's
+        xt = data["test"][0]
+        full = card_activation_ranges(folded, path, data, xt)
+        sub = card_activation_ranges(folded, path, data, xt, limit=5)
+        assert full[4] == 3 * 32 + 4 and sub[4] == 3 * 5 + 4, f"smoke: ranges forwarded {full[4]} / {sub[4]} images"
+        assert sub[:4] == card_activation_ranges(folded, path, data, xt, limit=5)[:4], "smoke: range subset not fixed"
+        assert all(sub[0][k] <= full[0][k] * (1 + 1e-9) for k in full[0]), "smoke: subset ranges above the full set's"
         print(f"train smoke OK: loss {first:.4f} -> {last:.4f}, BN-fold diff {diff_fold:.2g}, "
               f"ONNX-vs-torch {diff:.2g}, depth {depth}, {time.time() - t0:.1f} s")
     finally:
@@ -611,6 +656,10 @@ def main():
     ap.add_argument("--crop", type=int, default=0, help="train on random CROPxCROP crops of the augmented images")
     ap.add_argument("--holdout-orient", choices=["sag", "cor", "axi"], default=None,
                     help="leave every slice of this orientation out of train/val/test (held-out check)")
+    ap.add_argument("--range-images", type=int, default=0,
+                    help="card activation ranges over at most this many images per set (a fixed random subset "
+                         "of the training slices, and of the test split plain + zoomed out); 0 = all (brain256 "
+                         "uses 48: all 299 slices at 256x256 took over an hour under load)")
     ap.add_argument("--init-onnx", default=None,
                     help="warm start from an exported model of this family (its folded weights, trained "
                          "without BatchNorm); the architecture options are then taken from it")
@@ -674,17 +723,9 @@ def main():
     folded = export_onnx(model, onnx_path, 1, size)
     diff = check_export(folded, onnx_path, xte[:4])
     depth = onnx_depth(onnx_path)
-    xtr = data["train"][0]
-
-    def ranges(x):
-        return activation_ranges_torch(folded, onnx_path, [x[i:i + 32].numpy() for i in range(0, x.shape[0], 32)])
     activation_ranges_torch(folded, onnx_path, [], check=xte[:2].numpy())   # torch == numpy interpreter
-    act_train = ranges(xtr)
-    xzs, _ = zoom_shift_set(xtr, data["train"][1], seed=1, fill=args.fill)
-    act_zoom = ranges(xzs)
-    act_test = ranges(torch.cat([xte, xz]))
-    xh, _ = heavy_set(xtr, data["train"][1], data["train2"][0] if "train2" in data else None, seed=7)
-    act_aug = ranges(xh)
+    act_train, act_zoom, act_test, act_aug, _ = card_activation_ranges(
+        folded, onnx_path, data, torch.cat([xte, xz]), args.range_images, args.fill)
     act_all = {k: max(act_train[k], act_zoom[k], act_test[k], act_aug[k]) for k in act_train}
     si, sname = pick_sample(data)
     sample_rel = None
@@ -737,7 +778,8 @@ def main():
         "activation_note": "max |output| per ONNX node name (and 'input'): activation_max_abs = max over the "
                            "training set, the training set at random zoom 0.5-1.2 + shift +-15 %, the training "
                            "set once through the heavy augmentation (rotation, scale 0.4-1.2, elastic, bias "
-                           "field, noise, both contrasts) and the test split plain and zoomed out",
+                           "field, noise, both contrasts) and the test split plain and zoomed out"
+                           + (RANGE_SUBSET_NOTE.format(n=args.range_images) if args.range_images > 0 else ""),
         "onnx_vs_torch_max_abs_diff": diff,
         "training_time_s": round(train_time, 1),
         "training_machine": f"2-core shared CPU, torch {torch.__version__}, {args.threads} threads, nice 10",
@@ -747,6 +789,8 @@ def main():
         "fixture_sample": sample_rel,
         "command": cmd,
     }
+    if args.range_images > 0:
+        card["activation_images_per_set"] = args.range_images
     write_card(card, os.path.join(args.models_dir, f"{args.name}.card.json"))
     print(f"wrote {onnx_path} (depth {depth}, ONNX-vs-torch {diff:.2g}) and its card; sample {sname}")
 

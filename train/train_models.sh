@@ -23,7 +23,7 @@ case "${1:-}" in
     ;;
   brain256)
     run $py train/train.py --data data/brain-256 --name brain256 --epochs 10 --threads 1 --recipe heavy \
-      --crop 96 --lr 1e-3 --init-onnx train/init/brain128-v1.onnx --logit-cap 20 \
+      --crop 96 --lr 1e-3 --init-onnx train/init/brain128-v1.onnx --logit-cap 20 --range-images 48 \
       --sample-out models/samples/brain256_test
     run $py train/make_fixtures.py --models brain256
     ;;

@@ -30,16 +30,26 @@ function(cu_add_layer name)
   endif()
 endfunction()
 
-# cu_add_test_suite(LAYER LIBS...): one gtest binary per layer from tests/LAYER/*.cpp.
-function(cu_add_test_suite layer)
-  file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/${layer}/*.cpp)
+# cu_layer_executable(TARGET DIR EXTRA_INCLUDE LIBS...): TARGET from DIR/*.cpp (globbed; nothing
+# when DIR has none), seeing src/ (and EXTRA_INCLUDE, if not empty), linked with LIBS.
+function(cu_layer_executable target dir extra_include)
+  file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${dir}/*.cpp)
   if(NOT sources)
     return()
   endif()
-  set(target test_${layer})
   add_executable(${target} ${sources})
-  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
-  target_link_libraries(${target} PRIVATE ${ARGN} GTest::gtest GTest::gtest_main GTest::gmock)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src ${extra_include})
+  target_link_libraries(${target} PRIVATE ${ARGN})
+endfunction()
+
+# cu_add_test_suite(LAYER LIBS...): one gtest binary per layer from tests/LAYER/*.cpp.
+function(cu_add_test_suite layer)
+  cu_layer_executable(test_${layer} tests/${layer} ${PROJECT_SOURCE_DIR}/tests ${ARGN} GTest::gtest GTest::gtest_main
+                      GTest::gmock)
+  if(NOT TARGET test_${layer})
+    return()
+  endif()
+  set(target test_${layer})
   target_compile_definitions(${target} PRIVATE CU_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                                                CU_BINARY_DIR="${PROJECT_BINARY_DIR}")
   gtest_discover_tests(${target} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
@@ -49,11 +59,5 @@ endfunction()
 
 # cu_add_bench(LAYER LIBS...): one Google Benchmark binary per layer from bench/LAYER/*.cpp.
 function(cu_add_bench layer)
-  file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/bench/${layer}/*.cpp)
-  if(NOT sources)
-    return()
-  endif()
-  add_executable(bench_${layer} ${sources})
-  target_include_directories(bench_${layer} PRIVATE ${PROJECT_SOURCE_DIR}/src)
-  target_link_libraries(bench_${layer} PRIVATE ${ARGN} benchmark::benchmark benchmark::benchmark_main)
+  cu_layer_executable(bench_${layer} bench/${layer} "" ${ARGN} benchmark::benchmark benchmark::benchmark_main)
 endfunction()

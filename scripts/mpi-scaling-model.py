@@ -10,21 +10,24 @@ Inputs, all measured by the stated commands:
   --keys-bytes B       eval.keys bytes
   --bandwidth-gbit G   stated network bandwidth per link, Gbit/s
   --slices S           slices in the volume (181 for ch2.nii.gz)
-  --exchange FILE      output of `mpirun -np 2 cryptounet infer --mpi ...` (rank 0's table): the bytes one
-                       output ciphertext of each layer takes on the wire (measured), instead of the
-                       2*N*(level+1)*8 estimate
+  --exchange FILE      the --json output of `mpirun -np 2 cryptounet infer --mpi ... --json` (rank 0's):
+                       per layer the bytes rank 0 received in the 2-rank run (measured), instead of the
+                       t*2*N*(level+1)*8 estimate of an allgather
   --time-scale F       multiply the report's seconds by F (e.g. CPU seconds / wall seconds of a run
                        measured on a loaded machine, to turn its wall times into compute times)
 
 Model (stated, not measured):
   Volume: slices are independent; rank 0 sends each input and receives each output over its one link.
     T(R) = keys/bw (broadcast once; 0 on a shared file system) + max(ceil(S/R) * t_slice, S*(in+out)/bw)
-  One image (latency mode): layer l has t_l output ciphertexts; R ranks compute ceil(t_l/R) of them
-  each, then allgather them (ring: each rank receives (R-1)/R of the layer's bytes).
-    T(R) = sum_l [ compute_l * ceil(t_l/R)/t_l + (R-1)/R * t_l * ct_bytes(level_l)/bw ]
-  with ct_bytes(level) = 2 * N * (level+1) * 8 (two polynomials, one u64 per coefficient per prime).
-  This ignores work every rank must repeat (hoisted decompositions of a layer's inputs are shared by
-  all its outputs), so it is an upper bound on the latency speed-up.
+  One image (latency mode, he/exec/split_plan.h): a linear layer whose input has n_in >= R ciphertexts
+  is split by input (each rank hoists and multiplies ceil(n_in/R) of them, then a reduce-scatter of
+  partial sums); the other layers by output (ceil(t_l/R) of t_l output ciphertexts per rank). A
+  layer's input is taken to be the node before it (true of the bundled models). Bytes: what one rank
+  receives per layer grows as (R-1)/R of the layer's exchange volume; measured at R=2 (1/2 of it):
+    T(R) = sum_l [ compute_l * frac_l(R) + 2*(R-1)/R * received2_l / bw ]
+  frac_l = ceil(n_in/R)/n_in (by input) or ceil(t_l/R)/t_l (by output). It ignores the work that is
+  not divided (the giant-step rotations of an output are its owner's alone; a layer with n_in < R
+  ranks split by output repeats its input's hoisting on every rank), so it is an upper bound.
 Prints a JSON object and a Markdown table.
 """
 import argparse
@@ -44,14 +47,9 @@ def parse_plan(path):
 
 
 def parse_exchange(path):
-    """Bytes per output ciphertext of each split layer, from rank 0's table of a 2-rank --mpi run."""
-    unit = {"B": 1, "KiB": 1024, "MiB": 1024 ** 2, "GiB": 1024 ** 3}
-    per_ct = {}
-    for line in open(path):
-        m = re.match(r"^(\d+)\s+\S+\s+\S+\s+(\d+)\s+(\d+)\s+[0-9.]+\s+([0-9.]+) (B|KiB|MiB|GiB)\s", line)
-        if m and int(m.group(3)) > 0 and float(m.group(4)) > 0:
-            per_ct[int(m.group(1))] = float(m.group(4)) * unit[m.group(5)] / int(m.group(3))
-    return per_ct
+    """Bytes rank 0 received per layer in a 2-rank --mpi run, from its --json output."""
+    data = json.load(open(path))
+    return {int(l["node"]): float(l.get("bytes_received", 0)) for l in data.get("layers", [])}
 
 
 def parse_report(path):
@@ -89,19 +87,27 @@ def main():
     measured = parse_exchange(a.exchange) if a.exchange else {}
     layers = []
     for i, l in sorted(plan.items()):
-        ct = measured.get(i, 2 * n * (l["level"] + 1) * 8)
-        layers.append({**l, "index": i, "seconds": secs.get(i, 0.0), "ct_bytes": ct,
-                       "layer_bytes": ct * l["team"]})
+        ct = 2 * n * (l["level"] + 1) * 8
+        # Received by one of 2 ranks: measured, else half an allgather of the layer's outputs.
+        received2 = measured.get(i, 0.0 if l["op"] in ("Input", "Concat") else ct * l["team"] / 2)
+        n_in = plan[i - 1]["team"] if i - 1 in plan else 1
+        layers.append({**l, "index": i, "seconds": secs.get(i, 0.0), "n_in": n_in,
+                       "received2_bytes": received2})
     t_image = sum(l["seconds"] for l in layers)
+
+    def frac(l, r):
+        if l["op"] in ("Conv2d", "ConvTranspose2d") and r > 1 and l["n_in"] >= r:
+            return math.ceil(l["n_in"] / r) / l["n_in"]
+        return math.ceil(l["team"] / r) / l["team"]
 
     def image_time(r):
         t = 0.0
         for l in layers:
             if l["op"] == "Input":
                 continue
-            t += l["seconds"] * math.ceil(l["team"] / r) / l["team"]
-            if r > 1 and l["op"] != "Concat":
-                t += (r - 1) / r * l["layer_bytes"] / bw
+            t += l["seconds"] * frac(l, r)
+            if r > 1:
+                t += 2 * (r - 1) / r * l["received2_bytes"] / bw
         return t
 
     def volume_time(r, shared_keys):
@@ -112,9 +118,9 @@ def main():
     out = {
         "bandwidth_gbit_s": a.bandwidth_gbit,
         "image_seconds_one_thread": round(t_image, 3),
-        "layers": [{k: l[k] for k in ("index", "node", "op", "level", "team", "seconds", "layer_bytes")}
+        "layers": [{k: l[k] for k in ("index", "node", "op", "level", "team", "n_in", "seconds", "received2_bytes")}
                    for l in layers],
-        "allgather_bytes_per_image": sum(l["layer_bytes"] for l in layers if l["op"] not in ("Input", "Concat")),
+        "received_bytes_per_image_2_ranks": sum(l["received2_bytes"] for l in layers),
         "predictions": [],
     }
     for r in ranks:

@@ -12,6 +12,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$artifacts"
 "$build/fuzz/fuzz_make_corpus" "$corpus" >/dev/null || { echo "fuzz: corpus generation failed"; exit 1; }
 "$build/fuzz/fuzz_make_nn_corpus" "$corpus" >/dev/null || { echo "fuzz: nn corpus generation failed"; exit 1; }
+"$build/fuzz/fuzz_make_data_corpus" "$corpus" >/dev/null || { echo "fuzz: image/volume corpus generation failed"; exit 1; }
 failed=()
 for bin in "$build"/fuzz/fuzz_*; do
   name=$(basename "$bin")

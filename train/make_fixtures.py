@@ -56,7 +56,9 @@ class AllOps(nn.Module):
         return self.head(self.sq3(c + a))
 
 
-def random_ops_fixture():
+def random_ops_model():
+    """The random_ops model (seeded), eval mode, batch norms not folded yet. Also used by
+    tests/apps/fixtures/make_float64_fixture.py, so that both fixtures are of one model."""
     torch.manual_seed(1234)
     model = AllOps().eval()
     # biases made clearly non-zero so a missing bias is caught
@@ -66,6 +68,11 @@ def random_ops_fixture():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
                 m.weight.mul_(1.8)
                 m.bias.uniform_(-0.5, 0.5)
+    return model
+
+
+def random_ops_fixture():
+    model = random_ops_model()
     os.makedirs(FIXTURES, exist_ok=True)
     onnx_path = os.path.join(FIXTURES, "random_ops.onnx")
     folded = export_onnx(model, onnx_path, 1, 16)

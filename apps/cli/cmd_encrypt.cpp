@@ -4,7 +4,6 @@
 #include "cli/json_output.h"
 #include "cli/options.h"
 #include "cli/workflow_util.h"
-#include "client/security_policy.h"
 
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/error.h"
@@ -47,9 +46,7 @@ void setup_encrypt(CLI::App& root) {
   add_json_flag(cmd, a->json);
   cmd->callback([a] {
     JsonOutput out(a->json);
-    const nn::PlanFile pf = nn::read_plan_file(a->plan);
-    check_insecure_ring(a->insecure, pf.plan.log_n, "plan '" + a->plan + "'");
-    client::check_plan_security(pf.plan, a->insecure.given, "plan '" + a->plan + "'");
+    const nn::PlanFile pf = read_client_plan(a->plan, a->insecure);
     const std::uint64_t plan_fp = nn::plan_fingerprint(pf);
     const nn::KeyInfo info = nn::read_key_info(a->keys);
     if (info.plan != plan_fp)

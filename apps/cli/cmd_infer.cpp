@@ -158,34 +158,59 @@ void run_infer(const InferArgs& a) {
                   a.inputs[0].c_str(), a.out.c_str(), graph.name.c_str(), out.cts.size(), pf.plan.output_level,
                   human_bytes(static_cast<double>(bytes.size())).c_str(), keys_s, run_s, world.size(), threads);
       if (world.distributed()) {
-        std::printf("%-4s %-18s %-16s %7s %6s %9s %10s %10s %8s\n", "#", "node", "op", "outputs", "here", "seconds",
-                    "sent", "received", "gather s");
+        std::printf("%-4s %-18s %-16s %-7s %7s %6s %6s %9s %10s %10s %8s\n", "#", "node", "op", "split", "outputs",
+                    "here", "in", "seconds", "sent", "received", "xchg s");
         std::uint64_t sent = 0, received = 0;
-        double gather_s = 0;
+        double exchange_s = 0, exchange_cpu = 0;
         for (const nn::LayerReport& l : report.layers) {
           const nn::LayerExchange* e = nullptr;
           for (const auto& x : exchange)
             if (x.node == l.node) e = &x;
-          std::printf("%-4d %-18.18s %-16s %7d %6d %9.3f %10s %10s %8.3f\n", l.node, l.name.c_str(),
-                      nn::op_name(l.kind), pf.plan.layers[static_cast<std::size_t>(l.node)].layout.team_size(),
-                      e ? e->computed_here : pf.plan.layers[static_cast<std::size_t>(l.node)].layout.team_size(),
-                      l.seconds, human_bytes(e ? static_cast<double>(e->bytes_sent) : 0.0).c_str(),
+          const int team = pf.plan.layers[static_cast<std::size_t>(l.node)].layout.team_size();
+          const std::string in_here = e && e->inputs_here >= 0 ? std::to_string(e->inputs_here) : "-";
+          std::printf("%-4d %-18.18s %-16s %-7s %7d %6d %6s %9.3f %10s %10s %8.3f\n", l.node, l.name.c_str(),
+                      nn::op_name(l.kind), e ? e->mode.c_str() : "-", team, e ? e->computed_here : team,
+                      in_here.c_str(), l.seconds, human_bytes(e ? static_cast<double>(e->bytes_sent) : 0.0).c_str(),
                       human_bytes(e ? static_cast<double>(e->bytes_received) : 0.0).c_str(),
-                      e ? e->gather_seconds : 0.0);
+                      e ? e->exchange_seconds : 0.0);
           if (e) {
             sent += e->bytes_sent;
             received += e->bytes_received;
-            gather_s += e->gather_seconds;
+            exchange_s += e->exchange_seconds;
+            exchange_cpu += e->exchange_cpu_seconds;
           }
         }
-        std::printf("rank 0: %.3f s in layers (%.3f s of it in allgathers), sent %s, received %s; peak RSS %s\n"
-                    "CPU seconds of the inference per rank: %s\n",
-                    report.seconds, gather_s, human_bytes(static_cast<double>(sent)).c_str(),
+        std::printf("rank 0: %.3f s in layers (%.3f s of it exchanging ciphertexts, %.3f CPU s), %ld key switches "
+                    "(one process: %ld), sent %s, received %s; peak RSS %s\nCPU seconds of the inference per rank: "
+                    "%s\n",
+                    report.seconds, exchange_s, exchange_cpu, report.total.key_switches(), pf.plan.total.key_switches(),
+                    human_bytes(static_cast<double>(sent)).c_str(),
                     human_bytes(static_cast<double>(received)).c_str(), human_bytes(peak_rss_bytes()).c_str(),
                     cpu.c_str());
       } else {
         std::printf("CPU seconds of the inference: %s\n", cpu.c_str());
         if (a.report) print_exec_report(pf.plan, report);
+      }
+      {
+        // Per layer (rank 0's view): seconds; in a split run also the split and the bytes exchanged.
+        auto layers = nlohmann::ordered_json::array();
+        for (const nn::LayerReport& l : report.layers) {
+          nlohmann::ordered_json x = {{"node", l.node}, {"name", l.name}, {"op", nn::op_name(l.kind)},
+                                      {"seconds", l.seconds}, {"key_switches", l.counts.key_switches()}};
+          for (const auto& e : exchange)
+            if (e.node == l.node) {
+              x["split"] = e.mode;
+              x["outputs"] = e.outputs;
+              x["outputs_here"] = e.computed_here;
+              if (e.inputs_here >= 0) x["inputs_here"] = e.inputs_here;
+              x["bytes_sent"] = e.bytes_sent;
+              x["bytes_received"] = e.bytes_received;
+              x["exchange_seconds"] = e.exchange_seconds;
+              x["exchange_cpu_seconds"] = e.exchange_cpu_seconds;
+            }
+          layers.push_back(std::move(x));
+        }
+        j["layers"] = std::move(layers);
       }
       j["model"] = graph.name;
       j["mode"] = "latency";

@@ -2,6 +2,7 @@
 // shape, weights, depth so far and recorded activation bound.
 #include "cli/command.h"
 #include "cli/json_output.h"
+#include "cli/options.h"
 
 #include "cryptounet/onnx/load_model.h"
 
@@ -17,9 +18,7 @@ void setup_inspect(CLI::App& root) {
   auto json = std::make_shared<bool>(false);
   CLI::App* cmd = root.add_subcommand(
       "inspect", "Show the graph imported from an ONNX model (nodes, shapes, depth, max |x|)");
-  cmd->add_option("--model", *model, "ONNX model (its .card.json is read if present)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  add_model_option(cmd, *model);
   add_json_flag(cmd, *json);
   cmd->callback([model, json] {
     JsonOutput out(*json);

@@ -43,9 +43,7 @@ void setup_keygen(CLI::App& root) {
   add_json_flag(cmd, a->json);
   cmd->callback([a] {
     JsonOutput out(a->json);
-    const nn::PlanFile pf = nn::read_plan_file(a->plan);
-    check_insecure_ring(a->insecure, pf.plan.log_n, "plan '" + a->plan + "'");
-    client::check_plan_security(pf.plan, a->insecure.given, "plan '" + a->plan + "'");
+    const nn::PlanFile pf = read_client_plan(a->plan, a->insecure);
     auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = a->threads});
     namespace fs = std::filesystem;
     // A new folder is made 0700; an existing one is used only if no one else can write to it

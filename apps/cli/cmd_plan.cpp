@@ -29,9 +29,7 @@ void setup_plan(CLI::App& root) {
   auto a = std::make_shared<PlanArgs>();
   CLI::App* cmd = root.add_subcommand(
       "plan", "Plan a model for encrypted inference and write the plan file clients need");
-  cmd->add_option("--model", a->model, "ONNX model (its .card.json beside it is read if present)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  add_model_option(cmd, a->model);
   cmd->add_option("--batch", a->batch,
                   "Throughput mode: this many images per ciphertext set (default: latency mode, "
                   "one image)")

@@ -29,31 +29,26 @@ namespace cryptounet::cli {
 namespace {
 
 struct SegmentArgs {
-  std::string model, image, out, overlay, logits;
+  std::string model, image;
+  MaskOutputs outputs;
   int threads = 0;
   int slice = -1;
   InsecureParams insecure;
   bool resize = false, report = false, json = false;
-  double threshold = 0.0;
 };
 
 void setup_segment(CLI::App& root) {
   auto a = std::make_shared<SegmentArgs>();
   CLI::App* cmd = root.add_subcommand(
       "segment", "Segment one image under encryption, the whole client/server chain locally");
-  cmd->add_option("--model", a->model, "ONNX model (its .card.json beside it is read if present)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  add_model_option(cmd, a->model);
   cmd->add_option("image", a->image, std::string("Input image: ") + kImageFormats)->required();
-  cmd->add_option("-o,--out", a->out, "Mask PNG to write (0/255)")->required();
-  cmd->add_option("--overlay", a->overlay, "Also write the image with the mask drawn on it");
-  cmd->add_option("--logits", a->logits, "Also write the decrypted logits (float64, CxHxW) as a .npy file");
+  add_mask_output_options(cmd, a->outputs, "Also write the decrypted logits (float64, CxHxW) as a .npy file");
   add_slice_option(cmd, a->slice);
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
   add_insecure_params_option(cmd, a->insecure, InsecureUse::picks_ring);
   cmd->add_flag("--resize", a->resize, "Resample an image of another size to the model's input");
   cmd->add_flag("--report", a->report, "Also print the per-layer breakdown of the inference");
-  cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
   add_json_flag(cmd, a->json);
   cmd->callback([a] {
     JsonOutput out(a->json);
@@ -83,9 +78,9 @@ void setup_segment(CLI::App& root) {
     const nn::Tensor ref = nn::run_reference(graph, input);
     const double ref_s = seconds_since(t0);
 
-    if (!a->logits.empty()) write_logits_npy(a->logits, logits);
-    const data::Mask enc_mask = nn::logits_to_mask(logits, a->threshold);
-    const data::Mask ref_mask = nn::logits_to_mask(ref, a->threshold);
+    const MaskOutputs& o = a->outputs;
+    const data::Mask enc_mask = nn::logits_to_mask(logits, o.threshold);
+    const data::Mask ref_mask = nn::logits_to_mask(ref, o.threshold);
     double max_err = 0, max_ref = 0;
     for (std::size_t i = 0; i < ref.data.size(); ++i) {
       max_err = std::max(max_err, std::abs(logits.data[i] - ref.data[i]));
@@ -95,11 +90,7 @@ void setup_segment(CLI::App& root) {
     for (std::size_t i = 0; i < enc_mask.values.size(); ++i) same += enc_mask.values[i] == ref_mask.values[i];
     const data::SegmentationMetrics agree = data::segmentation_metrics(enc_mask, ref_mask);
 
-    data::Mask out_mask = enc_mask;
-    if (out_mask.width != image.width || out_mask.height != image.height)
-      out_mask = data::resize_majority(out_mask, image.width, image.height);
-    data::write_mask_png(a->out, out_mask);
-    if (!a->overlay.empty()) data::write_rgb_png(a->overlay, data::overlay(image, out_mask));
+    const data::Mask out_mask = write_mask_outputs(o, image, logits, enc_mask);
 
     const ckks::Context& ctx = *pipe.context();
     const double ek = static_cast<double>(ckks::save(pipe.evaluation_keys(), ctx).size());
@@ -125,14 +116,14 @@ void setup_segment(CLI::App& root) {
                 max_err, max_ref > 0 ? max_err / max_ref : 0.0, max_ref,
                 100.0 * static_cast<double>(same) / static_cast<double>(enc_mask.values.size()), agree.dice);
     const double fg = static_cast<double>(out_mask.count()) / static_cast<double>(out_mask.values.size());
-    std::printf("mask: foreground %.1f%% -> %s%s%s\n", 100.0 * fg, a->out.c_str(),
-                a->overlay.empty() ? "" : ", overlay -> ", a->overlay.c_str());
+    std::printf("mask: foreground %.1f%% -> %s%s%s\n", 100.0 * fg, o.out.c_str(),
+                o.overlay.empty() ? "" : ", overlay -> ", o.overlay.c_str());
     auto& j = out.json();
     j["image"] = a->image;
     j["model"] = graph.name;
-    j["mask"] = a->out;
-    if (!a->overlay.empty()) j["overlay"] = a->overlay;
-    if (!a->logits.empty()) j["logits"] = a->logits;
+    j["mask"] = o.out;
+    if (!o.overlay.empty()) j["overlay"] = o.overlay;
+    if (!o.logits.empty()) j["logits"] = o.logits;
     j["foreground_fraction"] = fg;
     j["log_n"] = plan.log_n;
     j["security"] = plan.insecure_for_tests ? "insecure_for_tests" : "128-bit";

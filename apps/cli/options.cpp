@@ -2,6 +2,8 @@
 
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/npy.h"
+#include "cryptounet/data/png.h"
+#include "cryptounet/data/resize.h"
 
 #include <cctype>
 
@@ -9,6 +11,12 @@ namespace cryptounet::cli {
 
 void require_input(bool given, const std::string& what, const std::string& usage) {
   if (!given) throw InvalidArgument(what + " is required (usage: " + usage + ")");
+}
+
+CLI::Option* add_model_option(CLI::App* cmd, std::string& model) {
+  return cmd->add_option("--model", model, "ONNX model (its .card.json beside it is read if present)")
+      ->required()
+      ->check(CLI::ExistingFile);
 }
 
 CLI::Option* add_slice_option(CLI::App* cmd, int& slice) {
@@ -87,6 +95,23 @@ void write_logits_npy(const std::string& path, const nn::Tensor& logits) {
                    static_cast<std::size_t>(logits.shape.height),
                    static_cast<std::size_t>(logits.shape.width)},
                   logits.data);
+}
+
+void add_mask_output_options(CLI::App* cmd, MaskOutputs& o, const std::string& logits_help) {
+  cmd->add_option("-o,--out", o.out, "Mask PNG to write (0/255)")->required();
+  cmd->add_option("--overlay", o.overlay, "Also write the image with the mask drawn on it");
+  cmd->add_option("--logits", o.logits, logits_help);
+  cmd->add_option("--threshold", o.threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
+}
+
+data::Mask write_mask_outputs(const MaskOutputs& o, const data::Image& image, const nn::Tensor& logits,
+                              const data::Mask& mask) {
+  if (!o.logits.empty()) write_logits_npy(o.logits, logits);
+  data::Mask out = mask;
+  if (out.width != image.width || out.height != image.height) out = data::resize_majority(out, image.width, image.height);
+  data::write_mask_png(o.out, out);
+  if (!o.overlay.empty()) data::write_rgb_png(o.overlay, data::overlay(image, out));
+  return out;
 }
 
 }  // namespace cryptounet::cli

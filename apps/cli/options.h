@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cryptounet/data/image.h"
 #include "cryptounet/he/plan/planner.h"
 #include "cryptounet/model/graph.h"
 
@@ -32,6 +33,9 @@ CLI::Option* add_deprecated_option(CLI::App* cmd, const std::string& old_name, T
 
 /// InvalidArgument "WHAT is required (usage: USAGE)" unless `given`.
 void require_input(bool given, const std::string& what, const std::string& usage);
+
+/// --model: the ONNX model a plaintext or planning command reads (required, an existing file).
+CLI::Option* add_model_option(CLI::App* cmd, std::string& model);
 
 /// --slice: which plane of a volume an image command reads (data::read_any_image's `slice`).
 CLI::Option* add_slice_option(CLI::App* cmd, int& slice);
@@ -69,5 +73,21 @@ std::vector<std::string> join_insecure_value(int argc, char** argv);
 
 /// Writes logits (channels x height x width) as a float64 .npy array.
 void write_logits_npy(const std::string& path, const nn::Tensor& logits);
+
+/// What an image command (predict, segment) writes for one image: the mask PNG (-o), and if asked
+/// the image with the mask drawn on it (--overlay) and the logits (--logits); --threshold is the
+/// logit threshold of 1-channel heads.
+struct MaskOutputs {
+  std::string out, overlay, logits;
+  double threshold = 0.0;
+};
+
+/// Adds -o/--out (required), --overlay, --logits (help text `logits_help`) and --threshold.
+void add_mask_output_options(CLI::App* cmd, MaskOutputs& o, const std::string& logits_help);
+
+/// Writes the logits (if asked), then `mask` (the model's output plane) resized by majority to
+/// `image`'s size as the mask PNG, and the overlay (if asked). Returns the mask as written.
+data::Mask write_mask_outputs(const MaskOutputs& o, const data::Image& image, const nn::Tensor& logits,
+                              const data::Mask& mask);
 
 }  // namespace cryptounet::cli

@@ -1,5 +1,7 @@
 #include "cli/workflow_util.h"
 
+#include "client/security_policy.h"
+
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -20,20 +22,17 @@ std::string human_bytes(double b) {
   return buf;
 }
 
-std::string hex64(std::uint64_t v) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 double peak_rss_bytes() {
   struct rusage ru {};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) * 1024.0;  // Linux: KiB
+}
+
+nn::PlanFile read_client_plan(const std::string& path, const InsecureParams& insecure) {
+  nn::PlanFile pf = nn::read_plan_file(path);
+  check_insecure_ring(insecure, pf.plan.log_n, "plan '" + path + "'");
+  client::check_plan_security(pf.plan, insecure.given, "plan '" + path + "'");
+  return pf;
 }
 
 void warn_if_insecure(const nn::Plan& plan) {

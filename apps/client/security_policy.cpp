@@ -7,6 +7,7 @@
 #include "cryptounet/ckks/params.h"
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/error.h"
+#include "cryptounet/he/backends/ckks_backend.h"
 #include "cryptounet/he/plan/rotation_set.h"
 
 namespace cryptounet::client {
@@ -15,12 +16,7 @@ void check_plan_security(const nn::Plan& plan, bool allow_insecure, const std::s
   std::string reason;
   try {
     // Judged by the numbers: insecurity_reason ignores the plan's own label.
-    ckks::ParamsLiteral lit;
-    lit.log_n = plan.log_n;
-    lit.log_q = plan.log_q;
-    lit.log_p = plan.log_p;
-    lit.log_scale = plan.log_scale;
-    lit.dnum = plan.dnum;
+    ckks::ParamsLiteral lit = nn::params_literal(plan);
     lit.security = ckks::Security::insecure_for_tests;  // build it, then judge it below
     reason = ckks::insecurity_reason(ckks::Params::from_literal(lit));
   } catch (const InvalidArgument& e) {

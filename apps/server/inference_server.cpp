@@ -218,6 +218,14 @@ struct InferenceServer::Impl {
     res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
   }
 
+  /// The store could not write a `thing` ("session", "job"): the detail (with server paths) goes
+  /// to the log, not to the client, who gets 507 and Retry-After.
+  void cannot_store(httplib::Response& res, const std::string& thing, const IoError& e) {
+    std::fprintf(stderr, "serve: cannot store a %s: %s\n", thing.c_str(), e.what());
+    busy(res);
+    reply_error(res, 507, "the server cannot store the " + thing + " now (storage full?); retry later");
+  }
+
   /// Called when a request with a body is refused before its body was read. A body of at most
   /// the largest blob size is read and discarded (within the upload deadline), so the client
   /// gets the answer and the keep-alive connection stays in step; anything else closes the
@@ -240,6 +248,21 @@ struct InferenceServer::Impl {
       if (ok && seen == length) return;
     }
     res.set_header("Connection", "close");
+  }
+
+  /// read_blob, then the model's `validate` (throws Error) on the body: on refusal fills `res`
+  /// (400 "WHAT rejected: ..." for a body the model refuses) and returns false.
+  template <class Validate>
+  bool read_valid_blob(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                       const BlobSize& rule, const char* what, Validate validate, std::string& body) {
+    if (!read_blob(req, res, reader, rule, what, body)) return false;
+    try {
+      validate(body);
+    } catch (const Error& e) {
+      reply_error(res, 400, std::string(what) + " rejected: " + e.what());
+      return false;
+    }
+    return true;
   }
 
   /// Reads a binary body under `rule`. On refusal fills `res` and returns false.
@@ -489,12 +512,9 @@ struct InferenceServer::Impl {
                                        "); retry later");
     }
     std::string keys;
-    if (!read_blob(req, res, reader, model.eval_keys_size(), "evaluation keys", keys)) return;
-    try {
-      model.validate_eval_keys(keys);
-    } catch (const Error& e) {
-      return reply_error(res, 400, std::string("evaluation keys rejected: ") + e.what());
-    }
+    if (!read_valid_blob(req, res, reader, model.eval_keys_size(), "evaluation keys",
+                         [&](std::string_view k) { model.validate_eval_keys(k); }, keys))
+      return;
     try {
       auto created = store.create_session(model.name(), keys);
       metrics.bytes_in += keys.size();
@@ -504,18 +524,14 @@ struct InferenceServer::Impl {
                                 {"model", model.name()},
                                 {"ttl_seconds", config.ttl.count()}});
     } catch (const TooManySessions&) {
-      metrics.rejected_busy += 1;
-      res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
+      busy(res);
       reply_error(res, 503, "the server holds its maximum of " + std::to_string(config.max_sessions) +
                                 " sessions; retry later");
     } catch (const KeyQuotaFull&) {
       busy(res);
       reply_error(res, 507, "the server's storage quota for evaluation keys is used up; retry later");
     } catch (const IoError& e) {
-      // The detail (with server paths) goes to the log, not to the client.
-      std::fprintf(stderr, "serve: cannot store a session: %s\n", e.what());
-      busy(res);
-      reply_error(res, 507, "the server cannot store the session now (storage full?); retry later");
+      cannot_store(res, "session", e);
     }
   }
 
@@ -537,12 +553,9 @@ struct InferenceServer::Impl {
     }
     const ModelService& model = *models.at(*model_name);
     std::string ct;
-    if (!read_blob(req, res, reader, model.ciphertext_size(), "ciphertext", ct)) return;
-    try {
-      model.validate_ciphertext(ct);
-    } catch (const Error& e) {
-      return reply_error(res, 400, std::string("ciphertext rejected: ") + e.what());
-    }
+    if (!read_valid_blob(req, res, reader, model.ciphertext_size(), "ciphertext",
+                         [&](std::string_view c) { model.validate_ciphertext(c); }, ct))
+      return;
     try {
       auto submitted = store.submit_job(sid, key, ct);
       if (submitted.created) metrics.bytes_in += ct.size();
@@ -550,8 +563,7 @@ struct InferenceServer::Impl {
       reply_json(res, submitted.created ? 202 : 200,
                  json{{"job_id", submitted.job_id}, {"duplicate", !submitted.created}});
     } catch (const QueueFull&) {
-      metrics.rejected_busy += 1;
-      res.set_header("Retry-After", std::to_string(config.retry_after_seconds));
+      busy(res);
       reply_error(res, 503, "queue full (" + std::to_string(config.queue_capacity) +
                                 " jobs waiting); retry later");
     } catch (const TooManyJobs&) {
@@ -567,9 +579,7 @@ struct InferenceServer::Impl {
       busy(res);
       reply_error(res, 503, "this session has its share of the queue waiting; retry later");
     } catch (const IoError& e) {
-      std::fprintf(stderr, "serve: cannot store a job: %s\n", e.what());
-      busy(res);
-      reply_error(res, 507, "the server cannot store the job now (storage full?); retry later");
+      cannot_store(res, "job", e);
     }
   }
 

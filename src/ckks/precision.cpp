@@ -25,9 +25,9 @@ PrecisionStats stats_from_errors(std::vector<double> err) {
   return s;
 }
 
-}  // namespace
-
-PrecisionStats precision_stats(std::span<const std::complex<double>> expected, std::span<const std::complex<double>> got) {
+// Per-slot |got - expected| (complex or real), then the statistics.
+template <class T>
+PrecisionStats stats_of(std::span<const T> expected, std::span<const T> got) {
   if (expected.size() != got.size() || expected.empty())
     throw InvalidArgument("precision_stats: sizes " + std::to_string(expected.size()) + " and " +
                           std::to_string(got.size()) + " differ or are zero");
@@ -36,13 +36,14 @@ PrecisionStats precision_stats(std::span<const std::complex<double>> expected, s
   return stats_from_errors(std::move(err));
 }
 
+}  // namespace
+
+PrecisionStats precision_stats(std::span<const std::complex<double>> expected, std::span<const std::complex<double>> got) {
+  return stats_of(expected, got);
+}
+
 PrecisionStats precision_stats(std::span<const double> expected, std::span<const double> got) {
-  if (expected.size() != got.size() || expected.empty())
-    throw InvalidArgument("precision_stats: sizes " + std::to_string(expected.size()) + " and " +
-                          std::to_string(got.size()) + " differ or are zero");
-  std::vector<double> err(expected.size());
-  for (std::size_t i = 0; i < err.size(); ++i) err[i] = std::abs(got[i] - expected[i]);
-  return stats_from_errors(std::move(err));
+  return stats_of(expected, got);
 }
 
 }  // namespace cryptounet::ckks

@@ -355,6 +355,15 @@ GaloisKeys read_galois(R& r, const Context& ctx) {
   return gk;
 }
 
+// The payload of an EvaluationKeys object: a relinearisation-key flag (and key), then the Galois keys.
+template <class R>
+EvaluationKeys read_evaluation_keys(R& r, const Context& ctx) {
+  EvaluationKeys evk;
+  if (read_flag(r, "has_relin")) evk.relin.key = read_ksk(r, ctx);
+  evk.galois = read_galois(r, ctx);
+  return evk;
+}
+
 Ciphertext read_ct(BinaryReader& r, const Context& ctx) {
   const int level = read_level(r, ctx);
   const std::uint8_t size = r.u8();
@@ -383,6 +392,16 @@ BinaryReader open_reader(std::span<const std::uint8_t> bytes, ObjectKind kind, c
   BinaryReader r(bytes, object_kind_name(kind));
   read_header(r, kind, ctx.fingerprint());
   return r;
+}
+
+// A blob that holds exactly one object of `kind`: the header checked, `read` takes the payload,
+// and nothing may follow it.
+template <class Read>
+auto read_whole(std::span<const std::uint8_t> bytes, ObjectKind kind, const Context& ctx, Read read) {
+  BinaryReader r = open_reader(bytes, kind, ctx);
+  auto object = read(r);
+  r.expect_end();
+  return object;
 }
 
 // A small signed polynomial as NTT form over QP indices 0..limbs-1.
@@ -572,10 +591,7 @@ std::vector<std::uint8_t> save(const RelinKey& rk, const Context& ctx, const Sav
 }
 
 RelinKey load_relin_key(std::span<const std::uint8_t> bytes, const Context& ctx) {
-  BinaryReader r = open_reader(bytes, ObjectKind::RelinKey, ctx);
-  RelinKey rk{read_ksk(r, ctx)};
-  r.expect_end();
-  return rk;
+  return read_whole(bytes, ObjectKind::RelinKey, ctx, [&](BinaryReader& r) { return RelinKey{read_ksk(r, ctx)}; });
 }
 
 std::vector<std::uint8_t> save(const GaloisKeys& gk, const Context& ctx, const SaveOptions& opt) {
@@ -586,10 +602,7 @@ std::vector<std::uint8_t> save(const GaloisKeys& gk, const Context& ctx, const S
 }
 
 GaloisKeys load_galois_keys(std::span<const std::uint8_t> bytes, const Context& ctx) {
-  BinaryReader r = open_reader(bytes, ObjectKind::GaloisKeys, ctx);
-  GaloisKeys gk = read_galois(r, ctx);
-  r.expect_end();
-  return gk;
+  return read_whole(bytes, ObjectKind::GaloisKeys, ctx, [&](BinaryReader& r) { return read_galois(r, ctx); });
 }
 
 std::vector<std::uint8_t> save(const EvaluationKeys& evk, const Context& ctx, const SaveOptions& opt) {
@@ -605,12 +618,8 @@ std::vector<std::uint8_t> save(const EvaluationKeys& evk, const Context& ctx, co
 }
 
 EvaluationKeys load_evaluation_keys(std::span<const std::uint8_t> bytes, const Context& ctx) {
-  BinaryReader r = open_reader(bytes, ObjectKind::EvaluationKeys, ctx);
-  EvaluationKeys evk;
-  if (read_flag(r, "has_relin")) evk.relin.key = read_ksk(r, ctx);
-  evk.galois = read_galois(r, ctx);
-  r.expect_end();
-  return evk;
+  return read_whole(bytes, ObjectKind::EvaluationKeys, ctx,
+                    [&](BinaryReader& r) { return read_evaluation_keys(r, ctx); });
 }
 
 // ---------------------------------------------------------------- Plaintext
@@ -631,12 +640,12 @@ std::vector<std::uint8_t> save(const Plaintext& pt, const Context& ctx) {
 }
 
 Plaintext load_plaintext(std::span<const std::uint8_t> bytes, const Context& ctx) {
-  BinaryReader r = open_reader(bytes, ObjectKind::Plaintext, ctx);
-  const int level = read_level(r, ctx);
-  const double scale = read_scale(r, ctx, level);
-  math::RnsPoly poly = read_poly(r, ctx, static_cast<std::size_t>(level) + 1);
-  r.expect_end();
-  return Plaintext(std::move(poly), scale, ctx.fingerprint());
+  return read_whole(bytes, ObjectKind::Plaintext, ctx, [&](BinaryReader& r) {
+    const int level = read_level(r, ctx);
+    const double scale = read_scale(r, ctx, level);
+    math::RnsPoly poly = read_poly(r, ctx, static_cast<std::size_t>(level) + 1);
+    return Plaintext(std::move(poly), scale, ctx.fingerprint());
+  });
 }
 
 // ---------------------------------------------------------------- Ciphertext(s)
@@ -650,10 +659,7 @@ std::vector<std::uint8_t> save(const Ciphertext& ct, const Context& ctx, const S
 }
 
 Ciphertext load_ciphertext(std::span<const std::uint8_t> bytes, const Context& ctx) {
-  BinaryReader r = open_reader(bytes, ObjectKind::Ciphertext, ctx);
-  Ciphertext ct = read_ct(r, ctx);
-  r.expect_end();
-  return ct;
+  return read_whole(bytes, ObjectKind::Ciphertext, ctx, [&](BinaryReader& r) { return read_ct(r, ctx); });
 }
 
 std::vector<std::uint8_t> save_ciphertext_set(std::span<const Ciphertext> cts, const Context& ctx,
@@ -673,14 +679,14 @@ std::vector<std::uint8_t> save_ciphertext_set(std::span<const Ciphertext> cts, c
 }
 
 std::vector<Ciphertext> load_ciphertext_set(std::span<const std::uint8_t> bytes, const Context& ctx) {
-  BinaryReader r = open_reader(bytes, ObjectKind::CiphertextSet, ctx);
-  const std::size_t count =
-      r.check_count(r.u32(), kMaxCiphertextSetCount, ct_payload(ctx, 1, 2, true), "ciphertext count");
-  std::vector<Ciphertext> out;
-  out.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) out.push_back(read_ct(r, ctx));
-  r.expect_end();
-  return out;
+  return read_whole(bytes, ObjectKind::CiphertextSet, ctx, [&](BinaryReader& r) {
+    const std::size_t count =
+        r.check_count(r.u32(), kMaxCiphertextSetCount, ct_payload(ctx, 1, 2, true), "ciphertext count");
+    std::vector<Ciphertext> out;
+    out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) out.push_back(read_ct(r, ctx));
+    return out;
+  });
 }
 
 // ---------------------------------------------------------------- sizes
@@ -750,9 +756,7 @@ PublicKey load_public_key_file(const std::string& path, const Context& ctx, std:
 EvaluationKeys load_evaluation_keys_file(const std::string& path, const Context& ctx, std::uint64_t max_bytes) {
   FileReader r(path, max_bytes, object_kind_name(ObjectKind::EvaluationKeys));
   read_header(r, ObjectKind::EvaluationKeys, ctx.fingerprint());
-  EvaluationKeys evk;
-  if (read_flag(r, "has_relin")) evk.relin.key = read_ksk(r, ctx);
-  evk.galois = read_galois(r, ctx);
+  EvaluationKeys evk = read_evaluation_keys(r, ctx);
   r.expect_end();
   return evk;
 }

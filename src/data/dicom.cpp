@@ -1,5 +1,6 @@
 #include "cryptounet/data/dicom.h"
 #include "data/dicom_pixels.h"
+#include "data/dicom_structure.h"
 
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/image_file.h"
@@ -110,6 +111,7 @@ std::vector<double> dicom_frame_values(const gdcm::Image& im, const std::string&
 Image read_dicom(const std::string& path, int frame) {
   const std::string what = "read_dicom '" + path + "'";
   if (!std::filesystem::is_regular_file(path)) throw IoError(what + ": no such file");
+  check_dicom_structure(path, what);  // before gdcm allocates what the lengths declare
   gdcm::Trace::WarningOff();  // problems end in our own FormatError, not on stderr
   gdcm::ImageReader reader;
   reader.SetFileName(path.c_str());

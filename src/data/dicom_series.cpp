@@ -5,6 +5,7 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/image_file.h"
 #include "data/dicom_pixels.h"
+#include "data/dicom_structure.h"
 
 #include <gdcmImage.h>
 #include <gdcmImageReader.h>
@@ -50,6 +51,11 @@ Volume read_dicom_series(const std::string& folder) {
   double dir[6] = {0, 0, 0, 0, 0, 0}, spacing[2] = {1, 1};
   std::vector<SliceFile> slices;
   for (const std::string& f : files) {
+    try {
+      check_dicom_structure(f, what);  // before gdcm allocates what the lengths declare
+    } catch (const FormatError&) {
+      continue;  // not a (well-formed) DICOM file: skipped, as gdcm's refusals below
+    }
     gdcm::ImageReader reader;
     reader.SetFileName(f.c_str());
     if (!reader.Read()) continue;  // not a DICOM image: skipped (DICOMDIR, notes, ...)
@@ -138,6 +144,7 @@ Volume read_dicom_series(const std::string& folder) {
   v.voxels.resize(g.voxels());
   const std::size_t plane = static_cast<std::size_t>(w) * h;
   for (std::size_t k = 0; k < slices.size(); ++k) {
+    check_dicom_structure(slices[k].path, what);  // again: the file may have changed
     gdcm::ImageReader reader;
     reader.SetFileName(slices[k].path.c_str());
     if (!reader.Read()) throw FormatError(what + ": '" + slices[k].path + "' changed while reading");

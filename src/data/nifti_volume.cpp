@@ -2,6 +2,8 @@
 #include "cryptounet/data/volume.h"
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/data/image_file.h"
+#include "data/nifti_data.h"
 
 #include <nifti2_io.h>
 
@@ -19,17 +21,6 @@
 
 namespace cryptounet::data {
 namespace {
-
-struct NimFree {
-  void operator()(nifti_image* p) const { nifti_image_free(p); }
-};
-
-template <class T>
-double sample(const void* base, std::size_t i) {
-  T v;
-  std::memcpy(&v, static_cast<const char*>(base) + i * sizeof(T), sizeof v);
-  return static_cast<double>(v);
-}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -66,15 +57,7 @@ Affine VolumeGeometry::best_affine() const {
 
 Volume read_nifti_volume(const std::string& path) {
   const std::string what = "read_nifti_volume '" + path + "'";
-  if (!std::filesystem::is_regular_file(path)) throw IoError(what + ": no such file");
-  nifti_set_debug_level(0);
-  // Header first: refuse absurd sizes before the library allocates the data.
-  std::unique_ptr<nifti_image, NimFree> hdr(nifti_image_read(path.c_str(), 0));
-  if (!hdr) throw FormatError(what + ": not a NIfTI file libnifti2 can read");
-  const std::int64_t nx = hdr->nx, ny = std::max<std::int64_t>(hdr->ny, 1),
-                     nz = std::max<std::int64_t>(hdr->nz, 1);
-  if (hdr->ndim < 2 || nx <= 0 || ny <= 0 || nx > 65536 || ny > 65536 || nz > 65536)
-    throw FormatError(what + ": bad dimensions");
+  auto [hdr, nx, ny, nz] = detail::read_nifti_header(path, what);
   if (static_cast<std::size_t>(nx * ny * nz) > kMaxVolumeVoxels)
     throw FormatError(what + ": " + std::to_string(nx) + "x" + std::to_string(ny) + "x" +
                       std::to_string(nz) + " voxels is more than this reader accepts");
@@ -82,26 +65,19 @@ Volume read_nifti_volume(const std::string& path) {
   // files whose whole data would be far larger than the first volume).
   if (static_cast<double>(hdr->nvox) > 4.0 * static_cast<double>(kMaxVolumeVoxels))
     throw FormatError(what + ": the file holds too many voxels (" + std::to_string(hdr->nvox) + ")");
-  hdr.reset();
-  std::unique_ptr<nifti_image, NimFree> nim(nifti_image_read(path.c_str(), 1));
-  if (!nim || !nim->data) throw FormatError(what + ": cannot read the voxel data");
-  if (nim->nx != nx || static_cast<std::int64_t>(nim->nvox) < nx * ny * nz)
-    throw FormatError(what + ": voxel data do not match the header");
-  double (*read)(const void*, std::size_t) = nullptr;
-  switch (nim->datatype) {
-    case DT_UINT8: read = &sample<std::uint8_t>; break;
-    case DT_INT8: read = &sample<std::int8_t>; break;
-    case DT_UINT16: read = &sample<std::uint16_t>; break;
-    case DT_INT16: read = &sample<std::int16_t>; break;
-    case DT_UINT32: read = &sample<std::uint32_t>; break;
-    case DT_INT32: read = &sample<std::int32_t>; break;
-    case DT_UINT64: read = &sample<std::uint64_t>; break;
-    case DT_INT64: read = &sample<std::int64_t>; break;
-    case DT_FLOAT32: read = &sample<float>; break;
-    case DT_FLOAT64: read = &sample<double>; break;
-    default:
-      throw FormatError(what + ": unsupported datatype " + std::string(nifti_datatype_string(nim->datatype)));
+  // libnifti allocates (and, for .nii.gz, inflates) every voxel of every time point at once: bound
+  // those bytes as the slice reader does, before it allocates.
+  {
+    const unsigned __int128 bytes = static_cast<unsigned __int128>(std::max<std::int64_t>(hdr->nvox, 0)) *
+                                    static_cast<unsigned>(std::max(hdr->nbyper, 1));
+    if (bytes > kMaxDecodedBytes)
+      throw FormatError(what + ": the voxel data would take " +
+                        std::to_string(static_cast<std::uint64_t>(bytes >> 20)) + " MiB, more than the " +
+                        std::to_string(kMaxDecodedBytes >> 20) + " MiB this reader decodes at once");
   }
+  hdr.reset();
+  const detail::NiftiData data(path, what, nx, ny, nz);
+  const nifti_image* nim = &data.image();
   Volume v;
   VolumeGeometry& g = v.geometry;
   g.dim = {static_cast<int>(nx), static_cast<int>(ny), static_cast<int>(nz)};
@@ -120,12 +96,10 @@ Volume read_nifti_volume(const std::string& path) {
   g.qoffset_y = nim->qoffset_y;
   g.qoffset_z = nim->qoffset_z;
   g.qfac = nim->qfac < 0 ? -1.0 : 1.0;
-  const bool scaled = nim->scl_slope != 0 && std::isfinite(nim->scl_slope);
   const std::size_t n = g.voxels();
   v.voxels.resize(n);
   for (std::size_t i = 0; i < n; ++i) {
-    double x = read(nim->data, i);
-    if (scaled) x = x * nim->scl_slope + nim->scl_inter;
+    const double x = data.value(i);
     if (!std::isfinite(x)) throw FormatError(what + ": voxel " + std::to_string(i) + " is not finite");
     v.voxels[i] = static_cast<float>(x);
   }
@@ -147,7 +121,7 @@ void write_nifti(const std::string& path, const VolumeGeometry& g, const std::ve
   nifti_set_debug_level(0);
   const std::int64_t dims[8] = {3, g.dim[0], g.dim[1], g.dim[2], 1, 1, 1, 1};
   const int dt = type == VoxelType::uint8 ? DT_UINT8 : DT_FLOAT32;
-  std::unique_ptr<nifti_image, NimFree> nim(nifti_make_new_nim(dims, dt, 1));
+  detail::NimPtr nim(nifti_make_new_nim(dims, dt, 1));
   if (!nim) throw IoError(what + ": cannot make a NIfTI header");
   for (int d = 0; d < 3; ++d) nim->pixdim[d + 1] = g.spacing[d];
   nim->dx = g.spacing[0];
@@ -198,7 +172,7 @@ void write_nifti(const std::string& path, const VolumeGeometry& g, const std::ve
     throw IoError(what + ": cannot set the file name");
   nifti_image_write(nim.get());
   std::error_code ec;
-  std::unique_ptr<nifti_image, NimFree> check(
+  detail::NimPtr check(
       std::filesystem::is_regular_file(tmp, ec) ? nifti_image_read(tmp.c_str(), 0) : nullptr);
   if (!check || check->nvox != nim->nvox) {
     std::filesystem::remove(tmp, ec);

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -108,6 +109,17 @@ std::string item_error(std::size_t item, const std::string& what) {
   return "item " + std::to_string(item) + ": " + what;
 }
 
+double item_timeout_seconds(const QueueOptions& options) {
+  if (options.item_timeout_s > 0) return options.item_timeout_s;
+  const char* env = std::getenv("CU_MPI_ITEM_TIMEOUT_S");
+  if (!env || !*env) return 0.0;
+  char* end = nullptr;
+  const double v = std::strtod(env, &end);
+  if (end == env || *end != '\0' || !(v > 0) || v > 1e9)
+    throw InvalidArgument(std::string("CU_MPI_ITEM_TIMEOUT_S: not a positive number of seconds: '") + env + "'");
+  return v;
+}
+
 }  // namespace
 
 QueueStats run_work_queue(World& world, std::size_t count, const std::function<Bytes(std::size_t)>& load,
@@ -175,6 +187,9 @@ QueueStats run_work_queue(World& world, std::size_t count, const std::function<B
   int remote_active = ranks - 1;
   std::vector<long long> holding(static_cast<std::size_t>(ranks), -1);
   std::vector<Clock::time_point> last_heard(static_cast<std::size_t>(ranks), Clock::now());
+  std::vector<Clock::time_point> given_at(static_cast<std::size_t>(ranks), Clock::now());
+  const double item_timeout = item_timeout_seconds(options);
+  Clock::time_point local_since = Clock::now();
   std::unique_ptr<LocalJob> local;
 
   auto finish = [&](std::size_t item, int rank, double busy, Bytes result) {
@@ -199,6 +214,7 @@ QueueStats run_work_queue(World& world, std::size_t count, const std::function<B
       world.send(rank, kItem, with_header({next}, input));
       holding[static_cast<std::size_t>(rank)] = static_cast<long long>(next);
       last_heard[static_cast<std::size_t>(rank)] = Clock::now();
+      given_at[static_cast<std::size_t>(rank)] = Clock::now();
       ++next;
     } else {
       world.send(rank, kStop, {});
@@ -266,9 +282,26 @@ QueueStats run_work_queue(World& world, std::size_t count, const std::function<B
         j->done.store(true, std::memory_order_release);
       });
       local = std::move(job);
+      local_since = Clock::now();
       busy = true;
     }
     const auto now = Clock::now();
+    auto too_long = [&](int r, long long item, double secs) {
+      world.fail("rank " + std::to_string(r) + " on " + world.host_of(r) + " has been computing item " +
+                 std::to_string(item) + " for " + std::to_string(static_cast<int>(secs)) +
+                 " s, longer than the per-item limit of " + std::to_string(item_timeout) +
+                 " s (its heartbeat is alive: the computation hangs); stopping the run (" + std::to_string(stored) +
+                 " of " + std::to_string(count) + " items were finished and stored)");
+    };
+    if (item_timeout > 0) {
+      if (local && !local->done.load(std::memory_order_acquire) && seconds(local_since, now) > item_timeout)
+        too_long(0, static_cast<long long>(local->item), seconds(local_since, now));
+      for (int r = 1; r < ranks; ++r) {
+        const long long item = holding[static_cast<std::size_t>(r)];
+        const double secs = seconds(given_at[static_cast<std::size_t>(r)], now);
+        if (item >= 0 && secs > item_timeout) too_long(r, item, secs);
+      }
+    }
     for (int r = 1; r < ranks; ++r) {
       const long long item = holding[static_cast<std::size_t>(r)];
       const double silent = seconds(last_heard[static_cast<std::size_t>(r)], now);

@@ -254,6 +254,59 @@ std::vector<std::vector<std::uint8_t>> World::allgather(const std::vector<std::u
   return out;
 }
 
+std::vector<std::vector<std::uint8_t>> World::alltoall(const std::vector<std::vector<std::uint8_t>>& to) {
+  if (static_cast<int>(to.size()) != size_)
+    throw InvalidArgument("alltoall: " + std::to_string(to.size()) + " buffers for " + std::to_string(size_) +
+                          " ranks");
+  if (!mpi_) return to;
+  std::vector<std::vector<std::uint8_t>> out(static_cast<std::size_t>(size_));
+#ifdef CU_HAVE_MPI
+  const auto R = static_cast<std::size_t>(size_);
+  std::vector<std::uint64_t> send_sizes(R), recv_sizes(R);
+  for (std::size_t r = 0; r < R; ++r) send_sizes[r] = r == static_cast<std::size_t>(rank_) ? 0 : to[r].size();
+  MPI_Request req;
+  {
+    std::lock_guard lock(mpi_mutex());
+    check(MPI_Ialltoall(send_sizes.data(), 1, MPI_UINT64_T, recv_sizes.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD,
+                        &req),
+          "alltoall");
+  }
+  wait_quietly(&req, "alltoall");
+  std::vector<int> scounts(R), sdispls(R), rcounts(R), rdispls(R);
+  std::uint64_t stotal = 0, rtotal = 0;
+  for (std::size_t r = 0; r < R; ++r) {
+    if (stotal + send_sizes[r] > static_cast<std::uint64_t>(INT_MAX) ||
+        rtotal + recv_sizes[r] > static_cast<std::uint64_t>(INT_MAX))
+      throw InvalidArgument("alltoall: more than 2 GiB in one exchange");
+    scounts[r] = static_cast<int>(send_sizes[r]);
+    sdispls[r] = static_cast<int>(stotal);
+    stotal += send_sizes[r];
+    rcounts[r] = static_cast<int>(recv_sizes[r]);
+    rdispls[r] = static_cast<int>(rtotal);
+    rtotal += recv_sizes[r];
+  }
+  std::vector<std::uint8_t> sbuf, rbuf(rtotal);
+  sbuf.reserve(stotal);
+  for (std::size_t r = 0; r < R; ++r)
+    if (send_sizes[r]) sbuf.insert(sbuf.end(), to[r].begin(), to[r].end());
+  {
+    std::lock_guard lock(mpi_mutex());
+    check(MPI_Ialltoallv(sbuf.data(), scounts.data(), sdispls.data(), MPI_BYTE, rbuf.data(), rcounts.data(),
+                         rdispls.data(), MPI_BYTE, MPI_COMM_WORLD, &req),
+          "alltoallv");
+  }
+  wait_quietly(&req, "alltoallv");
+  for (std::size_t r = 0; r < R; ++r) {
+    const auto b = rbuf.begin() + rdispls[r];
+    out[r].assign(b, b + rcounts[r]);
+  }
+  out[static_cast<std::size_t>(rank_)] = to[static_cast<std::size_t>(rank_)];
+  bytes_sent_ += stotal;
+  bytes_received_ += rtotal;
+#endif
+  return out;
+}
+
 bool World::all(bool value) {
   if (!mpi_) return value;
 #ifdef CU_HAVE_MPI

@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
@@ -21,17 +23,32 @@ namespace {
 // this project runs on, 4 KiB page faults of fresh buffers were ~15 % of an inference profile.
 constexpr std::size_t kHugeBytes = std::size_t{2} << 20;
 
+// Cache colouring: limbs are N words apart (a power of two), and buffers start on 64 B, 2 MiB
+// boundaries, so the same limb of different polynomials maps to the same cache sets (L1 and, on
+// huge pages, the physically indexed L2 as well). A kernel streaming one limb of many polynomials at
+// once (Evaluator::mul_const_accumulate reads 9 masked products and writes 32 accumulators; the
+// key-switch inner products) then evicts its own lines: on brain128's enc.2 the accumulator loads
+// took most of the layer. Each buffer therefore starts `colour` x 17 cache lines after its
+// allocation (colour 1..kColours, in turn), which spreads the same limb of consecutive buffers over
+// different L1 and L2 sets. The allocation's start is kept in the word before the buffer.
+constexpr std::size_t kColours = 64, kColourBytes = 17 * 64;
+
 std::uint64_t* raw_alloc(std::size_t words) {
-  const std::size_t bytes = words * sizeof(std::uint64_t);
+  static std::atomic<std::size_t> next{0};
+  const std::size_t colour = 1 + next.fetch_add(1, std::memory_order_relaxed) % kColours;
+  const std::size_t offset = colour * kColourBytes;
+  const std::size_t bytes = words * sizeof(std::uint64_t) + offset;
   void* p = nullptr;
   if (posix_memalign(&p, bytes >= kHugeBytes ? kHugeBytes : 64, bytes) != 0) throw std::bad_alloc();
 #ifdef MADV_HUGEPAGE
   if (bytes >= kHugeBytes) (void)madvise(p, bytes & ~(kHugeBytes - 1), MADV_HUGEPAGE);
 #endif
-  return static_cast<std::uint64_t*>(p);
+  auto* buf = reinterpret_cast<std::uint64_t*>(static_cast<char*>(p) + offset);
+  buf[-1] = reinterpret_cast<std::uintptr_t>(p);
+  return buf;
 }
 
-void raw_free(std::uint64_t* p) { std::free(p); }
+void raw_free(std::uint64_t* p) { std::free(reinterpret_cast<void*>(static_cast<std::uintptr_t>(p[-1]))); }
 
 // Freed buffers by size, up to kCapBytes in total. A request takes the smallest free buffer of
 // at least its size and at most twice it (levels only go down during an evaluation, so buffers

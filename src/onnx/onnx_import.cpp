@@ -69,60 +69,32 @@ ConstTensor read_tensor(const onnx::TensorProto& t, const std::string& where) {
                         std::to_string(t.raw_data().size()) + " raw bytes, its dims " +
                         join_ints(out.dims) + " need " + std::to_string(count * elem));
   };
-  if (type == onnx::TensorProto::FLOAT) {
+  // The values as element type T: little-endian raw bytes (the host is little-endian), or the
+  // typed repeated field; either must hold exactly `count` values.
+  auto read_values = [&](auto element, const auto& field) {
+    using T = decltype(element);
     if (raw) {
-      check_raw(sizeof(float));
+      check_raw(sizeof(T));
       out.values.resize(count);
       for (std::size_t i = 0; i < count; ++i) {
-        float f;
-        std::memcpy(&f, t.raw_data().data() + i * sizeof(float), sizeof f);  // little-endian host
-        out.values[i] = f;
-      }
-    } else {
-      check_count(static_cast<std::size_t>(t.float_data_size()));
-      out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i) out.values[i] = t.float_data(static_cast<int>(i));
-    }
-  } else if (type == onnx::TensorProto::DOUBLE) {
-    if (raw) {
-      check_raw(sizeof(double));
-      out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i)
-        std::memcpy(&out.values[i], t.raw_data().data() + i * sizeof(double), sizeof(double));
-    } else {
-      check_count(static_cast<std::size_t>(t.double_data_size()));
-      out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i) out.values[i] = t.double_data(static_cast<int>(i));
-    }
-  } else if (type == onnx::TensorProto::INT64) {
-    if (raw) {
-      check_raw(sizeof(int64_t));
-      out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i) {
-        int64_t v;
+        T v;
         std::memcpy(&v, t.raw_data().data() + i * sizeof v, sizeof v);
         out.values[i] = static_cast<double>(v);
       }
     } else {
-      check_count(static_cast<std::size_t>(t.int64_data_size()));
+      check_count(static_cast<std::size_t>(field.size()));
       out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i)
-        out.values[i] = static_cast<double>(t.int64_data(static_cast<int>(i)));
+      for (std::size_t i = 0; i < count; ++i) out.values[i] = static_cast<double>(field.Get(static_cast<int>(i)));
     }
+  };
+  if (type == onnx::TensorProto::FLOAT) {
+    read_values(float{}, t.float_data());
+  } else if (type == onnx::TensorProto::DOUBLE) {
+    read_values(double{}, t.double_data());
+  } else if (type == onnx::TensorProto::INT64) {
+    read_values(int64_t{}, t.int64_data());
   } else if (type == onnx::TensorProto::INT32) {
-    if (raw) {
-      check_raw(sizeof(int32_t));
-      out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i) {
-        int32_t v;
-        std::memcpy(&v, t.raw_data().data() + i * sizeof v, sizeof v);
-        out.values[i] = v;
-      }
-    } else {
-      check_count(static_cast<std::size_t>(t.int32_data_size()));
-      out.values.resize(count);
-      for (std::size_t i = 0; i < count; ++i) out.values[i] = t.int32_data(static_cast<int>(i));
-    }
+    read_values(int32_t{}, t.int32_data());
   } else {
     throw Unsupported(where + ": tensor '" + t.name() + "' has ONNX data type " +
                       std::to_string(type) + "; only float, double and integer weights are read");
@@ -342,16 +314,23 @@ class Importer {
                       " on every side) is supported");
   }
 
+  /// The weight (input 1) of a convolution or transposed convolution: 4-D (else refused, with
+  /// `not_4d_note` after "not 4-D"), and the node ungrouped (group = 1, the only one supported).
+  const ConstTensor& conv_weight(const onnx::NodeProto& n, const std::string& not_4d_note) {
+    const ConstTensor& w = constant(n, n.input(1), "weight");
+    if (w.dims.size() != 4) refuse(n, "weight has shape " + join_ints(w.dims) + ", not 4-D" + not_4d_note);
+    if (auto g = int_attr(n, "group"); g && *g != 1)
+      refuse(n, "group = " + std::to_string(*g) + "; only group = 1 is supported");
+    return w;
+  }
+
   void add_conv(const onnx::NodeProto& n) {
     expect_inputs(n, 2, 3);
     refuse_unknown_attrs(n, {"kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"});
     const int x = producer(n, n.input(0));
     const Shape in = input_shape(x);
-    const ConstTensor& w = constant(n, n.input(1), "weight");
-    if (w.dims.size() != 4) refuse(n, "weight has shape " + join_ints(w.dims) + ", not 4-D (2-D convolution)");
+    const ConstTensor& w = conv_weight(n, " (2-D convolution)");
     const int64_t cout = w.dims[0], cin = w.dims[1], kh = w.dims[2], kw = w.dims[3];
-    if (auto g = int_attr(n, "group"); g && *g != 1)
-      refuse(n, "group = " + std::to_string(*g) + "; only group = 1 is supported");
     if (kh != kw || (kh != 1 && kh != 3))
       refuse(n, "kernel " + std::to_string(kh) + "x" + std::to_string(kw) +
                     "; only 1x1 and 3x3 kernels are supported");
@@ -360,19 +339,28 @@ class Importer {
     expect_all(n, "strides", 1, "only stride 1 is supported");
     expect_all(n, "dilations", 1, "only dilation 1 is supported");
     check_same_pads(n, static_cast<int>(kh));
+    push_conv(n, OpKind::Conv2d, x, in, cin, w, static_cast<int>(kh), 1, static_cast<int>(kh / 2),
+              {static_cast<int>(cout), in.height, in.width});
+  }
+
+  /// The node of a (transposed) convolution over producer `x` (shape `in`), once the weight's
+  /// `cin` input channels are checked against `in`; the bias (input 2, zeros if absent) has one
+  /// value per output channel.
+  void push_conv(const onnx::NodeProto& n, OpKind kind, int x, const Shape& in, int64_t cin, const ConstTensor& w,
+                 int kernel, int stride, int pad, Shape out) {
     if (cin != in.channels)
       refuse(n, "weight expects " + std::to_string(cin) + " input channels, its input has shape " +
                     shape_str(in));
     Node node;
     node.name = current_name_;
-    node.kind = OpKind::Conv2d;
+    node.kind = kind;
     node.inputs = {x};
-    node.kernel = static_cast<int>(kh);
-    node.stride = 1;
-    node.pad = static_cast<int>(kh / 2);
-    node.shape = {static_cast<int>(cout), in.height, in.width};
+    node.kernel = kernel;
+    node.stride = stride;
+    node.pad = pad;
+    node.bias = read_bias(n, out.channels);
+    node.shape = out;
     node.weight = w.values;
-    node.bias = read_bias(n, cout);
     push(std::move(node), n.output(0));
   }
 
@@ -392,11 +380,8 @@ class Importer {
                              "output_padding", "output_shape"});
     const int x = producer(n, n.input(0));
     const Shape in = input_shape(x);
-    const ConstTensor& w = constant(n, n.input(1), "weight");
-    if (w.dims.size() != 4) refuse(n, "weight has shape " + join_ints(w.dims) + ", not 4-D");
+    const ConstTensor& w = conv_weight(n, "");
     const int64_t cin = w.dims[0], cout = w.dims[1], kh = w.dims[2], kw = w.dims[3];
-    if (auto g = int_attr(n, "group"); g && *g != 1)
-      refuse(n, "group = " + std::to_string(*g) + "; only group = 1 is supported");
     if (kh != 2 || kw != 2)
       refuse(n, "kernel " + std::to_string(kh) + "x" + std::to_string(kw) +
                     "; only 2x2 kernels with stride 2 are supported");
@@ -413,20 +398,8 @@ class Importer {
       const bool ok = v.size() >= 2 && v[v.size() - 2] == 2 * in.height && v.back() == 2 * in.width;
       if (!ok) refuse(n, "output_shape = " + join_ints(v) + " is not twice the input size");
     }
-    if (cin != in.channels)
-      refuse(n, "weight expects " + std::to_string(cin) + " input channels, its input has shape " +
-                    shape_str(in));
-    Node node;
-    node.name = current_name_;
-    node.kind = OpKind::ConvTranspose2d;
-    node.inputs = {x};
-    node.kernel = 2;
-    node.stride = 2;
-    node.pad = 0;
-    node.shape = {static_cast<int>(cout), in.height * 2, in.width * 2};
-    node.weight = w.values;
-    node.bias = read_bias(n, cout);
-    push(std::move(node), n.output(0));
+    push_conv(n, OpKind::ConvTranspose2d, x, in, cin, w, 2, 2, 0,
+              {static_cast<int>(cout), in.height * 2, in.width * 2});
   }
 
   void add_avg_pool(const onnx::NodeProto& n) {

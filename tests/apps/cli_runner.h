@@ -2,72 +2,74 @@
 // its stdout + stderr: the CLI tests check both.
 #pragma once
 
-#include <sys/wait.h>
-#include <unistd.h>
+#include "support/child_process.h"
+#include "support/temp_dir.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <memory>
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 namespace cryptounet::cli_test {
 
-struct Run {
-  int status;
-  std::string output;  // stdout and stderr
-};
+// What every CLI test uses, for a `using namespace cli_test;` in the test file.
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+using Run = test_support::CommandResult;       // status; output: stdout and stderr
+using SplitRun = test_support::SplitResult;  // status; out: stdout only (JSON, tables); err: stderr only
 
 inline Run run_cli(const std::string& args) {
-  const std::string cmd = std::string(CU_CLI) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
-  const int status = pclose(pipe.release());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return test_support::run_command(std::string(CU_CLI) + " " + args + " 2>&1");
 }
-
-struct SplitRun {
-  int status;
-  std::string out;  // stdout only (JSON, tables)
-  std::string err;  // stderr only (progress, notes, errors)
-};
 
 /// Like run_cli, with stdout and stderr kept apart (stderr through a temporary file).
 inline SplitRun run_cli_split(const std::string& args) {
-  char err_path[] = "/tmp/cu-cli-stderr-XXXXXX";
-  const int fd = mkstemp(err_path);
-  if (fd >= 0) close(fd);
-  const std::string cmd = std::string(CU_CLI) + " " + args + " 2>" + err_path;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe.get())) > 0) out.append(buf.data(), n);
-  const int status = pclose(pipe.release());
-  std::string err;
-  if (FILE* f = std::fopen(err_path, "rb")) {
-    while ((n = fread(buf.data(), 1, buf.size(), f)) > 0) err.append(buf.data(), n);
-    std::fclose(f);
-  }
-  std::remove(err_path);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
+  return test_support::run_command_split(std::string(CU_CLI) + " " + args);
 }
 
-/// A fresh, empty scratch folder for the running gtest case: TMP/PREFIX_TESTNAME_PID.
-inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() /
-      (prefix + "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
-       std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
+using test_support::fresh_test_dir;
+
+/// `cryptounet ARGS` exits with `status` and its output (stdout + stderr) holds each of `parts`.
+inline void expect_cli_exit(const std::string& args, int status, std::initializer_list<const char*> parts) {
+  const Run r = run_cli(args);
+  EXPECT_EQ(r.status, status) << args << "\n" << r.output;
+  for (const char* part : parts) EXPECT_THAT(r.output, HasSubstr(part)) << args;
 }
+
+/// `cryptounet ARGS` fails (any non-zero status) and its output holds each of `parts`.
+inline void expect_cli_fails(const std::string& args, std::initializer_list<const char*> parts) {
+  const Run r = run_cli(args);
+  EXPECT_NE(r.status, 0) << args << "\n" << r.output;
+  for (const char* part : parts) EXPECT_THAT(r.output, HasSubstr(part)) << args;
+}
+
+/// A CLI test case with its own scratch folder (dir_, path(NAME)) and the committed PyTorch-exported
+/// fixture model_ (tests/fixtures/random_ops.onnx: 1x16x16 -> 2 channels, argmax head); skips,
+/// saying so, when the fixture is missing. `prefix` names the scratch folder (TMP/PREFIX_TEST_PID).
+class CliTest : public ::testing::Test {
+ protected:
+  explicit CliTest(std::string prefix) : prefix_(std::move(prefix)) {}
+  void SetUp() override {
+    dir_ = fresh_test_dir(prefix_);
+    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
+    if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
+    prepare();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  /// A derived fixture's own set-up (input files in dir_), run after the scratch folder exists.
+  virtual void prepare() {}
+  [[nodiscard]] std::string path(const std::string& p) const { return (dir_ / p).string(); }
+
+  fs::path dir_;
+  std::string model_;
+
+ private:
+  std::string prefix_;
+};
 
 }  // namespace cryptounet::cli_test

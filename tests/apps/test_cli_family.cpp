@@ -27,21 +27,11 @@
 namespace cryptounet {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::Not;
-using cli_test::run_cli;
-using cli_test::run_cli_split;
+using namespace cli_test;
 
-class CliFamily : public ::testing::Test {
+class CliFamily : public CliTest {
  protected:
-  void SetUp() override {
-    dir_ = cli_test::fresh_test_dir("cu_fam");
-    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
-    if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& p) const { return (dir_ / p).string(); }
+  CliFamily() : CliTest("cu_fam") {}
 
   /// One 16x16 grey image (values 0..255, both ends present) in every format; returns
   /// {format name: file}. The medical formats' min-max stretch then gives exactly v / 255.
@@ -75,9 +65,6 @@ class CliFamily : public ::testing::Test {
     }
     return files;
   }
-
-  fs::path dir_;
-  std::string model_;
 };
 
 TEST(CliHelp, NoCommandHelpAndTypos) {
@@ -86,22 +73,11 @@ TEST(CliHelp, NoCommandHelpAndTypos) {
   for (const char* c : {"segment", "predict", "evaluate", "serve", "client", "bench"})
     EXPECT_THAT(r.output, HasSubstr(c));
   EXPECT_THAT(r.output, Not(HasSubstr("A subcommand is required")));
-  r = run_cli("help");
-  EXPECT_EQ(r.status, 0);
-  EXPECT_THAT(r.output, HasSubstr("Subcommands:"));
-  r = run_cli("help predict");
-  EXPECT_EQ(r.status, 0);
-  EXPECT_THAT(r.output, HasSubstr("-o,--out"));
-  r = run_cli("segmnet x.png");
-  EXPECT_EQ(r.status, 2);
-  EXPECT_THAT(r.output, HasSubstr("did you mean 'segment'?"));
-  EXPECT_THAT(r.output, HasSubstr("commands: bench, client"));
-  r = run_cli("bench ckk");
-  EXPECT_EQ(r.status, 2);
-  EXPECT_THAT(r.output, HasSubstr("did you mean 'ckks'?"));
-  r = run_cli("bench");
-  EXPECT_EQ(r.status, 1);
-  EXPECT_THAT(r.output, HasSubstr("ckks"));
+  expect_cli_exit("help", 0, {"Subcommands:"});
+  expect_cli_exit("help predict", 0, {"-o,--out"});
+  expect_cli_exit("segmnet x.png", 2, {"did you mean 'segment'?", "commands: bench, client"});
+  expect_cli_exit("bench ckk", 2, {"did you mean 'ckks'?"});
+  expect_cli_exit("bench", 1, {"ckks"});
   r = run_cli("zzzzzzzz");
   EXPECT_EQ(r.status, 2);
   EXPECT_THAT(r.output, Not(HasSubstr("did you mean")));
@@ -137,16 +113,9 @@ TEST(CliRefusals, BenchCkksRefusesUnknownNamesAndBadValues) {
   auto r = run_cli("bench ckks --only nonsense");
   EXPECT_NE(r.status, 0);
   EXPECT_THAT(r.output, HasSubstr("unknown operation 'nonsense'"));
-  r = run_cli("bench ckks --only relinearize,rotate");
-  EXPECT_NE(r.status, 0);
-  EXPECT_THAT(r.output, HasSubstr("unknown operation 'rotate'"));
-  EXPECT_THAT(r.output, HasSubstr("rotate_1"));
-  r = run_cli("bench ckks --threads -1 --only add");
-  EXPECT_NE(r.status, 0);
-  EXPECT_THAT(r.output, HasSubstr("--threads"));
-  r = run_cli("bench ckks --reps 0 --only add");
-  EXPECT_NE(r.status, 0);
-  EXPECT_THAT(r.output, HasSubstr("--reps"));
+  expect_cli_fails("bench ckks --only relinearize,rotate", {"unknown operation 'rotate'", "rotate_1"});
+  expect_cli_fails("bench ckks --threads -1 --only add", {"--threads"});
+  expect_cli_fails("bench ckks --reps 0 --only add", {"--reps"});
   r = run_cli("segment --threads -2 --model x.onnx in.png -o m.png");
   EXPECT_NE(r.status, 0);
   // A real run of one operation: every operation the bench times is one --only accepts (it checks
@@ -169,10 +138,8 @@ TEST_F(CliFamily, OldSpellingsWorkWithANote) {
   EXPECT_THAT(r.output, Not(HasSubstr("deprecated")));
   EXPECT_EQ(data::read_mask(path("a.png")).values, data::read_mask(path("b.png")).values);
   // The error names the positional input and the usage, not an option that no longer matters.
-  r = run_cli("predict --model " + model_ + " -o " + path("c.png"));
-  EXPECT_EQ(r.status, 1);
-  EXPECT_THAT(r.output, HasSubstr("an input image is required"));
-  EXPECT_THAT(r.output, HasSubstr("IMAGE -o"));
+  expect_cli_exit("predict --model " + model_ + " -o " + path("c.png"), 1,
+                  {"an input image is required", "IMAGE -o"});
 }
 
 TEST_F(CliFamily, EveryImageFormatInEveryImageCommand) {

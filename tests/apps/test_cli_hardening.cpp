@@ -20,20 +20,14 @@
 namespace cryptounet {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using cli_test::run_cli;
+using namespace cli_test;
 
-class CliHardening : public ::testing::Test {
+class CliHardening : public CliTest {
  protected:
-  void SetUp() override {
-    dir_ = cli_test::fresh_test_dir("cu_hard");
+  CliHardening() : CliTest("cu_hard") {}
+  void prepare() override {
     ::chmod(dir_.c_str(), 0700);
-    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
-    if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& p) const { return (dir_ / p).string(); }
   std::string insecure_plan() {
     const std::string plan = path("p.cup");
     const auto r = run_cli("plan --model " + model_ + " --insecure-test-params 11 -o " + plan);
@@ -41,8 +35,6 @@ class CliHardening : public ::testing::Test {
     return plan;
   }
 
-  fs::path dir_;
-  std::string model_;
 };
 
 // Item 1: a plan that is not 128-bit secure is refused by keygen and encrypt unless their own

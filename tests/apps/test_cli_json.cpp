@@ -11,10 +11,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <random>
@@ -24,12 +20,7 @@
 namespace cryptounet {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::Not;
-using cli_test::run_cli;
-using cli_test::run_cli_split;
-using cli_test::SplitRun;
+using namespace cli_test;
 
 /// stdout parses as one JSON object; returns it (an empty object, with a test failure, if not).
 nlohmann::json json_of(const SplitRun& r, const std::string& what) {
@@ -44,69 +35,25 @@ nlohmann::json json_of(const SplitRun& r, const std::string& what) {
   }
 }
 
-/// `cryptounet serve ARGS --port 0` as a child process; the port from its first stdout line.
-class ServeChild {
- public:
-  explicit ServeChild(const std::vector<std::string>& args) {
-    int fds[2];
-    if (::pipe(fds) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      std::vector<std::string> all{CU_CLI, "serve", "--port", "0"};
-      all.insert(all.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& s : all) argv.push_back(s.data());
-      argv.push_back(nullptr);
-      ::execv(CU_CLI, argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string line;
-    pollfd p{fds[0], POLLIN, 0};
-    char buf[256];
-    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 60000) > 0) {
-      const ssize_t n = ::read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    const auto at = line.find("127.0.0.1:");
-    if (at != std::string::npos) port_ = std::stoi(line.substr(at + 10));
-  }
-  ~ServeChild() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  [[nodiscard]] int port() const { return port_; }
-  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+/// The command line of `cryptounet serve --port 0 ARGS` (the child prints its port on stdout).
+std::vector<std::string> serve_argv(const std::vector<std::string>& args) {
+  std::vector<std::string> all{CU_CLI, "serve", "--port", "0"};
+  all.insert(all.end(), args.begin(), args.end());
+  return all;
+}
 
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
-
-class CliJson : public ::testing::Test {
+class CliJson : public CliTest {
  protected:
-  void SetUp() override {
-    dir_ = cli_test::fresh_test_dir("cu_json");
-    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
-    if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
+  CliJson() : CliTest("cu_json") {}
+  void prepare() override {
     data::Image img(16, 16);
     std::mt19937 rng(3);
     for (auto& p : img.pixels) p = static_cast<float>(rng() % 256) / 255.0f;
     image_ = path("img.png");
     data::write_image_png(image_, img);
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& p) const { return (dir_ / p).string(); }
 
-  fs::path dir_;
-  std::string model_, image_;
+  std::string image_;
 };
 
 TEST_F(CliJson, TheWorkflowCommandsPrintOneObjectAndTheirLinesOnStderr) {
@@ -206,7 +153,9 @@ TEST_F(CliJson, TheOneShotCommandsPrintOneObjectAndTheirLinesOnStderr) {
 }
 
 TEST_F(CliJson, ClientAgainstARealServer) {
-  ServeChild srv({"--model", model_, "--data-dir", path("srv"), "--threads", "1", "--insecure-test-params=11"});
+  test_support::ServerProcess srv(
+      serve_argv({"--model", model_, "--data-dir", path("srv"), "--threads", "1", "--insecure-test-params=11"}),
+      std::chrono::seconds(60));
   ASSERT_GT(srv.port(), 0) << "serve did not start";
   const std::string common = "client --server " + srv.url() + " --no-cache --key-dir " + path("k") + " -o " +
                              path("out") + " --threads 1 " + image_;
@@ -253,9 +202,7 @@ TEST_F(CliJson, InsecureTestParamsHasOneShape) {
 
   // Where a command is given a plan: the consent, and a value must be the plan's ring.
   const std::string plan = path("c.cup");  // N=2^11
-  r = run_cli("keygen " + plan + " -o " + path("k0") + " --threads 1");
-  EXPECT_NE(r.status, 0);
-  EXPECT_THAT(r.output, HasSubstr("--insecure-test-params"));
+  expect_cli_fails("keygen " + plan + " -o " + path("k0") + " --threads 1", {"--insecure-test-params"});
   r = run_cli("keygen " + plan + " -o " + path("k1") + " --threads 1 --insecure-test-params=12");
   EXPECT_NE(r.status, 0);
   EXPECT_THAT(r.output, HasSubstr("--insecure-test-params=12 expects N=2^12, but plan '" + plan + "' is at N=2^11"));

@@ -141,8 +141,9 @@ TEST_F(CliMpi, LatencyModeSplitsLayersAndGivesTheSameBytes) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("infer --mpi: one input"));
   if (!mpi_test::available()) GTEST_SKIP() << mpi_test::skip_reason();
-  // The fixture's plan at N=2^11 has layers of 2 output ciphertexts (conv2, sq2): split across the
-  // ranks, allgathered; the third rank of -np 3 computes none of them and still ends with all.
+  // The fixture's plan at N=2^11 has layers of 2 ciphertexts (conv2, sq2): at -np 2 the linear
+  // layer after them is split by input (partial sums reduced to each output's owner), at -np 3 by
+  // output (the third rank holds none of them and still ends with the whole output).
   for (int np : {2, 3}) {
     const std::string out = p("lat" + std::to_string(np) + ".ct");
     const auto m = mpi_test::mpirun(np, std::string(CU_CLI) + " " + infer_args() + "--mpi " + p("in2.ct") + " -o " +
@@ -150,7 +151,10 @@ TEST_F(CliMpi, LatencyModeSplitsLayersAndGivesTheSameBytes) {
     ASSERT_EQ(m.status, 0) << m.output;
     EXPECT_THAT(m.output, HasSubstr("latency mode on " + std::to_string(np) + " rank(s)"));
     // Rank 0's table: conv2 has 2 outputs, rank 0 computed 1 of them.
-    EXPECT_TRUE(std::regex_search(m.output, std::regex("/conv2/Conv +Conv2d +2 +1 "))) << m.output;
+    EXPECT_TRUE(std::regex_search(m.output, std::regex("/conv2/Conv +Conv2d +outputs +2 +1 "))) << m.output;
+    if (np == 2)  // a layer split by input: rank 0 hoisted 1 of its 2 inputs and received partial sums
+      EXPECT_TRUE(std::regex_search(m.output, std::regex(" (Conv2d|ConvTranspose2d) +inputs +[0-9]+ +[0-9]+ +1 +[0-9.]+ +[0-9.]+ [KMG]?i?B +[1-9][0-9.]* [KMG]i?B ")))
+          << m.output;
     EXPECT_THAT(m.output, HasSubstr("CPU seconds of the inference per rank"));
     EXPECT_EQ(slurp(out), want) << "latency mode with " << np << " ranks differs from the single-process run";
   }

@@ -35,8 +35,12 @@ std::string slurp(const fs::path& p) {
 }
 
 nlohmann::json json_of(const std::string& output) {
+  // From the "{" that starts a line to the "}" that starts a line: rank 0's progress lines on stderr
+  // may land after the JSON in the captured output.
   const auto at = output.find("\n{");
-  return nlohmann::json::parse(output.substr(at == std::string::npos ? 0 : at + 1), nullptr, false);
+  const std::size_t b = at == std::string::npos ? 0 : at + 1;
+  const auto e = output.find("\n}", b);
+  return nlohmann::json::parse(output.substr(b, e == std::string::npos ? std::string::npos : e + 2 - b), nullptr, false);
 }
 
 // Environment of every process of a run that must draw the same randomness as another.

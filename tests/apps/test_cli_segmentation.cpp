@@ -22,28 +22,11 @@
 namespace cryptounet {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
+using namespace cli_test;
 
-using cli_test::Run;
-using cli_test::run_cli;
-
-class CliSegmentation : public ::testing::Test {
+class CliSegmentation : public CliTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cu_cli_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-            "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    // A committed PyTorch-exported model: 1×16×16 → 2 channels (argmax head).
-    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
-    if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& p) const { return (dir_ / p).string(); }
-  fs::path dir_;
-  std::string model_;
+  CliSegmentation() : CliTest("cu_cli") {}
 };
 
 TEST_F(CliSegmentation, SynthPredictEvaluate) {
@@ -143,9 +126,7 @@ TEST_F(CliSegmentation, ClearErrors) {
     std::fputs("not a model", f);
     std::fclose(f);
   }
-  r = run_cli("predict --model " + path("bad.onnx") + " --image x.png --out y.png");
-  EXPECT_NE(r.status, 0);
-  EXPECT_THAT(r.output, HasSubstr("not a valid ONNX model"));
+  expect_cli_fails("predict --model " + path("bad.onnx") + " --image x.png --out y.png", {"not a valid ONNX model"});
 }
 
 }  // namespace

@@ -34,12 +34,7 @@
 namespace cryptounet {
 namespace {
 
-namespace fs = std::filesystem;
-using ::testing::HasSubstr;
-using ::testing::Not;
-
-using cli_test::Run;
-using cli_test::run_cli;
+using namespace cli_test;
 
 void truncate_copy(const std::string& from, const std::string& to, double fraction) {
   std::ifstream in(from, std::ios::binary);
@@ -56,17 +51,13 @@ data::Image random_image(int w, int h, unsigned seed) {
   return img;
 }
 
-class CliWorkflow : public ::testing::Test {
+class CliWorkflow : public CliTest {
  protected:
-  void SetUp() override {
-    dir_ = cli_test::fresh_test_dir("cu_wf");
-    model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
-    if (!fs::exists(model_)) GTEST_SKIP() << "fixture " << model_ << " missing";
+  CliWorkflow() : CliTest("cu_wf") {}
+  void prepare() override {
     image_ = path("img.png");
     data::write_image_png(image_, random_image(16, 16, 9));
   }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& p) const { return (dir_ / p).string(); }
 
   // plan + keygen into `keys` for `plan_file`.
   void plan_and_keys(const std::string& plan_file, const std::string& keys, int log_n = 11) {
@@ -77,8 +68,7 @@ class CliWorkflow : public ::testing::Test {
     ASSERT_EQ(r.status, 0) << r.output;
   }
 
-  fs::path dir_;
-  std::string model_, image_;
+  std::string image_;
 };
 
 TEST_F(CliWorkflow, ChainAgreesWithReference) {

@@ -27,16 +27,16 @@ inline void elem(std::string& s, std::uint16_t g, std::uint16_t e, const char* v
 }
 inline std::string us(std::uint16_t v) { return std::string(reinterpret_cast<const char*>(&v), 2); }
 
-/// w x h x frames 16-bit signed DICOM (Explicit VR Little Endian) with the given photometric.
-inline std::string make_dicom(int w, int h, int frames, const std::vector<std::int16_t>& px,
-                              const std::string& photometric, const std::string& slope,
-                              const std::string& intercept) {
+/// The start of a DICOM Part 10 file: preamble, "DICM", the file meta group (Explicit VR Little
+/// Endian transfer syntax), then the dataset's SOP class and instance UIDs and its modality.
+inline std::string dicom_head(const std::string& sop_class, const std::string& sop_instance,
+                              const std::string& modality) {
   std::string meta;
   // (0002,0001) OB: reserved 2 bytes and a 4-byte length.
   put16(meta, 0x0002), put16(meta, 0x0001), meta += "OB", put16(meta, 0), put32(meta, 2),
       meta += std::string("\0\1", 2);
-  elem(meta, 0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.7");
-  elem(meta, 0x0002, 0x0003, "UI", "1.2.826.0.1.3680043.2.1125.1");
+  elem(meta, 0x0002, 0x0002, "UI", sop_class);
+  elem(meta, 0x0002, 0x0003, "UI", sop_instance);
   elem(meta, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1");
   std::string f(128, '\0');
   f += "DICM";
@@ -44,23 +44,41 @@ inline std::string make_dicom(int w, int h, int frames, const std::vector<std::i
   put32(group_length, static_cast<std::uint32_t>(meta.size()));
   elem(f, 0x0002, 0x0000, "UL", group_length);
   f += meta;
-  elem(f, 0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.7");
-  elem(f, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.2.1125.1");
-  elem(f, 0x0008, 0x0060, "CS", "OT");
+  elem(f, 0x0008, 0x0016, "UI", sop_class);
+  elem(f, 0x0008, 0x0018, "UI", sop_instance);
+  elem(f, 0x0008, 0x0060, "CS", modality);
+  return f;
+}
+
+/// Bits allocated / stored 16, high bit 15, signed pixels.
+inline void dicom_signed16_bits(std::string& f) {
+  elem(f, 0x0028, 0x0100, "US", us(16));
+  elem(f, 0x0028, 0x0101, "US", us(16));
+  elem(f, 0x0028, 0x0102, "US", us(15));
+  elem(f, 0x0028, 0x0103, "US", us(1));
+}
+
+/// (7FE0,0010) OW pixel data.
+inline void dicom_pixel_data(std::string& f, const std::vector<std::int16_t>& px) {
+  put16(f, 0x7fe0), put16(f, 0x0010), f += "OW", put16(f, 0);
+  put32(f, static_cast<std::uint32_t>(px.size() * 2));
+  f.append(reinterpret_cast<const char*>(px.data()), px.size() * 2);
+}
+
+/// w x h x frames 16-bit signed DICOM (Explicit VR Little Endian) with the given photometric.
+inline std::string make_dicom(int w, int h, int frames, const std::vector<std::int16_t>& px,
+                              const std::string& photometric, const std::string& slope,
+                              const std::string& intercept) {
+  std::string f = dicom_head("1.2.840.10008.5.1.4.1.1.7", "1.2.826.0.1.3680043.2.1125.1", "OT");
   elem(f, 0x0028, 0x0002, "US", us(1));
   elem(f, 0x0028, 0x0004, "CS", photometric);
   if (frames > 1) elem(f, 0x0028, 0x0008, "IS", std::to_string(frames));
   elem(f, 0x0028, 0x0010, "US", us(static_cast<std::uint16_t>(h)));
   elem(f, 0x0028, 0x0011, "US", us(static_cast<std::uint16_t>(w)));
-  elem(f, 0x0028, 0x0100, "US", us(16));
-  elem(f, 0x0028, 0x0101, "US", us(16));
-  elem(f, 0x0028, 0x0102, "US", us(15));
-  elem(f, 0x0028, 0x0103, "US", us(1));
+  dicom_signed16_bits(f);
   if (!intercept.empty()) elem(f, 0x0028, 0x1052, "DS", intercept);
   if (!slope.empty()) elem(f, 0x0028, 0x1053, "DS", slope);
-  put16(f, 0x7fe0), put16(f, 0x0010), f += "OW", put16(f, 0);
-  put32(f, static_cast<std::uint32_t>(px.size() * 2));
-  f.append(reinterpret_cast<const char*>(px.data()), px.size() * 2);
+  dicom_pixel_data(f, px);
   return f;
 }
 

@@ -3,6 +3,7 @@
 #include "cryptounet/data/dataset.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/data/synth_nuclei.h"
+#include "support/temp_dir.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -26,10 +27,9 @@ std::string slurp(const fs::path& p) {
 class DatasetTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cu_ds_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-            "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
+    // Each test makes the folder itself (one checks what a missing folder gives).
+    dir_ = test_support::fresh_test_dir("cu_ds");
+    fs::remove(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
   template <class E>

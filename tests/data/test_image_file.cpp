@@ -13,6 +13,7 @@
 #include "cryptounet/data/png.h"
 #include "cryptounet/data/tiff.h"
 #include "data/image_writers.h"
+#include "support/temp_dir.h"
 
 #include <tiffio.h>
 
@@ -38,17 +39,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class Tmp {
- public:
-  Tmp() {
-    std::string t = (fs::temp_directory_path() / "cu-imgfile-XXXXXX").string();
-    if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp");
-    dir = t;
-  }
-  ~Tmp() { fs::remove_all(dir); }
-  fs::path dir;
-};
-
 using test_images::make_dicom;
 using test_images::make_nifti;
 using test_images::put16;
@@ -58,11 +48,11 @@ inline void write(const fs::path& p, const std::string& bytes) { test_images::wr
 }  // namespace
 
 TEST(DicomReader, SixteenBitWithRescaleAndMonochrome1) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   const int w = 5, h = 3;
   std::vector<std::int16_t> px(w * h);
   for (int i = 0; i < w * h; ++i) px[i] = static_cast<std::int16_t>(-300 + 97 * i);
-  const fs::path p = t.dir / "a.dcm";
+  const fs::path p = t.path() / "a.dcm";
   write(p, make_dicom(w, h, 1, px, "MONOCHROME2", "2", "-1024"));
   EXPECT_EQ(image_file_kind(p.string()), ImageFileKind::dicom);
   const Image img = read_any_image(p.string());
@@ -72,7 +62,7 @@ TEST(DicomReader, SixteenBitWithRescaleAndMonochrome1) {
   for (int i = 0; i < w * h; ++i)
     EXPECT_NEAR(img.pixels[i], (px[i] - px.front()) / double(px.back() - px.front()), 1e-6) << i;
 
-  const fs::path q = t.dir / "noext";
+  const fs::path q = t.path() / "noext";
   write(q, make_dicom(w, h, 1, px, "MONOCHROME1", "", ""));
   EXPECT_EQ(image_file_kind(q.string()), ImageFileKind::dicom);  // by the DICM magic
   const Image inv = read_dicom(q.string());
@@ -80,12 +70,12 @@ TEST(DicomReader, SixteenBitWithRescaleAndMonochrome1) {
 }
 
 TEST(DicomReader, MultiFrameSelectionAndBadInput) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   const int w = 4, h = 4, frames = 3;
   std::vector<std::int16_t> px(w * h * frames);
   for (int f = 0; f < frames; ++f)
     for (int i = 0; i < w * h; ++i) px[f * w * h + i] = static_cast<std::int16_t>(f == 1 ? 100 - i : i);
-  const fs::path p = t.dir / "m.dcm";
+  const fs::path p = t.path() / "m.dcm";
   write(p, make_dicom(w, h, frames, px, "MONOCHROME2", "", ""));
   const Image mid = read_dicom(p.string());  // frame 1: decreasing
   EXPECT_NEAR(mid.pixels.front(), 1.0, 1e-6);
@@ -95,26 +85,26 @@ TEST(DicomReader, MultiFrameSelectionAndBadInput) {
   EXPECT_NEAR(f2.pixels.back(), 1.0, 1e-6);
   EXPECT_THROW((void)read_dicom(p.string(), 3), InvalidArgument);
 
-  const fs::path bad = t.dir / "bad.dcm";
+  const fs::path bad = t.path() / "bad.dcm";
   std::string bytes = make_dicom(w, h, 1, std::vector<std::int16_t>(w * h, 1), "MONOCHROME2", "", "");
   write(bad, bytes.substr(0, bytes.size() - 10));  // truncated pixel data
   EXPECT_THROW((void)read_dicom(bad.string()), FormatError);
   write(bad, std::string(300, 'x'));
   EXPECT_THROW((void)read_dicom(bad.string()), FormatError);
-  EXPECT_THROW((void)read_dicom((t.dir / "missing.dcm").string()), IoError);
+  EXPECT_THROW((void)read_dicom((t.path() / "missing.dcm").string()), IoError);
 }
 
 TEST(NiftiReader, SlicesPlainAndGzipped) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   const int nx = 6, ny = 4, nz = 3;
   std::vector<std::int16_t> vox(nx * ny * nz);
   for (int z = 0; z < nz; ++z)
     for (int y = 0; y < ny; ++y)
       for (int x = 0; x < nx; ++x) vox[(z * ny + y) * nx + x] = static_cast<std::int16_t>(z == 1 ? 10 * x + y : -x);
   const std::string bytes = make_nifti(nx, ny, nz, vox, 0.5f, 3.0f);
-  const fs::path p = t.dir / "v.nii";
+  const fs::path p = t.path() / "v.nii";
   write(p, bytes);
-  const fs::path gz = t.dir / "v.nii.gz";
+  const fs::path gz = t.path() / "v.nii.gz";
   {
     gzFile g = gzopen(gz.c_str(), "wb");
     ASSERT_NE(g, nullptr);
@@ -134,7 +124,7 @@ TEST(NiftiReader, SlicesPlainAndGzipped) {
     EXPECT_NEAR(z0.at(0, nx - 1), 0.0, 1e-6);
     EXPECT_THROW((void)read_nifti_slice(file.string(), nz), InvalidArgument);
   }
-  const fs::path bad = t.dir / "bad.nii";
+  const fs::path bad = t.path() / "bad.nii";
   write(bad, bytes.substr(0, 200));
   EXPECT_THROW((void)read_nifti_slice(bad.string()), FormatError);
   write(bad, bytes.substr(0, bytes.size() - 20));  // voxel data cut short
@@ -142,10 +132,10 @@ TEST(NiftiReader, SlicesPlainAndGzipped) {
 }
 
 TEST(ImageFile, PngStillGoesToStbAndConstantPlanesAreZero) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   Image img(3, 2);
   img.pixels = {0.f, 0.2f, 0.4f, 0.6f, 0.8f, 1.f};
-  const fs::path p = t.dir / "x.png";
+  const fs::path p = t.path() / "x.png";
   write_image_png(p.string(), img);
   EXPECT_EQ(image_file_kind(p.string()), ImageFileKind::png_or_stb);
   const Image back = read_any_image(p.string());
@@ -177,11 +167,11 @@ void write_tiff(const fs::path& p, int w, int h, int spp, int bits, int format, 
 }  // namespace
 
 TEST(TiffReader, GreyRgbAndFloat) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   const int w = 5, h = 3;
   std::vector<std::uint16_t> g16(w * h);
   for (int i = 0; i < w * h; ++i) g16[i] = static_cast<std::uint16_t>(4000 * i + 7);
-  const fs::path a = t.dir / "g16.tif";
+  const fs::path a = t.path() / "g16.tif";
   write_tiff(a, w, h, 1, 16, SAMPLEFORMAT_UINT, g16);
   EXPECT_EQ(image_file_kind(a.string()), ImageFileKind::tiff);
   const Image ga = read_any_image(a.string());
@@ -193,7 +183,7 @@ TEST(TiffReader, GreyRgbAndFloat) {
   for (int i = 0; i < w * h; ++i)
     rgb[i * 3] = static_cast<std::uint8_t>(10 * i), rgb[i * 3 + 1] = static_cast<std::uint8_t>(200 - 5 * i),
     rgb[i * 3 + 2] = 77;
-  const fs::path b = t.dir / "rgb.tiff";
+  const fs::path b = t.path() / "rgb.tiff";
   write_tiff(b, w, h, 3, 8, SAMPLEFORMAT_UINT, rgb);
   const Image gb = read_tiff(b.string());
   for (int i = 0; i < w * h; ++i)
@@ -201,13 +191,13 @@ TEST(TiffReader, GreyRgbAndFloat) {
 
   std::vector<float> f(w * h);
   for (int i = 0; i < w * h; ++i) f[i] = -2.5f + 0.5f * static_cast<float>(i);
-  const fs::path c = t.dir / "f.tif";
+  const fs::path c = t.path() / "f.tif";
   write_tiff(c, w, h, 1, 32, SAMPLEFORMAT_IEEEFP, f);
   const Image gc = read_tiff(c.string());
   for (int i = 0; i < w * h; ++i) EXPECT_NEAR(gc.pixels[i], i / double(w * h - 1), 1e-6);
   EXPECT_THROW((void)read_tiff(c.string(), 1), InvalidArgument);
 
-  const fs::path bad = t.dir / "bad.tif";
+  const fs::path bad = t.path() / "bad.tif";
   write(bad, std::string("II*\0garbage", 11));
   EXPECT_EQ(image_file_kind(bad.string()), ImageFileKind::tiff);
   EXPECT_THROW((void)read_any_image(bad.string()), FormatError);
@@ -223,9 +213,9 @@ TEST(ImageFileStem, DropsTheImageExtensionOnce) {
 }
 
 TEST(TiffReader, BaselineEightBitGreyWrittenByteByByte) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   std::vector<std::uint8_t> px{0, 51, 102, 153, 204, 255};
-  const fs::path p = t.dir / "g.tif";
+  const fs::path p = t.path() / "g.tif";
   write(p, test_images::make_tiff8(3, 2, px));
   EXPECT_EQ(image_file_kind(p.string()), ImageFileKind::tiff);
   const Image img = read_any_image(p.string());
@@ -307,9 +297,9 @@ std::string format_error_of(F&& f) {
 }  // namespace
 
 TEST(DecompressionBombs, DeclaredSizesAreCheckedBeforeDecoding) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   // PNG: 16384 x 16384 RGBA (1 GiB decoded) from a ~1 KB file.
-  const fs::path png = t.dir / "bomb.png";
+  const fs::path png = t.path() / "bomb.png";
   write(png, make_png_bomb(16384, 16384));
   ASSERT_LT(fs::file_size(png), 64u << 10);
   EXPECT_NE(format_error_of([&] { (void)read_any_image(png.string()); }).find("refused before decoding"),
@@ -321,17 +311,17 @@ TEST(DecompressionBombs, DeclaredSizesAreCheckedBeforeDecoding) {
   EXPECT_EQ(format_error_of([&] { (void)read_image(png.string()); }).find("refused before decoding"),
             std::string::npos);
   // TIFF: 8192 x 8192 declared, 16 bytes stored.
-  const fs::path tif = t.dir / "bomb.tif";
+  const fs::path tif = t.path() / "bomb.tif";
   write(tif, make_tiff_header_only(8192, 8192, 16));
   EXPECT_NE(format_error_of([&] { (void)read_any_image(tif.string()); }).find("refused before decoding"),
             std::string::npos);
   // DICOM: 8192 x 8192 16-bit declared, a few pixels stored.
-  const fs::path dcm = t.dir / "bomb.dcm";
+  const fs::path dcm = t.path() / "bomb.dcm";
   write(dcm, make_dicom(8192, 8192, 1, std::vector<std::int16_t>(16, 1), "MONOCHROME2", "", ""));
   EXPECT_NE(format_error_of([&] { (void)read_any_image(dcm.string()); }).find("refused before decoding"),
             std::string::npos);
   // NIfTI: 4096 x 4096 x 128 int16 declared (4 GiB), a few voxels stored.
-  const fs::path nii = t.dir / "bomb.nii";
+  const fs::path nii = t.path() / "bomb.nii";
   write(nii, make_nifti(4096, 4096, 128, std::vector<std::int16_t>(16, 1), 1.0f, 0.0f));
   EXPECT_NE(format_error_of([&] { (void)read_any_image(nii.string()); }).find("refused before decoding"),
             std::string::npos);
@@ -342,7 +332,7 @@ TEST(DecompressionBombs, DeclaredSizesAreCheckedBeforeDecoding) {
 // hold no pixel data beyond the PNG's, so for them a message other than the size refusal means the
 // reader went on to decode).
 TEST(DecompressionBombs, TheModelSizeIsTheLimitWhereItIsKnown) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   const PlaneLimit exact{64, 64, false, "model 'm'"};
   const PlaneLimit resample{64, 64, true, "model 'm'"};
   auto error_of = [](const std::function<void()>& f) -> std::string {
@@ -354,7 +344,7 @@ TEST(DecompressionBombs, TheModelSizeIsTheLimitWhereItIsKnown) {
     return "(no error)";
   };
   auto has = [](const std::string& text, const char* part) { return text.find(part) != std::string::npos; };
-  const fs::path png = t.dir / "crafted.png";
+  const fs::path png = t.path() / "crafted.png";
   write(png, make_png_bomb(65, 64));
   std::string e = error_of([&] { (void)read_any_image(png.string(), -1, exact); });
   EXPECT_TRUE(has(e, "is 65x64 but model 'm' expects 64x64; pass --resize") && has(e, "refused before decoding")) << e;
@@ -366,7 +356,7 @@ TEST(DecompressionBombs, TheModelSizeIsTheLimitWhereItIsKnown) {
   write(png, make_png_bomb(64 * kMaxResampleFactor, 64));
   EXPECT_EQ(read_any_image(png.string(), -1, resample).width, 2048);
   // TIFF, DICOM, NIfTI headers declaring 128x128 (no pixel data) against the 64x64 model.
-  const fs::path tif = t.dir / "crafted.tif", dcm = t.dir / "crafted.dcm", nii = t.dir / "crafted.nii";
+  const fs::path tif = t.path() / "crafted.tif", dcm = t.path() / "crafted.dcm", nii = t.path() / "crafted.nii";
   write(tif, make_tiff_header_only(128, 128, 16));
   write(dcm, make_dicom(128, 128, 1, std::vector<std::int16_t>(16, 1), "MONOCHROME2", "", ""));
   write(nii, make_nifti(128, 128, 4, std::vector<std::int16_t>(16, 1), 1.0f, 0.0f));
@@ -377,21 +367,21 @@ TEST(DecompressionBombs, TheModelSizeIsTheLimitWhereItIsKnown) {
   // A real image of the model's size is read; the limit does not outlive the call.
   Image img(64, 64);
   img.pixels[5] = 1.0f;
-  write_image_png((t.dir / "ok.png").string(), img);
-  EXPECT_EQ(read_any_image((t.dir / "ok.png").string(), -1, exact).pixels[5], 1.0f);
+  write_image_png((t.path() / "ok.png").string(), img);
+  EXPECT_EQ(read_any_image((t.path() / "ok.png").string(), -1, exact).pixels[5], 1.0f);
   write(png, make_png_bomb(65, 64));
   EXPECT_FALSE(has(error_of([&] { (void)read_any_image(png.string()); }), "refused before decoding"));
 }
 
 TEST(InputKinds, FolderAndFifoAreRefusedClearlyWithoutHanging) {
-  Tmp t;
+  const test_support::TempDir t("cu-imgfile");
   try {
-    (void)read_any_image(t.dir.string());
+    (void)read_any_image(t.path().string());
     ADD_FAILURE() << "a folder was read as an image";
   } catch (const IoError& e) {
     EXPECT_NE(std::string(e.what()).find("is a folder"), std::string::npos) << e.what();
   }
-  const fs::path fifo = t.dir / "pipe.png";
+  const fs::path fifo = t.path() / "pipe.png";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   // If a reader blocked on the FIFO, this writer would release it after 3 s (so the test ends).
   std::thread unblock([&] {

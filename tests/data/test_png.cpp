@@ -1,6 +1,7 @@
 // PNG reading (8/16-bit, grey/RGB(A)) and writing, masks and overlays.
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/png.h"
+#include "support/temp_dir.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -77,10 +78,7 @@ std::string encode_png(int w, int h, int bit_depth, int color_type, int channels
 class PngTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cu_png_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-            "_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    dir_ = test_support::fresh_test_dir("cu_png");
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) { return (dir_ / name).string(); }

@@ -8,6 +8,8 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/volume.h"
 #include "cryptounet/data/volume_slices.h"
+#include "data/image_writers.h"
+#include "support/temp_dir.h"
 
 #include <unistd.h>
 
@@ -23,17 +25,6 @@ using namespace cryptounet::data;
 namespace fs = std::filesystem;
 
 namespace {
-
-class Tmp {
- public:
-  Tmp() {
-    std::string t = (fs::temp_directory_path() / "cu-volume-XXXXXX").string();
-    if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp");
-    dir = t;
-  }
-  ~Tmp() { fs::remove_all(dir); }
-  fs::path dir;
-};
 
 VolumeGeometry geometry(int nx, int ny, int nz, const Affine& a) {
   VolumeGeometry g;
@@ -65,7 +56,7 @@ std::vector<float> ramp(std::size_t n) {
 }  // namespace
 
 TEST(NiftiVolume, RoundTripKeepsGeometryAndValues) {
-  Tmp t;
+  const test_support::TempDir t("cu-volume");
   VolumeGeometry g = geometry(7, 5, 3, affine({{{-0.9, 0, 0}, {0, 1.1, 0}, {0, 0, 2.5}}}, {12.5, -30.25, 7}));
   g.qform_code = 1;
   g.quatern_b = 0;
@@ -76,7 +67,7 @@ TEST(NiftiVolume, RoundTripKeepsGeometryAndValues) {
   g.spacing = {0.9, 1.1, 2.5};
   const std::vector<float> vox = ramp(g.voxels());
   for (const char* name : {"m.nii", "m.nii.gz"}) {
-    const std::string p = (t.dir / name).string();
+    const std::string p = (t.path() / name).string();
     write_nifti(p, g, vox, VoxelType::uint8, "test");
     const Volume v = read_nifti_volume(p);
     EXPECT_EQ(v.geometry.dim, g.dim);
@@ -93,10 +84,10 @@ TEST(NiftiVolume, RoundTripKeepsGeometryAndValues) {
   // float32 keeps fractions; uint8 rounds and clamps.
   std::vector<float> f(g.voxels(), 0.25f);
   f[0] = -3, f[1] = 300.4f, f[2] = 1.6f;
-  write_nifti((t.dir / "f.nii").string(), g, f, VoxelType::float32);
-  EXPECT_EQ(read_nifti_volume((t.dir / "f.nii").string()).voxels, f);
-  write_nifti((t.dir / "u.nii").string(), g, f, VoxelType::uint8);
-  const Volume u = read_nifti_volume((t.dir / "u.nii").string());
+  write_nifti((t.path() / "f.nii").string(), g, f, VoxelType::float32);
+  EXPECT_EQ(read_nifti_volume((t.path() / "f.nii").string()).voxels, f);
+  write_nifti((t.path() / "u.nii").string(), g, f, VoxelType::uint8);
+  const Volume u = read_nifti_volume((t.path() / "u.nii").string());
   EXPECT_EQ(u.voxels[0], 0.0f);
   EXPECT_EQ(u.voxels[1], 255.0f);
   EXPECT_EQ(u.voxels[2], 2.0f);
@@ -104,18 +95,18 @@ TEST(NiftiVolume, RoundTripKeepsGeometryAndValues) {
 }
 
 TEST(NiftiVolume, RefusesBadInput) {
-  Tmp t;
+  const test_support::TempDir t("cu-volume");
   const VolumeGeometry g = geometry(2, 2, 2, affine({{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}}, {0, 0, 0}));
-  EXPECT_THROW(write_nifti((t.dir / "x.png").string(), g, std::vector<float>(8), VoxelType::uint8), InvalidArgument);
-  EXPECT_THROW(write_nifti((t.dir / "x.nii").string(), g, std::vector<float>(7), VoxelType::uint8), InvalidArgument);
-  EXPECT_THROW(write_nifti((t.dir / "no" / "x.nii").string(), g, std::vector<float>(8), VoxelType::uint8), IoError);
-  EXPECT_THROW((void)read_nifti_volume((t.dir / "missing.nii").string()), IoError);
+  EXPECT_THROW(write_nifti((t.path() / "x.png").string(), g, std::vector<float>(8), VoxelType::uint8), InvalidArgument);
+  EXPECT_THROW(write_nifti((t.path() / "x.nii").string(), g, std::vector<float>(7), VoxelType::uint8), InvalidArgument);
+  EXPECT_THROW(write_nifti((t.path() / "no" / "x.nii").string(), g, std::vector<float>(8), VoxelType::uint8), IoError);
+  EXPECT_THROW((void)read_nifti_volume((t.path() / "missing.nii").string()), IoError);
   {
-    std::ofstream o(t.dir / "junk.nii", std::ios::binary);
+    std::ofstream o(t.path() / "junk.nii", std::ios::binary);
     o << std::string(400, 'x');
   }
-  EXPECT_THROW((void)read_nifti_volume((t.dir / "junk.nii").string()), FormatError);
-  EXPECT_THROW((void)read_volume(t.dir.string()), FormatError);  // a folder without DICOM
+  EXPECT_THROW((void)read_nifti_volume((t.path() / "junk.nii").string()), FormatError);
+  EXPECT_THROW((void)read_volume(t.path().string()), FormatError);  // a folder without DICOM
   EXPECT_THROW((void)parse_slice_axis("transverse"), InvalidArgument);
 }
 
@@ -175,35 +166,17 @@ TEST(VolumeSlices, FlippedAndPermutedAxesGiveTheSameAnatomicalSlices) {
 
 namespace {
 
-void put16(std::string& s, std::uint16_t v) { s.append(reinterpret_cast<const char*>(&v), 2); }
-void put32(std::string& s, std::uint32_t v) { s.append(reinterpret_cast<const char*>(&v), 4); }
-void elem(std::string& s, std::uint16_t g, std::uint16_t e, const char* vr, std::string value) {
-  if (value.size() % 2) value += (std::string(vr) == "UI" ? '\0' : ' ');
-  put16(s, g);
-  put16(s, e);
-  s += vr;
-  put16(s, static_cast<std::uint16_t>(value.size()));
-  s += value;
-}
-std::string us(std::uint16_t v) { return std::string(reinterpret_cast<const char*>(&v), 2); }
+using test_images::dicom_head;
+using test_images::dicom_pixel_data;
+using test_images::dicom_signed16_bits;
+using test_images::elem;
+using test_images::us;
 
 /// One 16-bit MR slice (Explicit VR Little Endian) with position, orientation and spacing.
 std::string mr_slice(int w, int h, const std::vector<std::int16_t>& px, const std::string& ipp,
                      const std::string& iop, const std::string& spacing, int instance) {
-  std::string meta;
-  put16(meta, 0x0002), put16(meta, 0x0001), meta += "OB", put16(meta, 0), put32(meta, 2), meta += std::string("\0\1", 2);
-  elem(meta, 0x0002, 0x0002, "UI", "1.2.840.10008.5.1.4.1.1.4");
-  elem(meta, 0x0002, 0x0003, "UI", "1.2.826.0.1.3680043.2.1125.1." + std::to_string(instance));
-  elem(meta, 0x0002, 0x0010, "UI", "1.2.840.10008.1.2.1");
-  std::string f(128, '\0');
-  f += "DICM";
-  std::string gl;
-  put32(gl, static_cast<std::uint32_t>(meta.size()));
-  elem(f, 0x0002, 0x0000, "UL", gl);
-  f += meta;
-  elem(f, 0x0008, 0x0016, "UI", "1.2.840.10008.5.1.4.1.1.4");
-  elem(f, 0x0008, 0x0018, "UI", "1.2.826.0.1.3680043.2.1125.1." + std::to_string(instance));
-  elem(f, 0x0008, 0x0060, "CS", "MR");
+  std::string f = dicom_head("1.2.840.10008.5.1.4.1.1.4", "1.2.826.0.1.3680043.2.1125.1." + std::to_string(instance),
+                             "MR");
   elem(f, 0x0020, 0x0013, "IS", std::to_string(instance));
   elem(f, 0x0020, 0x0032, "DS", ipp);
   elem(f, 0x0020, 0x0037, "DS", iop);
@@ -212,20 +185,15 @@ std::string mr_slice(int w, int h, const std::vector<std::int16_t>& px, const st
   elem(f, 0x0028, 0x0010, "US", us(static_cast<std::uint16_t>(h)));
   elem(f, 0x0028, 0x0011, "US", us(static_cast<std::uint16_t>(w)));
   elem(f, 0x0028, 0x0030, "DS", spacing);
-  elem(f, 0x0028, 0x0100, "US", us(16));
-  elem(f, 0x0028, 0x0101, "US", us(16));
-  elem(f, 0x0028, 0x0102, "US", us(15));
-  elem(f, 0x0028, 0x0103, "US", us(1));
-  put16(f, 0x7fe0), put16(f, 0x0010), f += "OW", put16(f, 0);
-  put32(f, static_cast<std::uint32_t>(px.size() * 2));
-  f.append(reinterpret_cast<const char*>(px.data()), px.size() * 2);
+  dicom_signed16_bits(f);
+  dicom_pixel_data(f, px);
   return f;
 }
 
 }  // namespace
 
 TEST(DicomSeries, SortedAlongTheNormalWithTheLpsToRasAffine) {
-  Tmp t;
+  const test_support::TempDir t("cu-volume");
   const int w = 4, h = 3, n = 3;
   // Axial slices at z = 10, 12.5, 15 (LPS), written in the order 15, 10, 12.5 under names that sort otherwise.
   const double zs[n] = {15.0, 10.0, 12.5};
@@ -233,16 +201,16 @@ TEST(DicomSeries, SortedAlongTheNormalWithTheLpsToRasAffine) {
   for (int f = 0; f < n; ++f) {
     std::vector<std::int16_t> px(w * h);
     for (int i = 0; i < w * h; ++i) px[i] = static_cast<std::int16_t>(100 * zs[f] + i);
-    std::ofstream o(t.dir / names[f], std::ios::binary);
+    std::ofstream o(t.path() / names[f], std::ios::binary);
     const std::string bytes = mr_slice(w, h, px, "-20\\-30\\" + std::to_string(zs[f]), "1\\0\\0\\0\\1\\0",
                                        "0.7\\0.5", f + 1);
     o.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
   {
-    std::ofstream o(t.dir / "notes.txt");
+    std::ofstream o(t.path() / "notes.txt");
     o << "not a DICOM file";
   }
-  const Volume v = read_volume(t.dir.string());
+  const Volume v = read_volume(t.path().string());
   EXPECT_EQ(v.geometry.dim, (std::array<int, 3>{w, h, n}));
   EXPECT_NEAR(v.geometry.spacing[0], 0.5, 1e-9);  // PixelSpacing is row\column: columns 0.5 apart
   EXPECT_NEAR(v.geometry.spacing[1], 0.7, 1e-9);
@@ -259,21 +227,21 @@ TEST(DicomSeries, SortedAlongTheNormalWithTheLpsToRasAffine) {
   EXPECT_EQ(volume_orientation(v.geometry).code(), "LPS");
 
   // Written as NIfTI and read back: the same affine.
-  write_nifti((t.dir / "v.nii.gz").string(), v.geometry, v.voxels, VoxelType::float32);
-  const Volume r = read_nifti_volume((t.dir / "v.nii.gz").string());
+  write_nifti((t.path() / "v.nii.gz").string(), v.geometry, v.voxels, VoxelType::float32);
+  const Volume r = read_nifti_volume((t.path() / "v.nii.gz").string());
   const Affine b = r.geometry.best_affine();
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 4; ++j) EXPECT_NEAR(a[i][j], b[i][j], 1e-5);
 
   // One DICOM file instead of its folder: refused with a hint.
   try {
-    (void)read_volume((t.dir / "a.dcm").string());
+    (void)read_volume((t.path() / "a.dcm").string());
     ADD_FAILURE() << "a single DICOM file is not a volume";
   } catch (const FormatError& e) {
     EXPECT_NE(std::string(e.what()).find("pass the folder"), std::string::npos) << e.what();
   }
 
   // Two slices at one position: refused.
-  fs::copy_file(t.dir / "a.dcm", t.dir / "d.dcm");
-  EXPECT_THROW((void)read_volume(t.dir.string()), FormatError);
+  fs::copy_file(t.path() / "a.dcm", t.path() / "d.dcm");
+  EXPECT_THROW((void)read_volume(t.path().string()), FormatError);
 }

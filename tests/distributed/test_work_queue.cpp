@@ -23,6 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 
 TEST(OneRankWorld, IsOneRankAndRunsTheQueueAsALoop) {
   World& w = World::get();
@@ -103,6 +104,12 @@ TEST_F(MpiProbe, AllgatherOfDifferentSizes) {
   for (int rank = 0; rank < 3; ++rank) EXPECT_THAT(r.output, HasSubstr("rank " + std::to_string(rank) + ": gathered ok"));
 }
 
+TEST_F(MpiProbe, AlltoallOfDifferentSizesPerPair) {
+  const auto r = mpi_test::mpirun(3, probe() + " alltoall");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (int rank = 0; rank < 3; ++rank) EXPECT_THAT(r.output, HasSubstr("rank " + std::to_string(rank) + ": alltoall ok"));
+}
+
 TEST_F(MpiProbe, SharedFileIsBroadcastToRanksThatCannotReadIt) {
   const fs::path dir = fs::temp_directory_path() / ("cu_mpi_file_" + std::to_string(::getpid()));
   fs::create_directories(dir / "a");
@@ -161,6 +168,22 @@ TEST_F(MpiProbe, RankThatStopsAnsweringEndsTheRunAfterTheSilenceTimeout) {
   EXPECT_NE(r.status, 124) << "timed out (hang): " << r.output;
   EXPECT_THAT(r.output, MatchesRegex("(.|\n)*rank 1 on [^ ]+ has been silent for [0-9]+ s while computing item(.|\n)*"));
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 30.0);
+}
+
+TEST_F(MpiProbe, RankThatHangsWithItsHeartbeatAliveEndsTheRunAfterTheItemTimeout) {
+  // Rank 1 loops forever inside compute; its heartbeat keeps coming, so only the per-item limit
+  // (3 s in the probe) catches it. Rank 0 hanging on its own item is caught the same way.
+  for (int rank : {1, 0}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = mpi_test::mpirun(2, probe() + " queue 30 hang " + std::to_string(rank) + " 2");
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_NE(r.status, 124) << "timed out (hang): " << r.output;
+    EXPECT_THAT(r.output, MatchesRegex("(.|\n)*rank " + std::to_string(rank) +
+                                       " on [^ ]+ has been computing item [0-9]+ for [0-9]+ s, longer than the "
+                                       "per-item limit(.|\n)*"));
+    EXPECT_THAT(r.output, Not(HasSubstr("has been silent")));
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 30.0);
+  }
 }
 
 }  // namespace

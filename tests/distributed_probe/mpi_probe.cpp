@@ -44,6 +44,7 @@ int queue(distributed::World& world, int argc, char** argv) {
   distributed::QueueOptions opt;
   opt.heartbeat_s = 0.2;
   opt.silence_timeout_s = 2.0;
+  opt.item_timeout_s = fail == "hang" ? 3.0 : 0.0;
   const auto stats = distributed::run_work_queue(
       world, count, [](std::size_t i) { return item_input(i); },
       [&](std::size_t i, Bytes in) {
@@ -51,6 +52,8 @@ int queue(distributed::World& world, int argc, char** argv) {
           if (fail == "kill") ::raise(SIGKILL);
           if (fail == "throw") throw std::runtime_error("injected failure");
           if (fail == "stop") ::raise(SIGSTOP);
+          if (fail == "hang")  // computes forever, its heartbeat thread alive
+            for (;;) std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(30));
         return item_result(i, in);
@@ -101,6 +104,29 @@ int gather(distributed::World& world) {
   return 0;
 }
 
+// Rank `from`'s bytes for rank `to`: sizes differ per pair, some are empty (to == from + 1).
+Bytes pair_bytes(int from, int to) {
+  Bytes b(to == from + 1 ? 0 : static_cast<std::size_t>(from) * 70000 + static_cast<std::size_t>(to) * 11 + 1);
+  for (std::size_t k = 0; k < b.size(); ++k) b[k] = static_cast<std::uint8_t>(k * 7 + from * 31 + to);
+  return b;
+}
+
+int alltoall(distributed::World& world) {
+  for (int round = 0; round < 3; ++round) {
+    std::vector<Bytes> to;
+    for (int r = 0; r < world.size(); ++r) to.push_back(pair_bytes(world.rank(), r));
+    const auto got = world.alltoall(to);
+    if (static_cast<int>(got.size()) != world.size()) return 1;
+    for (int r = 0; r < world.size(); ++r)
+      if (got[static_cast<std::size_t>(r)] != pair_bytes(r, world.rank())) {
+        std::printf("rank %d: round %d: bytes from rank %d differ\n", world.rank(), round, r);
+        return 1;
+      }
+  }
+  std::printf("rank %d: alltoall ok\n", world.rank());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,7 +137,8 @@ int main(int argc, char** argv) {
     if (mode == "queue" && argc > 2) rc = queue(world, argc, argv);
     else if (mode == "file" && argc > 2) rc = file(world, argv[2]);
     else if (mode == "gather") rc = gather(world);
-    else std::fprintf(stderr, "usage: mpi_probe queue COUNT [kill|throw|stop RANK ITEM] | file PATH | gather\n");
+    else if (mode == "alltoall") rc = alltoall(world);
+    else std::fprintf(stderr, "usage: mpi_probe queue COUNT [kill|throw|stop|hang RANK ITEM] | file PATH | gather | alltoall\n");
   });
   return rc;
 }

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
+#include <vector>
 
 #include "cryptounet/common/error.h"
 #include "cryptounet/math/primes.h"
@@ -105,6 +107,31 @@ INSTANTIATE_TEST_SUITE_P(Sizes, NttTest,
                                            std::make_tuple(6, 60), std::make_tuple(6, 40), std::make_tuple(7, 40),
                                            std::make_tuple(5, 60), std::make_tuple(15, 60), std::make_tuple(14, 40)));
 
+// One direction of the transform on constant inputs: q - 1 (full range; `exact` must equal the
+// portable `scalar`), then lazy_bound * q - 1 (the lazy variant's input bound; `lazy` stays below
+// lazy_bound * q and agrees with the portable lazy path mod q).
+template <class Exact, class Lazy, class Scalar>
+void expect_extreme_inputs_match(const NttTables& t, std::uint64_t lazy_bound, Exact exact, Lazy lazy,
+                                 Scalar scalar, const std::string& what) {
+  const std::size_t n = t.n();
+  const std::uint64_t qv = t.modulus().value();
+  for (std::uint64_t top : {qv - 1, lazy_bound * qv - 1}) {
+    std::vector<std::uint64_t> a(n, top), s(n, top);
+    if (top < qv) {
+      exact(a.data());
+      scalar(s.data(), false);
+      ASSERT_EQ(a, s) << what;
+    } else {
+      lazy(a.data());
+      scalar(s.data(), true);
+      for (std::size_t i = 0; i < n; ++i) {
+        ASSERT_LT(a[i], lazy_bound * qv);
+        ASSERT_EQ(a[i] % qv, s[i] % qv) << "lazy " << what;
+      }
+    }
+  }
+}
+
 // Extreme inputs (every value at the top of its allowed range) for the largest primes of each
 // vector path (just below 2^50, 2^60; 2^61 and 2^62 take the portable path): the vector kernels keep
 // values in [0, 8q) (64-bit Shoup) or [0, 4q) (IFMA), and an overflow would show here first.
@@ -116,36 +143,13 @@ TEST(NttTest, ExtremeInputsMatchPortablePath) {
                                : bits == 62 ? 4611686018427322369ULL
                                             : ntt_primes(bits, 1, 2 * n, true)[0];
       const NttTables t(n, Modulus(qv));
-      for (std::uint64_t top : {qv - 1, 4 * qv - 1}) {  // full-range input, then the lazy forward's bound
-        std::vector<std::uint64_t> a(n, top), s(n, top);
-        if (top < qv) {
-          ntt_forward(a.data(), t);
-          detail::ntt_forward_scalar(s.data(), t, false);
-          ASSERT_EQ(a, s) << "forward, bits=" << bits << " n=" << n;
-        } else {
-          ntt_forward_lazy(a.data(), t);
-          detail::ntt_forward_scalar(s.data(), t, true);
-          for (std::size_t i = 0; i < n; ++i) {
-            ASSERT_LT(a[i], 4 * qv);
-            ASSERT_EQ(a[i] % qv, s[i] % qv) << "lazy forward, bits=" << bits << " n=" << n;
-          }
-        }
-      }
-      for (std::uint64_t top : {qv - 1, 2 * qv - 1}) {  // full-range input, then the lazy inverse's bound
-        std::vector<std::uint64_t> a(n, top), s(n, top);
-        if (top < qv) {
-          ntt_inverse(a.data(), t);
-          detail::ntt_inverse_scalar(s.data(), t, false);
-          ASSERT_EQ(a, s) << "inverse, bits=" << bits << " n=" << n;
-        } else {
-          ntt_inverse_lazy(a.data(), t);
-          detail::ntt_inverse_scalar(s.data(), t, true);
-          for (std::size_t i = 0; i < n; ++i) {
-            ASSERT_LT(a[i], 2 * qv);
-            ASSERT_EQ(a[i] % qv, s[i] % qv) << "lazy inverse, bits=" << bits << " n=" << n;
-          }
-        }
-      }
+      const std::string where = "bits=" + std::to_string(bits) + " n=" + std::to_string(n);
+      expect_extreme_inputs_match(
+          t, 4, [&](std::uint64_t* a) { ntt_forward(a, t); }, [&](std::uint64_t* a) { ntt_forward_lazy(a, t); },
+          [&](std::uint64_t* a, bool lazy) { detail::ntt_forward_scalar(a, t, lazy); }, "forward, " + where);
+      expect_extreme_inputs_match(
+          t, 2, [&](std::uint64_t* a) { ntt_inverse(a, t); }, [&](std::uint64_t* a) { ntt_inverse_lazy(a, t); },
+          [&](std::uint64_t* a, bool lazy) { detail::ntt_inverse_scalar(a, t, lazy); }, "inverse, " + where);
     }
   }
 }

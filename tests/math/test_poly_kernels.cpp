@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "cryptounet/math/modarith.h"
 #include "cryptounet/math/primes.h"
@@ -15,11 +18,18 @@ namespace {
 
 using u128 = unsigned __int128;
 
+/// One NTT prime (= 1 mod 128) of each of `widths` bits, with its width; the default widths cross
+/// 2^50, where the IFMA paths (up to 49 bits) hand over to the 64-bit ones.
+std::vector<std::pair<int, Modulus>> test_primes(std::initializer_list<int> widths = {30, 40, 49, 50, 60}) {
+  std::vector<std::pair<int, Modulus>> out;
+  for (int bits : widths) out.emplace_back(bits, Modulus(ntt_primes(bits, 1, 128, true)[0]));
+  return out;
+}
+
 TEST(PolyKernelsTest, ProductsAndDotMatchInt128) {
   std::mt19937_64 rng(9);
   const std::size_t n = 64;
-  for (int bits : {30, 40, 49, 50, 60}) {
-    const Modulus q(ntt_primes(bits, 1, 128, true)[0]);
+  for (const auto& [bits, q] : test_primes()) {
     const std::uint64_t qv = q.value();
     auto rand_vec = [&] {
       std::vector<std::uint64_t> v(n);
@@ -76,8 +86,7 @@ TEST(PolyKernelsTest, ScalarProductsMatchInt128) {
   // multiple of 8 so that the scalar tail runs too; the rescale step takes a lazy b in [0, 4q).
   std::mt19937_64 rng(12);
   const std::size_t n = 67;
-  for (int bits : {30, 40, 49, 50, 60}) {
-    const Modulus q(ntt_primes(bits, 1, 128, true)[0]);
+  for (const auto& [bits, q] : test_primes()) {
     const std::uint64_t qv = q.value();
     std::vector<std::uint64_t> a(n), b(n), acc(n), out(n);
     for (auto& x : a) x = rng() % qv;
@@ -111,8 +120,7 @@ TEST(PolyKernelsTest, ScalarProductsMatchInt128) {
 TEST(PolyKernelsTest, AddSubMulLazyMatchesInt128) {
   std::mt19937_64 rng(13);
   const std::size_t n = 67;
-  for (int bits : {30, 40, 49, 50, 60}) {
-    const Modulus q(ntt_primes(bits, 1, 128, true)[0]);
+  for (const auto& [bits, q] : test_primes()) {
     const std::uint64_t qv = q.value();
     std::vector<std::uint64_t> b(n), c(n), x(n), y(n), out(n);
     for (auto& v : b) v = rng() % (4 * qv);
@@ -135,8 +143,7 @@ TEST(PolyKernelsTest, AddSubMulLazyMatchesInt128) {
 
 TEST(PolyKernelsTest, ReduceSigned52) {
   std::mt19937_64 rng(11);
-  for (int bits : {30, 40, 50, 60}) {
-    const Modulus q(ntt_primes(bits, 1, 128, true)[0]);
+  for (const auto& [bits, q] : test_primes({30, 40, 50, 60})) {
     const std::int64_t lim = (std::int64_t{1} << 52) - 1;
     std::vector<std::int64_t> x = {0, 1, -1, lim, -lim, static_cast<std::int64_t>(q.value()), -static_cast<std::int64_t>(q.value())};
     for (int i = 0; i < 2000; ++i) x.push_back(static_cast<std::int64_t>(rng() % (2 * static_cast<std::uint64_t>(lim))) - lim);

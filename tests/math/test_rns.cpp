@@ -23,13 +23,26 @@ std::uint64_t mod_u64(const mpz_class& x, std::uint64_t m) {
   return mpz_get_ui(r.get_mpz_t());
 }
 
+/// The product of the moduli, exactly.
+mpz_class product_of(const std::vector<std::uint64_t>& qs) {
+  mpz_class Q = 1;
+  for (auto q : qs) Q *= to_mpz(q);
+  return Q;
+}
+
+/// r mod Q for r made of `words` 64-bit draws of `rng` (uniform enough when Q has about that many bits).
+mpz_class random_below(std::mt19937_64& rng, const mpz_class& Q, std::size_t words) {
+  mpz_class r = 0;
+  for (std::size_t w = 0; w < words; ++w) r = (r << 64) + to_mpz(rng());
+  return r % Q;
+}
+
 std::vector<Modulus> as_moduli(const std::vector<std::uint64_t>& v) { return {v.begin(), v.end()}; }
 
 TEST(RnsTest, BasisConstantsMatchGmp) {
   const auto qs = ntt_primes(50, 4, 2048, true);
   const RnsBasis basis(as_moduli(qs));
-  mpz_class Q = 1;
-  for (auto q : qs) Q *= to_mpz(q);
+  const mpz_class Q = product_of(qs);
   mpz_class prod;
   mpz_import(prod.get_mpz_t(), basis.product().size(), -1, 8, 0, 0, basis.product().data());
   EXPECT_EQ(prod, Q);
@@ -48,17 +61,14 @@ TEST(RnsTest, ComposeCenteredMatchesGmp) {
   for (std::size_t k : {1, 2, 3, 5}) {
     const auto qs = ntt_primes(60, k, 2048, true);
     const RnsBasis basis(as_moduli(qs));
-    mpz_class Q = 1;
-    for (auto q : qs) Q *= to_mpz(q);
+    const mpz_class Q = product_of(qs);
     for (int t = 0; t < 300; ++t) {
       mpz_class x;
       // Mix of tiny and full-size values, both signs.
       if (t % 3 == 0) {
         x = to_mpz(rng() >> 20);
       } else {
-        mpz_class r = 0;
-        for (std::size_t w = 0; w < k; ++w) r = (r << 64) + to_mpz(rng());
-        x = r % Q;
+        x = random_below(rng, Q, k);
         if (x > Q / 2) x -= Q;
       }
       if (t % 2) x = -x;
@@ -74,19 +84,16 @@ TEST(RnsTest, ComposeCenteredMatchesGmp) {
 TEST(RnsTest, FastBaseConversionMatchesGmp) {
   std::mt19937_64 rng(6);
   ThreadPool pool(2);
+  const std::size_t n = 64;
   for (std::size_t k_in : {1, 3, 10}) {
     const auto qs = ntt_primes(40, k_in, 2048, false);
     const auto ps = ntt_primes(60, 4, 2048, true);
     const BaseConverter conv(RnsBasis(as_moduli(qs)), as_moduli(ps));
-    mpz_class Q = 1;
-    for (auto q : qs) Q *= to_mpz(q);
-    const std::size_t n = 64;
+    const mpz_class Q = product_of(qs);
     std::vector<std::vector<std::uint64_t>> in(k_in, std::vector<std::uint64_t>(n));
     std::vector<mpz_class> x(n);
     for (std::size_t c = 0; c < n; ++c) {
-      mpz_class r = 0;
-      for (std::size_t w = 0; w < k_in; ++w) r = (r << 64) + to_mpz(rng());
-      x[c] = r % Q;
+      x[c] = random_below(rng, Q, k_in);
       for (std::size_t i = 0; i < k_in; ++i) in[i][c] = mod_u64(x[c], qs[i]);
     }
     std::vector<const std::uint64_t*> inp;
@@ -113,19 +120,16 @@ TEST(RnsTest, FastBaseConversionMatchesGmp) {
 
 TEST(RnsTest, CentredExactConversionMatchesGmp) {
   std::mt19937_64 rng(8);
+  const std::size_t n = 200;
   for (std::size_t k_in : {1, 3, 8}) {
     const auto qs = ntt_primes(50, k_in, 2048, true);
     const auto ps = ntt_primes(40, 3, 2048, false);
     const BaseConverter conv(RnsBasis(as_moduli(qs)), as_moduli(ps));
-    mpz_class Q = 1;
-    for (auto q : qs) Q *= to_mpz(q);
-    const std::size_t n = 200;
+    const mpz_class Q = product_of(qs);
     std::vector<std::uint64_t> scratch(k_in * n);
     std::vector<mpz_class> centred(n);
     for (std::size_t c = 0; c < n; ++c) {
-      mpz_class r = 0;
-      for (std::size_t w = 0; w < k_in; ++w) r = (r << 64) + to_mpz(rng());
-      mpz_class x = r % Q;
+      mpz_class x = random_below(rng, Q, k_in);
       if (c == 0) x = 0;
       if (c == 1) x = Q - 1;
       if (c == 2) x = Q / 2;

@@ -27,6 +27,16 @@ Node conv_node(int cin, int cout, int k, std::vector<double> w, std::vector<doub
   return n;
 }
 
+/// A node without weights: `kind` over the nodes `inputs`, output `shape`.
+Node op_node(const std::string& name, OpKind kind, std::vector<int> inputs, Shape shape) {
+  Node n;
+  n.name = name;
+  n.kind = kind;
+  n.inputs = std::move(inputs);
+  n.shape = std::move(shape);
+  return n;
+}
+
 TEST(RefExecutor, Conv3x3SamePaddingByHand) {
   // 3x3 input 1..9, kernel all ones: each output is the sum of its 3x3 neighbourhood in bounds.
   const Tensor x = make({1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
@@ -96,18 +106,8 @@ TEST(RefExecutor, RunsGraphAndKeepsIntermediates) {
   Node c = conv_node(1, 1, 1, {2}, {1}, 2, 2);  // y = 2x + 1
   c.inputs = {0};
   g.nodes.push_back(c);
-  Node sq;
-  sq.name = "sq";
-  sq.kind = OpKind::Square;
-  sq.inputs = {1};
-  sq.shape = {1, 2, 2};
-  g.nodes.push_back(sq);
-  Node pool;
-  pool.name = "pool";
-  pool.kind = OpKind::AvgPool2d;
-  pool.inputs = {2};
-  pool.shape = {1, 1, 1};
-  g.nodes.push_back(pool);
+  g.nodes.push_back(op_node("sq", OpKind::Square, {1}, {1, 2, 2}));
+  g.nodes.push_back(op_node("pool", OpKind::AvgPool2d, {2}, {1, 1, 1}));
   g.output = 3;
   const Tensor x = make({1, 2, 2}, {0, 1, 2, 3});
   const auto all = run_reference_all(g, x);

@@ -4,6 +4,7 @@
 #include "cryptounet/onnx/load_model.h"
 #include "cryptounet/onnx/onnx_import.h"
 #include "onnx/onnx_builder.h"
+#include "support/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -20,10 +21,7 @@ using test::OnnxBuilder;
 class ModelCardTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("cu_card_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-            "_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
+    dir_ = test_support::fresh_test_dir("cu_card");
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string write(const std::string& name, const std::string& text) {

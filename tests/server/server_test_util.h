@@ -6,10 +6,15 @@
 #include "client/inference_client.h"
 #include "cryptounet/common/file_io.h"
 #include "server/inference_server.h"
+#include "support/child_process.h"
 #include "support/fake_format.h"
 #include "support/fake_model_service.h"
+#include "support/temp_dir.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -18,6 +23,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -27,23 +33,36 @@
 
 namespace cryptounet::server::testing {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cu-server-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+using client::InferenceClient;
+using nlohmann::json;
+using namespace std::chrono_literals;
 
- private:
-  std::filesystem::path path_;
+/// The tests write to sockets the server may have closed: a broken pipe must be an error
+/// return, not a signal that ends the test binary.
+inline const int kIgnoreSigpipe = [] {
+  std::signal(SIGPIPE, SIG_IGN);
+  return 0;
+}();
+
+/// The Authorization header for a session token.
+inline httplib::Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
+
+/// Expects `call` to throw client::ServerError with HTTP `status`; `refusal_missed` is the failure
+/// message when it throws nothing.
+template <class F>
+void expect_server_error(int status, F&& call, const std::string& refusal_missed = "no ServerError was thrown") {
+  try {
+    call();
+    ADD_FAILURE() << refusal_missed;
+  } catch (const client::ServerError& e) {
+    EXPECT_EQ(e.status(), status) << e.what();
+  }
+}
+
+/// A scratch folder TMP/cu-server-XXXXXX, removed with its contents.
+class TempDir : public test_support::TempDir {
+ public:
+  TempDir() : test_support::TempDir("cu-server") {}
 };
 
 inline constexpr std::size_t kKeyBytes = 1024;
@@ -157,56 +176,14 @@ inline int status_of_raw(const std::string& response) {
 class ChildServer {
  public:
   ChildServer(const std::filesystem::path& data_dir, int stage_ms, const std::vector<std::string>& extra = {},
-              std::size_t key_bytes = kKeyBytes) {
-    using namespace std::chrono_literals;
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> args{CU_CLI, "serve", "--model", "fake", "--fake-service", "--port", "0",
-                                  "--data-dir", data_dir.string(), "--fake-stage-ms", std::to_string(stage_ms),
-                                  "--fake-stages", "10", "--fake-key-bytes", std::to_string(key_bytes),
-                                  "--fake-ciphertext-bytes", std::to_string(kCtBytes)};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      ::execv(CU_CLI, argv.data());
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string line;
-    pollfd p{fds[0], POLLIN, 0};
-    char buf[256];
-    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 10000) > 0) {
-      ssize_t n = ::read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    const auto at = line.find("127.0.0.1:");
-    if (at == std::string::npos) throw std::runtime_error("serve did not start: " + line);
-    port_ = std::stoi(line.substr(at + 10));
-  }
-  ~ChildServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
+              std::size_t key_bytes = kKeyBytes)
+      : proc_(serve_args(data_dir, stage_ms, extra, key_bytes), std::chrono::seconds(10)) {
+    if (proc_.port() == 0) throw std::runtime_error("serve did not start: " + proc_.first_line());
   }
   /// kill -9; true if the process died of the signal.
-  bool kill9() {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFSIGNALED(status);
-  }
-  [[nodiscard]] std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  [[nodiscard]] int port() const { return port_; }
+  bool kill9() { return proc_.kill9(); }
+  [[nodiscard]] std::string url() const { return proc_.url(); }
+  [[nodiscard]] int port() const { return proc_.port(); }
   [[nodiscard]] client::ClientOptions options() const {
     client::ClientOptions o;
     o.server_url = url();
@@ -215,8 +192,26 @@ class ChildServer {
   }
 
  private:
-  pid_t pid_ = -1;
-  int port_ = 0;
+  static std::vector<std::string> serve_args(const std::filesystem::path& data_dir, int stage_ms,
+                                             const std::vector<std::string>& extra, std::size_t key_bytes) {
+    std::vector<std::string> args{CU_CLI, "serve", "--model", "fake", "--fake-service", "--port", "0",
+                                  "--data-dir", data_dir.string(), "--fake-stage-ms", std::to_string(stage_ms),
+                                  "--fake-stages", "10", "--fake-key-bytes", std::to_string(key_bytes),
+                                  "--fake-ciphertext-bytes", std::to_string(kCtBytes)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  test_support::ServerProcess proc_;
 };
+
+/// `cryptounet ARGS 2>&1`: exit status and output.
+inline test_support::CommandResult run_cli(const std::string& args) {
+  return test_support::run_command(std::string(CU_CLI) + " " + args + " 2>&1");
+}
+
+/// `cryptounet ARGS`: exit status, stdout and stderr apart (stderr is a file, not a terminal).
+inline test_support::SplitResult run_cli_split(const std::string& args) {
+  return test_support::run_command_split(std::string(CU_CLI) + " " + args);
+}
 
 }  // namespace cryptounet::server::testing

@@ -6,22 +6,10 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include <csignal>
 #include <future>
 
 namespace cryptounet::server::testing {
 namespace {
-
-using client::InferenceClient;
-using nlohmann::json;
-using namespace std::chrono_literals;
-
-const int kIgnoreSigpipe = [] {
-  std::signal(SIGPIPE, SIG_IGN);
-  return 0;
-}();
-
-httplib::Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
 /// Files under the data directory's sessions/ (the lock file is not stored data).
 std::size_t stored_files(const std::filesystem::path& dir) {

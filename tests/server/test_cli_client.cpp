@@ -14,33 +14,6 @@
 namespace cryptounet::server::testing {
 namespace {
 
-std::pair<int, std::string> run(const std::string& args) {
-  const std::string cmd = std::string(CU_CLI) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (p && std::fgets(buf, sizeof buf, p)) out += buf;
-  const int status = p ? ::pclose(p) : -1;
-  return {WEXITSTATUS(status), out};
-}
-
-/// stdout and stderr of one CLI run, apart (stderr is a file, not a terminal).
-struct Split {
-  int rc = 0;
-  std::string out, err;
-};
-Split run_split(const std::string& args, const std::filesystem::path& err_file) {
-  const std::string cmd = std::string(CU_CLI) + " " + args + " 2>" + err_file.string();
-  FILE* p = ::popen(cmd.c_str(), "r");
-  Split s;
-  char buf[512];
-  while (p && std::fgets(buf, sizeof buf, p)) s.out += buf;
-  const int status = p ? ::pclose(p) : -1;
-  s.rc = WEXITSTATUS(status);
-  s.err = read_file_string(err_file, 1 << 20);
-  return s;
-}
-
 std::size_t count_of(const std::string& text, const std::string& part) {
   std::size_t n = 0;
   for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
@@ -62,7 +35,7 @@ TEST(CliClient, ImagesRoundTripAndSessionIsReused) {
                              (work.path() / "cache").string() + " --key-dir " +
                              (work.path() / "keys").string() + " -o " + (work.path() / "out").string();
   for (int round = 0; round < 2; ++round) {
-    auto [rc, out] = run(common + " " + inputs[0] + " " + inputs[1] + " " + inputs[2]);
+    auto [rc, out] = run_cli(common + " " + inputs[0] + " " + inputs[1] + " " + inputs[2]);
     ASSERT_EQ(rc, 0) << out;
     for (int i = 0; i < 3; ++i)
       EXPECT_EQ(read_file_string(work.path() / "out" / ("img" + std::to_string(i) + ".fake-output"), 1 << 20),
@@ -75,7 +48,7 @@ TEST(CliClient, ImagesRoundTripAndSessionIsReused) {
   EXPECT_EQ(metrics["sessions"], 1);  // keys uploaded once for two runs
   EXPECT_EQ(metrics["jobs"]["done"], 3);  // the same ciphertexts were not run twice
 
-  auto [rc, out] = run("client --server " + srv.url() + " --no-cache --key-dir " +
+  auto [rc, out] = run_cli("client --server " + srv.url() + " --no-cache --key-dir " +
                        (work.path() / "keys").string() + " -o " + (work.path() / "out").string() +
                        " " + inputs[0]);
   EXPECT_NE(rc, 0);
@@ -91,23 +64,21 @@ TEST(CliClient, KeyProgressGoesToStderrAndStdoutStaysClean) {
   ChildServer srv(data.path(), 5, {}, key_bytes);
   const auto img = work.path() / "img.png";
   write_file_atomic(img, std::string(300, 'x'));
-  const Split c = run_split("client --server " + srv.url() + " --fake-crypto --no-cache --key-dir " +
+  const test_support::SplitResult c = run_cli_split("client --server " + srv.url() + " --fake-crypto --no-cache --key-dir " +
                                 (work.path() / "keys").string() + " -o " + (work.path() / "out").string() + " " +
-                                img.string(),
-                            work.path() / "client.err");
-  ASSERT_EQ(c.rc, 0) << c.out << c.err;
+                                img.string());
+  ASSERT_EQ(c.status, 0) << c.out << c.err;
   EXPECT_EQ(c.out, (work.path() / "out" / "img.fake-output").string() + "\n");
   EXPECT_NE(c.err.find("client: uploading evaluation keys 3.0 / 3.0 MiB (100%)\n"), std::string::npos) << c.err;
   EXPECT_GE(count_of(c.err, "client: uploading evaluation keys"), 3u) << c.err;
   EXPECT_LE(count_of(c.err, "client: uploading evaluation keys"), 11u) << c.err;
 
   const std::string plan = (work.path() / "p.cup").string();
-  ASSERT_EQ(run("plan --model " + std::string(CU_SOURCE_DIR) + "/tests/fixtures/random_ops.onnx "
-                "--insecure-test-params 11 -o " + plan).first, 0);
-  const Split k = run_split("keygen --insecure-test-params --threads 1 " + plan + " -o " +
-                                (work.path() / "k").string(),
-                            work.path() / "keygen.err");
-  ASSERT_EQ(k.rc, 0) << k.out << k.err;
+  ASSERT_EQ(run_cli("plan --model " + std::string(CU_SOURCE_DIR) + "/tests/fixtures/random_ops.onnx "
+                "--insecure-test-params 11 -o " + plan).status, 0);
+  const test_support::SplitResult k = run_cli_split("keygen --insecure-test-params --threads 1 " + plan + " -o " +
+                                (work.path() / "k").string());
+  ASSERT_EQ(k.status, 0) << k.out << k.err;
   EXPECT_NE(k.err.find("keygen: making keys"), std::string::npos) << k.err;
   EXPECT_NE(k.err.find(" MiB (100%)\n"), std::string::npos) << k.err;
   EXPECT_EQ(k.out.find("making keys"), std::string::npos) << k.out;
@@ -119,7 +90,7 @@ TEST(CliClient, KeyProgressGoesToStderrAndStdoutStaysClean) {
 // --help, and each reaches the server (one child server per limit, so the limits do not mix).
 TEST(CliServe, PerAddressLimitsAndKeyQuotaAreFlags) {
   using namespace std::chrono_literals;
-  auto [rc, help] = run("serve --help");
+  auto [rc, help] = run_cli("serve --help");
   ASSERT_EQ(rc, 0) << help;
   for (auto [flag, def] : {std::pair{"--max-connections-per-address", "=4"}, {"--max-uploads-per-address", "=2"},
                            {"--max-sessions-per-minute", "=10"}, {"--key-quota-mib", "=16384"}}) {
@@ -128,7 +99,7 @@ TEST(CliServe, PerAddressLimitsAndKeyQuotaAreFlags) {
     const std::string line = help.substr(at, help.find('\n', at) - at);
     EXPECT_NE(line.find(def), std::string::npos) << "no default " << def << " on: " << line;
   }
-  auto [bad_rc, bad] = run("serve --model fake --fake-service --data-dir /tmp --max-uploads-per-address -1");
+  auto [bad_rc, bad] = run_cli("serve --model fake --fake-service --data-dir /tmp --max-uploads-per-address -1");
   EXPECT_NE(bad_rc, 0) << bad;
 
   auto refused = [](const ChildServer& srv, const std::string& keys) -> std::pair<int, std::string> {

@@ -10,19 +10,9 @@
 #include <openssl/ssl.h>
 
 #include <atomic>
-#include <csignal>
 
 namespace cryptounet::server::testing {
 namespace {
-
-using client::InferenceClient;
-using nlohmann::json;
-using namespace std::chrono_literals;
-
-const int kIgnoreSigpipe = [] {
-  std::signal(SIGPIPE, SIG_IGN);
-  return 0;
-}();
 
 /// Reads one HTTP request (headers + Content-Length body) from a client socket.
 std::string read_request(int fd) { return read_all(fd); }

@@ -16,10 +16,6 @@
 namespace cryptounet::server::testing {
 namespace {
 
-using client::InferenceClient;
-using nlohmann::json;
-using namespace std::chrono_literals;
-
 TEST(CrashRecovery, Kill9DuringAJobThenRestart) {
   TempDir data;
   const std::uint64_t key_id = 31;

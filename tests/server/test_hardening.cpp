@@ -266,12 +266,8 @@ TEST(DenialOfService, QueueIsFairAcrossSessions) {
   std::vector<std::string> ja;
   for (int i = 0; i < 5; ++i) ja.push_back(c.submit(a, fake_ciphertext(1, 100 + i)));
   // A now has 4 waiting (one running): its share of a queue of 8.
-  try {
-    (void)no_retry.submit(a, fake_ciphertext(1, 200));
-    ADD_FAILURE() << "one session filled more than its share of the queue";
-  } catch (const client::ServerError& e) {
-    EXPECT_EQ(e.status(), 503);
-  }
+  expect_server_error(503, [&] { (void)no_retry.submit(a, fake_ciphertext(1, 200)); },
+                      "one session filled more than its share of the queue");
   const std::string jb = no_retry.submit(b, fake_ciphertext(2, 300));
   ASSERT_EQ(c.wait(b, jb, {}, std::chrono::seconds(30)).state, "done");
   httplib::Client raw(ts.url());
@@ -292,34 +288,23 @@ TEST(DenialOfService, QueueIsFairAcrossSessions) {
 // Item 5 (d): stored evaluation keys have a disk quota (507) and one address can create only so
 // many sessions a minute (503 + Retry-After).
 TEST(DenialOfService, KeyQuotaAndSessionRatePerAddress) {
-  {
-    ServerConfig cfg;
-    cfg.key_quota_bytes = 3 * kKeyBytes;
+  // Three sessions (keys of seeds SEED..SEED+2) are accepted, a fourth (SEED+10) is refused with `status`.
+  const auto fourth_session_refused = [](const ServerConfig& cfg, std::uint64_t seed, int status,
+                                         const std::string& refusal_missed) {
     TestServer ts(cfg);
     client::ClientOptions o = ts.client_options();
     o.max_busy_retries = 0;
     client::InferenceClient c(o);
-    for (int i = 0; i < 3; ++i) (void)c.create_session("fake", fake::make_keys(10 + i, kKeyBytes));
-    try {
-      (void)c.create_session("fake", fake::make_keys(20, kKeyBytes));
-      ADD_FAILURE() << "the key quota was exceeded";
-    } catch (const client::ServerError& e) {
-      EXPECT_EQ(e.status(), 507) << e.what();
-    }
-  }
-  ServerConfig cfg;
-  cfg.max_sessions_per_address_per_minute = 3;
-  TestServer ts(cfg);
-  client::ClientOptions o = ts.client_options();
-  o.max_busy_retries = 0;
-  client::InferenceClient c(o);
-  for (int i = 0; i < 3; ++i) (void)c.create_session("fake", fake::make_keys(30 + i, kKeyBytes));
-  try {
-    (void)c.create_session("fake", fake::make_keys(40, kKeyBytes));
-    ADD_FAILURE() << "a fourth session in a minute from one address was accepted";
-  } catch (const client::ServerError& e) {
-    EXPECT_EQ(e.status(), 503) << e.what();
-  }
+    for (std::uint64_t i = 0; i < 3; ++i) (void)c.create_session("fake", fake::make_keys(seed + i, kKeyBytes));
+    expect_server_error(status, [&] { (void)c.create_session("fake", fake::make_keys(seed + 10, kKeyBytes)); },
+                        refusal_missed);
+  };
+  ServerConfig quota;
+  quota.key_quota_bytes = 3 * kKeyBytes;
+  fourth_session_refused(quota, 10, 507, "the key quota was exceeded");
+  ServerConfig rate;
+  rate.max_sessions_per_address_per_minute = 3;
+  fourth_session_refused(rate, 30, 503, "a fourth session in a minute from one address was accepted");
 }
 
 /// Lowers the largest file this process may write (RLIMIT_FSIZE): writes beyond fail with EFBIG,

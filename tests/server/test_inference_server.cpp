@@ -8,22 +8,10 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include <csignal>
 #include <future>
 
 namespace cryptounet::server::testing {
 namespace {
-
-using client::InferenceClient;
-using nlohmann::json;
-using namespace std::chrono_literals;
-
-const int kIgnoreSigpipe = [] {
-  std::signal(SIGPIPE, SIG_IGN);
-  return 0;
-}();
-
-httplib::Headers bearer(const std::string& token) { return {{"Authorization", "Bearer " + token}}; }
 
 TEST(InferenceServer, HappyPathThroughClient) {
   TestServer ts;
@@ -127,12 +115,8 @@ TEST(InferenceServer, IdempotencyKeyReturnsTheSameJob) {
   const std::string c1 = c.submit(session, ct, "image-1");
   EXPECT_NE(c1, a);
   EXPECT_EQ(c.submit(session, ct, "image-1"), c1);
-  try {
-    c.submit(session, fake_ciphertext(5, 2), "image-1");
-    FAIL() << "a reused key with another ciphertext must be refused";
-  } catch (const client::ServerError& e) {
-    EXPECT_EQ(e.status(), 409);
-  }
+  expect_server_error(409, [&] { c.submit(session, fake_ciphertext(5, 2), "image-1"); },
+                      "a reused key with another ciphertext must be refused");
   c.wait(session, a);
   c.wait(session, c1);
   httplib::Client raw(ts.url());
@@ -190,12 +174,7 @@ TEST(InferenceServer, FailedJobReportsItsErrorAndHasNoResult) {
   st = c.wait(session, other);
   EXPECT_EQ(st.state, "failed");
   EXPECT_NE(st.error.find("other keys"), std::string::npos);
-  try {
-    c.result(session, job);
-    FAIL();
-  } catch (const client::ServerError& e) {
-    EXPECT_EQ(e.status(), 409);
-  }
+  expect_server_error(409, [&] { c.result(session, job); });
 }
 
 TEST(InferenceServer, DeleteSessionRemovesEverything) {
@@ -207,12 +186,7 @@ TEST(InferenceServer, DeleteSessionRemovesEverything) {
   ASSERT_TRUE(std::filesystem::exists(ts.dir.path() / "sessions" / session.id));
   c.delete_session(session);
   EXPECT_FALSE(std::filesystem::exists(ts.dir.path() / "sessions" / session.id));
-  try {
-    c.status(session, job);
-    FAIL();
-  } catch (const client::ServerError& e) {
-    EXPECT_EQ(e.status(), 404);
-  }
+  expect_server_error(404, [&] { c.status(session, job); });
 }
 
 TEST(InferenceServer, RestartServesResultsAndRunsQueuedJobs) {

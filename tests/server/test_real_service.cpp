@@ -38,68 +38,26 @@ namespace fs = std::filesystem;
 const std::string kModel = std::string(CU_SOURCE_DIR) + "/tests/fixtures/random_ops.onnx";
 constexpr int kLogN = 11;
 
-std::pair<int, std::string> run_cli(const std::string& args) {
-  const std::string cmd = std::string(CU_CLI) + " " + args + " 2>&1";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (p && std::fgets(buf, sizeof buf, p)) out += buf;
-  const int status = p ? ::pclose(p) : -1;
-  return {WEXITSTATUS(status), out};
-}
-
 /// `cryptounet serve` with the real service for random_ops at N=2^11, two workers, on a free port.
 class RealChildServer {
  public:
-  explicit RealChildServer(const fs::path& data_dir) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-    const std::string dir = data_dir.string(), logn = std::to_string(kLogN);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fds[1], STDOUT_FILENO);
-      ::close(fds[0]);
-      ::close(fds[1]);
-      ::execl(CU_CLI, CU_CLI, "serve", "--model", kModel.c_str(), "--insecure-test-params", logn.c_str(),
-              "--threads", "1", "--workers", "2", "--port", "0", "--data-dir", dir.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    ::close(fds[1]);
-    std::string line;
-    pollfd p{fds[0], POLLIN, 0};
-    char buf[256];
-    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 60000) > 0) {
-      ssize_t n = ::read(fds[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fds[0]);
-    const auto at = line.find("127.0.0.1:");
-    if (at == std::string::npos) {
-      stop();
-      throw std::runtime_error("serve did not start: " + line);
-    }
-    port_ = std::stoi(line.substr(at + 10));
+  explicit RealChildServer(const fs::path& data_dir)
+      : proc_({CU_CLI, "serve", "--model", kModel, "--insecure-test-params", std::to_string(kLogN), "--threads",
+               "1", "--workers", "2", "--port", "0", "--data-dir", data_dir.string()},
+              std::chrono::seconds(60)) {
+    if (proc_.port() == 0) throw std::runtime_error("serve did not start: " + proc_.first_line());
   }
-  ~RealChildServer() { stop(); }
-  void stop() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
+  void stop() { proc_.stop(); }
   [[nodiscard]] client::ClientOptions options() const {
     client::ClientOptions o;
-    o.server_url = "http://127.0.0.1:" + std::to_string(port_);
+    o.server_url = proc_.url();
     o.poll_interval = std::chrono::milliseconds(20);
     o.io_timeout = std::chrono::seconds(30);
     return o;
   }
 
  private:
-  pid_t pid_ = -1;
-  int port_ = 0;
+  test_support::ServerProcess proc_;
 };
 
 /// A deterministic 16x16 grey test image with structure (a blob on a gradient).

@@ -28,20 +28,23 @@ std::string FakeModelService::plan_json() const {
 BlobSize FakeModelService::eval_keys_size() const { return {config_.eval_keys_bytes, true}; }
 BlobSize FakeModelService::ciphertext_size() const { return {config_.ciphertext_bytes, true}; }
 
+namespace {
+// A fake blob of exactly `size` bytes that starts with `magic`; `what` ("fake eval keys") and
+// `kind` ("an evaluation-key blob") name it in the messages.
+void check_blob(std::string_view bytes, std::size_t size, std::string_view magic, const std::string& what,
+                const std::string& kind) {
+  if (bytes.size() != size)
+    throw FormatError(what + ": size " + std::to_string(bytes.size()) + " != " + std::to_string(size));
+  if (!fake::has_magic(bytes, magic)) throw FormatError(what + ": bad magic (not " + kind + ")");
+}
+}  // namespace
+
 void FakeModelService::validate_eval_keys(std::string_view bytes) const {
-  if (bytes.size() != config_.eval_keys_bytes)
-    throw FormatError("fake eval keys: size " + std::to_string(bytes.size()) + " != " +
-                      std::to_string(config_.eval_keys_bytes));
-  if (!fake::has_magic(bytes, fake::kKeysMagic))
-    throw FormatError("fake eval keys: bad magic (not an evaluation-key blob)");
+  check_blob(bytes, config_.eval_keys_bytes, fake::kKeysMagic, "fake eval keys", "an evaluation-key blob");
 }
 
 void FakeModelService::validate_ciphertext(std::string_view bytes) const {
-  if (bytes.size() != config_.ciphertext_bytes)
-    throw FormatError("fake ciphertext: size " + std::to_string(bytes.size()) + " != " +
-                      std::to_string(config_.ciphertext_bytes));
-  if (!fake::has_magic(bytes, fake::kCiphertextMagic))
-    throw FormatError("fake ciphertext: bad magic (not a ciphertext blob)");
+  check_blob(bytes, config_.ciphertext_bytes, fake::kCiphertextMagic, "fake ciphertext", "a ciphertext blob");
 }
 
 std::string FakeModelService::run(std::string_view eval_keys, std::string_view ciphertext,

@@ -4,7 +4,8 @@
 //
 // Failure: an exception on any rank ends the job with a message naming the rank and the item
 // (World::fail); a rank that dies is reported by the MPI launcher, which stops the others; a rank
-// that stops answering (its heartbeat is silent for `silence_timeout_s`) ends the job from rank 0.
+// that stops answering (its heartbeat is silent for `silence_timeout_s`) ends the job from rank 0, and
+// so does one that computes an item longer than `item_timeout_s` (a hang with its heartbeat alive).
 #pragma once
 
 #include <cstddef>
@@ -24,6 +25,10 @@ struct QueueOptions {
   double heartbeat_s = 2.0;
   /// Rank 0 ends the run when a rank holding an item has been silent this long.
   double silence_timeout_s = 300.0;
+  /// Rank 0 ends the run when one item has been computing this long on any rank (rank 0's own
+  /// included), even with its heartbeat alive (a computation that hangs). 0: the environment's
+  /// CU_MPI_ITEM_TIMEOUT_S (seconds) when set, else no limit.
+  double item_timeout_s = 0.0;
   /// Called on rank 0 after each stored item: (items done, items in all).
   std::function<void(std::size_t done, std::size_t count)> progress;
 };

@@ -63,6 +63,9 @@ class World {
   /// Every rank's bytes on every rank (result[r] = rank r's `mine`). Waits by polling, like barrier().
   [[nodiscard]] std::vector<std::vector<std::uint8_t>> allgather(const std::vector<std::uint8_t>& mine);
 
+  /// Personalised exchange: `to[r]` goes to rank r; returns result[r] = what rank r sent here
+  /// (result[rank()] = to[rank()], not sent). Collective; waits by polling, like barrier().
+  [[nodiscard]] std::vector<std::vector<std::uint8_t>> alltoall(const std::vector<std::vector<std::uint8_t>>& to);
   /// True on every rank iff `value` is true on every rank.
   [[nodiscard]] bool all(bool value);
 

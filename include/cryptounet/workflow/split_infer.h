@@ -1,8 +1,8 @@
-// Latency mode across MPI ranks: one encrypted input, every layer's output ciphertexts shared out
-// among the ranks (output j on rank j mod R) and allgathered after the layer, so each rank enters
-// the next layer with all of them. Every rank ends with the whole output: the same ciphertexts, bit
-// for bit, as a one-process run. The ranks repeat what every output needs (the hoisted rotations of
-// a layer's inputs); the products, encodings and the rotations of each output are divided.
+// Latency mode across MPI ranks: one encrypted input, every layer split across the ranks as
+// he/exec/split_plan.h says (linear layers with at least R input ciphertexts by input, with a
+// reduce-scatter of partial sums; the others by output ciphertext), the ciphertexts moved with
+// World::alltoall. Every rank ends with the whole output: the same ciphertexts, bit for bit, as a
+// one-process run.
 #pragma once
 
 #include <cstdint>
@@ -20,18 +20,21 @@
 
 namespace cryptounet::nn {
 
-/// One layer's exchange, as this rank saw it.
+/// One layer's split and exchange, as this rank saw it.
 struct LayerExchange {
   int node = 0;
+  std::string mode;       // split_mode_name: "none", "outputs", "inputs"
   int outputs = 0;        // output ciphertexts of the layer
-  int computed_here = 0;  // of which this rank computed
+  int computed_here = 0;  // of which this rank holds (computed, or held by every rank)
+  int inputs_here = -1;   // split by input: the input ciphertexts this rank hoisted; else -1
   std::uint64_t bytes_sent = 0, bytes_received = 0;
-  double gather_seconds = 0;  // waiting for and moving the other ranks' outputs
+  double exchange_seconds = 0;  // waiting for and moving ciphertexts (partial sums, allgathers)
+  double exchange_cpu_seconds = 0;  // CPU time of this rank's thread meanwhile (serialising, polling)
 };
 
 /// infer_encrypted (same checks) with each layer split across the ranks of `world` (see above).
 /// Collective: every rank calls it with the same model, plan, keys and input. `exchange` (optional)
-/// gets one entry per split layer. In a one-rank world it is infer_encrypted.
+/// gets one entry per node. In a one-rank world it is infer_encrypted.
 [[nodiscard]] std::vector<ckks::Ciphertext> infer_encrypted_split(
     distributed::World& world, std::shared_ptr<const ckks::Context> ctx, const Graph& graph, const Plan& plan,
     const ckks::EvaluationKeys& keys, std::vector<ckks::Ciphertext> inputs, ExecReport* report = nullptr,

@@ -5,6 +5,8 @@
 // instantiate it (executor_sim.cpp, executor_ckks.cpp, executor_timed.cpp).
 #pragma once
 
+#include <algorithm>
+#include <map>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -14,6 +16,7 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/common/stopwatch.h"
 #include "cryptounet/he/exec/executor.h"
+#include "cryptounet/he/exec/split_plan.h"
 #include "cryptounet/he/plan/planner.h"
 #include "he/layers/layers.h"
 
@@ -44,15 +47,33 @@ class HeRunner {
       for (int i : n.inputs) ++uses[i];
     ++uses[graph.output];
     const Stopwatch all;
+    // Split runs (RunOptions::ranks > 1): who holds which ciphertext, per he/exec/split_plan.h.
+    SplitPlan split;
+    std::vector<std::vector<int>> own(nn);  // current owners of each node's ciphertexts (-1: all)
+    const bool splitting = options.ranks > 1;
+    if (splitting) {
+      if constexpr (!std::is_same_v<Ct, ckks::Ciphertext>)
+        throw Unsupported("run_encrypted: split runs (RunOptions::ranks > 1) need the CKKS backend");
+      if (!options.exchange) throw InvalidArgument("run_encrypted: RunOptions::ranks > 1 without exchange");
+      if (options.rank < 0 || options.rank >= options.ranks)
+        throw InvalidArgument("run_encrypted: rank " + std::to_string(options.rank) + " of " +
+                              std::to_string(options.ranks));
+      split = plan_split(graph, plan, options.ranks);
+      env_.rank = options.rank;
+      env_.reduce = [&](int n, std::map<std::pair<int, int>, Ct>& acc, const std::map<std::pair<int, int>, int>& first) {
+        reduce(n, split.layers[n], acc, first, options);
+      };
+    }
     for (int n = 0; n < nn; ++n) {
       const Node& node = graph.nodes[n];
       const LayerPlan& lp = plan.layers[n];
       const OpCounts before = env_.be.counts();
       const Stopwatch clock;
       Tensor_ out;
-      // Split runs: every node but Input and Concat (which compute nothing) is split.
-      const bool split = options.computes && node.kind != OpKind::Input && node.kind != OpKind::Concat;
-      env_.computes = split ? &options.computes : nullptr;
+      if (splitting) {
+        for (int m : split.layers[n].whole_first) make_whole(n, values[m]->cts, own[m], options);
+        env_.split = &split.layers[n];
+      }
       if (node.kind == OpKind::Input) {
         out = input_tensor(std::move(input));
       } else {
@@ -60,13 +81,15 @@ class HeRunner {
         for (int i : node.inputs) ins.push_back(&*values[i]);
         out = run_layer(env_, n, ins);
       }
-      if (split) gather(n, out.cts, options);
+      env_.split = nullptr;
+      if (splitting) own[n] = split.layers[n].owner;
+      if (splitting && n == graph.output) make_whole(n, out.cts, own[n], options);
       out.layout = lp.layout;
       out.factor = lp.factor;
-      for (const Ct& ct : out.cts)
-        if (B::level(ct) != lp.level)
+      for (std::size_t k = 0; k < out.cts.size(); ++k)
+        if (held(own[n], k, options) && B::level(out.cts[k]) != lp.level)
           throw InvalidArgument("run_encrypted: node '" + node.name + "' produced level " +
-                                std::to_string(B::level(ct)) + ", plan says " + std::to_string(lp.level));
+                                std::to_string(B::level(out.cts[k])) + ", plan says " + std::to_string(lp.level));
       values[n] = std::move(out);
       for (int i : node.inputs)
         if (--uses[i] == 0) values[i].reset();
@@ -91,12 +114,61 @@ class HeRunner {
   }
 
  private:
-  void gather(int n, std::vector<Ct>& cts, const RunOptions& options) {
+  static bool held(const std::vector<int>& owners, std::size_t k, const RunOptions& options) {
+    return k >= owners.size() || owners[k] < 0 || owners[k] == options.rank;
+  }
+
+  // Split runs: every ciphertext of `cts` (owners `owners`) onto every process; owners become -1.
+  void make_whole(int n, std::vector<Ct>& cts, std::vector<int>& owners, const RunOptions& options) {
     if constexpr (std::is_same_v<Ct, ckks::Ciphertext>) {
-      if (!options.gather) throw InvalidArgument("run_encrypted: RunOptions::computes without gather");
-      options.gather(n, cts);
+      std::vector<CtParcel> out;
+      for (std::size_t k = 0; k < owners.size(); ++k)
+        if (owners[k] == options.rank)
+          for (int r = 0; r < options.ranks; ++r)
+            if (r != options.rank) out.push_back(CtParcel{r, static_cast<int>(k), 0, 0, cts[k]});
+      for (CtParcel& p : options.exchange(n, std::move(out))) {
+        if (p.index < 0 || static_cast<std::size_t>(p.index) >= owners.size() || owners[p.index] != p.peer)
+          throw FormatError("run_encrypted: node " + std::to_string(n) + ": process " + std::to_string(p.peer) +
+                            " sent ciphertext " + std::to_string(p.index) + ", which is not its own");
+        cts[p.index] = std::move(p.ct);
+      }
+      std::fill(owners.begin(), owners.end(), -1);
+    }
+  }
+
+  // Split by input: sends this process's partial sums of other processes' outputs to their owners
+  // and adds the ones it receives into its own. The sums are fully reduced residues, so the
+  // additions give the one-process words in any order; the sum keeps the scale of the partial
+  // with the first input (as the one-process accumulator does).
+  void reduce(int n, const SplitLayer& layer, std::map<std::pair<int, int>, Ct>& acc,
+              const std::map<std::pair<int, int>, int>& first, const RunOptions& options) {
+    if constexpr (std::is_same_v<Ct, ckks::Ciphertext>) {
+      std::vector<CtParcel> out;
+      std::map<std::pair<int, int>, std::vector<std::pair<int, Ct>>> parts;
+      for (auto& [key, ct] : acc) {
+        const int owner = layer.owner.at(static_cast<std::size_t>(key.first));
+        const int order = first.at(key);
+        if (owner == options.rank)
+          parts[key].emplace_back(order, std::move(ct));
+        else
+          out.push_back(CtParcel{owner, key.first, key.second, order, std::move(ct)});
+      }
+      acc.clear();
+      for (CtParcel& p : options.exchange(n, std::move(out))) {
+        if (p.index < 0 || static_cast<std::size_t>(p.index) >= layer.owner.size() ||
+            layer.owner[p.index] != options.rank)
+          throw FormatError("run_encrypted: node " + std::to_string(n) + ": process " + std::to_string(p.peer) +
+                            " sent a partial sum of output " + std::to_string(p.index) + ", not this process's");
+        parts[{p.index, p.step}].emplace_back(p.order, std::move(p.ct));
+      }
+      for (auto& [key, list] : parts) {
+        std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        Ct sum = std::move(list[0].second);
+        for (std::size_t k = 1; k < list.size(); ++k) env_.add(sum, list[k].second);
+        acc.emplace(key, std::move(sum));
+      }
     } else {
-      throw Unsupported("run_encrypted: split runs (RunOptions::computes) need the CKKS backend");
+      (void)n, (void)layer, (void)acc, (void)first, (void)options;
     }
   }
 

@@ -1,5 +1,5 @@
 // Concat along channels: the teams are joined (no slot moves; DvrLayout::concat), every input
-// dropped to the lowest input level. Never split across processes (it computes nothing).
+// dropped to the lowest input level. Split runs: each process drops the ciphertexts it holds.
 #pragma once
 
 #include <algorithm>
@@ -27,8 +27,13 @@ HeTensor<typename B::Ct> run_concat(LayerEnv<B>& env, int n,
                                     const std::vector<const HeTensor<typename B::Ct>*>& ins) {
   const int level = env.plan.layers[n].level;
   HeTensor<typename B::Ct> t;
+  const int count = static_cast<int>(env.plan.layers[n].layout.team_size());
   for (const auto* in : ins)
     for (const auto& x : in->cts) {
+      if (!env.mine(n, static_cast<int>(t.cts.size()), count)) {  // split run: held by another process
+        t.cts.emplace_back();
+        continue;
+      }
       auto y = x;
       if (B::level(y) > level) env.be.drop_level_inplace(y, level);
       t.cts.push_back(std::move(y));

@@ -1,5 +1,5 @@
 // What an HE layer runs with (internal to he): the backend (wrapped in the one CountingBackend),
-// the graph and plan, the encoded-mask cache, the split-run predicate, and the one place scales
+// the graph and plan, the encoded-mask cache, the split-run ownership and reduce hook, and the one place scales
 // are reconciled before an addition. The executor (he/exec) holds one per run; the planner
 // (he/plan) holds one over the shape-only backend and copies it to try a linear layer's options.
 #pragma once
@@ -7,10 +7,12 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <utility>
 #include <vector>
 
 #include "cryptounet/he/backends/backend.h"
 #include "cryptounet/he/exec/executor.h"
+#include "cryptounet/he/exec/split_plan.h"
 #include "cryptounet/he/plan/linear.h"
 #include "cryptounet/he/plan/planner.h"
 #include "cryptounet/model/graph.h"
@@ -34,11 +36,26 @@ class LayerEnv {
   CountingBackend<B> be;
   const Graph& graph;
   const Plan& plan;
-  /// Split runs (RunOptions::computes): set by the executor around each node that is split.
-  const std::function<bool(int, int, int)>* computes = nullptr;
+  /// Split runs (RunOptions::ranks > 1, he/exec/split_plan.h): set by the executor around each node.
+  const SplitLayer* split = nullptr;
+  int rank = 0;
+  /// Split by input: the partial sums (output, output step) -> ciphertext of this process (each
+  /// with the first input index that went into it) in, the reduced sums of its own outputs out.
+  std::function<void(int n, std::map<std::pair<int, int>, Ct>&, const std::map<std::pair<int, int>, int>&)> reduce;
 
-  /// Split runs: does this process compute output `j` (of `count`) of node `n`?
-  [[nodiscard]] bool mine(int n, int j, int count) const { return !computes || (*computes)(n, j, count); }
+  /// Split runs: does this process compute (and hold) output `j` (of `count`) of node `n`?
+  [[nodiscard]] bool mine(int /*n*/, int j, int /*count*/) const {
+    if (!split) return true;
+    const int o = split->owner[static_cast<std::size_t>(j)];
+    return o < 0 || o == rank;
+  }
+  /// Split by input: does this process hoist and multiply input ciphertext `i`?
+  [[nodiscard]] bool input_here(int i) const {
+    return !split_inputs() || split->input_owner[static_cast<std::size_t>(i)] == rank;
+  }
+  /// Does this process form products for output `j` (all of them when split by input)?
+  [[nodiscard]] bool products_for(int n, int j, int count) const { return split_inputs() || mine(n, j, count); }
+  [[nodiscard]] bool split_inputs() const { return split && split->mode == SplitMode::inputs; }
 
   // The one place scales are reconciled before an addition. A squared tensor carries scale
   // D^2/q (q a prime near D = 2^log_scale), not exactly D; adding it to one at D (a residual Add

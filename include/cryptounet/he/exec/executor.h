@@ -56,16 +56,25 @@ struct ExecReport {
   std::set<int> steps_used;  // normalised rotation steps the run used (its Galois keys)
 };
 
+/// A ciphertext on its way between processes in a split run. `index`, `step`, `order` name it
+/// within the node: an output ciphertext is (index, 0, 0); a linear layer's partial sum is
+/// (output, output step, first input index that went into it).
+struct CtParcel {
+  int peer = 0;  // the destination when sent, the sender when received
+  int index = 0, step = 0, order = 0;
+  ckks::Ciphertext ct;
+};
+
 struct RunOptions {
   /// Called after each node with (nodes done, nodes total, node name); may print progress.
   std::function<void(int, int, const std::string&)> progress;
-  /// Latency mode across processes (workflow/split_infer.h), CKKS backend only. Whether this
-  /// process computes output ciphertext `index` (of `count`) of node `node`; unset: all of them.
-  /// Each output it computes is the same ciphertext, bit for bit, as in an unsplit run.
-  std::function<bool(int node, int index, int count)> computes;
-  /// Called after each split node (every node but Input and Concat) with its outputs, those this
-  /// process did not compute left empty; must fill them in (an allgather). Required with `computes`.
-  std::function<void(int node, std::vector<ckks::Ciphertext>& outputs)> gather;
+  /// Latency mode across processes (workflow/split_infer.h), CKKS backend only: this process is
+  /// `rank` of `ranks`; ranks > 1 splits the layers as he/exec/split_plan.h says. Every process
+  /// ends with the whole output, the same ciphertexts, bit for bit, as an unsplit run.
+  int rank = 0, ranks = 1;
+  /// Required when ranks > 1. Collective (every process calls it at the same points, for node
+  /// `node`): sends each parcel to its `peer`, returns the parcels the others sent to this one.
+  std::function<std::vector<CtParcel>(int node, std::vector<CtParcel> outgoing)> exchange;
 };
 
 /// Runs `graph` as planned on `input` (one ciphertext per member of plan.input().layout, at

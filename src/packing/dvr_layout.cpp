@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/packing/bands.h"
 
 namespace cryptounet::packing {
 
@@ -39,6 +40,36 @@ Grid Grid::make(int slots, int height, int width) {
   g.width = width;
   g.plane = static_cast<int>(plane);
   g.rows = static_cast<int>(slots / plane);
+  g.bands = 1;
+  g.band_rows = height;
+  return g;
+}
+
+Grid Grid::make_banded(int slots, int height, int width, int max_stride) {
+  if (!is_pow2(slots))
+    throw InvalidArgument(where("grid") + "slots " + std::to_string(slots) + " is not a power of two");
+  std::string why;
+  const auto split = BandSplit::make(slots, height, width, max_stride, &why);
+  if (!split) throw InvalidArgument(where("grid") + why);
+  if (split->bands == 1) return make(slots, height, width);
+  return from_parts(slots, height, width, split->bands);
+}
+
+Grid Grid::from_parts(int slots, int height, int width, int bands) {
+  if (bands == 1) return make(slots, height, width);
+  if (!is_pow2(slots) || height <= 0 || width <= 0 || bands < 2 || slots % width != 0 ||
+      static_cast<long>(slots / width) * bands != height)
+    throw InvalidArgument(where("grid") + "a " + std::to_string(height) + "x" + std::to_string(width) +
+                          " plane is not " + std::to_string(bands) + " bands of " + std::to_string(slots) +
+                          " slots");
+  Grid g;
+  g.slots = slots;
+  g.height = height;
+  g.width = width;
+  g.plane = slots;
+  g.rows = 1;
+  g.bands = bands;
+  g.band_rows = slots / width;
   return g;
 }
 
@@ -49,6 +80,9 @@ void DvrLayout::check_geometry() const {
     throw InvalidArgument(where("make") + "stride " + std::to_string(stride_) +
                           " does not divide the " + std::to_string(grid_.height) + "x" +
                           std::to_string(grid_.width) + " grid");
+  if (grid_.band_rows % stride_ != 0)
+    throw InvalidArgument(where("make") + "stride " + std::to_string(stride_) + " does not divide the " +
+                          std::to_string(grid_.band_rows) + "-row bands");
   if (height_ * stride_ != grid_.height || width_ * stride_ != grid_.width)
     throw InvalidArgument(where("make") + "tensor " + std::to_string(height_) + "x" +
                           std::to_string(width_) + " at stride " + std::to_string(stride_) +
@@ -133,7 +167,7 @@ DvrLayout DvrLayout::with_stride(int stride, int height, int width) const {
 DvrLayout DvrLayout::from_parts(PackingMode mode, const Grid& grid, int channels, int height,
                                 int width, int stride, int batch,
                                 std::vector<std::vector<int>> rows) {
-  Grid checked = Grid::make(grid.slots, grid.height, grid.width);
+  Grid checked = Grid::from_parts(grid.slots, grid.height, grid.width, grid.bands);
   if (!(checked == grid)) throw InvalidArgument(where("from_parts") + "inconsistent grid");
   DvrLayout l;
   l.mode_ = mode;
@@ -169,7 +203,7 @@ DvrLayout DvrLayout::from_parts(PackingMode mode, const Grid& grid, int channels
 }
 
 int DvrLayout::team_size() const {
-  return mode_ == PackingMode::latency ? static_cast<int>(rows_.size()) : channels_;
+  return (mode_ == PackingMode::latency ? static_cast<int>(rows_.size()) : channels_) * grid_.bands;
 }
 
 SlotRef DvrLayout::slot_of(const ValueRef& v) const {
@@ -178,34 +212,35 @@ SlotRef DvrLayout::slot_of(const ValueRef& v) const {
     throw InvalidArgument(where("slot_of") + "value (" + std::to_string(v.image) + ", " +
                           std::to_string(v.channel) + ", " + std::to_string(v.y) + ", " +
                           std::to_string(v.x) + ") is outside " + describe());
+  const int band = grid_.band_of(stride_ * v.y);
   if (mode_ == PackingMode::throughput)
-    return {v.channel, v.image * grid_.plane + plane_offset(v.y, v.x)};
+    return {v.channel * grid_.bands + band, v.image * grid_.plane + plane_offset(v.y, v.x)};
   RowRef rr = locations(v.channel).front();
-  return {rr.ct, rr.row * grid_.plane + plane_offset(v.y, v.x)};
+  return {rr.ct + band, rr.row * grid_.plane + plane_offset(v.y, v.x)};
 }
 
 std::vector<RowRef> DvrLayout::locations(int channel) const {
   if (channel < 0 || channel >= channels_)
     throw InvalidArgument(where("locations") + "channel " + std::to_string(channel) +
                           " is outside " + describe());
-  if (mode_ == PackingMode::throughput) return {{channel, 0}};
+  if (mode_ == PackingMode::throughput) return {{channel * grid_.bands, 0}};
   std::vector<RowRef> out;
   for (int t = 0; t < static_cast<int>(rows_.size()); ++t)
     for (int r = 0; r < grid_.rows; ++r)
-      if (rows_[t][r] == channel) out.push_back({t, r});
+      if (rows_[t][r] == channel) out.push_back({t * grid_.bands, r});
   return out;
 }
 
 int DvrLayout::row_owner(int ct, int row) const {
   if (ct < 0 || ct >= team_size() || row < 0 || row >= grid_.rows) return -1;
   if (mode_ == PackingMode::throughput) return row < batch_ ? row : -1;
-  return rows_[ct][row];
+  return rows_[ct / grid_.bands][row];
 }
 
 int DvrLayout::channel_at(int ct, int row) const {
   int owner = row_owner(ct, row);
   if (owner < 0) return -1;
-  return mode_ == PackingMode::throughput ? ct : owner;
+  return mode_ == PackingMode::throughput ? ct / grid_.bands : owner;
 }
 
 int DvrLayout::image_at(int ct, int row) const {
@@ -221,6 +256,8 @@ std::optional<ValueRef> DvrLayout::value_at(const SlotRef& ref) const {
   int c = channel_at(ref.ct, row);
   if (c < 0) return std::nullopt;
   int gy = off / grid_.width, gx = off % grid_.width;
+  if (gy >= grid_.band_rows) return std::nullopt;
+  gy += (ref.ct % grid_.bands) * grid_.band_rows;
   if (gy >= grid_.height || gy % stride_ != 0 || gx % stride_ != 0) return std::nullopt;
   return ValueRef{image_at(ref.ct, row), c, gy / stride_, gx / stride_};
 }
@@ -230,6 +267,7 @@ std::string DvrLayout::describe() const {
   os << mode_name(mode_) << " c=" << channels_ << " " << height_ << "x" << width_
      << " s=" << stride_ << " team=" << team_size() << " R=" << grid_.rows
      << " P=" << grid_.plane;
+  if (grid_.bands > 1) os << " bands=" << grid_.bands;
   if (mode_ == PackingMode::throughput) os << " batch=" << batch_;
   return os.str();
 }
@@ -252,10 +290,13 @@ std::vector<std::vector<double>> pack(const DvrLayout& layout,
       if (c < 0) continue;
       const double* src = images[b].data() +
                           static_cast<std::size_t>(c) * layout.height() * layout.width();
-      for (int y = 0; y < layout.height(); ++y)
+      const int band = t % g.bands;
+      for (int y = 0; y < layout.height(); ++y) {
+        if (g.band_of(layout.stride() * y) != band) continue;
         for (int x = 0; x < layout.width(); ++x)
           cts[t][static_cast<std::size_t>(r) * g.plane + layout.plane_offset(y, x)] =
               src[y * layout.width() + x];
+      }
     }
   return cts;
 }

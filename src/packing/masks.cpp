@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/packing/bands.h"
 
 namespace cryptounet::packing {
 
@@ -19,7 +21,49 @@ int normalize_step(long step, int slots) {
   return static_cast<int>(m);
 }
 
+int canonical_band(const Grid& grid, int band, int dy) {
+  if (grid.bands == 1 || dy == 0 || band == 0 || band == grid.bands - 1) return dy == 0 ? 0 : band;
+  return 1;
+}
+
+int cross_band_of(const Grid& grid, int band, int dy) {
+  if (dy == 0) return -1;
+  const int b = dy < 0 ? band - 1 : band + 1;
+  return b >= 0 && b < grid.bands ? b : -1;
+}
+
+namespace {
+
+std::vector<double> shifted(const Grid& grid, std::vector<double> out, int shift) {
+  if (shift == 0) return out;
+  const int sh = normalize_step(shift, grid.slots);
+  std::vector<double> rotated(grid.slots);
+  for (int s = 0; s < grid.slots; ++s) rotated[(s + sh) % grid.slots] = out[s];
+  return rotated;
+}
+
+}  // namespace
+
 std::vector<double> make_mask(const Grid& grid, const MaskKey& key) {
+  if (grid.bands > 1) {
+    if (key.stride <= 0 || key.height * key.stride != grid.height || key.width * key.stride != grid.width ||
+        key.row > 0 || key.band < 0 || key.band >= grid.bands || key.cross < 0 || key.cross > 1)
+      throw InvalidArgument("make_mask: key (stride " + std::to_string(key.stride) + ", band " +
+                            std::to_string(key.band) + ") does not fit the " + std::to_string(grid.height) + "x" +
+                            std::to_string(grid.width) + " grid in " + std::to_string(grid.bands) + " bands");
+    BandSplit split;
+    split.slots = grid.slots;
+    split.height = grid.height;
+    split.width = grid.width;
+    split.bands = grid.bands;
+    split.band_rows = grid.band_rows;
+    return shifted(grid,
+                   band_tap_mask(split, key.band, key.stride, key.dy, key.dx,
+                                 key.cross ? BandTerm::cross : BandTerm::own),
+                   key.shift);
+  }
+  if (key.band != 0 || key.cross != 0)
+    throw InvalidArgument("make_mask: a band mask on a grid without bands");
   if (key.stride <= 0 || key.height * key.stride != grid.height ||
       key.width * key.stride != grid.width || key.row < -1 || key.row >= grid.rows)
     throw InvalidArgument("make_mask: key (stride " + std::to_string(key.stride) + ", " +
@@ -41,13 +85,7 @@ std::vector<double> make_mask(const Grid& grid, const MaskKey& key) {
     if (key.row >= 0 && r != key.row) continue;
     std::copy(plane.begin(), plane.end(), out.begin() + static_cast<std::size_t>(r) * grid.plane);
   }
-  if (key.shift != 0) {
-    const int sh = normalize_step(key.shift, grid.slots);
-    std::vector<double> rotated(grid.slots);
-    for (int s = 0; s < grid.slots; ++s) rotated[(s + sh) % grid.slots] = out[s];
-    return rotated;
-  }
-  return out;
+  return shifted(grid, std::move(out), key.shift);
 }
 
 int mask_weight(const MaskKey& key) {

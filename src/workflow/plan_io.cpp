@@ -73,16 +73,18 @@ OpCounts counts_from(const json& j) {
 }
 
 json grid_json(const packing::Grid& g) {
-  return json{{"slots", g.slots}, {"height", g.height}, {"width", g.width}, {"plane", g.plane}, {"rows", g.rows}};
+  json j{{"slots", g.slots}, {"height", g.height}, {"width", g.width}, {"plane", g.plane}, {"rows", g.rows}};
+  if (g.bands > 1) j["bands"] = g.bands;  // absent: one ciphertext per plane (older plans)
+  return j;
 }
 
 packing::Grid grid_from(const json& j) {
-  packing::Grid g;
-  g.slots = j.at("slots").get<int>();
-  g.height = j.at("height").get<int>();
-  g.width = j.at("width").get<int>();
-  g.plane = j.at("plane").get<int>();
-  g.rows = j.at("rows").get<int>();
+  // Rebuilt (and so checked) from its defining sizes; the stored plane and rows must agree.
+  packing::Grid g = packing::Grid::from_parts(j.at("slots").get<int>(), j.at("height").get<int>(),
+                                              j.at("width").get<int>(),
+                                              j.contains("bands") ? j.at("bands").get<int>() : 1);
+  if (g.plane != j.at("plane").get<int>() || g.rows != j.at("rows").get<int>())
+    throw InvalidArgument("plan: the grid's plane/rows do not match its size");
   return g;
 }
 

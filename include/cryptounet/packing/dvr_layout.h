@@ -4,6 +4,10 @@
 // grid, row-major; after pooling a plane stays on that grid at stride s (pixel (y, x) at
 // (s*y, s*x)). Latency mode: rows = channels of one image, team = channel groups. Throughput
 // mode: rows = images of a batch, team = channels (one ciphertext per channel).
+// A plane larger than a ciphertext (packing/bands.h) is cut into `bands` bands of whole image
+// rows, one ciphertext each, every band filling all slots (R = 1, P = slots): team member
+// m * bands + b holds band b of what member m holds unbanded; a grid point (gy, gx) of band
+// b = gy / band_rows sits at slot (gy - b * band_rows) * W0 + gx.
 // Pure bookkeeping: no HE operation, no allocation beyond the row table.
 #pragma once
 
@@ -25,9 +29,19 @@ struct Grid {
   int width = 0;   // W0
   int plane = 0;   // P = next power of two >= H0*W0
   int rows = 0;    // R = slots / P
+  int bands = 1;      // ciphertexts per plane (> 1: R = 1, P = slots, band_rows * W0 = slots)
+  int band_rows = 0;  // image rows per band (= height when bands == 1)
 
   /// Throws InvalidArgument if slots is not a power of two or one plane does not fit.
   [[nodiscard]] static Grid make(int slots, int height, int width);
+  /// A plane of any size: make() when it fits one ciphertext, else bands of whole rows that fill
+  /// the slots (BandSplit::make for a network whose largest stride is `max_stride`). Throws
+  /// InvalidArgument saying why the plane cannot be cut.
+  [[nodiscard]] static Grid make_banded(int slots, int height, int width, int max_stride);
+  /// Rebuilds a grid from its serialised fields and checks them. Throws InvalidArgument.
+  [[nodiscard]] static Grid from_parts(int slots, int height, int width, int bands);
+  /// The band of full-resolution row gy and the row inside it.
+  [[nodiscard]] int band_of(int gy) const { return bands == 1 ? 0 : gy / band_rows; }
   bool operator==(const Grid&) const = default;
 };
 
@@ -81,15 +95,18 @@ class DvrLayout {
   [[nodiscard]] int width() const { return width_; }
   [[nodiscard]] int batch() const { return batch_; }
   [[nodiscard]] int team_size() const;
+  /// Ciphertexts per plane (grid().bands); team member ct holds band ct % bands().
+  [[nodiscard]] int bands() const { return grid_.bands; }
 
-  /// Offset of tensor pixel (y, x) inside a plane: s*y*W0 + s*x.
+  /// Offset of tensor pixel (y, x) inside a plane: s*y*W0 + s*x (inside its band when banded).
   [[nodiscard]] int plane_offset(int y, int x) const {
-    return stride_ * y * grid_.width + stride_ * x;
+    const int gy = stride_ * y;
+    return (gy - grid_.band_of(gy) * grid_.band_rows) * grid_.width + stride_ * x;
   }
   /// The primary slot of a value (where decoders read it). Throws InvalidArgument if out of range.
   [[nodiscard]] SlotRef slot_of(const ValueRef& v) const;
   /// Every (ct, row) holding a channel's plane (several when replicated); for throughput mode
-  /// the row of image 0. Throws InvalidArgument if channel is out of range.
+  /// the row of image 0. Banded: ct is the member holding band 0 (band b is ct + b). Throws InvalidArgument if channel is out of range.
   [[nodiscard]] std::vector<RowRef> locations(int channel) const;
   /// The channel (latency) or image (throughput) held by row `row` of team member `ct`, -1 if
   /// the row is unused.

@@ -25,7 +25,10 @@ namespace cryptounet::packing {
 /// mask (1x1 convolutions, the coarse grid of a transposed convolution). A nonzero `shift`
 /// rotates the finished pattern right by that many slots: the mask a product needs when the
 /// tap's rotation is applied after the product instead of before (rot_o(y) (.) m equals
-/// rot_o(y (.) rot_right(m, o))).
+/// rot_o(y (.) rot_right(m, o))). On a banded grid (grid.bands > 1) the pattern is over the
+/// slots of output band `band`, and `cross` picks the slots whose source lies in the
+/// neighbouring band instead of the band itself (packing/bands.h band_tap_mask); interior
+/// bands share one pattern, so keys use canonical_band().
 struct MaskKey {
   int stride = 1;
   int height = 0;
@@ -34,8 +37,18 @@ struct MaskKey {
   int dx = 0;
   int row = -1;
   int shift = 0;  // normalised right rotation of the pattern
+  int band = 0;   // banded grids: output band (canonical_band); 0 otherwise
+  int cross = 0;  // banded grids: 1 = the neighbour band's term
   auto operator<=>(const MaskKey&) const = default;
 };
+
+/// The band whose masks band b uses: the first and last bands are themselves, every interior
+/// band has band 1's pattern; a tap with dy == 0 has band 0's pattern in every band.
+[[nodiscard]] int canonical_band(const Grid& grid, int band, int dy);
+
+/// The band the cross term of output band `band` reads for a tap with vertical offset dy: band - 1
+/// (dy < 0) or band + 1 (dy > 0); -1 when dy == 0 or at the plane's edge (zero padding).
+[[nodiscard]] int cross_band_of(const Grid& grid, int band, int dy);
 
 /// The mask over all slots of one ciphertext. Throws InvalidArgument on a bad key.
 [[nodiscard]] std::vector<double> make_mask(const Grid& grid, const MaskKey& key);

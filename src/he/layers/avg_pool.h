@@ -1,6 +1,8 @@
 // AvgPool 2x2 stride 2: x + rot(x, s), then + rot(., s*W0), so that each output grid point
 // (stride 2s) sums its 2x2 block of stride-s points; the 1/4 goes into the value factor (folded
 // into the next layer's weights). No level; two rotations and two additions per team member.
+// Banded planes (packing/bands.h): a window never crosses a band edge (bands hold whole windows at
+// the largest stride), so the rotations' wrap-around only reaches slots no output reads.
 #pragma once
 
 #include "cryptounet/packing/masks.h"
@@ -24,20 +26,13 @@ HeTensor<typename B::Ct> run_avg_pool(LayerEnv<B>& env, int n, const HeTensor<ty
   const int slots = env.be.slots();
   const int step_x = packing::normalize_step(s, slots);
   const int step_y = packing::normalize_step(static_cast<long>(s) * env.plan.grid.width, slots);
-  HeTensor<typename B::Ct> t;
-  const int count = static_cast<int>(in.cts.size());
-  for (const auto& x : in.cts) {
-    if (!env.mine(n, static_cast<int>(t.cts.size()), count)) {
-      t.cts.emplace_back();
-      continue;
-    }
+  return env.map_members(n, in, [&](const typename B::Ct& x) {
     auto y = x;
     env.add(y, env.be.rotate(x, step_x));
     auto r = env.be.rotate(y, step_y);
     env.add(y, r);
-    t.cts.push_back(std::move(y));
-  }
-  return t;
+    return y;
+  });
 }
 
 }  // namespace cryptounet::nn::detail

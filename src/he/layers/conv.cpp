@@ -30,12 +30,14 @@ LinearOp build_conv(const Node& node, const DvrLayout& in, const std::vector<dou
   const packing::Grid& g = in.grid();
   const int R = g.rows, p = K / 2;
   TermTable table(out, R);
+  const int B = g.bands;
   for (int j = 0; j < out.team_size(); ++j)
     for (int r = 0; r < R; ++r) {
       const int co = out.channel_at(j, r);
       if (co < 0) continue;
+      const int band = j % B;  // banded grids: the output band; 0 otherwise
       for (int ci = 0; ci < cin; ++ci) {
-        auto [i, k] = source_of(in, ci, r);
+        auto [i0, k] = source_of(in, ci, r);  // i0: the member holding band 0 of channel ci
         const int turn = packing::normalize_step(packing::row_turn_step(g, k), g.slots);
         for (int ky = 0; ky < K; ++ky)
           for (int kx = 0; kx < K; ++kx) {
@@ -44,27 +46,35 @@ LinearOp build_conv(const Node& node, const DvrLayout& in, const std::vector<dou
             if (packing::mask_weight(mk) == 0) continue;  // tap never inside the image
             const int tap =
                 packing::normalize_step(packing::tap_step(g, in.stride(), dy, dx), g.slots);
-            double w = node.weight[((static_cast<std::size_t>(co) * cin + ci) * K + ky) * K + kx];
-            if (side == TapSide::taps_in) {
-              // Product frame = input frame: mask row r + k feeds output row r after the turn.
-              LinearTerm& t = table.get(i, tap, j, turn, mk, k);
-              t.weight[(r + k) % R] = w * out_factor / in_factor[i];
-            } else {
-              // Turn first (input side), tap last (output side): the mask of output row r,
-              // rotated right by the tap, multiplies the turned input.
-              mk.shift = tap;
-              LinearTerm& t = table.get(i, turn, j, tap, mk, 0);
-              t.weight[r] = w * out_factor / in_factor[i];
+            const double w = node.weight[((static_cast<std::size_t>(co) * cin + ci) * K + ky) * K + kx];
+            // The band's own term and, across a band edge, the neighbour band's: its ciphertext
+            // rotated by the same tap (the wrap-around of the full-ring rotation brings exactly
+            // the neighbour's rows) under the cross mask (packing/bands.h).
+            for (int cross = 0; cross <= (B > 1 ? 1 : 0); ++cross) {
+              const int src_band = cross ? packing::cross_band_of(g, band, dy) : band;
+              if (src_band < 0) continue;
+              const int i = i0 + src_band;
+              MaskKey tk = mk;
+              if (B > 1) {
+                tk.band = packing::canonical_band(g, band, dy);
+                tk.cross = cross;
+              }
+              if (side == TapSide::taps_in) {
+                // Product frame = input frame: mask row r + k feeds output row r after the turn.
+                LinearTerm& t = table.get(i, tap, j, turn, tk, k);
+                t.weight[(r + k) % R] = w * out_factor / in_factor[i];
+              } else {
+                // Turn first (input side), tap last (output side): the mask of output row r,
+                // rotated right by the tap, multiplies the turned input.
+                tk.shift = tap;
+                LinearTerm& t = table.get(i, turn, j, tap, tk, 0);
+                t.weight[r] = w * out_factor / in_factor[i];
+              }
             }
           }
       }
     }
-  LinearOp op;
-  op.in_team = in.team_size();
-  op.out_team = out.team_size();
-  op.terms = table.take();
-  fill_bias(node, out, out_factor, op);
-  return op;
+  return finish_linear_op(node, in, out, out_factor, table);
 }
 
 }  // namespace cryptounet::nn::detail

@@ -1,6 +1,8 @@
 // Conv2d, kernel 1 or 3 with 'same' padding, stride 1: lowered to a LinearOp (he/layers/lowering.h)
 // whose spatial taps rotate either the inputs (taps_in, hoisted) or the output sums (taps_out);
-// planned and run as every linear layer is (he/layers/linear.h).
+// planned and run as every linear layer is (he/layers/linear.h). Banded planes (packing/bands.h): a
+// tap that reaches across a band edge adds a cross term, the neighbour band's ciphertext rotated by
+// the same tap under the band's cross mask, so no rotation or Galois key is added.
 #pragma once
 
 #include <vector>

@@ -37,8 +37,10 @@ LinearOp build_conv_transpose(const Node& node, const DvrLayout& in,
     for (int r = 0; r < R; ++r) {
       const int co = out.channel_at(j, r);
       if (co < 0) continue;
+      const int band = j % g.bands;  // up-convolution pairs never cross a band edge
       for (int ci = 0; ci < cin; ++ci) {
-        auto [i, k] = source_of(in, ci, r);
+        auto [i0, k] = source_of(in, ci, r);
+        const int i = i0 + band;
         const int in_step = packing::normalize_step(packing::row_turn_step(g, k), g.slots);
         for (int a = 0; a < 2; ++a)
           for (int b = 0; b < 2; ++b) {
@@ -53,12 +55,7 @@ LinearOp build_conv_transpose(const Node& node, const DvrLayout& in,
           }
       }
     }
-  LinearOp op;
-  op.in_team = in.team_size();
-  op.out_team = out.team_size();
-  op.terms = table.take();
-  fill_bias(node, out, out_factor, op);
-  return op;
+  return finish_linear_op(node, in, out, out_factor, table);
 }
 
 }  // namespace cryptounet::nn::detail

@@ -1,6 +1,7 @@
 // ConvTranspose2d, kernel 2 stride 2 (the U-Net's upsampling): lowered to a LinearOp whose input
 // steps are the revolver turns and whose output steps move each of the four phases onto the 2x
-// finer grid; planned and run as every linear layer is (he/layers/linear.h).
+// finer grid; planned and run as every linear layer is (he/layers/linear.h). Banded planes: each
+// output band reads only the same band of its input (a 2x2 block never crosses a band edge).
 #pragma once
 
 #include <vector>

@@ -73,6 +73,21 @@ class LayerEnv {
     }
   }
 
+  /// Applies `f` to every member of `in` this process computes (split runs leave the others
+  /// empty): the per-ciphertext layers (Square, AvgPool).
+  template <class F>
+  Tensor_ map_members(int n, const Tensor_& in, F&& f) {
+    Tensor_ t;
+    const int count = static_cast<int>(in.cts.size());
+    for (int k = 0; k < count; ++k) {
+      if (!mine(n, k, count))
+        t.cts.emplace_back();
+      else
+        t.cts.push_back(f(in.cts[k]));
+    }
+    return t;
+  }
+
   /// A mask pattern's slot values (cached for the layer being run; empty for a shape backend).
   const std::vector<double>& plain_mask(const packing::MaskKey& key) {
     auto it = plain_masks_.find(key);

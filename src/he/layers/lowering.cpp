@@ -20,10 +20,11 @@ void check_pair(const Node& node, const DvrLayout& in, const std::vector<double>
                           " input factors for a team of " + std::to_string(in.team_size()));
 }
 
-// Where input channel ci is read for output row r: the location with the smallest revolver
+// Where input channel ci is read for output row r (banded: the member of band 0; band b is that
+// member + b): the location with the smallest revolver
 // turn k = (row' - r) mod R. Throughput mode: the channel's ciphertext, same row (k = 0).
 std::pair<int, int> source_of(const DvrLayout& in, int ci, int r) {
-  if (in.mode() == PackingMode::throughput) return {ci, 0};
+  if (in.mode() == PackingMode::throughput) return {ci * in.bands(), 0};  // band 0's member
   const int R = in.grid().rows;
   int best_ct = -1, best_k = R;
   for (const auto& loc : in.locations(ci)) {
@@ -47,6 +48,16 @@ void fill_bias(const Node& node, const DvrLayout& out, double out_factor, Linear
       op.bias_care[j][r] = 1;
       op.bias[j][r] = node.bias.empty() ? 0.0 : node.bias.at(co) * out_factor;
     }
+}
+
+LinearOp finish_linear_op(const Node& node, const DvrLayout& in, const DvrLayout& out, double out_factor,
+                          TermTable& table) {
+  LinearOp op;
+  op.in_team = in.team_size();
+  op.out_team = out.team_size();
+  op.terms = table.take();
+  fill_bias(node, out, out_factor, op);
+  return op;
 }
 
 }  // namespace cryptounet::nn::detail

@@ -32,7 +32,8 @@ class TermTable {
   // the product frame and the output frame (product row q feeds output row q - k).
   LinearTerm& get(int in_ct, int in_step, int out_ct, int out_step, const packing::MaskKey& mask,
                   int out_turn) {
-    auto key = std::make_tuple(in_ct, in_step, out_ct, out_step, mask.dy, mask.dx, mask.shift);
+    auto key = std::make_tuple(in_ct, in_step, out_ct, out_step, mask.dy, mask.dx, mask.shift, mask.band,
+                               mask.cross);
     auto it = index_.find(key);
     if (it != index_.end()) return terms_[it->second];
     LinearTerm t;
@@ -59,11 +60,15 @@ class TermTable {
  private:
   const packing::DvrLayout& out_;
   int rows_;
-  std::map<std::tuple<int, int, int, int, int, int, int>, std::size_t> index_;
+  std::map<std::tuple<int, int, int, int, int, int, int, int, int>, std::size_t> index_;
   std::vector<LinearTerm> terms_;
 };
 
 /// The bias of every output ciphertext, per row, times the output factor.
 void fill_bias(const Node& node, const packing::DvrLayout& out, double out_factor, LinearOp& op);
+
+/// The finished LinearOp of a lowering: the table's terms, both team sizes and the bias.
+LinearOp finish_linear_op(const Node& node, const packing::DvrLayout& in, const packing::DvrLayout& out,
+                          double out_factor, TermTable& table);
 
 }  // namespace cryptounet::nn::detail

@@ -16,18 +16,11 @@ inline void plan_square(const PlanEnv& env, const Node& node, LayerPlan& lp) {
 
 template <HeBackend B>
 HeTensor<typename B::Ct> run_square(LayerEnv<B>& env, int n, const HeTensor<typename B::Ct>& in) {
-  HeTensor<typename B::Ct> t;
-  const int count = static_cast<int>(in.cts.size());
-  for (const auto& x : in.cts) {
-    if (!env.mine(n, static_cast<int>(t.cts.size()), count)) {
-      t.cts.emplace_back();
-      continue;
-    }
+  return env.map_members(n, in, [&](const typename B::Ct& x) {
     auto y = env.be.square_relin(x);
     env.be.rescale_inplace(y);
-    t.cts.push_back(std::move(y));
-  }
-  return t;
+    return y;
+  });
 }
 
 }  // namespace cryptounet::nn::detail

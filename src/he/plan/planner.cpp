@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <stdexcept>
@@ -11,6 +12,7 @@
 #include "cryptounet/ckks/security.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/he/plan/rotation_set.h"
+#include "cryptounet/packing/bands.h"
 #include "he/backends/shape_backend.h"
 #include "he/layers/conv.h"
 #include "he/layers/conv_transpose.h"
@@ -105,13 +107,37 @@ std::string first_over(const Graph& graph, const std::vector<int>& depth, int fi
   return {};
 }
 
+// The largest stride of any node on the input grid (pooling depth): bands must hold whole
+// pooling windows at it.
+int max_stride(const Graph& graph) {
+  const Shape in_shape = graph.input_shape();
+  int s = 1;
+  for (const Node& node : graph.nodes)
+    if (node.shape.height > 0 && in_shape.height % node.shape.height == 0)
+      s = std::max(s, in_shape.height / node.shape.height);
+  return s;
+}
+
+// Can a plane be cut into bands at N=2^log_n? Empty if so, else why not.
+std::string band_refusal(const Graph& graph, int log_n) {
+  const Shape in_shape = graph.input_shape();
+  std::string why;
+  if (!packing::BandSplit::make(1 << (log_n - 1), in_shape.height, in_shape.width, max_stride(graph), &why))
+    return why.empty() ? std::string("cannot be cut into bands") : why;
+  return {};
+}
+
 // Ring degree and primes: the given log_n, or the smallest secure N that holds a plane (and the
-// batch) and the depth. Throws naming the limit that is hit.
-ParamChoice choose_ring(const Graph& graph, const std::vector<int>& depth, int levels, const PlanOptions& o) {
+// batch) and the depth; when no 128-bit ring holds a plane in one ciphertext, every 128-bit ring
+// that holds the depth and can cut the plane into bands of whole rows (make_plan keeps the
+// cheapest by predicted cost). Throws naming the limit that is hit.
+std::vector<ParamChoice> choose_ring(const Graph& graph, const std::vector<int>& depth, int levels,
+                                     const PlanOptions& o) {
   const Shape in_shape = graph.input_shape();
   const long pixels = static_cast<long>(in_shape.height) * in_shape.width;
   int plane_log = 0;
   while ((1L << plane_log) < pixels) ++plane_log;
+  const std::string size = std::to_string(in_shape.height) + "x" + std::to_string(in_shape.width);
   ParamChoice pc;
   if (o.log_n != 0) {
     if (o.log_n < 10 || o.log_n > 17)
@@ -128,16 +154,30 @@ ParamChoice choose_ring(const Graph& graph, const std::vector<int>& depth, int l
     }
   } else if (o.insecure_for_tests) {
     // INSECURE, tests only (`--insecure-test-params` without a value): the smallest ring that
-    // holds an input plane, without the 128-bit floor (N >= 2^10).
+    // holds an input plane, without the 128-bit floor (N >= 2^10); bands beyond 2^17.
     fit_params(std::min(17, std::max(10, plane_log + 1)), levels, o, false, pc);
   } else {
     bool ok = false;
     for (int ln = std::max(14, plane_log + 1); ln <= 16 && !ok; ++ln) ok = fit_params(ln, levels, o, true, pc);
     if (!ok) {
-      // Say which limit is hit, in the user's terms: the depth, the plane size, or both.
+      // No 128-bit ring holds a plane in one ciphertext (or the depth): bands, or say which limit
+      // is hit in the user's terms: the depth, the plane size, or both.
       const int fit = static_cast<int>((max_log_qp_128(16) - o.log_q0 - o.log_special) / o.log_scale);
       ParamChoice probe;
       const bool depth_fits = fit_params(16, levels, o, true, probe);
+      std::vector<ParamChoice> banded;
+      std::string refusal;
+      if (depth_fits)
+        for (int ln = 14; ln <= 16; ++ln) {
+          ParamChoice c;
+          if (!fit_params(ln, levels, o, true, c)) continue;
+          const std::string why = band_refusal(graph, ln);
+          if (why.empty())
+            banded.push_back(c);
+          else if (refusal.empty())
+            refusal = "at N=2^" + std::to_string(ln) + ": " + why;
+        }
+      if (!banded.empty()) return banded;
       std::string msg = "make_plan: ";
       if (!depth_fits) {
         const std::string culprit = first_over(graph, depth, fit);
@@ -145,26 +185,30 @@ ParamChoice choose_ring(const Graph& graph, const std::vector<int>& depth, int l
                std::to_string(static_cast<int>(max_log_qp_128(16))) + ") holds " + std::to_string(fit) + " levels" +
                (culprit.empty() ? std::string() : "; node '" + culprit + "' is the first over, by " +
                                                       std::to_string(levels - fit) + " levels");
-        if (plane_log > 15) msg += "; also, ";
+        if (plane_log > 15)
+          msg += "; also, the " + size + " input plane (" + std::to_string(pixels) + " values) needs N >= 2^" +
+                 std::to_string(plane_log + 1) + " to fit one ciphertext (it would be cut into bands of rows)";
+      } else {
+        msg += "the " + size + " input plane (" + std::to_string(pixels) + " values) needs N >= 2^" +
+               std::to_string(plane_log + 1) + " to fit one ciphertext, 128-bit parameters for depth " +
+               std::to_string(levels) + " go up to N=2^16 (32768 slots), and it cannot be cut into bands of whole rows " +
+               refusal + " (the width must divide the slots and a band must hold whole 2x2 pooling windows at the " +
+               "model's largest stride " + std::to_string(max_stride(graph)) + ")";
       }
-      if (plane_log > 15)
-        msg += "the " + std::to_string(in_shape.height) + "x" + std::to_string(in_shape.width) + " input plane (" +
-               std::to_string(pixels) + " values) needs N >= 2^" + std::to_string(plane_log + 1) +
-               " to fit one ciphertext, and 128-bit parameters for depth " + std::to_string(levels) +
-               " go up to N=2^16 (32768 slots); the encrypted executor does not split a plane over several "
-               "ciphertexts yet: export the model at 181x181 or smaller (e.g. 128x128)";
       throw Unsupported(msg);
     }
   }
-  if (plane_log > pc.log_n - 1)
-    throw Unsupported("make_plan: a " + std::to_string(in_shape.height) + "x" + std::to_string(in_shape.width) +
-                      " input plane (" + std::to_string(pixels) + " values) does not fit one ciphertext at N=2^" +
-                      std::to_string(pc.log_n) + " (" + std::to_string(1L << (pc.log_n - 1)) +
-                      " slots); it needs N >= 2^" + std::to_string(plane_log + 1) +
-                      (o.insecure_for_tests ? ", the smallest ring that fits it (--insecure-test-params " +
-                                                  std::to_string(plane_log + 1) + ")"
-                                            : std::string()));
-  return pc;
+  if (plane_log > pc.log_n - 1) {
+    const std::string why = band_refusal(graph, pc.log_n);
+    if (!why.empty())
+      throw Unsupported("make_plan: a " + size + " input plane (" + std::to_string(pixels) +
+                        " values) does not fit one ciphertext at N=2^" + std::to_string(pc.log_n) + " (" +
+                        std::to_string(1L << (pc.log_n - 1)) + " slots) and cannot be cut into bands: " + why +
+                        (o.insecure_for_tests ? "; one ciphertext needs N >= 2^" + std::to_string(plane_log + 1) +
+                                                    " (--insecure-test-params " + std::to_string(plane_log + 1) + ")"
+                                              : std::string()));
+  }
+  return {pc};
 }
 
 // The plan's parameters and packing grid, no layers yet.
@@ -179,7 +223,7 @@ Plan plan_header(const Graph& graph, const ParamChoice& pc, int levels, const Pl
   plan.insecure_for_tests = o.insecure_for_tests;
   plan.mask_bits = o.mask_bits > 0 ? o.mask_bits : o.log_scale / 2 + 3;
   plan.mode = o.mode;
-  plan.grid = Grid::make(1 << (pc.log_n - 1), in_shape.height, in_shape.width);
+  plan.grid = Grid::make_banded(1 << (pc.log_n - 1), in_shape.height, in_shape.width, max_stride(graph));
   plan.depth = levels;
   plan.input_level = levels;
   plan.output_node = graph.output;
@@ -201,6 +245,9 @@ void check_on_grid(const Graph& graph, const Node& node) {
     throw Unsupported("make_plan: " + detail::node_msg(node) + " has shape " + std::to_string(node.shape.height) +
                       "x" + std::to_string(node.shape.width) + ", not the input grid at a whole stride");
 }
+
+// Plans every layer of `plan` (header filled) and predicts its counts.
+void plan_layers(const Graph& graph, const PlanOptions& o, Plan& plan);
 
 }  // namespace
 
@@ -231,8 +278,26 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
                           std::to_string(o.log_q0) + ", log_special " + std::to_string(o.log_special) + ")");
   const std::vector<int> depth = node_depths(graph);
   const int levels = depth[graph.output];
-  Plan plan = plan_header(graph, choose_ring(graph, depth, levels, o), levels, o);
+  // One candidate ring unless the plane needs bands: then each ring's plan is made and the one
+  // with the least predicted time kept (cost units are per operation at N=2^15; an operation's
+  // time grows about linearly with N at a fixed number of primes).
+  std::optional<Plan> best;
+  double best_cost = 0.0;
+  for (const ParamChoice& pc : choose_ring(graph, depth, levels, o)) {
+    Plan plan = plan_header(graph, pc, levels, o);
+    plan_layers(graph, o, plan);
+    const double cost = cost_units_of(plan.total) * std::ldexp(1.0, plan.log_n - 15);
+    if (!best || cost < best_cost) {
+      best_cost = cost;
+      best = std::move(plan);
+    }
+  }
+  return std::move(*best);
+}
 
+namespace {
+
+void plan_layers(const Graph& graph, const PlanOptions& o, Plan& plan) {
   const int nn = static_cast<int>(graph.nodes.size());
   plan.layers.reserve(nn);
   const detail::PlanEnv penv(graph, o, plan);
@@ -286,8 +351,9 @@ Plan make_plan(const Graph& graph, const PlanOptions& o) {
   if (const auto extra = unexplained_rotation_steps(plan); !extra.empty())
     throw std::logic_error("make_plan: rotation step " + std::to_string(extra.front()) +
                            " is not in rotation_set.h's geometric set (planner and rule disagree)");
-  return plan;
 }
+
+}  // namespace
 
 PlanSizes plan_sizes(const Plan& plan) {
   PlanSizes s;
@@ -314,7 +380,11 @@ void print_cost_table(const Plan& plan, std::ostream& os) {
      << " special primes, dnum " << plan.dnum << ", log2(QP) " << plan.log_qp()
      << (plan.insecure_for_tests ? " [INSECURE, tests only]" : " [128-bit]") << "\n";
   os << "      mode " << packing::mode_name(plan.mode) << ", batch " << plan.batch << ", R="
-     << plan.grid.rows << " rows of P=" << plan.grid.plane << " slots, depth " << plan.depth
+     << plan.grid.rows << " rows of P=" << plan.grid.plane << " slots"
+     << (plan.grid.bands > 1 ? ", planes in " + std::to_string(plan.grid.bands) + " bands of " +
+                                   std::to_string(plan.grid.band_rows) + " rows"
+                             : std::string())
+     << ", depth " << plan.depth
      << ", " << plan.rotation_steps.size() << " rotation steps\n";
   os << std::left << std::setw(4) << "#" << std::setw(18) << "node" << std::setw(16) << "op"
      << std::setw(6) << "lvl" << std::setw(30) << "layout" << std::right << std::setw(7) << "rot"

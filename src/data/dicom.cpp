@@ -1,5 +1,6 @@
 #include "cryptounet/data/dicom.h"
 #include "data/dicom_pixels.h"
+#include "data/dicom_isolated.h"
 #include "data/dicom_structure.h"
 
 #include "cryptounet/common/error.h"
@@ -112,15 +113,10 @@ Image read_dicom(const std::string& path, int frame) {
   const std::string what = "read_dicom '" + path + "'";
   if (!std::filesystem::is_regular_file(path)) throw IoError(what + ": no such file");
   check_dicom_structure(path, what);  // before gdcm allocates what the lengths declare
-  gdcm::Trace::WarningOff();  // problems end in our own FormatError, not on stderr
-  gdcm::ImageReader reader;
-  reader.SetFileName(path.c_str());
-  if (!reader.Read()) throw FormatError(what + ": not a DICOM image gdcm can read");
-  const gdcm::Image& im = reader.GetImage();
-  int w = 0, h = 0;
-  const std::vector<double> values = dicom_frame_values(im, path, what, frame, w, h);
-  Image img = image_from_values(values, w, h, what);
-  if (im.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::MONOCHROME1)
+  const DicomRead r = read_dicom_isolated(path, what, frame, true);  // gdcm's aborts end in the child
+  if (!r.readable) throw FormatError(what + ": not a DICOM image gdcm can read");
+  Image img = image_from_values(r.values, r.width, r.height, what);
+  if (r.monochrome1)
     for (double& p : img.pixels) p = 1.0 - p;
   return img;
 }

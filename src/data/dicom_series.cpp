@@ -5,6 +5,7 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/image_file.h"
 #include "data/dicom_pixels.h"
+#include "data/dicom_isolated.h"
 #include "data/dicom_structure.h"
 
 #include <gdcmImage.h>
@@ -56,20 +57,18 @@ Volume read_dicom_series(const std::string& folder) {
     } catch (const FormatError&) {
       continue;  // not a (well-formed) DICOM file: skipped, as gdcm's refusals below
     }
-    gdcm::ImageReader reader;
-    reader.SetFileName(f.c_str());
-    if (!reader.Read()) continue;  // not a DICOM image: skipped (DICOMDIR, notes, ...)
-    const gdcm::Image& im = reader.GetImage();
-    const unsigned* dims = im.GetDimensions();
+    const DicomRead r = read_dicom_isolated(f, what + ": '" + f + "'", -1, false);  // headers only
+    if (!r.readable) continue;  // not a DICOM image: skipped (DICOMDIR, notes, ...)
+    const unsigned* dims = r.dims;
     check_declared_size(what + ": '" + f + "'", dims[0], dims[1],
                         std::uint64_t{dims[0]} * dims[1] * sizeof(double));  // before any pixel is decoded
-    if (im.GetNumberOfDimensions() >= 3 && dims[2] > 1)
+    if (r.ndim >= 3 && dims[2] > 1)
       throw FormatError(what + ": '" + f + "' is a multi-frame image; a series folder holds one frame per file");
-    if (im.GetPhotometricInterpretation() == gdcm::PhotometricInterpretation::MONOCHROME1)
+    if (r.monochrome1)
       throw FormatError(what + ": '" + f + "' is MONOCHROME1 (inverted grey), not supported in a series");
-    const double* o = im.GetOrigin();
-    const double* d = im.GetDirectionCosines();
-    const double* s = im.GetSpacing();
+    const double* o = r.origin;
+    const double* d = r.direction;
+    const double* s = r.spacing;
     if (slices.empty()) {
       w = static_cast<int>(dims[0]);
       h = static_cast<int>(dims[1]);
@@ -145,13 +144,10 @@ Volume read_dicom_series(const std::string& folder) {
   const std::size_t plane = static_cast<std::size_t>(w) * h;
   for (std::size_t k = 0; k < slices.size(); ++k) {
     check_dicom_structure(slices[k].path, what);  // again: the file may have changed
-    gdcm::ImageReader reader;
-    reader.SetFileName(slices[k].path.c_str());
-    if (!reader.Read()) throw FormatError(what + ": '" + slices[k].path + "' changed while reading");
-    int frame = 0, fw = 0, fh = 0;
-    const std::vector<double> vals =
-        dicom_frame_values(reader.GetImage(), slices[k].path, what + ": '" + slices[k].path + "'", frame, fw, fh);
-    if (fw != w || fh != h) throw FormatError(what + ": '" + slices[k].path + "' changed while reading");
+    const DicomRead r = read_dicom_isolated(slices[k].path, what + ": '" + slices[k].path + "'", 0, true);
+    if (!r.readable) throw FormatError(what + ": '" + slices[k].path + "' changed while reading");
+    const std::vector<double>& vals = r.values;
+    if (r.width != w || r.height != h) throw FormatError(what + ": '" + slices[k].path + "' changed while reading");
     for (std::size_t i = 0; i < plane; ++i) {
       if (!std::isfinite(vals[i])) throw FormatError(what + ": '" + slices[k].path + "' has a non-finite value");
       v.voxels[k * plane + i] = static_cast<float>(vals[i]);

@@ -123,3 +123,14 @@ TEST_F(DicomStructure, NiftiVolumeDataOverTheDecodeLimitIsRefusedBeforeAllocatio
     EXPECT_NE(std::string(e.what()).find("2048 MiB, more than the 1024 MiB"), std::string::npos) << e.what();
   }
 }
+
+TEST_F(DicomStructure, AnAbortInsideGdcmEndsOnlyTheReadingProcess) {
+  // A retired Recognition Code (0008,0010) that is not "ACR-NEMA": gdcm aborts on an assertion
+  // (found by the 2 s fuzzing pass of `make test`). The read runs in a child process, so the
+  // caller gets a FormatError and goes on.
+  std::string f = slice();
+  f[find(f, std::string("\x08\x00\x18\x00UI", 6)) + 2] = 0x10;
+  const std::string msg = refusal(f);
+  EXPECT_NE(msg.find("gdcm aborted reading this file"), std::string::npos) << msg;
+  EXPECT_EQ(refusal(slice()), "") << "a well-formed file after the aborted one";
+}

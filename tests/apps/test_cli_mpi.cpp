@@ -26,11 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 class CliMpi : public ::testing::Test {
  protected:
   static constexpr int kInputs = 5;
@@ -89,7 +84,7 @@ TEST_F(CliMpi, BatchInOneProcessWritesOneOutputPerInput) {
   // The batch's outputs are the one-input form's outputs.
   const auto r = cli_test::run_cli(infer_args() + p("in3.ct") + " -o " + p("one.ct") + " --threads 2");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_EQ(slurp(p("one.ct")), slurp(dir_ / "single" / "in3.out.ct"));
+  EXPECT_EQ(mpi_test::file_bytes(p("one.ct")), mpi_test::file_bytes(dir_ / "single" / "in3.out.ct"));
 
   // Two inputs of one name in different folders would write one output: refused before any work.
   fs::create_directories(dir_ / "other");
@@ -110,16 +105,16 @@ TEST_F(CliMpi, MpirunTwoAndThreeRanksGiveTheSameBytesAndFailClearly) {
     for (int rank = 0; rank < np; ++rank) EXPECT_THAT(r.output, HasSubstr("rank " + std::to_string(rank) + ","));
     for (int i = 0; i < kInputs; ++i) {
       const std::string name = "in" + std::to_string(i) + ".out.ct";
-      const std::string want = slurp(dir_ / "single" / name);
+      const std::string want = mpi_test::file_bytes(dir_ / "single" / name);
       ASSERT_FALSE(want.empty());
-      EXPECT_EQ(slurp(fs::path(out) / name), want) << name << " differs from the single-process run with " << np
+      EXPECT_EQ(mpi_test::file_bytes(fs::path(out) / name), want) << name << " differs from the single-process run with " << np
                                                    << " ranks";
     }
   }
 
   // A bad input in the batch ends the run, naming the file, instead of hanging.
   {
-    const std::string good = slurp(p("in1.ct"));
+    const std::string good = mpi_test::file_bytes(p("in1.ct"));
     std::ofstream(p("cut.ct"), std::ios::binary).write(good.data(), static_cast<std::streamsize>(good.size() / 2));
   }
   const auto r = mpi_test::mpirun(2, std::string(CU_CLI) + " " + infer_args() + p("in0.ct") + " " + p("cut.ct") +
@@ -135,8 +130,8 @@ TEST_F(CliMpi, LatencyModeSplitsLayersAndGivesTheSameBytes) {
   // --mpi in one process is the plain run.
   auto r = cli_test::run_cli(infer_args() + "--mpi " + p("in2.ct") + " -o " + p("lat1.ct") + " --threads 1");
   ASSERT_EQ(r.status, 0) << r.output;
-  const std::string want = slurp(dir_ / "single" / "in2.out.ct");
-  EXPECT_EQ(slurp(p("lat1.ct")), want);
+  const std::string want = mpi_test::file_bytes(dir_ / "single" / "in2.out.ct");
+  EXPECT_EQ(mpi_test::file_bytes(p("lat1.ct")), want);
   r = cli_test::run_cli(infer_args() + "--mpi " + p("in1.ct") + " " + p("in2.ct") + " -o " + p("x"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("infer --mpi: one input"));
@@ -156,7 +151,7 @@ TEST_F(CliMpi, LatencyModeSplitsLayersAndGivesTheSameBytes) {
       EXPECT_TRUE(std::regex_search(m.output, std::regex(" (Conv2d|ConvTranspose2d) +inputs +[0-9]+ +[0-9]+ +1 +[0-9.]+ +[0-9.]+ [KMG]?i?B +[1-9][0-9.]* [KMG]i?B ")))
           << m.output;
     EXPECT_THAT(m.output, HasSubstr("CPU seconds of the inference per rank"));
-    EXPECT_EQ(slurp(out), want) << "latency mode with " << np << " ranks differs from the single-process run";
+    EXPECT_EQ(mpi_test::file_bytes(out), want) << "latency mode with " << np << " ranks differs from the single-process run";
   }
 }
 

@@ -7,6 +7,7 @@
 // it. Encrypted runs draw fresh keys and noise, so to compare them bit for bit every process of
 // such a run preloads tests/distributed_probe/det_rand_shim.cpp (a fixed stand-in for OpenSSL's
 // RAND_bytes; rank 0 draws in the one-process order). Skipped, saying so, without MPI in the build.
+#include "apps/phantom_volume.h"
 #include "distributed/mpi_run.h"
 
 #include <gmock/gmock.h>
@@ -28,11 +29,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 nlohmann::json json_of(const std::string& output) {
   // From the "{" that starts a line to the "}" that starts a line: rank 0's progress lines on stderr
@@ -56,19 +52,8 @@ class CliMpiVolume : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
-    data::VolumeGeometry g;
-    g.dim = {14, 12, 5};
-    g.spacing = {0.8, 1.2, 2.0};
-    g.sform_code = 1;
-    g.sform = {{{-0.8, 0, 0, 5}, {0, 1.2, 0, -7}, {0, 0, 2.0, 3}, {0, 0, 0, 1}}};
-    std::vector<float> v(g.voxels(), 0.0f);  // slice 0 empty, an ellipse of growing brightness after
-    for (int k = 1; k < 5; ++k)
-      for (int j = 0; j < 12; ++j)
-        for (int i = 0; i < 14; ++i) {
-          const double e = (j - 6) * (j - 6) / 16.0 + (i - 7) * (i - 7) / 25.0;
-          v[(static_cast<std::size_t>(k) * 12 + j) * 14 + i] =
-              static_cast<float>((e < 1 ? 50 + 10 * k : 0) + ((i * 7 + j * 3 + k) % 20));
-        }
+    const data::VolumeGeometry g = cli_test::phantom_geometry();
+    const std::vector<float> v = cli_test::phantom_voxels();
     data::write_nifti(p("in.nii.gz"), g, v, data::VoxelType::float32);
     // The one-process references.
     auto r = mpi_test::run_shell(std::string(CU_CLI) + " " + seg("plain", "--plaintext --quiet"));
@@ -98,7 +83,7 @@ class CliMpiVolume : public ::testing::Test {
   // Both output files byte for byte.
   static void expect_same_files(const std::string& a, const std::string& b) {
     for (const std::string ext : {".nii", ".prob.nii"}) {
-      const std::string x = slurp(p(a + ext)), y = slurp(p(b + ext));
+      const std::string x = mpi_test::file_bytes(p(a + ext)), y = mpi_test::file_bytes(p(b + ext));
       EXPECT_FALSE(x.empty()) << a + ext;
       EXPECT_TRUE(x == y) << a + ext << " differs from " << b + ext;
     }

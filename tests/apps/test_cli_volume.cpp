@@ -8,6 +8,7 @@
 
 #include "cryptounet/data/volume.h"
 #include "apps/cli_runner.h"
+#include "apps/phantom_volume.h"
 
 #include <nlohmann/json.hpp>
 
@@ -29,23 +30,12 @@ class CliVolume : public ::testing::Test {
   void SetUp() override {
     dir_ = cli_test::fresh_test_dir("cu_cli_volume");
     model_ = (fs::path(CU_SOURCE_DIR) / "tests" / "fixtures" / "random_ops.onnx").string();
-    // LAS grid with voxel size 0.8 x 1.2 x 2 mm; slice 0 empty, an ellipse of growing brightness after.
-    geom_.dim = {14, 12, 5};
-    geom_.spacing = {0.8, 1.2, 2.0};
-    geom_.sform_code = 1;
-    geom_.sform = {{{-0.8, 0, 0, 5}, {0, 1.2, 0, -7}, {0, 0, 2.0, 3}, {0, 0, 0, 1}}};
+    geom_ = cli_test::phantom_geometry();  // LAS, 0.8 x 1.2 x 2 mm; a qform besides the sform:
     geom_.qform_code = 1;
     geom_.qfac = 1;
     geom_.quatern_b = 0, geom_.quatern_c = 0, geom_.quatern_d = 1;  // 180° about z
     geom_.qoffset_x = 5, geom_.qoffset_y = -7, geom_.qoffset_z = 3;
-    std::vector<float> v(geom_.voxels(), 0.0f);
-    for (int k = 1; k < 5; ++k)
-      for (int j = 0; j < 12; ++j)
-        for (int i = 0; i < 14; ++i) {
-          const double e = (j - 6) * (j - 6) / 16.0 + (i - 7) * (i - 7) / 25.0;
-          v[(static_cast<std::size_t>(k) * 12 + j) * 14 + i] =
-              static_cast<float>((e < 1 ? 50 + 10 * k : 0) + ((i * 7 + j * 3 + k) % 20));
-        }
+    const std::vector<float> v = cli_test::phantom_voxels();
     data::write_nifti(path("in.nii.gz"), geom_, v, data::VoxelType::float32);
     std::vector<float> gt(v.size());
     for (std::size_t i = 0; i < v.size(); ++i) gt[i] = v[i] > 55 ? 1.0f : 0.0f;

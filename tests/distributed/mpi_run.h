@@ -7,6 +7,9 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +20,12 @@ struct Run {
   int status;          // exit status; 124 when `timeout` stopped a hang
   std::string output;  // stdout and stderr
 };
+
+/// A file's bytes ("" if it cannot be read), for comparing outputs byte for byte.
+inline std::string file_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 inline bool available() { return std::string(CU_MPIEXEC).size() > 0; }
 

@@ -101,6 +101,26 @@ class GraphBuilder {
   std::uniform_real_distribution<double> uni_{-1.0, 1.0};
 };
 
+/// Input(cin, height x width) -> average-pooled down to `stride` -> one layer under test:
+/// "conv3", "conv1", "convT", "pool", "square", "concat" (of a squared conv and the input) or
+/// "add" (of a 1x1 and a 3x3 conv). Shared by the per-layer and the band tests.
+inline Graph single_layer_graph(const std::string& layer, int cin, int cout, int height, int width, int stride,
+                                unsigned seed) {
+  GraphBuilder b(seed);
+  int x = b.input(cin, height, width);
+  for (int s = 1; s < stride; s *= 2) x = b.pool(x);
+  int y = -1;
+  if (layer == "conv3") y = b.conv(x, cout, 3);
+  else if (layer == "conv1") y = b.conv(x, cout, 1);
+  else if (layer == "convT") y = b.conv_t(x, cout);
+  else if (layer == "pool") y = b.pool(x);
+  else if (layer == "square") y = b.square(x);
+  else if (layer == "concat") y = b.concat(b.square(b.conv(x, cout, 3)), x);
+  else if (layer == "add") y = b.add(b.conv(x, cin, 1), b.conv(x, cin, 3));
+  else throw std::invalid_argument("single_layer_graph: unknown layer '" + layer + "'");
+  return b.finish(y);
+}
+
 // The bundled brain model's architecture (depth 13): c, 2c, 4c channels, two poolings, two skips.
 inline Graph brain_unet(unsigned seed, int size = 64, int c = 8) {
   GraphBuilder b(seed);

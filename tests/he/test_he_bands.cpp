@@ -31,21 +31,8 @@ struct BandCase {
   int cin, cout, height, width, stride;
 };
 
-// Input(cin, height x width) -> pools to `stride` -> the layer under test.
 Graph build_band_case(const BandCase& c, unsigned seed) {
-  GraphBuilder b(seed);
-  int x = b.input(c.cin, c.height, c.width);
-  for (int s = 1; s < c.stride; s *= 2) x = b.pool(x);
-  const std::string l = c.layer;
-  int y = -1;
-  if (l == "conv3") y = b.conv(x, c.cout, 3);
-  else if (l == "conv1") y = b.conv(x, c.cout, 1);
-  else if (l == "convT") y = b.conv_t(x, c.cout);
-  else if (l == "pool") y = b.pool(x);
-  else if (l == "square") y = b.square(x);
-  else if (l == "concat") y = b.concat(b.square(b.conv(x, c.cout, 3)), x);
-  else if (l == "add") y = b.add(b.conv(x, c.cin, 1), b.conv(x, c.cin, 3));
-  return b.finish(y);
+  return single_layer_graph(c.layer, c.cin, c.cout, c.height, c.width, c.stride, seed);
 }
 
 Plan band_plan(const Graph& g, PackingMode mode, StrategyChoice st, TapChoice taps, int log_n) {

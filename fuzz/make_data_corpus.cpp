@@ -1,7 +1,6 @@
 // Seed corpus for fuzz_image and fuzz_volume: one small valid file of each kind the readers take,
 // written byte by byte by the test suite's writers (tests/data/image_writers.h), plus the bundled
 // PNG sample. Usage: fuzz_make_data_corpus CORPUS_DIR (writes CORPUS_DIR/image and CORPUS_DIR/volume).
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdio>
@@ -23,16 +22,19 @@ void seed(const fs::path& dir, const std::string& name, const std::string& bytes
   ti::write_file(dir / name, bytes);
 }
 
+// gzip framing (deflate with windowBits 16 + 15), in memory.
 std::string gzip(const std::string& raw) {
-  const fs::path tmp = fs::temp_directory_path() / ("cu-seed-" + std::to_string(::getpid()) + ".gz");
-  gzFile g = gzopen(tmp.c_str(), "wb");
-  if (!g) return {};
-  gzwrite(g, raw.data(), static_cast<unsigned>(raw.size()));
-  gzclose(g);
-  std::ifstream in(tmp, std::ios::binary);
-  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  fs::remove(tmp);
-  return out;
+  z_stream z{};
+  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) return {};
+  std::string out(deflateBound(&z, static_cast<uLong>(raw.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
+  z.avail_in = static_cast<uInt>(raw.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return rc == Z_STREAM_END ? out : std::string();
 }
 
 }  // namespace

@@ -7,10 +7,7 @@
 #include "cryptounet/data/image_file.h"
 
 #include <gdcmImage.h>
-#include <gdcmImageReader.h>
-#include <gdcmPhotometricInterpretation.h>
 #include <gdcmPixelFormat.h>
-#include <gdcmTrace.h>
 
 #include <cstdint>
 #include <cstring>
@@ -113,7 +110,7 @@ Image read_dicom(const std::string& path, int frame) {
   const std::string what = "read_dicom '" + path + "'";
   if (!std::filesystem::is_regular_file(path)) throw IoError(what + ": no such file");
   check_dicom_structure(path, what);  // before gdcm allocates what the lengths declare
-  const DicomRead r = read_dicom_isolated(path, what, frame, true);  // gdcm's aborts end in the child
+  const DicomRead r = read_dicom_isolated(path, what, frame);  // gdcm's aborts end in the child
   if (!r.readable) throw FormatError(what + ": not a DICOM image gdcm can read");
   Image img = image_from_values(r.values, r.width, r.height, what);
   if (r.monochrome1)

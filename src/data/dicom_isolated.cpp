@@ -28,13 +28,13 @@ struct Header {
   std::uint8_t readable, monochrome1;
   std::uint32_t ndim, dims[3];
   double origin[3], direction[6], spacing[3];
-  std::int32_t frame, width, height;
+  std::int32_t width, height;
   std::uint64_t values;
 };
 
 void put(std::string& out, const void* p, std::size_t n) { out.append(static_cast<const char*>(p), n); }
 
-std::string read_in_child(const std::string& path, const std::string& what, int frame, bool pixels) {
+std::string read_in_child(const std::string& path, const std::string& what, int frame) {
   gdcm::Trace::WarningOff();
   gdcm::Trace::ErrorOff();
   gdcm::ImageReader reader;
@@ -52,14 +52,11 @@ std::string read_in_child(const std::string& path, const std::string& what, int 
     std::memcpy(h.direction, im.GetDirectionCosines(), sizeof h.direction);
     const double* s = im.GetSpacing();
     for (int k = 0; k < 3; ++k) h.spacing[k] = s[k];
-    if (pixels) {
-      int w = 0, hh = 0;
-      values = dicom_frame_values(im, path, what, frame, w, hh);
-      h.width = w;
-      h.height = hh;
-    }
+    int w = 0, hh = 0;
+    values = dicom_frame_values(im, path, what, frame, w, hh);
+    h.width = w;
+    h.height = hh;
   }
-  h.frame = frame;
   h.values = values.size();
   std::string out(1, static_cast<char>(kOk));
   put(out, &h, sizeof h);
@@ -79,7 +76,7 @@ void write_all(int fd, const std::string& s) {
 
 }  // namespace
 
-DicomRead read_dicom_isolated(const std::string& path, const std::string& what, int frame, bool pixels) {
+DicomRead read_dicom_isolated(const std::string& path, const std::string& what, int frame) {
   int fds[2];
   if (::pipe(fds) != 0) throw IoError(what + ": cannot make a pipe");
   const pid_t pid = ::fork();
@@ -94,7 +91,7 @@ DicomRead read_dicom_isolated(const std::string& path, const std::string& what, 
     for (int sig : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) ::signal(sig, SIG_DFL);
     std::string out;
     try {
-      out = read_in_child(path, what, frame, pixels);
+      out = read_in_child(path, what, frame);
     } catch (const FormatError& e) {
       out = std::string(1, static_cast<char>(kFormatError)) + e.what();
     } catch (const InvalidArgument& e) {
@@ -151,7 +148,6 @@ DicomRead read_dicom_isolated(const std::string& path, const std::string& what, 
   std::memcpy(r.origin, h.origin, sizeof r.origin);
   std::memcpy(r.direction, h.direction, sizeof r.direction);
   std::memcpy(r.spacing, h.spacing, sizeof r.spacing);
-  r.frame = h.frame;
   r.width = h.width;
   r.height = h.height;
   r.values.resize(h.values);

@@ -19,15 +19,13 @@ struct DicomRead {
   double origin[3] = {0, 0, 0};     // ImagePositionPatient (LPS, mm)
   double direction[6] = {0, 0, 0, 0, 0, 0};  // ImageOrientationPatient
   double spacing[3] = {1, 1, 1};
-  // With pixels: frame `frame` (-1: the middle one) as dicom_frame_values gives it.
-  int frame = -1;
+  // Frame `frame` (-1: the middle one) as dicom_frame_values gives it.
   int width = 0, height = 0;
   std::vector<double> values;
 };
 
-/// Reads `path` with gdcm in a forked child: the header fields, and with `pixels` the frame's
-/// values. Errors the reading raises (FormatError, InvalidArgument) come back as themselves;
+/// Reads `path` with gdcm in a forked child: the header fields and frame `frame`'s values. Errors the reading raises (FormatError, InvalidArgument) come back as themselves;
 /// a child that dies becomes FormatError("`what`: gdcm aborted reading this file (malformed DICOM)").
-DicomRead read_dicom_isolated(const std::string& path, const std::string& what, int frame, bool pixels);
+DicomRead read_dicom_isolated(const std::string& path, const std::string& what, int frame);
 
 }  // namespace cryptounet::data

@@ -4,14 +4,8 @@
 
 #include "cryptounet/common/error.h"
 #include "cryptounet/data/image_file.h"
-#include "data/dicom_pixels.h"
 #include "data/dicom_isolated.h"
 #include "data/dicom_structure.h"
-
-#include <gdcmImage.h>
-#include <gdcmImageReader.h>
-#include <gdcmPhotometricInterpretation.h>
-#include <gdcmTrace.h>
 
 #include <nifti2_io.h>
 
@@ -26,8 +20,9 @@ namespace {
 
 struct SliceFile {
   std::string path;
-  double pos[3];    // ImagePositionPatient (LPS, mm)
-  double along = 0; // position along the slice normal
+  double pos[3];              // ImagePositionPatient (LPS, mm)
+  double along = 0;           // position along the slice normal
+  std::vector<float> values;  // the slice's stored values, row-major
 };
 
 constexpr std::size_t kMaxSeriesFiles = 65536;
@@ -37,7 +32,6 @@ constexpr std::size_t kMaxSeriesFiles = 65536;
 Volume read_dicom_series(const std::string& folder) {
   const std::string what = "read_dicom_series '" + folder + "'";
   if (!std::filesystem::is_directory(folder)) throw IoError(what + ": not a folder");
-  gdcm::Trace::WarningOff();
   std::vector<std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(folder)) {
     if (!e.is_regular_file()) continue;
@@ -47,7 +41,7 @@ Volume read_dicom_series(const std::string& folder) {
   }
   std::sort(files.begin(), files.end());
 
-  // First pass: headers and geometry (gdcm reads the pixels too; one slice at a time).
+  // One read per file (structure walk, then gdcm in a child: geometry and pixels), one at a time.
   int w = 0, h = 0;
   double dir[6] = {0, 0, 0, 0, 0, 0}, spacing[2] = {1, 1};
   std::vector<SliceFile> slices;
@@ -57,7 +51,7 @@ Volume read_dicom_series(const std::string& folder) {
     } catch (const FormatError&) {
       continue;  // not a (well-formed) DICOM file: skipped, as gdcm's refusals below
     }
-    const DicomRead r = read_dicom_isolated(f, what + ": '" + f + "'", -1, false);  // headers only
+    const DicomRead r = read_dicom_isolated(f, what + ": '" + f + "'", 0);
     if (!r.readable) continue;  // not a DICOM image: skipped (DICOMDIR, notes, ...)
     const unsigned* dims = r.dims;
     check_declared_size(what + ": '" + f + "'", dims[0], dims[1],
@@ -90,11 +84,19 @@ Volume read_dicom_series(const std::string& folder) {
       sf.pos[k] = o[k];
       if (!std::isfinite(o[k])) throw FormatError(what + ": '" + f + "' has a bad ImagePositionPatient");
     }
-    slices.push_back(sf);
+    if (r.width != w || r.height != h)
+      throw FormatError(what + ": '" + f + "' has pixel data of another size than its header");
+    // Before this slice's values are kept: the series so far stays within the volume limit.
+    if (static_cast<double>(w) * h * static_cast<double>(slices.size() + 1) > static_cast<double>(kMaxVolumeVoxels))
+      throw FormatError(what + ": the series is larger than this reader accepts");
+    sf.values.resize(r.values.size());
+    for (std::size_t i = 0; i < r.values.size(); ++i) {
+      if (!std::isfinite(r.values[i])) throw FormatError(what + ": '" + f + "' has a non-finite value");
+      sf.values[i] = static_cast<float>(r.values[i]);
+    }
+    slices.push_back(std::move(sf));
   }
   if (slices.empty()) throw FormatError(what + ": no DICOM image gdcm can read in the folder");
-  if (static_cast<double>(w) * h * static_cast<double>(slices.size()) > static_cast<double>(kMaxVolumeVoxels))
-    throw FormatError(what + ": the series is larger than this reader accepts");
 
   // Slice normal = row direction × column direction; sort by position along it.
   const double n[3] = {dir[1] * dir[5] - dir[2] * dir[4], dir[2] * dir[3] - dir[0] * dir[5],
@@ -139,20 +141,11 @@ Volume read_dicom_series(const std::string& folder) {
                             &g.qoffset_z, &dx, &dy, &dzz, &g.qfac);
   }
 
-  // Second pass: the pixels, in sorted order.
-  v.voxels.resize(g.voxels());
+  // The pixels, in sorted order.
   const std::size_t plane = static_cast<std::size_t>(w) * h;
-  for (std::size_t k = 0; k < slices.size(); ++k) {
-    check_dicom_structure(slices[k].path, what);  // again: the file may have changed
-    const DicomRead r = read_dicom_isolated(slices[k].path, what + ": '" + slices[k].path + "'", 0, true);
-    if (!r.readable) throw FormatError(what + ": '" + slices[k].path + "' changed while reading");
-    const std::vector<double>& vals = r.values;
-    if (r.width != w || r.height != h) throw FormatError(what + ": '" + slices[k].path + "' changed while reading");
-    for (std::size_t i = 0; i < plane; ++i) {
-      if (!std::isfinite(vals[i])) throw FormatError(what + ": '" + slices[k].path + "' has a non-finite value");
-      v.voxels[k * plane + i] = static_cast<float>(vals[i]);
-    }
-  }
+  v.voxels.resize(g.voxels());
+  for (std::size_t k = 0; k < slices.size(); ++k)
+    std::copy(slices[k].values.begin(), slices[k].values.end(), v.voxels.begin() + static_cast<std::ptrdiff_t>(k * plane));
   return v;
 }
 

@@ -1,5 +1,5 @@
 // A structural check of a DICOM Part 10 file before gdcm reads it. gdcm allocates whatever an
-// element's length field declares before it reads the value (a 200-byte file declaring a 3 GB
+// element's length field declares before it reads the value (a 783-byte file declaring a 3 GB
 // element made it allocate 3 GB), and aborts on an assertion for some malformed file meta
 // headers: both found by fuzz/fuzz_image.cpp. This walks the tags and lengths (not the values) of
 // the file meta group and the data set, through sequences and items, in constant memory.

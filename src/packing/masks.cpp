@@ -51,14 +51,8 @@ std::vector<double> make_mask(const Grid& grid, const MaskKey& key) {
       throw InvalidArgument("make_mask: key (stride " + std::to_string(key.stride) + ", band " +
                             std::to_string(key.band) + ") does not fit the " + std::to_string(grid.height) + "x" +
                             std::to_string(grid.width) + " grid in " + std::to_string(grid.bands) + " bands");
-    BandSplit split;
-    split.slots = grid.slots;
-    split.height = grid.height;
-    split.width = grid.width;
-    split.bands = grid.bands;
-    split.band_rows = grid.band_rows;
     return shifted(grid,
-                   band_tap_mask(split, key.band, key.stride, key.dy, key.dx,
+                   band_tap_mask(grid.band_split(), key.band, key.stride, key.dy, key.dx,
                                  key.cross ? BandTerm::cross : BandTerm::own),
                    key.shift);
   }

@@ -106,7 +106,9 @@ struct Fixture {
       *failures = errors;
     else
       for (int r = 0; r < ranks; ++r) EXPECT_EQ(errors[static_cast<std::size_t>(r)], "") << "rank " << r;
-    if (drop_first_partial) EXPECT_TRUE(ex.dropped());
+    if (drop_first_partial) {
+      EXPECT_TRUE(ex.dropped());
+    }
     return outs;
   }
 };

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "cryptounet/packing/bands.h"
+
 namespace cryptounet::packing {
 
 enum class PackingMode { latency, throughput };
@@ -42,6 +44,8 @@ struct Grid {
   [[nodiscard]] static Grid from_parts(int slots, int height, int width, int bands);
   /// The band of full-resolution row gy and the row inside it.
   [[nodiscard]] int band_of(int gy) const { return bands == 1 ? 0 : gy / band_rows; }
+  /// The band split this grid holds (bands.h's view of the same numbers).
+  [[nodiscard]] BandSplit band_split() const { return {slots, height, width, bands, band_rows}; }
   bool operator==(const Grid&) const = default;
 };
 

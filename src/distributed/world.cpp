@@ -307,6 +307,57 @@ std::vector<std::vector<std::uint8_t>> World::alltoall(const std::vector<std::ve
   return out;
 }
 
+void World::alltoallv(const std::uint8_t* send, const std::vector<std::uint64_t>& send_counts,
+                      ExchangeBuffer& recv, std::vector<std::uint64_t>& recv_counts,
+                      std::vector<std::uint64_t>& recv_offsets) {
+  const auto R = static_cast<std::size_t>(size_);
+  if (send_counts.size() != R)
+    throw InvalidArgument("alltoallv: " + std::to_string(send_counts.size()) + " counts for " + std::to_string(size_) +
+                          " ranks");
+  if (send_counts[static_cast<std::size_t>(rank_)] != 0)
+    throw InvalidArgument("alltoallv: bytes addressed to this rank itself");
+  recv_counts.assign(R, 0);
+  recv_offsets.assign(R, 0);
+  if (!mpi_) return;
+#ifdef CU_HAVE_MPI
+  std::vector<std::uint64_t> sizes(send_counts);
+  MPI_Request req;
+  {
+    std::lock_guard lock(mpi_mutex());
+    check(MPI_Ialltoall(sizes.data(), 1, MPI_UINT64_T, recv_counts.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD, &req),
+          "alltoallv");
+  }
+  wait_quietly(&req, "alltoallv");
+  std::vector<int> scounts(R), sdispls(R), rcounts(R), rdispls(R);
+  std::uint64_t stotal = 0, rtotal = 0;
+  for (std::size_t r = 0; r < R; ++r) {
+    if (stotal + send_counts[r] > static_cast<std::uint64_t>(INT_MAX) ||
+        rtotal + recv_counts[r] > static_cast<std::uint64_t>(INT_MAX))
+      throw InvalidArgument("alltoallv: more than 2 GiB in one exchange");
+    scounts[r] = static_cast<int>(send_counts[r]);
+    sdispls[r] = static_cast<int>(stotal);
+    stotal += send_counts[r];
+    rcounts[r] = static_cast<int>(recv_counts[r]);
+    rdispls[r] = static_cast<int>(rtotal);
+    recv_offsets[r] = rtotal;
+    rtotal += recv_counts[r];
+  }
+  recv.reserve(rtotal);
+  {
+    std::lock_guard lock(mpi_mutex());
+    check(MPI_Ialltoallv(send, scounts.data(), sdispls.data(), MPI_BYTE, recv.data(), rcounts.data(), rdispls.data(),
+                         MPI_BYTE, MPI_COMM_WORLD, &req),
+          "alltoallv");
+  }
+  wait_quietly(&req, "alltoallv");
+  bytes_sent_ += stotal;
+  bytes_received_ += rtotal;
+#else
+  (void)send;
+  (void)recv;
+#endif
+}
+
 bool World::all(bool value) {
   if (!mpi_) return value;
 #ifdef CU_HAVE_MPI

@@ -4,12 +4,12 @@
 
 #include <chrono>
 #include <map>
+#include <span>
 
-#include "cryptounet/ckks/serialize.h"
-#include "cryptounet/common/binary_io.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/he/exec/split_plan.h"
 #include "cryptounet/workflow/server_infer.h"
+#include "cryptounet/workflow/split_infer_wire.h"
 
 namespace cryptounet::nn {
 
@@ -45,53 +45,23 @@ std::vector<ckks::Ciphertext> infer_encrypted_split(distributed::World& world,
     ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
   };
+  // Kept across the layers' exchanges: fresh pages only when an exchange is the largest so far.
+  distributed::ExchangeBuffer send_buf, recv_buf;
+  std::vector<std::uint64_t> send_counts, recv_counts, recv_offsets;
   o.exchange = [&](int node, std::vector<CtParcel> outgoing) {
     const auto t0 = std::chrono::steady_clock::now();
     const double cpu0 = thread_cpu();
     const std::uint64_t sent0 = world.bytes_sent(), received0 = world.bytes_received();
-    // Per destination: u32 count, then per ciphertext i32 index, step, order, u64 bytes, the ciphertext.
-    std::vector<BinaryWriter> w(static_cast<std::size_t>(ranks));
-    std::vector<std::uint32_t> count(static_cast<std::size_t>(ranks), 0);
-    for (const CtParcel& p : outgoing) {
-      if (p.peer < 0 || p.peer >= ranks || p.peer == rank)
-        throw InvalidArgument("split run: a ciphertext for process " + std::to_string(p.peer));
-      ++count[static_cast<std::size_t>(p.peer)];
-    }
-    for (int r = 0; r < ranks; ++r) w[static_cast<std::size_t>(r)].u32(count[static_cast<std::size_t>(r)]);
-    for (CtParcel& p : outgoing) {
-      const std::vector<std::uint8_t> b = ckks::save(p.ct, *ctx);
-      p.ct = {};
-      BinaryWriter& to = w[static_cast<std::size_t>(p.peer)];
-      to.u32(static_cast<std::uint32_t>(p.index));
-      to.u32(static_cast<std::uint32_t>(p.step));
-      to.u32(static_cast<std::uint32_t>(p.order));
-      to.u64(b.size());
-      to.raw(b);
-    }
-    outgoing.clear();
-    std::vector<std::vector<std::uint8_t>> bufs;
-    for (auto& x : w) bufs.push_back(x.take());
-    bufs[static_cast<std::size_t>(rank)].clear();
-    const std::vector<std::vector<std::uint8_t>> all = world.alltoall(bufs);
+    pack_parcels(outgoing, rank, ranks, *ctx, send_buf, send_counts);
+    outgoing.clear();  // the partial sums' memory goes back before the receive buffer fills
+    world.alltoallv(send_buf.data(), send_counts, recv_buf, recv_counts, recv_offsets);
     std::vector<CtParcel> received;
     for (int r = 0; r < ranks; ++r) {
-      if (r == rank) continue;
-      const auto& bytes = all[static_cast<std::size_t>(r)];
-      const std::string what = "layer " + std::to_string(node) + " ciphertexts from rank " + std::to_string(r);
-      BinaryReader rd(bytes, what);
-      const std::uint32_t n = rd.u32();
-      for (std::uint32_t k = 0; k < n; ++k) {
-        CtParcel p;
-        p.peer = r;
-        p.index = static_cast<int>(rd.u32());
-        p.step = static_cast<int>(rd.u32());
-        p.order = static_cast<int>(rd.u32());
-        const std::uint64_t len = rd.u64();
-        if (len > rd.remaining()) throw FormatError(what + ": truncated");
-        p.ct = ckks::load_ciphertext(rd.raw(static_cast<std::size_t>(len)), *ctx);
-        received.push_back(std::move(p));
-      }
-      if (rd.remaining() != 0) throw FormatError(what + ": trailing bytes");
+      const auto k = static_cast<std::size_t>(r);
+      if (r == rank || recv_counts[k] == 0) continue;
+      auto got = unpack_parcels(std::span<const std::uint8_t>(recv_buf.data() + recv_offsets[k], recv_counts[k]), r,
+                                *ctx, "layer " + std::to_string(node) + " ciphertexts from rank " + std::to_string(r));
+      for (CtParcel& p : got) received.push_back(std::move(p));
     }
     LayerExchange& e = layers[node];
     e.bytes_sent += world.bytes_sent() - sent0;

@@ -3,7 +3,9 @@
 // INSECURE N) with a U-Net of the bundled brain model's shape. Every thread ends with the
 // one-process output, byte for byte, at R = 2, 3 and 4 (layers split by input with the
 // reduce-scatter of partial sums, and by output); dropping one partial sum in the exchange changes
-// the output (the check can fail). The mpirun runs of the CLI are in tests/apps/test_cli_mpi.cpp.
+// the output (the check can fail). The exchange goes through latency mode's wire format
+// (workflow/split_infer_wire.h), as World::alltoallv moves it; that format's reader is also fed
+// broken bytes here. The mpirun runs of the CLI are in tests/apps/test_cli_mpi.cpp.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,6 +18,7 @@
 #include "cryptounet/workflow/client.h"
 #include "cryptounet/workflow/plan_io.h"
 #include "cryptounet/workflow/server_infer.h"
+#include "cryptounet/workflow/split_infer_wire.h"
 #include "he/he_test_util.h"
 
 using namespace cryptounet;
@@ -26,22 +29,29 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-// R threads exchanging ciphertexts through mailboxes; box[from * R + to], written by `from` only.
+// R threads exchanging ciphertexts through mailboxes in latency mode's wire format (what
+// World::alltoallv would move); box[from * R + to] holds the bytes, written by `from` only.
 class Exchange {
  public:
-  explicit Exchange(int ranks) : ranks_(ranks), box_(static_cast<std::size_t>(ranks * ranks)), sync_(ranks) {}
+  Exchange(int ranks, const ckks::Context& ctx)
+      : ranks_(ranks), ctx_(ctx), box_(static_cast<std::size_t>(ranks * ranks)), sync_(ranks) {}
   std::vector<CtParcel> run(int rank, std::vector<CtParcel> out, bool drop_first_partial) {
-    for (CtParcel& p : out) {
-      if (drop_first_partial && p.order > 0 && !dropped_.exchange(true)) continue;
-      const int to = p.peer;
-      p.peer = rank;
-      box_[static_cast<std::size_t>(rank * ranks_ + to)].push_back(std::move(p));
+    std::vector<CtParcel> kept;
+    for (CtParcel& p : out)
+      if (!(drop_first_partial && p.order > 0 && !dropped_.exchange(true))) kept.push_back(std::move(p));
+    distributed::ExchangeBuffer buf;
+    std::vector<std::uint64_t> counts;
+    pack_parcels(kept, rank, ranks_, ctx_, buf, counts);
+    std::uint64_t at = 0;
+    for (int to = 0; to < ranks_; ++to) {
+      box_[static_cast<std::size_t>(rank * ranks_ + to)].assign(buf.data() + at, buf.data() + at + counts[static_cast<std::size_t>(to)]);
+      at += counts[static_cast<std::size_t>(to)];
     }
     sync_.arrive_and_wait();
     std::vector<CtParcel> in;
     for (int from = 0; from < ranks_; ++from) {
       auto& b = box_[static_cast<std::size_t>(from * ranks_ + rank)];
-      for (CtParcel& p : b) in.push_back(std::move(p));
+      for (CtParcel& p : unpack_parcels(b, from, ctx_, "from rank " + std::to_string(from))) in.push_back(std::move(p));
       b.clear();
     }
     sync_.arrive_and_wait();
@@ -53,7 +63,8 @@ class Exchange {
 
  private:
   int ranks_;
-  std::vector<std::vector<CtParcel>> box_;
+  const ckks::Context& ctx_;
+  std::vector<Bytes> box_;
   std::barrier<> sync_;
   std::atomic<bool> dropped_{false};
 };
@@ -84,7 +95,7 @@ struct Fixture {
   // Every rank's output of a split run across `ranks` threads.
   std::vector<std::vector<Bytes>> split_run(int ranks, bool drop_first_partial = false,
                                             std::vector<std::string>* failures = nullptr) const {
-    Exchange ex(ranks);
+    Exchange ex(ranks, *ctx);
     std::vector<std::vector<Bytes>> outs(static_cast<std::size_t>(ranks));
     std::vector<std::string> errors(static_cast<std::size_t>(ranks));
     std::vector<std::thread> threads;
@@ -170,4 +181,61 @@ TEST(SplitInfer, DroppingOnePartialSumChangesTheOutput) {
   for (int r = 0; r < 2; ++r)
     changed = changed || !failures[static_cast<std::size_t>(r)].empty() || outs[static_cast<std::size_t>(r)] != want;
   EXPECT_TRUE(changed) << "a run missing a partial sum gave the one-process output";
+}
+
+TEST(SplitInfer, WireFormatRoundTripsAndRefusesBrokenBytes) {
+  const Fixture& f = fixture();
+  // Two parcels to rank 1 (of 3), one to rank 2, from rank 0.
+  std::vector<CtParcel> out;
+  out.push_back(CtParcel{1, 3, 5, 7, f.in[0]});
+  out.push_back(CtParcel{2, 0, 0, 0, f.in[0]});
+  out.push_back(CtParcel{1, 1, 2, 0, f.in[0]});
+  distributed::ExchangeBuffer buf;
+  std::vector<std::uint64_t> counts;
+  pack_parcels(out, 0, 3, *f.ctx, buf, counts);
+  ASSERT_EQ(counts.size(), 3u);
+  EXPECT_EQ(counts[0], 0u);
+  EXPECT_EQ(counts[1], 4 + 2 * wire_bytes(f.in[0]));
+  EXPECT_EQ(counts[2], 4 + wire_bytes(f.in[0]));
+  const Bytes to1(buf.data(), buf.data() + counts[1]);
+  const auto got = unpack_parcels(to1, 0, *f.ctx, "test");
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].peer, 0);
+  EXPECT_EQ(got[0].index, 3);
+  EXPECT_EQ(got[0].step, 5);
+  EXPECT_EQ(got[0].order, 7);
+  EXPECT_EQ(got[1].index, 1);
+  EXPECT_TRUE(ckks::save(got[0].ct, *f.ctx) == ckks::save(f.in[0], *f.ctx, {.seeded = false}));
+  EXPECT_TRUE(ckks::save(got[1].ct, *f.ctx) == ckks::save(f.in[0], *f.ctx, {.seeded = false}));
+  EXPECT_THROW(pack_parcels(out, 1, 3, *f.ctx, buf, counts), InvalidArgument);  // a parcel to itself
+
+  auto refused = [&](Bytes b, const char* why) {
+    try {
+      (void)unpack_parcels(b, 0, *f.ctx, "from rank 0");
+      ADD_FAILURE() << "accepted: " << why;
+    } catch (const FormatError& e) {
+      EXPECT_NE(std::string(e.what()).find("from rank 0"), std::string::npos) << e.what();
+    }
+  };
+  refused(Bytes(to1.begin(), to1.end() - 1), "one byte short");
+  Bytes longer = to1;
+  longer.push_back(0);
+  refused(longer, "a trailing byte");
+  refused(Bytes{2, 0, 0}, "a truncated count");
+  Bytes many = to1;
+  many[0] = 0xff, many[1] = 0xff;
+  refused(many, "more ciphertexts than the bytes hold");
+  // Header of the first ciphertext: count(4) index step order level parts (4 each) scale (8).
+  Bytes level = to1;
+  level[4 + 12] = 0xff;
+  refused(level, "a level above the chain");
+  Bytes parts = to1;
+  parts[4 + 16] = 4;
+  refused(parts, "4 parts");
+  Bytes scale = to1;
+  for (int k = 0; k < 8; ++k) scale[4 + 20 + k] = 0xff;  // NaN
+  refused(scale, "a NaN scale");
+  Bytes word = to1;
+  for (int k = 0; k < 8; ++k) word[4 + 28 + k] = 0xff;  // the first residue word = 2^64 - 1 >= q_0
+  refused(word, "a residue word above its modulus");
 }

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "cryptounet/distributed/exchange_buffer.h"
+
 namespace cryptounet::distributed {
 
 /// True when this build has MPI (CU_MPI=ON).
@@ -66,6 +68,13 @@ class World {
   /// Personalised exchange: `to[r]` goes to rank r; returns result[r] = what rank r sent here
   /// (result[rank()] = to[rank()], not sent). Collective; waits by polling, like barrier().
   [[nodiscard]] std::vector<std::vector<std::uint8_t>> alltoall(const std::vector<std::vector<std::uint8_t>>& to);
+  /// The same exchange over one contiguous buffer each way, without per-rank vectors: `send`
+  /// holds the bytes for rank 0, then for rank 1, … (`send_counts[r]` bytes each; this rank's
+  /// count must be 0). What rank r sent here lands in `recv` at offset recv_offsets[r],
+  /// recv_counts[r] bytes (`recv` grows as needed: keep it between exchanges).
+  /// Collective; waits by polling, like barrier().
+  void alltoallv(const std::uint8_t* send, const std::vector<std::uint64_t>& send_counts, ExchangeBuffer& recv, std::vector<std::uint64_t>& recv_counts,
+                 std::vector<std::uint64_t>& recv_offsets);
   /// True on every rank iff `value` is true on every rank.
   [[nodiscard]] bool all(bool value);
 

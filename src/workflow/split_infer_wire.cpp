@@ -14,6 +14,14 @@ struct Header {
 };
 constexpr std::size_t kHeaderBytes = 5 * 4 + 8;
 
+// Bytes per residue word of limb t: the fewest that hold q_t - 1 (5 for a 40-bit prime).
+std::size_t word_bytes(const ckks::Context& ctx, std::size_t t) {
+  const std::uint64_t q = ctx.modulus(t).value();
+  std::size_t b = 1;
+  while (b < 8 && (q - 1) >> (8 * b)) ++b;
+  return b;
+}
+
 void put(std::uint8_t*& p, const void* src, std::size_t n) {
   std::memcpy(p, src, n);
   p += n;
@@ -21,9 +29,11 @@ void put(std::uint8_t*& p, const void* src, std::size_t n) {
 
 }  // namespace
 
-std::uint64_t wire_bytes(const ckks::Ciphertext& ct) {
-  const std::uint64_t words = ct.size() == 0 ? 0 : ct.size() * ct.part(0).n() * ct.part(0).limbs();
-  return kHeaderBytes + words * 8;
+std::uint64_t wire_bytes(const ckks::Ciphertext& ct, const ckks::Context& ctx) {
+  std::uint64_t bytes = kHeaderBytes;
+  for (std::size_t t = 0; t < static_cast<std::size_t>(ct.level() + 1); ++t)
+    bytes += ct.size() * ctx.n() * word_bytes(ctx, t);
+  return bytes;
 }
 
 void pack_parcels(const std::vector<CtParcel>& parcels, int rank, int ranks, const ckks::Context& ctx,
@@ -36,7 +46,7 @@ void pack_parcels(const std::vector<CtParcel>& parcels, int rank, int ranks, con
       throw InvalidArgument("split run: a ciphertext for process " + std::to_string(p.peer));
     if (p.ct.level() < 0 || p.ct.size() < 2 || p.ct.size() > 3)
       throw InvalidArgument("split run: an empty ciphertext to send");
-    counts[static_cast<std::size_t>(p.peer)] += wire_bytes(p.ct);
+    counts[static_cast<std::size_t>(p.peer)] += wire_bytes(p.ct, ctx);
     ++how_many[static_cast<std::size_t>(p.peer)];
   }
   std::vector<std::uint64_t> at(R, 0);
@@ -69,13 +79,22 @@ void pack_parcels(const std::vector<CtParcel>& parcels, int rank, int ranks, con
       for (std::size_t t = 0; t < limbs; ++t) {
         const math::Modulus& q = ctx.modulus(t);
         const std::uint64_t* src = p.ct.part(k).limb(t);
-        std::uint64_t word = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-          word = src[i];
+        const std::size_t b = word_bytes(ctx, t);
+        // 8-byte stores whose top 8 - b bytes the next words overwrite; the last 8 words of the
+        // limb store b bytes each (nothing past the limb is written). n >= 8.
+        const std::size_t bulk = n - 8;
+        for (std::size_t i = 0; i < bulk; ++i) {
+          std::uint64_t word = src[i];
           if (word >= q.value()) word = q.reduce(word);  // the same residue, fully reduced
-          std::memcpy(w + 8 * i, &word, 8);
+          std::memcpy(w, &word, 8);
+          w += b;
         }
-        w += 8 * n;
+        for (std::size_t i = bulk; i < n; ++i) {
+          std::uint64_t word = src[i];
+          if (word >= q.value()) word = q.reduce(word);
+          std::memcpy(w, &word, b);
+          w += b;
+        }
       }
     at[static_cast<std::size_t>(p.peer)] = static_cast<std::uint64_t>(w - buf.data());
   }
@@ -110,18 +129,35 @@ std::vector<CtParcel> unpack_parcels(std::span<const std::uint8_t> bytes, int fr
     if (h.parts != 2 && h.parts != 3) throw FormatError(what + ": a ciphertext of " + std::to_string(h.parts) + " parts");
     if (!std::isfinite(h.scale) || h.scale <= 0) throw FormatError(what + ": ciphertext scale is not finite and positive");
     const std::size_t limbs = h.level + 1;
-    if ((bytes.size() - off) / 8 / n / limbs < h.parts) throw FormatError(what + ": truncated");
+    std::size_t part_bytes = 0;
+    for (std::size_t t = 0; t < limbs; ++t) part_bytes += n * word_bytes(ctx, t);
+    if ((bytes.size() - off) / part_bytes < h.parts) throw FormatError(what + ": truncated");
     std::vector<math::RnsPoly> parts;
     for (std::uint32_t k = 0; k < h.parts; ++k) {
       math::RnsPoly poly(n, limbs);
-      std::memcpy(poly.data(), bytes.data() + off, 8 * n * limbs);
-      off += 8 * n * limbs;
       for (std::size_t t = 0; t < limbs; ++t) {
         const std::uint64_t q = ctx.modulus(t).value();
-        const std::uint64_t* x = poly.limb(t);
+        const std::size_t b = word_bytes(ctx, t);
+        const std::uint64_t mask = b == 8 ? ~std::uint64_t{0} : (std::uint64_t{1} << (8 * b)) - 1;
+        const std::uint8_t* src = bytes.data() + off;
+        std::uint64_t* x = poly.limb(t);
         std::uint64_t bad = 0;
-        for (std::size_t i = 0; i < n; ++i) bad |= static_cast<std::uint64_t>(x[i] >= q);
+        const std::size_t bulk = n - 8;  // 8-byte loads inside the limb: 8 more words follow
+        for (std::size_t i = 0; i < bulk; ++i) {
+          std::uint64_t word = 0;
+          std::memcpy(&word, src + i * b, 8);
+          word &= mask;
+          x[i] = word;
+          bad |= static_cast<std::uint64_t>(word >= q);
+        }
+        for (std::size_t i = bulk; i < n; ++i) {
+          std::uint64_t word = 0;
+          std::memcpy(&word, src + i * b, b);
+          x[i] = word;
+          bad |= static_cast<std::uint64_t>(word >= q);
+        }
         if (bad) throw FormatError(what + ": a residue word not below its modulus q_" + std::to_string(t));
+        off += n * b;
       }
       parts.push_back(std::move(poly));
     }

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <bit>
 #include <barrier>
 #include <thread>
 
@@ -195,8 +196,8 @@ TEST(SplitInfer, WireFormatRoundTripsAndRefusesBrokenBytes) {
   pack_parcels(out, 0, 3, *f.ctx, buf, counts);
   ASSERT_EQ(counts.size(), 3u);
   EXPECT_EQ(counts[0], 0u);
-  EXPECT_EQ(counts[1], 4 + 2 * wire_bytes(f.in[0]));
-  EXPECT_EQ(counts[2], 4 + wire_bytes(f.in[0]));
+  EXPECT_EQ(counts[1], 4 + 2 * wire_bytes(f.in[0], *f.ctx));
+  EXPECT_EQ(counts[2], 4 + wire_bytes(f.in[0], *f.ctx));
   const Bytes to1(buf.data(), buf.data() + counts[1]);
   const auto got = unpack_parcels(to1, 0, *f.ctx, "test");
   ASSERT_EQ(got.size(), 2u);
@@ -236,6 +237,12 @@ TEST(SplitInfer, WireFormatRoundTripsAndRefusesBrokenBytes) {
   for (int k = 0; k < 8; ++k) scale[4 + 20 + k] = 0xff;  // NaN
   refused(scale, "a NaN scale");
   Bytes word = to1;
-  for (int k = 0; k < 8; ++k) word[4 + 28 + k] = 0xff;  // the first residue word = 2^64 - 1 >= q_0
+  for (int k = 0; k < 8; ++k) word[4 + 28 + k] = 0xff;  // the first residue word's bytes all 0xff: >= q_0
   refused(word, "a residue word above its modulus");
+  // The last word of the first ciphertext (read with a short load), all its bytes 0xff.
+  Bytes last = to1;
+  const std::uint64_t q_top = f.ctx->modulus(static_cast<std::size_t>(f.in[0].level())).value();
+  const std::size_t top_bytes = (std::bit_width(q_top - 1) + 7) / 8;
+  for (std::size_t k = 1; k <= top_bytes; ++k) last[4 + wire_bytes(f.in[0], *f.ctx) - k] = 0xff;
+  refused(last, "the last residue word above its modulus");
 }

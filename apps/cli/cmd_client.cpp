@@ -2,10 +2,12 @@
 // Fetches the plan, makes (or reuses) the keys, uploads the evaluation keys once per server and
 // model (session cached), encrypts and submits each image, shows progress, downloads, decrypts
 // and writes the outputs. The secret key never leaves this machine.
+#include "cli/client_volume.h"
 #include "cli/command.h"
 #include "cli/json_output.h"
 #include "cli/options.h"
 
+#include "client/ckks_client_crypto.h"
 #include "client/client_crypto.h"
 #include "client/inference_client.h"
 #include "client/progress.h"
@@ -42,6 +44,7 @@ struct ClientCliOptions {
   bool json = false;
   int threads = 0;
   int slice = -1;
+  ClientVolumeArgs volume;  // --volume: a whole volume as one server job
 };
 
 fs::path default_dir(const char* leaf) {
@@ -76,6 +79,19 @@ void run_client(const ClientCliOptions& o) {
     check_insecure_ring(o.insecure, nn::plan_from_json(model->plan_json).plan.log_n,
                         "the plan of model '" + model->name + "'");
   const fs::path key_dir = o.key_dir.empty() ? default_dir("keys") : fs::path(o.key_dir);
+  if (!o.volume.input.empty()) {
+    client::CkksClientCrypto crypto(*model, key_dir,
+                                    client::ClientCryptoOptions{.server_url = o.server,
+                                                                .threads = o.threads,
+                                                                .allow_insecure_params = o.insecure.given});
+    const std::string keys = crypto.evaluation_keys();
+    client::Session session = c.open_session(model->name, keys);
+    if (!o.volume.quiet)
+      std::fprintf(stderr, "client: model %s, session %s, volume %s\n", model->name.c_str(), session.id.c_str(),
+                   o.volume.input.c_str());
+    run_client_volume(c, session, *model, crypto, o.volume);
+    return;
+  }
   std::unique_ptr<client::ClientCrypto> crypto;
 #if CU_TEST_HOOKS
   if (o.fake_crypto) crypto = client::make_fake_client_crypto(*model, key_dir);
@@ -128,14 +144,45 @@ void run_client(const ClientCliOptions& o) {
   json_out.emit();
 }
 
+void check_client_args(ClientCliOptions& o) {
+  if (o.volume.input.empty()) {
+    if (o.images.empty()) throw InvalidArgument("client: give image files, or --volume IN for a whole volume");
+    return;
+  }
+  if (!o.images.empty())
+    throw InvalidArgument("client: --volume takes one volume; image files go without --volume (not both)");
+  if (o.fake_crypto) throw InvalidArgument("client: --volume needs the real cryptography (not --fake-crypto)");
+  if (o.resize || o.slice >= 0)
+    throw InvalidArgument("client: --resize and --slice are for images; a volume's slices are always resampled");
+  o.volume.out = o.out_dir;
+  o.volume.json = o.json;
+}
+
 void setup_client(CLI::App& root) {
   auto opts = std::make_shared<ClientCliOptions>();
   CLI::App* cmd = root.add_subcommand(
       "client", "Segment images on a CryptoUNet server; only ciphertexts and public keys leave this machine");
   cmd->add_option("--server", opts->server, "Server URL, http(s)://host:port")->required();
   cmd->add_option("--model", opts->model, "Model name (needed if the server has several)");
-  cmd->add_option("images", opts->images, "Image files: PNG, TIFF, DICOM, NIfTI (.nii, .nii.gz)")->required()->check(CLI::ExistingFile);
-  cmd->add_option("-o,--out", opts->out_dir, "Output directory")->required();
+  cmd->add_option("images", opts->images, "Image files: PNG, TIFF, DICOM, NIfTI (.nii, .nii.gz)")->check(CLI::ExistingFile);
+  cmd->add_option("-o,--out", opts->out_dir, "Output directory (with --volume: the mask file, .nii/.nii.gz)")->required();
+  const char* vol = "Volumes (--volume: the whole volume as one server job)";
+  cmd->add_option("--volume", opts->volume.input,
+                  "NIfTI file or DICOM series folder: segmented slice by slice on the server as one job; -o is "
+                  "the mask (the input's geometry); finished slices are kept in OUT.partial for a rerun")
+      ->group(vol);
+  cmd->add_option("--axis", opts->volume.axis, "Slice axis: axial, coronal or sagittal")
+      ->check(CLI::IsMember({"axial", "coronal", "sagittal"}))
+      ->group(vol);
+  cmd->add_option("--slices", opts->volume.slices, "Only slices FIRST:LAST (inclusive); the rest stay 0")->group(vol);
+  cmd->add_option("--probabilities", opts->volume.probabilities,
+                  "Also write the foreground probability per voxel here (.nii/.nii.gz, float32)")
+      ->group(vol);
+  cmd->add_option("--checkpoint", opts->volume.checkpoint, "Checkpoint folder (default OUT.partial)")->group(vol);
+  cmd->add_flag("--no-checkpoint", opts->volume.no_checkpoint, "Keep no checkpoint")->group(vol);
+  cmd->add_option("--threshold", opts->volume.threshold, "Logit threshold for 1-channel heads (0 = p 0.5)")
+      ->group(vol);
+  cmd->add_flag("--quiet", opts->volume.quiet, "No progress lines (volumes)")->group(vol);
   cmd->add_option("--cache-dir", opts->cache_dir, "Session cache (default ~/.cache/cryptounet/sessions)");
   cmd->add_option("--key-dir", opts->key_dir, "Key directory (default ~/.cache/cryptounet/keys)");
   cmd->add_option("--ca-cert", opts->ca_cert, "CA certificate to trust for https");
@@ -157,7 +204,10 @@ void setup_client(CLI::App& root) {
       ->group("Test only (no cryptography; CU_TEST_HOOKS build)");
 #endif
   add_json_flag(cmd, opts->json);
-  cmd->callback([opts] { run_client(*opts); });
+  cmd->callback([opts] {
+    check_client_args(*opts);
+    run_client(*opts);
+  });
 }
 
 Registrar reg("client", &setup_client);

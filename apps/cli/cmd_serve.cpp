@@ -115,6 +115,10 @@ void setup_serve(CLI::App& root) {
   cmd->add_option("--max-jobs-per-session", opts->config.max_jobs_per_session,
                   "Stored jobs per session before 429")
       ->default_val(1024);
+  cmd->add_option("--max-job-items", opts->config.max_job_items,
+                  "Ciphertexts one job may hold (a volume's slices sent as one job; streamed to disk, one "
+                  "ciphertext in memory at a time)")
+      ->default_val(512);
   cmd->add_option("--max-sessions", opts->config.max_sessions,
                   "Stored sessions (each keeps its evaluation keys on disk) before 503")
       ->default_val(256);

@@ -123,22 +123,28 @@ std::string CkksClientCrypto::encrypt_image(const fs::path& image) {
                                                nn::plan_plane_limit(plan_.plan, plan_.model_name, options_.resize));
   const nn::Tensor input = nn::plan_input_tensor(plan_.plan, plan_.model_name, img, options_.resize,
                                                  "image '" + image.string() + "'");
+  return encrypt_inputs({input});
+}
+
+std::string CkksClientCrypto::encrypt_inputs(const std::vector<nn::Tensor>& inputs) {
   const ckks::SecretKey sk = ckks::load_secret_key_file((folder_ / nn::kSecretKeyFile).string(), *ctx_);
   nn::EncryptedTensor t;
   t.plan = plan_fp_;
   t.key_id = info_.key_id;
   t.role = nn::TensorRole::input;
-  t.cts = nn::encrypt_inputs(ctx_, sk, plan_.plan, {input});
+  t.cts = nn::encrypt_inputs(ctx_, sk, plan_.plan, inputs);
   const auto bytes = nn::encode_encrypted_tensor(t, *ctx_);
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
-nn::Tensor CkksClientCrypto::decrypt_logits(std::string_view result) const {
+nn::Tensor CkksClientCrypto::decrypt_logits(std::string_view result) const { return decrypt_batch(result).at(0); }
+
+std::vector<nn::Tensor> CkksClientCrypto::decrypt_batch(std::string_view result) const {
   const nn::EncryptedTensor t = nn::decode_encrypted_tensor(as_bytes(result), *ctx_, "the server's result");
   // Refuses a result made for another plan or under another key before touching the secret key.
   nn::check_encrypted_tensor(t, nn::TensorRole::output, plan_fp_, info_.key_id, "the server's result");
   const ckks::SecretKey sk = ckks::load_secret_key_file((folder_ / nn::kSecretKeyFile).string(), *ctx_);
-  return nn::decrypt_outputs(ctx_, sk, plan_.plan, t.cts).at(0);
+  return nn::decrypt_outputs(ctx_, sk, plan_.plan, t.cts);
 }
 
 std::vector<fs::path> CkksClientCrypto::decrypt_and_write(std::string_view result, const fs::path& image,

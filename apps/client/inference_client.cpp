@@ -146,8 +146,12 @@ BlobRule rule_of(const json& j) {
 }
 
 ModelInfo model_of(const json& m) {
-  return ModelInfo{m.at("name").get<std::string>(), m.at("plan").dump(), rule_of(m.at("eval_keys")),
-                   rule_of(m.at("ciphertext"))};
+  ModelInfo info{m.at("name").get<std::string>(), m.at("plan").dump(), rule_of(m.at("eval_keys")),
+                 rule_of(m.at("ciphertext")), 1, ""};
+  info.max_job_items = m.value("max_job_items", 1);  // older servers: one ciphertext per job
+  if (m.contains("normalisation") && m["normalisation"].is_string())
+    info.normalisation = m["normalisation"].get<std::string>();
+  return info;
 }
 
 JobStatus status_of(const json& j) {
@@ -157,6 +161,10 @@ JobStatus status_of(const json& j) {
   s.progress = j.value("progress", 0.0);
   s.stage = j.value("stage", "");
   s.error = j.value("error", "");
+  s.items = j.value("items", 0);
+  s.items_done = j.value("items_done", 0);
+  if (s.items < 0 || s.items_done < 0 || s.items_done > s.items)
+    throw FormatError("job status: the server's item counts are inconsistent");
   return s;
 }
 
@@ -281,6 +289,28 @@ std::string InferenceClient::submit(const Session& session, std::string_view cip
   return id;
 }
 
+std::string InferenceClient::submit_items(const Session& session, std::string_view body, int items,
+                                          std::string idempotency_key,
+                                          const std::function<void(std::uint64_t, std::uint64_t)>& progress) {
+  if (items < 1) throw InvalidArgument("submit_items: a job needs at least one ciphertext");
+  if (idempotency_key.empty()) idempotency_key = sha256_hex(body).substr(0, 32);
+  httplib::Headers headers = auth(session);
+  headers.emplace("Idempotency-Key", idempotency_key);
+  const std::string path = "/v1/sessions/" + session.id + "/jobs?items=" + std::to_string(items);
+  auto r = with_retries(options_, "submit", [&](httplib::Client& c) {
+    return capped(c, "POST", path, headers, body, options_.max_json_bytes, "submit", progress);
+  });
+  expect(r, {202, 200}, "submit");
+  std::string id;
+  try {
+    id = parse_json(r, "submit").value("job_id", "");
+  } catch (const json::exception&) {
+    throw FormatError("submit: the server's answer has no valid job id");
+  }
+  if (!safe_id(id)) throw FormatError("submit: the server's answer has no valid job id");
+  return id;
+}
+
 JobStatus InferenceClient::status(const Session& session, const std::string& job_id) {
   auto r = with_retries(options_, "job status", [&](httplib::Client& c) {
     return capped(c, "GET", "/v1/jobs/" + job_id, auth(session), {}, options_.max_json_bytes, "job status");
@@ -314,6 +344,15 @@ std::string InferenceClient::result(const Session& session, const std::string& j
                   "download result");
   });
   expect(r, {200}, "download result");
+  return r->body;
+}
+
+std::string InferenceClient::item_result(const Session& session, const std::string& job_id, int item) {
+  auto r = with_retries(options_, "download result", [&](httplib::Client& c) {
+    return capped(c, "GET", "/v1/jobs/" + job_id + "/result?item=" + std::to_string(item), auth(session), {},
+                  options_.max_result_bytes, "download result");
+  });
+  expect(r, {200}, "download result of item " + std::to_string(item));
   return r->body;
 }
 

@@ -62,6 +62,8 @@ struct ModelInfo {
   std::string plan_json;  // the model's plan as JSON text
   BlobRule eval_keys;
   BlobRule ciphertext;
+  int max_job_items = 1;       // ciphertexts the server takes in one job (submit_items)
+  std::string normalisation;   // the model card's slice normalisation ("" if none)
 };
 
 struct Session {
@@ -76,6 +78,8 @@ struct JobStatus {
   double progress = 0;
   std::string stage;
   std::string error;
+  int items = 0;       // a job of several ciphertexts: their count (0: one-ciphertext job)
+  int items_done = 0;  // ... and how many have their result ready
   [[nodiscard]] bool finished() const { return state == "done" || state == "failed"; }
 };
 
@@ -102,12 +106,20 @@ class InferenceClient {
   /// the ciphertext's SHA-256.
   std::string submit(const Session& session, std::string_view ciphertext,
                      std::string idempotency_key = {});
+  /// Submits one job of `items` ciphertexts stored back to back in `body` (all of the model's
+  /// exact ciphertext size); the server runs them in order. `idempotency_key` empty: from the
+  /// body's SHA-256. `progress`: bytes sent, total (may be empty).
+  std::string submit_items(const Session& session, std::string_view body, int items,
+                           std::string idempotency_key = {},
+                           const std::function<void(std::uint64_t, std::uint64_t)>& progress = {});
   JobStatus status(const Session& session, const std::string& job_id);
   /// Polls until the job is done or failed (or `timeout` passes: IoError).
   JobStatus wait(const Session& session, const std::string& job_id,
                  const std::function<void(const JobStatus&)>& on_progress = {},
                  std::chrono::seconds timeout = std::chrono::hours(24));
   std::string result(const Session& session, const std::string& job_id);
+  /// Item `item`'s result of a job of several ciphertexts (available once items_done > item).
+  std::string item_result(const Session& session, const std::string& job_id, int item);
   void delete_session(const Session& session);
 
   /// Submits every ciphertext, waits for all and returns the results in order. A failed job

@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <deque>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -39,6 +40,10 @@ constexpr std::size_t kMaxIdempotencyKey = 128;
 
 /// Thrown through ModelService::run from the progress callback when the server stops.
 struct JobCancelled {};
+/// A worker could not store one item's result of a job of several ciphertexts.
+struct ResultNotStored {
+  std::string what;
+};
 
 bool valid_model_name(const std::string& s) {
   static const std::regex re(kModelName);
@@ -86,6 +91,10 @@ json job_json(const JobInfo& j) {
            {"finished_ms", j.finished_ms},
            {"run_seconds", j.run_seconds},
            {"result_bytes", j.result_bytes}};
+  if (j.items > 0) {
+    out["items"] = j.items;
+    out["items_done"] = j.items_done;
+  }
   if (!j.error.empty()) out["error"] = scrub_paths(j.error);
   return out;
 }
@@ -104,6 +113,7 @@ struct InferenceServer::Impl {
   ServerConfig config;
   std::map<std::string, std::shared_ptr<const ModelService>> models;
   std::uint64_t largest_blob = 0;
+  std::uint64_t largest_job = 0;  // a job of max_job_items ciphertexts (streamed to disk, not held)
   std::uint64_t upload_budget = 0;  // bytes of request bodies held in memory at once
   std::atomic<std::uint64_t> uploads_in_flight{0};
   std::mutex address_mutex;  // per-address upload counts and session-creation times
@@ -129,6 +139,8 @@ struct InferenceServer::Impl {
               config.max_jobs_per_session, config.max_sessions) {
     if (config.data_dir.empty()) throw InvalidArgument("serve: a data directory is required");
     if (config.workers < 1) throw InvalidArgument("serve: workers must be >= 1");
+    if (config.max_job_items < 1 || config.max_job_items > 100000)
+      throw InvalidArgument("serve: ciphertexts per job must be 1..100000");
     if (config.http_threads < 2) throw InvalidArgument("serve: http threads must be >= 2");
     if (config.ttl.count() < 1) throw InvalidArgument("serve: ttl must be >= 1 second");
     if (config.max_connections_per_address < 0 || config.max_uploads_per_address < 0 ||
@@ -143,6 +155,9 @@ struct InferenceServer::Impl {
         throw InvalidArgument("serve: model name '" + name + "' given twice");
       largest_blob = std::max({largest_blob, m->eval_keys_size().max_bytes,
                                m->ciphertext_size().max_bytes});
+      if (m->ciphertext_size().exact)
+        largest_job = std::max(largest_job, static_cast<std::uint64_t>(config.max_job_items) *
+                                                m->ciphertext_size().max_bytes);
     }
     upload_budget = config.max_upload_bytes_in_flight > 0 ? config.max_upload_bytes_in_flight
                                                           : 4 * largest_blob;
@@ -269,6 +284,27 @@ struct InferenceServer::Impl {
   bool read_blob(const httplib::Request& req, httplib::Response& res,
                  const httplib::ContentReader& reader, const BlobSize& rule, const char* what,
                  std::string& body) {
+    body.clear();
+    return read_body(req, res, reader, rule, what, 0, [&](std::uint64_t length) { body.reserve(length); },
+                     [&](const char* data, std::size_t n, BodyRefusal&) {
+                       body.append(data, n);
+                       return true;
+                     });
+  }
+
+  /// Why a body sink stopped reading (status and message for the client).
+  struct BodyRefusal {
+    int status = 0;
+    std::string message;
+  };
+
+  /// The guards of every upload (encoding, Content-Length under `rule`, storage room, per-address
+  /// and memory budgets, minimum rate) around `sink`, which gets the body piece by piece.
+  /// `memory_bytes`: what the sink holds in memory at most (0: the whole length). On refusal
+  /// fills `res` and returns false.
+  template <class Start, class Sink>
+  bool read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                 const BlobSize& rule, const char* what, std::uint64_t memory_bytes, Start start_body, Sink sink) {
     auto refuse = [&](int status, const std::string& message) {
       discard_body(req, res, reader);
       reply_error(res, status, std::string(what) + ": " + message);
@@ -305,7 +341,8 @@ struct InferenceServer::Impl {
       const std::string& addr;
       ~ReleaseAddress() { self->release_address_upload(addr); }
     } release_address{this, addr};
-    if (!reserve_upload(length)) {  // the body is read and dropped, so the client sees the 503
+    const std::uint64_t held = memory_bytes > 0 ? std::min(memory_bytes, length) : length;
+    if (!reserve_upload(held)) {  // the body is read and dropped, so the client sees the 503
       busy(res);
       return refuse(503, "too many uploads in progress; retry later");
     }
@@ -313,37 +350,43 @@ struct InferenceServer::Impl {
       Impl* self;
       std::uint64_t n;
       ~Release() { self->uploads_in_flight -= n; }
-    } release{this, length};
-    body.clear();
-    body.reserve(length);
+    } release{this, held};
+    start_body(length);
     const auto deadline = upload_deadline(length);
     const auto start = Clock::now();
     bool too_slow = false, too_long = false;
+    BodyRefusal refusal;
+    std::uint64_t received = 0;
     const bool ok = reader([&](const char* data, std::size_t n) {
-      if (body.size() + n > length) {
+      if (received + n > length) {
         too_long = true;
         return false;
       }
-      if (Clock::now() > deadline || !keeps_min_rate(start, body.size() + n)) {
+      if (Clock::now() > deadline || !keeps_min_rate(start, received + n)) {
         too_slow = true;
         return false;
       }
-      body.append(data, n);
-      return true;
+      received += n;
+      return sink(data, n, refusal);
     });
+    if (refusal.status != 0) {
+      res.set_header("Connection", "close");
+      reply_error(res, refusal.status, std::string(what) + ": " + refusal.message);
+      return false;
+    }
     if (too_slow) {
       res.set_header("Connection", "close");
-      reply_error(res, 408, std::string(what) + ": upload too slow (" + std::to_string(body.size()) + " of " +
+      reply_error(res, 408, std::string(what) + ": upload too slow (" + std::to_string(received) + " of " +
                                 std::to_string(length) + " bytes; at least " +
                                 std::to_string(config.upload_min_bytes_per_second) +
                                 " bytes/s are needed after the first " +
                                 std::to_string(config.upload_grace.count()) + " s)");
       return false;
     }
-    if (!ok || too_long || body.size() != length) {
+    if (!ok || too_long || received != length) {
       res.set_header("Connection", "close");
       reply_error(res, 400, std::string(what) + ": truncated body (" +
-                                std::to_string(body.size()) + " of " + std::to_string(length) +
+                                std::to_string(received) + " of " + std::to_string(length) +
                                 " bytes)");
       return false;
     }
@@ -394,7 +437,9 @@ struct InferenceServer::Impl {
     return json{{"name", m.name()},
                 {"plan", plan},
                 {"eval_keys", blob_size_json(m.eval_keys_size())},
-                {"ciphertext", blob_size_json(m.ciphertext_size())}};
+                {"ciphertext", blob_size_json(m.ciphertext_size())},
+                {"max_job_items", m.ciphertext_size().exact ? config.max_job_items : 1},
+                {"normalisation", m.normalisation()}};
   }
 
   // ---- routes -------------------------------------------------------------------------------
@@ -461,6 +506,7 @@ struct InferenceServer::Impl {
           [this](const httplib::Request& req, httplib::Response& res) {
             auto info = authorized_job(req, res, req.matches[1].str());
             if (!info) return;
+            if (info->items > 0 || req.has_param("item")) return send_item_result(req, res, *info);
             if (info->state != JobState::kDone) {
               json body = job_json(*info);
               body["error"] = info->state == JobState::kFailed
@@ -468,32 +514,58 @@ struct InferenceServer::Impl {
                                   : std::string("job not finished (") + to_string(info->state) + ")";
               return reply_json(res, 409, body);
             }
-            // Streamed from the file: a download costs a 64 KiB buffer, not the result's size.
-            // The open descriptor keeps the bytes readable even if the job expires meanwhile.
-            int fd = -1;
-            try {
-              fd = ::open(store.result_path(info->id).c_str(), O_RDONLY | O_CLOEXEC);
-            } catch (const Error&) {
-            }
-            struct stat st {};
-            if (fd < 0 || ::fstat(fd, &st) != 0) {
-              if (fd >= 0) ::close(fd);
-              return reply_error(res, 404, "result no longer available");
-            }
-            const auto size = static_cast<std::size_t>(st.st_size);
-            metrics.bytes_out += size;
-            res.status = 200;
-            res.set_content_provider(
-                size, "application/octet-stream",
-                [fd](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-                  char buf[1 << 16];
-                  const ssize_t n = ::pread(fd, buf, std::min(length, sizeof buf),
-                                            static_cast<off_t>(offset));
-                  if (n <= 0) return false;
-                  return sink.write(buf, static_cast<std::size_t>(n));
-                },
-                [fd](bool) { ::close(fd); });
+            send_file(res, [&] { return store.result_path(info->id); });
           });
+  }
+
+  /// GET /v1/jobs/{jid}/result?item=I of a job of several ciphertexts: item I's result as soon
+  /// as it is stored (the job may still run on the next items).
+  void send_item_result(const httplib::Request& req, httplib::Response& res, const JobInfo& info) {
+    if (info.items == 0) return reply_error(res, 400, "this job holds one ciphertext; fetch /result without ?item");
+    const std::string text = req.get_param_value("item");
+    if (text.empty() || text.size() > 9 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return reply_error(res, 400, "this job holds " + std::to_string(info.items) +
+                                       " ciphertexts; name one with ?item=0.." + std::to_string(info.items - 1));
+    const long item = std::stol(text);
+    if (item >= info.items)
+      return reply_error(res, 404, "item " + text + " is beyond the job's " + std::to_string(info.items) + " items");
+    if (item >= info.items_done) {
+      json body = job_json(info);
+      body["error"] = info.state == JobState::kFailed ? "job failed: " + info.error
+                                                       : "item " + text + " not finished yet (" +
+                                                             std::to_string(info.items_done) + " of " +
+                                                             std::to_string(info.items) + " done)";
+      return reply_json(res, 409, body);
+    }
+    send_file(res, [&] { return store.item_result_path(info.id, static_cast<int>(item)); });
+  }
+
+  /// Streams a result file (a 64 KiB buffer, not the file's size). The open descriptor keeps the
+  /// bytes readable even if the job expires meanwhile.
+  template <class PathOf>
+  void send_file(httplib::Response& res, PathOf path_of) {
+    int fd = -1;
+    try {
+      fd = ::open(path_of().c_str(), O_RDONLY | O_CLOEXEC);
+    } catch (const Error&) {
+    }
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+      if (fd >= 0) ::close(fd);
+      return reply_error(res, 404, "result no longer available");
+    }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    metrics.bytes_out += size;
+    res.status = 200;
+    res.set_content_provider(
+        size, "application/octet-stream",
+        [fd](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+          char buf[1 << 16];
+          const ssize_t n = ::pread(fd, buf, std::min(length, sizeof buf), static_cast<off_t>(offset));
+          if (n <= 0) return false;
+          return sink.write(buf, static_cast<std::size_t>(n));
+        },
+        [fd](bool) { ::close(fd); });
   }
 
   void create_session(const httplib::Request& req, httplib::Response& res,
@@ -552,13 +624,114 @@ struct InferenceServer::Impl {
       return reply_error(res, 400, "Idempotency-Key must be 1..128 characters of [A-Za-z0-9._:-]");
     }
     const ModelService& model = *models.at(*model_name);
+    if (req.has_param("items")) return submit_items(req, res, reader, sid, key, model);
     std::string ct;
     if (!read_valid_blob(req, res, reader, model.ciphertext_size(), "ciphertext",
                          [&](std::string_view c) { model.validate_ciphertext(c); }, ct))
       return;
+    queue_job(res, ct.size(), [&] { return store.submit_job(sid, key, ct); });
+  }
+
+  /// POST /v1/sessions/{sid}/jobs?items=N: one job of N ciphertexts back to back (a volume's
+  /// slices or throughput batches). The body goes to a staging file as it arrives, each
+  /// ciphertext validated as soon as it is complete: memory holds one ciphertext, not the job.
+  void submit_items(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader,
+                    const std::string& sid, const std::string& key, const ModelService& model) {
+    const BlobSize one = model.ciphertext_size();
+    const std::string text = req.get_param_value("items");
+    auto refuse = [&](int status, const std::string& message) {
+      discard_body(req, res, reader);
+      reply_error(res, status, "job of several ciphertexts: " + message);
+    };
+    if (!one.exact) return refuse(400, "model '" + model.name() + "' has no fixed ciphertext size; submit one ciphertext per job");
+    if (text.empty() || text.size() > 9 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return refuse(400, "items must be a whole number from 1 to " + std::to_string(config.max_job_items) + ", got '" +
+                             text.substr(0, 16) + "'");
+    const long items = std::stol(text);
+    if (items < 1 || items > config.max_job_items)
+      return refuse(413, std::to_string(items) + " ciphertexts is more than this server takes in one job (" +
+                             std::to_string(config.max_job_items) + "); split the volume into several jobs");
+    const BlobSize whole{static_cast<std::uint64_t>(items) * one.max_bytes, true};
+    std::filesystem::path staged;
     try {
-      auto submitted = store.submit_job(sid, key, ct);
-      if (submitted.created) metrics.bytes_in += ct.size();
+      staged = store.staging_path(sid);
+    } catch (const InvalidArgument&) {
+      return refuse(404, "session not found (or the token does not match)");
+    }
+    int fd = -1;
+    struct Close {
+      int& fd;
+      const std::filesystem::path& path;
+      ~Close() {
+        if (fd >= 0) ::close(fd);
+        std::error_code ec;
+        std::filesystem::remove(path, ec);  // gone already once submitted
+      }
+    } close_staged{fd, staged};
+    std::string piece;
+    Sha256 digest;
+    std::uint64_t index = 0;
+    const bool read = read_body(
+        req, res, reader, whole, "ciphertexts", one.max_bytes,
+        [&](std::uint64_t) {
+          fd = ::open(staged.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+          piece.reserve(one.max_bytes);
+        },
+        [&](const char* data, std::size_t n, BodyRefusal& refusal) {
+          if (fd < 0) {
+            refusal = {507, "the server cannot store the job now; retry later"};
+            return false;
+          }
+          while (n > 0) {
+            const std::size_t take = std::min<std::size_t>(n, one.max_bytes - piece.size());
+            piece.append(data, take);
+            data += take;
+            n -= take;
+            if (piece.size() < one.max_bytes) break;
+            try {
+              model.validate_ciphertext(piece);
+            } catch (const Error& e) {
+              refusal = {400, "item " + std::to_string(index) + " of " + std::to_string(items) + " rejected: " + e.what()};
+              return false;
+            }
+            digest.update(piece);
+            for (std::size_t off = 0; off < piece.size();) {
+              const ssize_t w = ::write(fd, piece.data() + off, piece.size() - off);
+              if (w <= 0) {
+                refusal = {507, "the server cannot store the job now (storage full?); retry later"};
+                return false;
+              }
+              off += static_cast<std::size_t>(w);
+            }
+            piece.clear();
+            ++index;
+          }
+          return true;
+        });
+    if (!read) return;
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+      fd = -1;
+      busy(res);
+      return reply_error(res, 507, "the server cannot store the job now (storage full?); retry later");
+    }
+    fd = -1;
+    queue_job(res, whole.max_bytes, [&] {
+      std::string hex;
+      for (std::uint8_t b : digest.finish()) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        hex += kHex[b >> 4];
+        hex += kHex[b & 15];
+      }
+      return store.submit_items(sid, key, hex, static_cast<int>(items), staged);
+    });
+  }
+
+  /// Queues a job through `submit` (a JobStore call) and answers 202/200, or maps its refusal.
+  template <class Submit>
+  void queue_job(httplib::Response& res, std::uint64_t bytes, Submit submit) {
+    try {
+      auto submitted = submit();
+      if (submitted.created) metrics.bytes_in += bytes;
       res.set_header("Location", "/v1/jobs/" + submitted.job_id);
       reply_json(res, submitted.created ? 202 : 200,
                  json{{"job_id", submitted.job_id}, {"duplicate", !submitted.created}});
@@ -618,7 +791,8 @@ struct InferenceServer::Impl {
         auto model_it = models.find(claim->model);
         if (model_it == models.end()) throw Unsupported("model '" + claim->model + "' is not served");
         const std::string keys = read_file_string(claim->eval_keys_path, kOwnFileAnySize);
-        const std::string input = read_file_string(claim->input_path, kOwnFileAnySize);
+        const int items = claim->items;
+        int item = claim->first_item;
         const ProgressCallback progress = [&](double fraction, std::string_view name) {
           if (stopping) throw JobCancelled{};
           if (name != stage) {
@@ -626,13 +800,55 @@ struct InferenceServer::Impl {
             stage.assign(name);
             stage_start = Clock::now();
           }
-          store.set_progress(claim->job_id, fraction, stage);
+          if (items == 0)
+            store.set_progress(claim->job_id, fraction, stage);
+          else  // the whole job's fraction; the stage names the item
+            store.set_progress(claim->job_id, (item + std::clamp(fraction, 0.0, 1.0)) / items,
+                               "item " + std::to_string(item + 1) + "/" + std::to_string(items) + ": " + stage);
         };
-        std::string result = model_it->second->run(keys, input, progress);
+        std::string result;
+        try {
+        if (items == 0) {
+          const std::string input = read_file_string(claim->input_path, kOwnFileAnySize);
+          result = model_it->second->run(keys, input, progress);
+        } else {
+          // One ciphertext at a time from the input file; each result is stored (and can be
+          // fetched) as soon as it is ready, and a resumed job starts at its first missing item.
+          const std::uint64_t one = model_it->second->ciphertext_size().max_bytes;
+          std::ifstream in(claim->input_path, std::ios::binary);
+          if (!in) throw IoError("cannot read the job's input");
+          std::string ct(one, '\0');
+          for (; item < items; ++item) {
+            in.seekg(static_cast<std::streamoff>(one * static_cast<std::uint64_t>(item)));
+            if (!in.read(ct.data(), static_cast<std::streamsize>(one)))
+              throw IoError("the job's input is shorter than its " + std::to_string(items) + " items");
+            const std::string out = model_it->second->run(keys, ct, progress);
+            try {
+              store.complete_item(claim->job_id, item, out);
+            } catch (const std::exception& e) {
+              throw ResultNotStored{e.what()};
+            }
+          }
+        }
+        } catch (const ResultNotStored& e) {
+          // An item's result could not be stored (full disk): not the job's fault. It goes back to
+          // the queue and resumes at this item once there is room.
+          if (!storage_trouble.exchange(true))
+            std::fprintf(stderr, "serve: cannot store a result (%s); the job will run again\n", e.what.c_str());
+          try {
+            store.requeue_interrupted(claim->job_id);
+          } catch (const std::exception&) {
+          }
+          storage_backoff(backoff);
+          continue;
+        }
         end_stage();
         const double secs = elapsed();
         try {
-          store.complete(claim->job_id, result, secs);
+          if (items == 0)
+            store.complete(claim->job_id, result, secs);
+          else
+            store.complete_items(claim->job_id, secs);
         } catch (const std::exception& e) {
           // The result could not be stored (full disk): not the job's fault. It goes back to the
           // queue with its input kept and runs again once there is room.
@@ -714,7 +930,7 @@ struct InferenceServer::Impl {
     http->set_read_timeout(config.read_timeout.count(), 0);
     http->set_write_timeout(config.write_timeout.count(), 0);
     http->set_keep_alive_timeout(5);
-    http->set_payload_max_length(largest_blob);
+    http->set_payload_max_length(std::max(largest_blob, largest_job));
     http->set_error_handler([this](const httplib::Request&, httplib::Response& res) {
       if (res.body.empty()) {
         if (res.status == 404) reply_error(res, 404, "no such endpoint");

@@ -10,8 +10,11 @@
 //   DELETE /v1/sessions/{sid}              deletes session, jobs and results        (token)
 //   POST   /v1/sessions/{sid}/jobs         body: ciphertext -> 202 {job_id}          (token)
 //                                          header Idempotency-Key: a repeat -> 200, same job
+//          /v1/sessions/{sid}/jobs?items=N body: N ciphertexts back to back: one job that runs
+//                                          them in order (a volume); status has items_done
 //   GET    /v1/jobs/{jid}                  state, progress 0..1, stage, error        (token)
 //   GET    /v1/jobs/{jid}/result           the encrypted result, binary              (token)
+//   GET    /v1/jobs/{jid}/result?item=I    item I of a job of several, once it is done (token)
 // (token): header `Authorization: Bearer <token>`; missing -> 401; wrong token or unknown id
 // -> 404 with the same message, so nothing tells whether someone else's session exists.
 // Errors are JSON {"error": "..."}; a full queue answers 503 with Retry-After.
@@ -54,6 +57,10 @@ struct ServerConfig {
   std::uint64_t upload_min_bytes_per_second = 256 * 1024;
   int max_attempts = 3;          // a job interrupted by crashes this often is marked failed
   int retry_after_seconds = 2;   // Retry-After of 503 answers
+  // Ciphertexts one job may hold (POST .../jobs?items=N: a volume's slices as one job). The body
+  // is streamed to disk and each ciphertext validated as it arrives (one is held in memory), so
+  // this bounds the disk a job takes: N x the model's ciphertext size.
+  int max_job_items = 512;
   std::size_t max_jobs_per_session = 1024;  // stored jobs (queued+finished) per session -> 429
   std::size_t max_sessions = 256;  // stored sessions (each holds its keys on disk) -> 503
   bool log_requests = false;     // one line per request on stderr

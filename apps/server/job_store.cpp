@@ -49,7 +49,9 @@ json job_to_json(const JobInfo& j) {
               {"attempts", j.attempts},
               {"idempotency_key", j.idempotency_key},
               {"input_sha256", j.input_sha256},
-              {"result_bytes", j.result_bytes}};
+              {"result_bytes", j.result_bytes},
+              {"items", j.items},
+              {"items_done", j.items_done}};
 }
 
 JobInfo job_from_json(const json& v) {
@@ -66,6 +68,9 @@ JobInfo job_from_json(const json& v) {
   j.idempotency_key = v.at("idempotency_key").get<std::string>();
   j.input_sha256 = v.at("input_sha256").get<std::string>();
   j.result_bytes = v.at("result_bytes").get<std::uint64_t>();
+  j.items = v.value("items", 0);  // absent in files of older servers: one-ciphertext jobs
+  j.items_done = v.value("items_done", 0);
+  if (j.items < 0 || j.items_done < 0 || j.items_done > j.items) throw FormatError("job file: bad item counts");
   return j;
 }
 
@@ -113,8 +118,19 @@ void JobStore::persist_job(const JobInfo& info) const {
   write_file_atomic(jobs_dir(info.session_id) / (info.id + ".json"), job_to_json(info).dump());
 }
 
+fs::path JobStore::item_file(const std::string& sid, const std::string& jid, int item) const {
+  char name[16];
+  std::snprintf(name, sizeof name, ".r%05d", item);
+  return jobs_dir(sid) / (jid + name);
+}
+
 void JobStore::remove_job_files(const std::string& sid, const std::string& jid) const {
   for (const char* ext : {".json", ".input", ".result"}) remove_quietly(jobs_dir(sid) / (jid + ext));
+  std::error_code ec;  // a multi-ciphertext job's item results: <jid>.rNNNNN
+  std::vector<fs::path> items;
+  for (fs::directory_iterator it(jobs_dir(sid), ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().stem().string() == jid) items.push_back(it->path());
+  for (const auto& p : items) remove_quietly(p);
 }
 
 void JobStore::remove_session_dir(const std::string& sid) const {
@@ -207,14 +223,20 @@ std::size_t JobStore::load(const std::set<std::string>& models) {
       with_json.insert(info.id);
       info.model = s.model;
       const bool has_input = fs::exists(jdir / (info.id + ".input"));
-      const bool has_result = fs::exists(jdir / (info.id + ".result"));
+      if (info.items > 0) {  // the item results on disk say how far it got
+        int done = 0;
+        while (done < info.items && fs::exists(item_file(s.id, info.id, done))) ++done;
+        info.items_done = done;
+      }
+      const bool has_result = info.items > 0 ? info.items_done == info.items
+                                             : fs::exists(jdir / (info.id + ".result"));
       if (info.state == JobState::kDone && !has_result) info.state = JobState::kQueued;
       if (!finished(info.state)) {
         if (!has_input) {
           remove_job_files(s.id, info.id);
           continue;
         }
-        info.progress = 0;
+        info.progress = info.items > 0 ? static_cast<double>(info.items_done) / info.items : 0.0;
         if (info.attempts >= max_attempts_) {
           info.state = JobState::kFailed;
           info.error = "job was interrupted " + std::to_string(info.attempts) +
@@ -325,7 +347,34 @@ bool JobStore::delete_session(const std::string& session_id) {
 JobStore::Submitted JobStore::submit_job(const std::string& session_id,
                                          const std::string& idempotency_key,
                                          std::string_view ciphertext) {
-  const std::string digest = sha256_hex(ciphertext);
+  return submit(session_id, idempotency_key, sha256_hex(ciphertext), 0,
+                [&](const fs::path& input) { write_file_atomic(input, ciphertext); });
+}
+
+fs::path JobStore::staging_path(const std::string& session_id) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!sessions_.count(session_id)) throw InvalidArgument("staging_path: session no longer exists");
+  }
+  return jobs_dir(session_id) / (".tmp-upload-" + random_hex(8));
+}
+
+JobStore::Submitted JobStore::submit_items(const std::string& session_id, const std::string& idempotency_key,
+                                           const std::string& digest, int items, const fs::path& staged) {
+  if (items < 1) throw InvalidArgument("submit_items: a job needs at least one item");
+  struct Cleanup {
+    const fs::path& p;
+    ~Cleanup() { remove_quietly(p); }  // gone already when it was moved into place
+  } cleanup{staged};
+  return submit(session_id, idempotency_key, digest, items, [&](const fs::path& input) {
+    fs::rename(staged, input);
+    fsync_directory(input.parent_path());
+  });
+}
+
+JobStore::Submitted JobStore::submit(const std::string& session_id, const std::string& idempotency_key,
+                                     const std::string& digest, int items,
+                                     const std::function<void(const fs::path&)>& store_input) {
   auto existing = [&](Session& s) -> std::optional<Submitted> {
     if (idempotency_key.empty()) return std::nullopt;
     auto it = s.idempotency.find(idempotency_key);
@@ -351,9 +400,13 @@ JobStore::Submitted JobStore::submit_job(const std::string& session_id,
   info.created_ms = now_ms();
   info.idempotency_key = idempotency_key;
   info.input_sha256 = digest;
+  info.items = items;
   try {
-    write_file_atomic(jobs_dir(session_id) / (info.id + ".input"), ciphertext);
+    store_input(jobs_dir(session_id) / (info.id + ".input"));
     persist_job(info);
+  } catch (const fs::filesystem_error& e) {
+    remove_job_files(session_id, info.id);
+    throw IoError(std::string("submit_job: ") + e.what());
   } catch (...) {
     remove_job_files(session_id, info.id);
     throw;
@@ -488,9 +541,13 @@ std::optional<JobClaim> JobStore::claim_next() {
     }
     throw;
   }
-  return JobClaim{copy.id, copy.session_id, copy.model,
+  return JobClaim{copy.id,
+                  copy.session_id,
+                  copy.model,
                   session_dir(copy.session_id) / "eval_keys.bin",
-                  jobs_dir(copy.session_id) / (copy.id + ".input")};
+                  jobs_dir(copy.session_id) / (copy.id + ".input"),
+                  copy.items,
+                  copy.items_done};
 }
 
 void JobStore::set_progress(const std::string& job_id, double fraction, const std::string& stage) {
@@ -543,6 +600,58 @@ void JobStore::fail(const std::string& job_id, const std::string& error, double 
   if (it == jobs_.end()) return;
   it->second.info = copy;
   remove_quietly(jobs_dir(copy.session_id) / (job_id + ".input"));
+}
+
+void JobStore::complete_item(const std::string& job_id, int item, std::string_view result) {
+  std::string sid;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(job_id);
+    if (it == jobs_.end()) return;  // session deleted meanwhile
+    const JobInfo& info = it->second.info;
+    if (item != info.items_done || item >= info.items)
+      throw InvalidArgument("complete_item: item " + std::to_string(item) + " is not the next of job " + job_id);
+    sid = info.session_id;
+  }
+  write_file_atomic(item_file(sid, job_id, item), result);
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  it->second.info.items_done = item + 1;
+  it->second.info.result_bytes += result.size();
+}
+
+void JobStore::complete_items(const std::string& job_id, double run_seconds) {
+  JobInfo copy;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(job_id);
+    if (it == jobs_.end()) return;
+    copy = it->second.info;
+  }
+  if (copy.items_done != copy.items)
+    throw InvalidArgument("complete_items: job " + job_id + " has " + std::to_string(copy.items_done) + " of " +
+                          std::to_string(copy.items) + " items done");
+  copy.state = JobState::kDone;
+  copy.progress = 1.0;
+  copy.finished_ms = now_ms();
+  copy.run_seconds = run_seconds;
+  persist_job(copy);
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return;
+  it->second.info = copy;
+  auto s = sessions_.find(copy.session_id);
+  if (s != sessions_.end()) s->second.last_used_ms = copy.finished_ms;
+  remove_quietly(jobs_dir(copy.session_id) / (job_id + ".input"));
+}
+
+fs::path JobStore::item_result_path(const std::string& job_id, int item) {
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(job_id);
+  if (it == jobs_.end() || item < 0 || item >= it->second.info.items_done)
+    throw InvalidArgument("item_result_path: job " + job_id + " has no result for item " + std::to_string(item));
+  return item_file(it->second.info.session_id, job_id, item);
 }
 
 void JobStore::requeue_interrupted(const std::string& job_id) {

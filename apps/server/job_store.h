@@ -9,6 +9,9 @@
 //   sessions/<sid>/jobs/<jid>.input    one uploaded ciphertext (opaque)
 //   sessions/<sid>/jobs/<jid>.json     state, attempts, idempotency key, timings, error
 //   sessions/<sid>/jobs/<jid>.result   the encrypted result (written before the .json says done)
+//   sessions/<sid>/jobs/<jid>.rNNNNN   a multi-ciphertext job's (a volume's) result of item NNNNN,
+//                                      written as soon as the item is done; its .input holds the
+//                                      items back to back (equal sizes)
 // A session directory is built under a dot-name and renamed into place, and removed by renaming
 // it to a dot-name first; dot-names left by a crash are deleted by load().
 // Thread-safe: one mutex guards the maps; disk writes happen outside it.
@@ -20,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,6 +53,8 @@ struct JobInfo {
   std::string idempotency_key;
   std::string input_sha256;
   std::uint64_t result_bytes = 0;
+  int items = 0;       // 0: a one-ciphertext job (/result); >= 1: a multi-ciphertext job (/result?item=I)
+  int items_done = 0;  // multi-ciphertext jobs: items 0..items_done-1 have their results stored
 };
 
 /// Thrown by submit_job when the queue is full (answer 503 + Retry-After).
@@ -73,6 +79,8 @@ struct JobClaim {
   std::string model;
   std::filesystem::path eval_keys_path;
   std::filesystem::path input_path;
+  int items = 0;       // 0: one ciphertext; else the job's item count
+  int first_item = 0;  // items before it are done (a resumed job)
 };
 
 struct JobStoreCounts {
@@ -120,6 +128,15 @@ class JobStore {
   Submitted submit_job(const std::string& session_id, const std::string& idempotency_key,
                        std::string_view ciphertext);
 
+  /// A staging file in the session's jobs folder for a streamed multi-ciphertext upload (a
+  /// ".tmp-" name: load() deletes leftovers of a crash). InvalidArgument if the session is gone.
+  std::filesystem::path staging_path(const std::string& session_id);
+  /// Queues a job of `items` ciphertexts stored back to back in the file `staged` (moved into
+  /// place; removed on any refusal). `digest`: SHA-256 of the file, for the idempotency check.
+  /// Throws what submit_job throws.
+  Submitted submit_items(const std::string& session_id, const std::string& idempotency_key,
+                         const std::string& digest, int items, const std::filesystem::path& staged);
+
   /// Job state if it exists and belongs to `session_id`.
   std::optional<JobInfo> job(const std::string& job_id, const std::string& session_id);
   /// Owner session of a job (for token checks), nullopt if unknown.
@@ -140,6 +157,13 @@ class JobStore {
   /// Stores the result durably, then marks the job done.
   void complete(const std::string& job_id, std::string_view result, double run_seconds);
   void fail(const std::string& job_id, const std::string& error, double run_seconds);
+  /// Multi-ciphertext jobs: stores item `item`'s result durably, then counts it done (its
+  /// result is served from then on, while the job still runs).
+  void complete_item(const std::string& job_id, int item, std::string_view result);
+  /// Multi-ciphertext jobs: marks the job done once every item's result is stored.
+  void complete_items(const std::string& job_id, double run_seconds);
+  /// Path of item `item`'s result if it is stored (InvalidArgument otherwise).
+  std::filesystem::path item_result_path(const std::string& job_id, int item);
   /// Puts a running job back to queued (in memory; disk already says queued), e.g. at shutdown.
   void requeue_interrupted(const std::string& job_id);
 
@@ -189,6 +213,9 @@ class JobStore {
   void remove_job_files(const std::string& sid, const std::string& jid) const;
   void remove_session_dir(const std::string& sid) const;
   std::size_t queued_of(const std::string& session_id) const;  // with mutex_ held
+  std::filesystem::path item_file(const std::string& sid, const std::string& jid, int item) const;
+  Submitted submit(const std::string& session_id, const std::string& idempotency_key, const std::string& digest,
+                   int items, const std::function<void(const std::filesystem::path&)>& store_input);
 
   std::filesystem::path data_dir_;
   std::filesystem::path sessions_root_;

@@ -7,6 +7,7 @@
 #include "cryptounet/onnx/load_model.h"
 #include "cryptounet/workflow/he_files.h"
 #include "cryptounet/workflow/plan_io.h"
+#include "cryptounet/workflow/segment_volume.h"
 #include "cryptounet/workflow/server_infer.h"
 #include "cryptounet/common/sha256.h"
 
@@ -40,7 +41,10 @@ std::string sanitised_name(const std::string& path) {
 class CkksModelService final : public ModelService {
  public:
   CkksModelService(const std::string& path, const ModelLoadOptions& opt)
-      : name_(sanitised_name(path)), graph_(nn::load_model(path)), cache_entries_(opt.key_cache_entries) {
+      : name_(sanitised_name(path)),
+        graph_(nn::load_model(path)),
+        normalisation_(nn::read_card_normalisation(path)),
+        cache_entries_(opt.key_cache_entries) {
     nn::PlanOptions po;
     if (opt.insecure_test_params || opt.insecure_test_log_n > 0) {
       po.log_n = opt.insecure_test_log_n;
@@ -67,6 +71,7 @@ class CkksModelService final : public ModelService {
   [[nodiscard]] std::string plan_json() const override { return plan_json_; }
   [[nodiscard]] BlobSize eval_keys_size() const override { return {keys_bytes_, true}; }
   [[nodiscard]] BlobSize ciphertext_size() const override { return {ct_bytes_, true}; }
+  [[nodiscard]] std::string normalisation() const override { return normalisation_; }
 
   void validate_eval_keys(std::string_view bytes) const override {
     (void)keys_for(bytes);  // deserialises, checks against the plan, caches
@@ -166,6 +171,7 @@ class CkksModelService final : public ModelService {
 
   std::string name_;
   nn::Graph graph_;
+  std::string normalisation_;
   nn::Plan plan_;
   std::string plan_json_;
   std::uint64_t plan_fp_ = 0;

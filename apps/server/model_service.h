@@ -39,6 +39,10 @@ class ModelService {
   [[nodiscard]] virtual BlobSize eval_keys_size() const = 0;
   [[nodiscard]] virtual BlobSize ciphertext_size() const = 0;
 
+  /// The model card's "normalisation" text (how a slice becomes the model's input; "" if the card
+  /// says nothing): a client segmenting a volume prepares slices with it.
+  [[nodiscard]] virtual std::string normalisation() const { return {}; }
+
   /// Throw cryptounet::FormatError (or SecurityError) with a clear message if `bytes` are not
   /// evaluation keys for this model's plan. Must never crash on any input.
   virtual void validate_eval_keys(std::string_view bytes) const = 0;

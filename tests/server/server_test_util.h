@@ -204,6 +204,30 @@ class ChildServer {
   test_support::ServerProcess proc_;
 };
 
+/// `cryptounet serve` with the real CKKS service for `model` at INSECURE N=2^log_n, two workers,
+/// one thread, on a free port (the real-service and volume-job tests).
+class RealChildServer {
+ public:
+  RealChildServer(const std::filesystem::path& data_dir, const std::string& model, int log_n)
+      : proc_({CU_CLI, "serve", "--model", model, "--insecure-test-params", std::to_string(log_n), "--threads", "1",
+               "--workers", "2", "--port", "0", "--data-dir", data_dir.string()},
+              std::chrono::seconds(60)) {
+    if (proc_.port() == 0) throw std::runtime_error("serve did not start: " + proc_.first_line());
+  }
+  void stop() { proc_.stop(); }
+  [[nodiscard]] std::string url() const { return proc_.url(); }
+  [[nodiscard]] client::ClientOptions options() const {
+    client::ClientOptions o;
+    o.server_url = proc_.url();
+    o.poll_interval = std::chrono::milliseconds(20);
+    o.io_timeout = std::chrono::seconds(30);
+    return o;
+  }
+
+ private:
+  test_support::ServerProcess proc_;
+};
+
 /// `cryptounet ARGS 2>&1`: exit status and output.
 inline test_support::CommandResult run_cli(const std::string& args) {
   return test_support::run_command(std::string(CU_CLI) + " " + args + " 2>&1");

@@ -381,7 +381,7 @@ TEST(Folders, WritableByOthersIsRefusedAndLeftAlone) {
   }
   // The client's key folder follows the same rule.
   ::chmod(dir.c_str(), 0757);
-  client::ModelInfo m{"fake", "{}", {kKeyBytes, true}, {kCtBytes, true}};
+  client::ModelInfo m{"fake", "{}", {kKeyBytes, true}, {kCtBytes, true}, 1, ""};
   EXPECT_THROW((void)client::make_fake_client_crypto(m, dir), SecurityError);
 }
 
@@ -446,7 +446,7 @@ TEST(ClientPlanChecks, InsecureOrOversizedPlansAreRefusedBeforeKeys) {
                                             ModelLoadOptions{.insecure_test_log_n = 11, .threads = 1});
   const ModelService& s = *services.at(0);
   client::ModelInfo model{s.name(), s.plan_json(), {s.eval_keys_size().max_bytes, true},
-                          {s.ciphertext_size().max_bytes, true}};
+                          {s.ciphertext_size().max_bytes, true}, 1, ""};
   const auto keys = work.path() / "keys";
   EXPECT_THROW(client::CkksClientCrypto(model, keys, {.threads = 1}), SecurityError);
   // A lying label changes nothing.
@@ -484,7 +484,7 @@ TEST(ClientPlanChecks, RotationsOutsideThePlanGeometryAreRefusedBeforeKeys) {
                                             ModelLoadOptions{.insecure_test_log_n = 11, .threads = 1});
   const ModelService& s = *services.at(0);
   const client::ModelInfo model{s.name(), s.plan_json(), {s.eval_keys_size().max_bytes, true},
-                                {s.ciphertext_size().max_bytes, true}};
+                                {s.ciphertext_size().max_bytes, true}, 1, ""};
   const auto keys = work.path() / "keys";
   const nn::Plan honest = nn::plan_from_json(model.plan_json).plan;
   ASSERT_FALSE(honest.rotation_steps.empty());

@@ -38,28 +38,6 @@ namespace fs = std::filesystem;
 const std::string kModel = std::string(CU_SOURCE_DIR) + "/tests/fixtures/random_ops.onnx";
 constexpr int kLogN = 11;
 
-/// `cryptounet serve` with the real service for random_ops at N=2^11, two workers, on a free port.
-class RealChildServer {
- public:
-  explicit RealChildServer(const fs::path& data_dir)
-      : proc_({CU_CLI, "serve", "--model", kModel, "--insecure-test-params", std::to_string(kLogN), "--threads",
-               "1", "--workers", "2", "--port", "0", "--data-dir", data_dir.string()},
-              std::chrono::seconds(60)) {
-    if (proc_.port() == 0) throw std::runtime_error("serve did not start: " + proc_.first_line());
-  }
-  void stop() { proc_.stop(); }
-  [[nodiscard]] client::ClientOptions options() const {
-    client::ClientOptions o;
-    o.server_url = proc_.url();
-    o.poll_interval = std::chrono::milliseconds(20);
-    o.io_timeout = std::chrono::seconds(30);
-    return o;
-  }
-
- private:
-  test_support::ServerProcess proc_;
-};
-
 /// A deterministic 16x16 grey test image with structure (a blob on a gradient).
 fs::path write_test_image(const fs::path& dir) {
   data::Image img(16, 16);
@@ -108,7 +86,7 @@ TEST(RealService, ClientAndServerEndToEnd) {
   ASSERT_EQ(want.shape.channels, 2);
   const double bound = 1e-3 * max_abs(want);
 
-  RealChildServer srv(data.path());
+  RealChildServer srv(data.path(), kModel, kLogN);
   const client::ClientOptions opt = srv.options();
 
   // 1. `cryptounet client`: keys made, uploaded, image encrypted, run, decrypted, written.
@@ -233,7 +211,7 @@ TEST(RealService, ValidatorsRefuseSecretKeysTruncationAndOtherParameters) {
   const ModelService& s = *services[0];
   EXPECT_EQ(s.name(), "random_ops");
   client::ModelInfo model{s.name(), s.plan_json(), {s.eval_keys_size().max_bytes, true},
-                          {s.ciphertext_size().max_bytes, true}};
+                          {s.ciphertext_size().max_bytes, true}, 1, ""};
   client::CkksClientCrypto a(model, work.path() / "k", {.server_url = "", .resize = false, .threads = 1, .allow_insecure_params = true});
   const std::string keys = a.evaluation_keys();
   const std::string ct = a.encrypt_image(write_test_image(work.path()));
@@ -262,7 +240,7 @@ TEST(RealService, ValidatorsRefuseSecretKeysTruncationAndOtherParameters) {
   // Keys for other parameters (N = 2^12), cut to this model's size.
   const auto other = load_model_services({kModel}, ModelLoadOptions{.insecure_test_log_n = kLogN + 1, .threads = 1});
   client::ModelInfo model12{other[0]->name(), other[0]->plan_json(), {other[0]->eval_keys_size().max_bytes, true},
-                            {other[0]->ciphertext_size().max_bytes, true}};
+                            {other[0]->ciphertext_size().max_bytes, true}, 1, ""};
   client::CkksClientCrypto b(model12, work.path() / "k", {.server_url = "", .resize = false, .threads = 1, .allow_insecure_params = true});
   EXPECT_NE(b.key_folder(), a.key_folder());
   std::string keys12 = b.evaluation_keys();

@@ -37,12 +37,16 @@ struct ServeOptions {
 #endif
   server::ModelLoadOptions load;
   InsecureParams insecure;
+  std::string mode = "latency";
 };
 
 void run_serve(const ServeOptions& opts) {
   ServeOptions o = opts;
   o.load.insecure_test_params = o.insecure.given;
   o.load.insecure_test_log_n = o.insecure.log_n;
+  if (o.mode != "latency" && o.mode != "throughput")
+    throw InvalidArgument("serve: --mode '" + o.mode + "': expected latency or throughput");
+  o.load.throughput = o.mode == "throughput";
   server::ServerConfig config = o.config;
   // Insecure test parameters never reach the network: only this machine may connect.
   if (o.load.insecure_test_params && !client::is_loopback_host(config.bind_address))
@@ -145,6 +149,11 @@ void setup_serve(CLI::App& root) {
       ->default_val(16384)
       ->check(kNonNegative);
   cmd->add_flag("--log", opts->config.log_requests, "Log one line per request to stderr");
+  cmd->add_option("--mode", opts->mode,
+                  "Packing: latency (one image per run) or throughput (as many images per ciphertext as the ring "
+                  "has rows: volumes through `client --volume` run several slices per run)")
+      ->check(CLI::IsMember({"latency", "throughput"}))
+      ->default_val("latency");
   cmd->add_option("--threads", opts->load.threads, "Threads per job's CKKS work (0 = all cores)")
       ->check(kNonNegative);
   add_insecure_params_option(cmd, opts->insecure, InsecureUse::picks_ring)

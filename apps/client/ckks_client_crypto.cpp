@@ -132,7 +132,12 @@ std::string CkksClientCrypto::encrypt_inputs(const std::vector<nn::Tensor>& inpu
   t.plan = plan_fp_;
   t.key_id = info_.key_id;
   t.role = nn::TensorRole::input;
-  t.cts = nn::encrypt_inputs(ctx_, sk, plan_.plan, inputs);
+  std::vector<nn::Tensor> batch = inputs;  // a throughput plan's unused images are zeros
+  if (batch.empty() || batch.size() > static_cast<std::size_t>(std::max(1, plan_.plan.batch)))
+    throw InvalidArgument("client: " + std::to_string(batch.size()) + " images for a plan of " +
+                          std::to_string(plan_.plan.batch) + " per ciphertext");
+  while (batch.size() < static_cast<std::size_t>(plan_.plan.batch)) batch.emplace_back(batch.front().shape);
+  t.cts = nn::encrypt_inputs(ctx_, sk, plan_.plan, batch);
   const auto bytes = nn::encode_encrypted_tensor(t, *ctx_);
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }

@@ -26,8 +26,8 @@ class CkksClientCrypto final : public ClientCrypto {
                                                        const std::filesystem::path& image,
                                                        const std::filesystem::path& out_dir) override;
 
-  /// Encrypts up to plan().batch model inputs (a throughput plan packs several; missing ones are
-  /// zero) into one ciphertext blob.
+  /// Encrypts 1..plan().batch model inputs (a throughput plan packs several; missing ones are
+  /// zeros) into one ciphertext blob.
   std::string encrypt_inputs(const std::vector<nn::Tensor>& inputs);
   /// The decrypted logits of every image of a result (plan().batch of them).
   [[nodiscard]] std::vector<nn::Tensor> decrypt_batch(std::string_view result) const;

@@ -50,6 +50,10 @@ class CkksModelService final : public ModelService {
       po.log_n = opt.insecure_test_log_n;
       po.insecure_for_tests = true;
     }
+    if (opt.throughput) {
+      po.mode = packing::PackingMode::throughput;
+      po.batch = 0;  // every row the ring holds
+    }
     nn::PlanFile pf;
     pf.plan = nn::make_plan(graph_, po);
     pf.model_name = graph_.name;

@@ -16,6 +16,10 @@ struct ModelLoadOptions {
   /// 2^insecure_test_log_n (10..16), or with 0 the smallest ring that holds an input plane.
   bool insecure_test_params = false;
   int insecure_test_log_n = 0;
+  /// Throughput layout: each ciphertext carries as many images as the ring has rows for (the
+  /// plan's batch; a client sends fewer padded with zeros). Pays off for volumes, whose slices
+  /// then share runs; a single image costs the same run as a full batch. false: latency layout.
+  bool throughput = false;
   /// Threads of each model's CKKS context (0 = all cores).
   int threads = 0;
   /// Deserialised evaluation-key sets kept per model (by SHA-256 of the blob).

@@ -208,14 +208,20 @@ class ChildServer {
 /// one thread, on a free port (the real-service and volume-job tests).
 class RealChildServer {
  public:
-  RealChildServer(const std::filesystem::path& data_dir, const std::string& model, int log_n)
-      : proc_({CU_CLI, "serve", "--model", model, "--insecure-test-params", std::to_string(log_n), "--threads", "1",
-               "--workers", "2", "--port", "0", "--data-dir", data_dir.string()},
-              std::chrono::seconds(60)) {
+  RealChildServer(const std::filesystem::path& data_dir, const std::string& model, int log_n,
+                  const std::vector<std::string>& extra = {})
+      : proc_(args(data_dir, model, log_n, extra), std::chrono::seconds(60)) {
     if (proc_.port() == 0) throw std::runtime_error("serve did not start: " + proc_.first_line());
   }
   void stop() { proc_.stop(); }
   [[nodiscard]] std::string url() const { return proc_.url(); }
+  static std::vector<std::string> args(const std::filesystem::path& data_dir, const std::string& model, int log_n,
+                                       const std::vector<std::string>& extra) {
+    std::vector<std::string> a{CU_CLI, "serve", "--model", model, "--insecure-test-params", std::to_string(log_n),
+                               "--threads", "1", "--workers", "2", "--port", "0", "--data-dir", data_dir.string()};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  }
   [[nodiscard]] client::ClientOptions options() const {
     client::ClientOptions o;
     o.server_url = proc_.url();

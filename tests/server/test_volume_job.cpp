@@ -11,7 +11,8 @@
 //    byte: the two runs encrypt with fresh randomness, so logits differ by the CKKS noise and a
 //    voxel whose logit is within that noise of the threshold may flip; 100 % is what we observe);
 //  - a client killed (as by kill -9) after 2 slices keeps them: the rerun resumes 2 and sends a
-//    job of the other 2 only.
+//    job of the other 2 only;
+//  - `serve --mode throughput` packs the 4 slices into one ciphertext (one run).
 #include "server_test_util.h"
 
 #include "../apps/phantom_volume.h"
@@ -180,6 +181,10 @@ class ClientVolume : public ::testing::Test {
     geom_ = cli_test::phantom_geometry();
     data::write_nifti(path("in.nii.gz"), geom_, cli_test::phantom_voxels(), data::VoxelType::float32);
   }
+  /// The real server for random_ops at INSECURE N=2^11 (`extra`: further serve flags).
+  void start(const std::vector<std::string>& extra = {}) {
+    srv_ = std::make_unique<RealChildServer>(data_.path(), model_, 11, extra);
+  }
   [[nodiscard]] std::string path(const std::string& name) const { return (work_.path() / name).string(); }
   [[nodiscard]] std::string client(const std::string& out, const std::string& extra) const {
     return "client --server " + srv_->url() + " --insecure-test-params 11 --threads 1 --key-dir " + path("keys") +
@@ -199,13 +204,11 @@ class ClientVolume : public ::testing::Test {
   TempDir data_, work_;
   std::string model_;
   data::VolumeGeometry geom_;
-  std::unique_ptr<RealChildServer> srv_ = std::make_unique<RealChildServer>(data_.path(), model_path(), 11);
-
- private:
-  static std::string model_path() { return std::string(CU_SOURCE_DIR) + "/tests/fixtures/random_ops.onnx"; }
+  std::unique_ptr<RealChildServer> srv_;
 };
 
 TEST_F(ClientVolume, OneServerJobEqualsTheLocalRunAndShowsProgress) {
+  start();
   auto r = run_cli(client("srv.nii.gz", "--json"));
   ASSERT_EQ(r.status, 0) << r.output;
   const json j = json_of(r.output);
@@ -244,6 +247,7 @@ TEST_F(ClientVolume, OneServerJobEqualsTheLocalRunAndShowsProgress) {
 }
 
 TEST_F(ClientVolume, AbruptClientExitKeepsFinishedSlices) {
+  start();
   setenv("CU_TEST_VOLUME_ABORT_AFTER", "2", 1);
   auto r = run_cli(client("out.nii.gz", ""));
   unsetenv("CU_TEST_VOLUME_ABORT_AFTER");
@@ -263,6 +267,24 @@ TEST_F(ClientVolume, AbruptClientExitKeepsFinishedSlices) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_GE(agreement(data::read_nifti_volume(path("out.nii.gz")).voxels,
                       data::read_nifti_volume(path("ref.nii.gz")).voxels),
+            0.99);
+}
+
+// `serve --mode throughput`: at N=2^11 a 16x16 plane leaves 4 rows, so the 4 non-empty slices
+// travel in ONE ciphertext; the mask agrees with the local throughput run (same plan).
+TEST_F(ClientVolume, ThroughputServerPacksSlicesIntoOneCiphertext) {
+  start({"--mode", "throughput"});
+  auto r = run_cli(client("thr.nii.gz", "--json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json j = json_of(r.output);
+  EXPECT_EQ(j["slices_per_ciphertext"], 4);
+  EXPECT_EQ(j["computed"], 4);
+  EXPECT_NE(r.output.find(": 1 ciphertext(s), 4 slice(s) at most"), std::string::npos) << r.output;
+  r = run_cli("segment-volume --model " + model_ + " " + path("in.nii.gz") + " -o " + path("local.nii.gz") +
+              " --insecure-test-params 11 --mode throughput --threads 1 --quiet");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_GE(agreement(data::read_nifti_volume(path("thr.nii.gz")).voxels,
+                      data::read_nifti_volume(path("local.nii.gz")).voxels),
             0.99);
 }
 

@@ -79,7 +79,7 @@ class MappedFile {
 }  // namespace
 
 void run_client_volume(client::InferenceClient& c, client::Session& session, const client::ModelInfo& model,
-                       client::CkksClientCrypto& crypto, const ClientVolumeArgs& a) {
+                       client::CkksClientCrypto& crypto, const ClientVolumeArgs& a, JsonOutput& json_out) {
   const auto t_start = std::chrono::steady_clock::now();
   const nn::PlanFile& pf = crypto.plan();
   const nn::Graph graph = graph_of_plan(pf);
@@ -192,14 +192,21 @@ void run_client_volume(client::InferenceClient& c, client::Session& session, con
   std::size_t fg = 0;
   for (float v : r.mask) fg += v != 0;
   const double wall = seconds_since(t_start);
-  if (a.json) {
-    nlohmann::json j = {{"input", a.input},         {"output", a.out},         {"server_model", model.name},
-                        {"session", session.id},     {"jobs", jobs},            {"slices", r.slices},
-                        {"empty", r.empty},          {"resumed", r.resumed},    {"computed", r.computed},
-                        {"slices_per_ciphertext", batch}, {"wall_seconds", wall}, {"foreground_voxels", fg}};
-    if (opts.probabilities) j["probabilities"] = a.probabilities;
-    std::printf("%s\n", j.dump(2).c_str());
-  } else {
+  auto& j = json_out.json();
+  j["input"] = a.input;
+  j["output"] = a.out;
+  j["server_model"] = model.name;
+  j["session"] = session.id;
+  j["jobs"] = jobs;
+  j["slices"] = r.slices;
+  j["empty"] = r.empty;
+  j["resumed"] = r.resumed;
+  j["computed"] = r.computed;
+  j["slices_per_ciphertext"] = batch;
+  j["wall_seconds"] = wall;
+  j["foreground_voxels"] = fg;
+  if (opts.probabilities) j["probabilities"] = a.probabilities;
+  if (!json_out.on()) {
     std::printf("%d slices: %d computed on the server (%d job(s)), %d resumed from the checkpoint, %d empty; "
                 "foreground %zu voxels; wall %.1f s\n",
                 r.slices, r.computed, jobs, r.resumed, r.empty, fg, wall);
@@ -207,6 +214,7 @@ void run_client_volume(client::InferenceClient& c, client::Session& session, con
                 a.probabilities.c_str());
   }
   std::fflush(stdout);
+  json_out.emit();
 }
 
 }  // namespace cryptounet::cli

@@ -7,6 +7,7 @@
 // does not ask for the finished slices again. The mask is written with the input's geometry.
 #pragma once
 
+#include "cli/json_output.h"
 #include "client/ckks_client_crypto.h"
 #include "client/inference_client.h"
 
@@ -16,13 +17,14 @@ namespace cryptounet::cli {
 
 struct ClientVolumeArgs {
   std::string input, out, probabilities, axis = "axial", slices, checkpoint;
-  bool no_checkpoint = false, quiet = false, json = false;
+  bool no_checkpoint = false, quiet = false;
   double threshold = 0.0;
 };
 
-/// Runs the volume through `session` (see the file comment); prints the summary (text or JSON)
-/// on stdout. Throws what segment_volume, the client and the reader throw.
+/// Runs the volume through `session` (see the file comment); prints the summary on stdout: text,
+/// or with `json_out` on the JSON object alone. Throws what segment_volume, the client and the
+/// reader throw.
 void run_client_volume(client::InferenceClient& c, client::Session& session, const client::ModelInfo& model,
-                       client::CkksClientCrypto& crypto, const ClientVolumeArgs& a);
+                       client::CkksClientCrypto& crypto, const ClientVolumeArgs& a, JsonOutput& json_out);
 
 }  // namespace cryptounet::cli

@@ -89,7 +89,7 @@ void run_client(const ClientCliOptions& o) {
     if (!o.volume.quiet)
       std::fprintf(stderr, "client: model %s, session %s, volume %s\n", model->name.c_str(), session.id.c_str(),
                    o.volume.input.c_str());
-    run_client_volume(c, session, *model, crypto, o.volume);
+    run_client_volume(c, session, *model, crypto, o.volume, json_out);
     return;
   }
   std::unique_ptr<client::ClientCrypto> crypto;
@@ -155,7 +155,6 @@ void check_client_args(ClientCliOptions& o) {
   if (o.resize || o.slice >= 0)
     throw InvalidArgument("client: --resize and --slice are for images; a volume's slices are always resampled");
   o.volume.out = o.out_dir;
-  o.volume.json = o.json;
 }
 
 void setup_client(CLI::App& root) {

@@ -274,13 +274,14 @@ TEST_F(ClientVolume, AbruptClientExitKeepsFinishedSlices) {
 // travel in ONE ciphertext; the mask agrees with the local throughput run (same plan).
 TEST_F(ClientVolume, ThroughputServerPacksSlicesIntoOneCiphertext) {
   start({"--mode", "throughput"});
-  auto r = run_cli(client("thr.nii.gz", "--json"));
-  ASSERT_EQ(r.status, 0) << r.output;
-  const json j = json_of(r.output);
+  const auto split = run_cli_split(client("thr.nii.gz", "--json"));
+  ASSERT_EQ(split.status, 0) << split.err;
+  const json j = json::parse(split.out);  // stdout holds the JSON object alone; progress is on stderr
   EXPECT_EQ(j["slices_per_ciphertext"], 4);
   EXPECT_EQ(j["computed"], 4);
-  EXPECT_NE(r.output.find(": 1 ciphertext(s), 4 slice(s) at most"), std::string::npos) << r.output;
-  r = run_cli("segment-volume --model " + model_ + " " + path("in.nii.gz") + " -o " + path("local.nii.gz") +
+  EXPECT_NE(split.err.find(": 1 ciphertext(s), 4 slice(s) at most"), std::string::npos) << split.err;
+  EXPECT_NE(split.err.find("client slice"), std::string::npos) << split.err;
+  auto r = run_cli("segment-volume --model " + model_ + " " + path("in.nii.gz") + " -o " + path("local.nii.gz") +
               " --insecure-test-params 11 --mode throughput --threads 1 --quiet");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_GE(agreement(data::read_nifti_volume(path("thr.nii.gz")).voxels,

@@ -807,6 +807,7 @@ struct InferenceServer::Impl {
                                "item " + std::to_string(item + 1) + "/" + std::to_string(items) + ": " + stage);
         };
         std::string result;
+        bool yielded = false;
         try {
         if (items == 0) {
           const std::string input = read_file_string(claim->input_path, kOwnFileAnySize);
@@ -828,6 +829,12 @@ struct InferenceServer::Impl {
             } catch (const std::exception& e) {
               throw ResultNotStored{e.what()};
             }
+            // Fair to other sessions: a volume does not hold the worker for all its items while
+            // others wait; it goes back to the queue and resumes at its next item.
+            if (item + 1 < items && store.others_waiting(claim->session_id)) {
+              yielded = true;
+              break;
+            }
           }
         }
         } catch (const ResultNotStored& e) {
@@ -843,6 +850,13 @@ struct InferenceServer::Impl {
           continue;
         }
         end_stage();
+        if (yielded) {
+          try {
+            store.requeue_interrupted(claim->job_id);
+          } catch (const std::exception&) {
+          }
+          continue;
+        }
         const double secs = elapsed();
         try {
           if (items == 0)

@@ -520,7 +520,7 @@ std::optional<JobClaim> JobStore::claim_next() {
       if (auto s = sessions_.find(info.session_id); s != sessions_.end()) s->second.last_claim = ++claims_;
       info.attempts += 1;
       info.started_ms = now_ms();
-      info.progress = 0;
+      info.progress = info.items > 0 ? static_cast<double>(info.items_done) / info.items : 0.0;
       info.stage.clear();
       copy = info;
       break;
@@ -654,6 +654,15 @@ fs::path JobStore::item_result_path(const std::string& job_id, int item) {
   return item_file(it->second.info.session_id, job_id, item);
 }
 
+bool JobStore::others_waiting(const std::string& session_id) {
+  std::lock_guard lock(mutex_);
+  for (const auto& jid : queue_) {
+    auto j = jobs_.find(jid);
+    if (j != jobs_.end() && j->second.info.session_id != session_id) return true;
+  }
+  return false;
+}
+
 void JobStore::requeue_interrupted(const std::string& job_id) {
   JobInfo copy;
   {
@@ -662,7 +671,7 @@ void JobStore::requeue_interrupted(const std::string& job_id) {
     if (it == jobs_.end()) return;
     JobInfo& info = it->second.info;
     info.state = JobState::kQueued;
-    info.progress = 0;
+    info.progress = info.items > 0 ? static_cast<double>(info.items_done) / info.items : 0.0;
     info.stage.clear();
     info.attempts = std::max(0, info.attempts - 1);  // a cancelled run is not a failed attempt
     copy = info;

@@ -164,6 +164,9 @@ class JobStore {
   void complete_items(const std::string& job_id, double run_seconds);
   /// Path of item `item`'s result if it is stored (InvalidArgument otherwise).
   std::filesystem::path item_result_path(const std::string& job_id, int item);
+  /// Whether a job of another session than `session_id` waits in the queue (a job of several
+  /// ciphertexts then yields its worker between items).
+  bool others_waiting(const std::string& session_id);
   /// Puts a running job back to queued (in memory; disk already says queued), e.g. at shutdown.
   void requeue_interrupted(const std::string& job_id);
 

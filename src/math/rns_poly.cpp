@@ -1,10 +1,6 @@
 #include "cryptounet/math/rns_poly.h"
 
-#include <sys/mman.h>
-
-#include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <mutex>
@@ -18,37 +14,20 @@
 namespace cryptounet::math {
 namespace {
 
-// Buffers of 2 MiB or more start on a 2 MiB boundary and are marked for transparent huge pages:
-// one page fault (and one TLB entry) per 2 MiB instead of 512. On the shared virtual machines
-// this project runs on, 4 KiB page faults of fresh buffers were ~15 % of an inference profile.
-constexpr std::size_t kHugeBytes = std::size_t{2} << 20;
-
-// Cache colouring: limbs are N words apart (a power of two), and buffers start on 64 B, 2 MiB
-// boundaries, so the same limb of different polynomials maps to the same cache sets (L1 and, on
-// huge pages, the physically indexed L2 as well). A kernel streaming one limb of many polynomials at
-// once (Evaluator::mul_const_accumulate reads 9 masked products and writes 32 accumulators; the
-// key-switch inner products) then evicts its own lines: on brain128's enc.2 the accumulator loads
-// took most of the layer. Each buffer therefore starts `colour` x 17 cache lines after its
-// allocation (colour 1..kColours, in turn), which spreads the same limb of consecutive buffers over
-// different L1 and L2 sets. The allocation's start is kept in the word before the buffer.
-constexpr std::size_t kColours = 64, kColourBytes = 17 * 64;
-
+// Buffers are 64-byte aligned heap blocks on ordinary pages, as in b90d6fb. Two layouts were tried and
+// dropped (2026-12-01, issue 14): buffers of 2 MiB or more on 2 MiB boundaries with transparent huge
+// pages, which put the same limb of every polynomial on the same cache sets (limbs are 2^15 words apart)
+// and so needed a second fix, buffer starts staggered over 64 cache colours. Measured against this plain
+// layout with one binary and alternated runs (2-core AMD EPYC, load ~9): math/mac_many_layer (the
+// accumulator-heavy U-Net layer's kernel) 20-22 ms plain vs 23-26 ms huge pages + colours (32-34 ms huge
+// pages alone); brain64 `infer` at 1 thread user+sys 14.7/13.6 s plain vs 15.4/14.5 s (twice the minor
+// faults, but no slower: the fault count is not what costs); add/add_inplace/mul_plain equal under load,
+// while on the idle machine main's huge-page + colour layout ran `add` 4-11 % slower than b90d6fb.
 std::uint64_t* raw_alloc(std::size_t words) {
-  static std::atomic<std::size_t> next{0};
-  const std::size_t colour = 1 + next.fetch_add(1, std::memory_order_relaxed) % kColours;
-  const std::size_t offset = colour * kColourBytes;
-  const std::size_t bytes = words * sizeof(std::uint64_t) + offset;
-  void* p = nullptr;
-  if (posix_memalign(&p, bytes >= kHugeBytes ? kHugeBytes : 64, bytes) != 0) throw std::bad_alloc();
-#ifdef MADV_HUGEPAGE
-  if (bytes >= kHugeBytes) (void)madvise(p, bytes & ~(kHugeBytes - 1), MADV_HUGEPAGE);
-#endif
-  auto* buf = reinterpret_cast<std::uint64_t*>(static_cast<char*>(p) + offset);
-  buf[-1] = reinterpret_cast<std::uintptr_t>(p);
-  return buf;
+  return static_cast<std::uint64_t*>(::operator new[](words * sizeof(std::uint64_t), std::align_val_t{64}));
 }
 
-void raw_free(std::uint64_t* p) { std::free(reinterpret_cast<void*>(static_cast<std::uintptr_t>(p[-1]))); }
+void raw_free(std::uint64_t* p) { ::operator delete[](p, std::align_val_t{64}); }
 
 // Freed buffers by size, up to kCapBytes in total. A request takes the smallest free buffer of
 // at least its size and at most twice it (levels only go down during an evaluation, so buffers

@@ -174,6 +174,52 @@ TEST(VolumeJob, RestartResumesAtTheFirstMissingItem) {
               expected_result(kKeyId, cts[static_cast<std::size_t>(i)]));
 }
 
+// One worker; session A's 6-item volume is running when session B submits one image: B's job
+// runs between two of A's items instead of after all of them, and A still completes correctly.
+TEST(VolumeJob, AVolumeYieldsTheWorkerToOtherSessionsBetweenItems) {
+  TestServer srv({}, fake_config(std::chrono::milliseconds(30)));  // 3 stages: ~90 ms per item
+  httplib::Client c(srv.url());
+  const auto [sa, ta] = fake_session(c);
+  const auto [sb, tb] = fake_session(c);
+  std::string body;
+  std::vector<std::string> cts;
+  for (int i = 0; i < 6; ++i) {
+    cts.push_back(fake_ciphertext(kKeyId, 300 + i));
+    body += cts.back();
+  }
+  auto r = c.Post("/v1/sessions/" + sa + "/jobs?items=6", bearer(ta), body, "application/octet-stream");
+  ASSERT_EQ(r->status, 202) << r->body;
+  const std::string ja = json::parse(r->body)["job_id"];
+  auto status = [&](const std::string& jid, const std::string& token) {
+    return json::parse(c.Get("/v1/jobs/" + jid, bearer(token))->body);
+  };
+  for (int i = 0; i < 500 && status(ja, ta)["items_done"].get<int>() < 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  r = c.Post("/v1/sessions/" + sb + "/jobs", bearer(tb), fake_ciphertext(kKeyId, 999), "application/octet-stream");
+  ASSERT_EQ(r->status, 202) << r->body;
+  const std::string jb = json::parse(r->body)["job_id"];
+  json b;
+  for (int i = 0; i < 1000; ++i) {
+    b = status(jb, tb);
+    if (b["state"] == "done") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(b["state"], "done");
+  const json a_then = status(ja, ta);
+  EXPECT_LT(a_then["items_done"].get<int>(), 6) << "B waited for the whole volume: " << a_then.dump();
+  json a;
+  for (int i = 0; i < 1000; ++i) {
+    a = status(ja, ta);
+    if (a["state"] == "done") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(a["state"], "done") << a.dump();
+  EXPECT_EQ(a["attempts"], 1) << "yielding is not a failed attempt";
+  for (int i = 0; i < 6; ++i)
+    EXPECT_EQ(c.Get("/v1/jobs/" + ja + "/result?item=" + std::to_string(i), bearer(ta))->body,
+              expected_result(kKeyId, cts[static_cast<std::size_t>(i)]));
+}
+
 class ClientVolume : public ::testing::Test {
  protected:
   void SetUp() override {

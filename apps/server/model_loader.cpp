@@ -2,6 +2,7 @@
 
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/error.h"
+#include "cryptounet/he/backends/encode_cache.h"
 #include "cryptounet/he/plan/planner.h"
 #include "cryptounet/onnx/load_model.h"
 #include "cryptounet/workflow/he_files.h"
@@ -36,7 +37,7 @@ std::string sanitised_name(const std::string& path) {
 }
 
 /// One model served by the CKKS encrypted executor. Immutable after construction except the key
-/// cache (mutex); the context is thread-safe to share, the graph and plan are read only.
+/// cache (mutex) and the plaintext cache (encode once, its own mutex); the context is thread-safe to share, the graph and plan are read only.
 class CkksModelService final : public ModelService {
  public:
   CkksModelService(const std::string& path, const ModelLoadOptions& opt)
@@ -107,6 +108,7 @@ class CkksModelService final : public ModelService {
       else
         progress(f, "serialise");
     };
+    ro.encodings = &encodings_;  // masks and weight plaintexts encoded once for all sessions
     nn::EncryptedTensor out;
     out.cts = nn::infer_encrypted(ctx_, graph_, plan_, *keys, std::move(in.cts), nullptr, ro);
     out.plan = plan_fp_;
@@ -182,6 +184,7 @@ class CkksModelService final : public ModelService {
   std::size_t cache_entries_;
   mutable std::mutex mu_;
   mutable std::list<std::pair<std::string, std::shared_ptr<const ckks::EvaluationKeys>>> cache_;
+  mutable nn::EncodeCache encodings_;  // thread-safe; one per (model, plan, context)
 };
 
 }  // namespace

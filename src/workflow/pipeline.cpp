@@ -58,7 +58,9 @@ std::vector<Tensor> EncryptedPipeline::run_batch(const std::vector<Tensor>& inpu
                                                  const RunOptions& options) {
   last_in_ = encrypt_batch(inputs);
   const auto t0 = std::chrono::steady_clock::now();
-  last_out_ = infer_encrypted(ctx_, graph_, plan_, eval_, last_in_, report, options);
+  RunOptions o = options;
+  if (!o.encodings) o.encodings = &encodings_;
+  last_out_ = infer_encrypted(ctx_, graph_, plan_, eval_, last_in_, report, o);
   times_.infer = seconds_since(t0);
   return decrypt_batch(last_out_, inputs.size());
 }

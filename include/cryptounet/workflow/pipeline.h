@@ -9,6 +9,7 @@
 #include "cryptounet/ckks/ciphertext.h"
 #include "cryptounet/ckks/context.h"
 #include "cryptounet/ckks/keys.h"
+#include "cryptounet/he/backends/encode_cache.h"
 #include "cryptounet/he/exec/executor.h"
 #include "cryptounet/he/plan/planner.h"
 #include "cryptounet/math/parallel.h"
@@ -57,6 +58,10 @@ class EncryptedPipeline {
   [[nodiscard]] const std::vector<ckks::Ciphertext>& last_inputs() const { return last_in_; }
   [[nodiscard]] const std::vector<ckks::Ciphertext>& last_outputs() const { return last_out_; }
 
+  /// The plaintexts (masks, weights) encoded once for all runs of this pipeline; run_batch uses
+  /// it unless RunOptions::encodings names another. Callers that infer elsewhere pass it too.
+  [[nodiscard]] EncodeCache& encodings() { return encodings_; }
+
   /// This pipeline as an evaluation method named "encrypted" (it must outlive the method).
   [[nodiscard]] EvalMethod method();
 
@@ -68,6 +73,7 @@ class EncryptedPipeline {
   ckks::EvaluationKeys eval_;
   PipelineTimes times_;
   std::vector<ckks::Ciphertext> last_in_, last_out_;
+  EncodeCache encodings_;
 };
 
 }  // namespace cryptounet::nn

@@ -40,6 +40,8 @@ class HeRunner {
     if (env_.be.slots() != plan.grid.slots)
       throw InvalidArgument("run_encrypted: backend has " + std::to_string(env_.be.slots()) +
                             " slots, the plan " + std::to_string(plan.grid.slots));
+    env_.cache = options.encodings;
+    if (env_.cache) env_.cache->bind(&graph, &plan, env_.be.slots(), env_.be.default_scale());
     const int nn = static_cast<int>(graph.nodes.size());
     std::vector<std::optional<Tensor_>> values(nn);
     std::vector<int> uses(nn, 0);

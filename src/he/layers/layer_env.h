@@ -1,9 +1,10 @@
 // What an HE layer runs with (internal to he): the backend (wrapped in the one CountingBackend),
 // the graph and plan, the encoded-mask cache, the split-run ownership and reduce hook, and the one place scales
-// are reconciled before an addition. The executor (he/exec) holds one per run; the planner
+// are reconciled before an addition, and the per-plan plaintext cache (RunOptions::encodings). The executor (he/exec) holds one per run; the planner
 // (he/plan) holds one over the shape-only backend and copies it to try a linear layer's options.
 #pragma once
 
+#include <any>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "cryptounet/he/backends/backend.h"
+#include "cryptounet/he/backends/encode_cache.h"
 #include "cryptounet/he/exec/executor.h"
 #include "cryptounet/he/exec/split_plan.h"
 #include "cryptounet/he/plan/linear.h"
@@ -97,15 +99,47 @@ class LayerEnv {
     return it->second;
   }
 
-  /// A mask encoded at `level` and scale 2^plan.mask_bits, encoded once per level.
+  /// Encodings kept across runs of this plan (RunOptions::encodings; null: none, as in the planner).
+  EncodeCache* cache = nullptr;
+
+  /// The plaintext under `key` (at `level`, `scale`) from the per-plan cache; else `make()`
+  /// (which encodes it) offered to the cache, or left in `spare` when there is none or it is full.
+  template <class F>
+  const Pt& plan_plaintext(const EncodeCache::Key& key, double scale, Pt& spare, F&& make) {
+    if (cache) {
+      if (const std::any* a = cache->find(key, scale)) return *std::any_cast<Pt>(a);
+      std::any v = make();
+      const double bytes = std::ldexp(8.0 * (key.level + 1), plan.log_n);
+      if (const std::any* a = cache->insert(key, scale, bytes, v)) return *std::any_cast<Pt>(a);
+      if (v.has_value()) {
+        spare = std::any_cast<Pt>(std::move(v));
+        return spare;
+      }
+    }
+    spare = make();
+    return spare;
+  }
+
+  /// A mask encoded at `level` and scale 2^plan.mask_bits, encoded once per level (and once
+  /// per plan with a cache).
   const Pt& encoded_mask(int level, const packing::MaskKey& key) {
     MaskCacheKey k{level, key};
     auto it = masks_.find(k);
-    if (it == masks_.end()) {
-      const auto& m = plain_mask(key);
-      it = masks_.emplace(k, be.encode(m, level, std::ldexp(1.0, plan.mask_bits))).first;
+    if (it != masks_.end()) return it->second;
+    const double scale = std::ldexp(1.0, plan.mask_bits);
+    auto make = [&] { return be.encode(plain_mask(key), level, scale); };
+    if (cache) {
+      EncodeCache::Key ck;
+      ck.kind = EncodeCache::Kind::mask;
+      ck.level = level;
+      ck.mask = key;
+      if (const std::any* a = cache->find(ck, scale)) return *std::any_cast<Pt>(a);
+      std::any v = make();
+      if (const std::any* a = cache->insert(ck, scale, std::ldexp(8.0 * (level + 1), plan.log_n), v))
+        return *std::any_cast<Pt>(a);
+      if (v.has_value()) return masks_.emplace(k, std::any_cast<Pt>(std::move(v))).first->second;
     }
-    return it->second;
+    return masks_.emplace(k, make()).first->second;
   }
 
   /// Before a layer whose inputs are at `level`: masks of higher levels are never used again

@@ -130,18 +130,27 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
       const Ct& src = source(term.in_step);
       if (env.split_inputs()) first_in.emplace(std::make_pair(term.out_ct, term.out_step), i);
       if (diagonal) {
-        std::vector<double> values;
-        if constexpr (LayerEnv<B>::kValues) {
-          values.assign(slots, 0.0);
-          for (const RowProduct& r : rp) {
-            packing::MaskKey mk = term.mask;
-            mk.row = r.row;
-            const auto& m = env.plain_mask(mk);
-            for (std::size_t k = 0; k < values.size(); ++k) values[k] += r.weight * m[k];
+        auto make = [&] {
+          std::vector<double> values;
+          if constexpr (LayerEnv<B>::kValues) {
+            values.assign(slots, 0.0);
+            for (const RowProduct& r : rp) {
+              packing::MaskKey mk = term.mask;
+              mk.row = r.row;
+              const auto& m = env.plain_mask(mk);
+              for (std::size_t k = 0; k < values.size(); ++k) values[k] += r.weight * m[k];
+            }
           }
-        }
-        Pt pt = be.encode(values, level, prod_scale / B::scale(src));
-        accumulate_plain(term.out_ct, term.out_step, src, pt);
+          return be.encode(values, level, prod_scale / B::scale(src));
+        };
+        EncodeCache::Key key;
+        key.kind = EncodeCache::Kind::diagonal;
+        key.node = n;
+        key.index = static_cast<int>(t);
+        key.level = level;
+        Pt spare;
+        accumulate_plain(term.out_ct, term.out_step, src,
+                         env.plan_plaintext(key, prod_scale / B::scale(src), spare, make));
       } else {
         const std::pair<int, int> out_key{term.out_ct, term.out_step};
         auto [slot, fresh] = acc_slot.emplace(out_key, static_cast<std::uint32_t>(acc_keys.size()));
@@ -200,15 +209,23 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
         break;
       }
       case BiasKind::plaintext: {
-        std::vector<double> values;
-        if constexpr (LayerEnv<B>::kValues) {
-          values.assign(slots, 0.0);
-          const int P = env.plan.grid.plane;
-          for (std::size_t r = 0; r < op.bias[j].size(); ++r)
-            std::fill(values.begin() + r * P, values.begin() + (r + 1) * P, op.bias[j][r]);
-        }
-        Pt pt = be.encode(values, B::level(*sum), B::scale(*sum));
-        be.add_plain_inplace(*sum, pt);
+        auto make = [&] {
+          std::vector<double> values;
+          if constexpr (LayerEnv<B>::kValues) {
+            values.assign(slots, 0.0);
+            const int P = env.plan.grid.plane;
+            for (std::size_t r = 0; r < op.bias[j].size(); ++r)
+              std::fill(values.begin() + r * P, values.begin() + (r + 1) * P, op.bias[j][r]);
+          }
+          return be.encode(values, B::level(*sum), B::scale(*sum));
+        };
+        EncodeCache::Key key;
+        key.kind = EncodeCache::Kind::bias;
+        key.node = n;
+        key.index = j;
+        key.level = B::level(*sum);
+        Pt spare;
+        be.add_plain_inplace(*sum, env.plan_plaintext(key, B::scale(*sum), spare, make));
         break;
       }
     }

@@ -1,4 +1,5 @@
 #include "cryptounet/he/plan/planner.h"
+#include "cryptounet/he/backends/encode_cache.h"
 
 #include <algorithm>
 #include <cmath>
@@ -365,6 +366,10 @@ PlanSizes plan_sizes(const Plan& plan) {
   s.eval_key_bytes = key * (s.galois_keys + 1);
   s.input_bytes = plan.input().layout.team_size() * 2.0 * (plan.input_level + 1) * n * 8.0;
   s.output_bytes = plan.output().layout.team_size() * 2.0 * (plan.output_level + 1) * n * 8.0;
+  // Masks and weight plaintexts are encoded at a layer's input level (one above its output);
+  // plaintext biases at the output level, counted here at the input level (hence "at most").
+  for (const LayerPlan& lp : plan.layers)
+    s.encoded_bytes += static_cast<double>(lp.predicted.encodings) * (lp.level + 2) * n * 8.0;
   return s;
 }
 
@@ -417,6 +422,9 @@ void print_cost_table(const Plan& plan, std::ostream& os) {
      << " Galois keys + relin key = " << sz.eval_key_bytes / 1048576.0 << " MiB; input "
      << sz.input_bytes / 1048576.0 << " MiB, output " << sz.output_bytes / 1048576.0
      << " MiB (unseeded)\n";
+  os << "encoded plaintexts (masks, weights; kept across runs of one plan) at most "
+     << sz.encoded_bytes / 1048576.0 << " MiB, cache budget " << kEncodeCacheBudgetBytes / 1048576.0
+     << " MiB\n";
 }
 
 }  // namespace cryptounet::nn

@@ -30,6 +30,7 @@
 namespace cryptounet::nn {
 
 class SimBackend;
+class EncodeCache;
 
 /// A tensor in flight: its layout, one ciphertext per team member, and per member the factor
 /// by which stored values exceed true values.
@@ -75,6 +76,9 @@ struct RunOptions {
   /// Required when ranks > 1. Collective (every process calls it at the same points, for node
   /// `node`): sends each parcel to its `peer`, returns the parcels the others sent to this one.
   std::function<std::vector<CtParcel>(int node, std::vector<CtParcel> outgoing)> exchange;
+  /// Encode once (he/backends/encode_cache.h): plaintexts kept across runs of this graph and
+  /// plan; null: every run encodes its own. Callers that run one plan many times keep one.
+  EncodeCache* encodings = nullptr;
 };
 
 /// Runs `graph` as planned on `input` (one ciphertext per member of plan.input().layout, at

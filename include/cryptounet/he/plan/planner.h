@@ -83,6 +83,8 @@ struct PlanSizes {
   double eval_key_bytes = 0;       // relinearisation + Galois keys
   double input_bytes = 0;          // the input ciphertexts of one run
   double output_bytes = 0;         // the output ciphertexts
+  double encoded_bytes = 0;        // at most: the plaintexts one run encodes (masks, weights,
+                                   // biases), which an EncodeCache keeps across runs
 };
 [[nodiscard]] PlanSizes plan_sizes(const Plan& plan);
 

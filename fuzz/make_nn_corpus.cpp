@@ -1,5 +1,6 @@
 // Writes seeds for the nn-layer readers: plan files (the bundled models planned in both packing
-// modes) into OUT_DIR/plan/ and encrypted-tensor files into OUT_DIR/encrypted_tensor/.
+// modes) into OUT_DIR/plan/, encrypted-tensor files into OUT_DIR/encrypted_tensor/ and one rank's
+// latency-mode exchange bytes (two ciphertexts for rank 1) into OUT_DIR/exchange/.
 // Usage: make_nn_corpus OUT_DIR
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "cryptounet/onnx/load_model.h"
 #include "cryptounet/workflow/he_files.h"
 #include "cryptounet/workflow/plan_io.h"
+#include "cryptounet/workflow/split_infer_wire.h"
 #include "fuzz_context.h"
 
 namespace fs = std::filesystem;
@@ -62,6 +64,17 @@ int main(int argc, char** argv) {
     std::ofstream(et / name, std::ios::binary)
         .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   }
-  std::cout << "plan and encrypted-tensor corpus written to " << argv[1] << "\n";
+  // What rank 0 sends rank 1 in latency mode: a fresh and a seeded ciphertext.
+  const fs::path ex = fs::path(argv[1]) / "exchange";
+  fs::create_directories(ex);
+  std::vector<nn::CtParcel> parcels;
+  parcels.push_back({.peer = 1, .index = 0, .step = 0, .order = 0, .ct = in.cts[0]});
+  parcels.push_back({.peer = 1, .index = 3, .step = 2, .order = 1, .ct = outt.cts[0]});
+  distributed::ExchangeBuffer buf;
+  std::vector<std::uint64_t> counts;
+  nn::pack_parcels(parcels, 0, 2, c, buf, counts);
+  std::ofstream(ex / "two_parcels", std::ios::binary)
+      .write(reinterpret_cast<const char*>(buf.data()), static_cast<std::streamsize>(counts[1]));
+  std::cout << "plan, encrypted-tensor and exchange corpus written to " << argv[1] << "\n";
   return 0;
 }

@@ -269,15 +269,10 @@ void InferenceClient::forget_cached_session(const std::string& model) {
   fs::remove(cache_file(options_, model), ec);
 }
 
-std::string InferenceClient::submit(const Session& session, std::string_view ciphertext,
-                                    std::string idempotency_key) {
-  if (idempotency_key.empty()) idempotency_key = sha256_hex(ciphertext).substr(0, 32);
-  httplib::Headers headers = auth(session);
-  headers.emplace("Idempotency-Key", idempotency_key);
-  const std::string path = "/v1/sessions/" + session.id + "/jobs";
-  auto r = with_retries(options_, "submit", [&](httplib::Client& c) {
-    return capped(c, "POST", path, headers, ciphertext, options_.max_json_bytes, "submit");
-  });
+namespace {
+
+// The job id of a submit reply (202 or 200), checked as a safe id.
+std::string submitted_job_id(const httplib::Result& r) {
   expect(r, {202, 200}, "submit");
   std::string id;
   try {
@@ -287,6 +282,20 @@ std::string InferenceClient::submit(const Session& session, std::string_view cip
   }
   if (!safe_id(id)) throw FormatError("submit: the server's answer has no valid job id");
   return id;
+}
+
+}  // namespace
+
+std::string InferenceClient::submit(const Session& session, std::string_view ciphertext,
+                                    std::string idempotency_key) {
+  if (idempotency_key.empty()) idempotency_key = sha256_hex(ciphertext).substr(0, 32);
+  httplib::Headers headers = auth(session);
+  headers.emplace("Idempotency-Key", idempotency_key);
+  const std::string path = "/v1/sessions/" + session.id + "/jobs";
+  auto r = with_retries(options_, "submit", [&](httplib::Client& c) {
+    return capped(c, "POST", path, headers, ciphertext, options_.max_json_bytes, "submit");
+  });
+  return submitted_job_id(r);
 }
 
 std::string InferenceClient::submit_items(const Session& session, std::string_view body, int items,
@@ -300,15 +309,7 @@ std::string InferenceClient::submit_items(const Session& session, std::string_vi
   auto r = with_retries(options_, "submit", [&](httplib::Client& c) {
     return capped(c, "POST", path, headers, body, options_.max_json_bytes, "submit", progress);
   });
-  expect(r, {202, 200}, "submit");
-  std::string id;
-  try {
-    id = parse_json(r, "submit").value("job_id", "");
-  } catch (const json::exception&) {
-    throw FormatError("submit: the server's answer has no valid job id");
-  }
-  if (!safe_id(id)) throw FormatError("submit: the server's answer has no valid job id");
-  return id;
+  return submitted_job_id(r);
 }
 
 JobStatus InferenceClient::status(const Session& session, const std::string& job_id) {

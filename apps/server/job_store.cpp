@@ -558,48 +558,46 @@ void JobStore::set_progress(const std::string& job_id, double fraction, const st
   it->second.info.stage = stage;
 }
 
-void JobStore::complete(const std::string& job_id, std::string_view result, double run_seconds) {
-  JobInfo copy;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = jobs_.find(job_id);
-    if (it == jobs_.end()) return;  // session deleted meanwhile
-    copy = it->second.info;
-  }
-  copy.state = JobState::kDone;
-  copy.progress = 1.0;
-  copy.finished_ms = now_ms();
-  copy.run_seconds = run_seconds;
-  copy.result_bytes = result.size();
-  write_file_atomic(jobs_dir(copy.session_id) / (job_id + ".result"), result);
-  persist_job(copy);
+std::optional<JobInfo> JobStore::job_copy(const std::string& job_id) {
   std::lock_guard lock(mutex_);
   auto it = jobs_.find(job_id);
+  if (it == jobs_.end()) return std::nullopt;  // session deleted meanwhile
+  return it->second.info;
+}
+
+void JobStore::store_finished(const JobInfo& info, bool touch_session) {
+  persist_job(info);
+  std::lock_guard lock(mutex_);
+  auto it = jobs_.find(info.id);
   if (it == jobs_.end()) return;
-  it->second.info = copy;
-  auto s = sessions_.find(copy.session_id);
-  if (s != sessions_.end()) s->second.last_used_ms = copy.finished_ms;
-  remove_quietly(jobs_dir(copy.session_id) / (job_id + ".input"));  // its digest stays in .json
+  it->second.info = info;
+  if (touch_session) {
+    auto s = sessions_.find(info.session_id);
+    if (s != sessions_.end()) s->second.last_used_ms = info.finished_ms;
+  }
+  remove_quietly(jobs_dir(info.session_id) / (info.id + ".input"));  // its digest stays in .json
+}
+
+void JobStore::complete(const std::string& job_id, std::string_view result, double run_seconds) {
+  std::optional<JobInfo> copy = job_copy(job_id);
+  if (!copy) return;
+  copy->state = JobState::kDone;
+  copy->progress = 1.0;
+  copy->finished_ms = now_ms();
+  copy->run_seconds = run_seconds;
+  copy->result_bytes = result.size();
+  write_file_atomic(jobs_dir(copy->session_id) / (job_id + ".result"), result);
+  store_finished(*copy, true);
 }
 
 void JobStore::fail(const std::string& job_id, const std::string& error, double run_seconds) {
-  JobInfo copy;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = jobs_.find(job_id);
-    if (it == jobs_.end()) return;
-    copy = it->second.info;
-  }
-  copy.state = JobState::kFailed;
-  copy.error = error;
-  copy.finished_ms = now_ms();
-  copy.run_seconds = run_seconds;
-  persist_job(copy);
-  std::lock_guard lock(mutex_);
-  auto it = jobs_.find(job_id);
-  if (it == jobs_.end()) return;
-  it->second.info = copy;
-  remove_quietly(jobs_dir(copy.session_id) / (job_id + ".input"));
+  std::optional<JobInfo> copy = job_copy(job_id);
+  if (!copy) return;
+  copy->state = JobState::kFailed;
+  copy->error = error;
+  copy->finished_ms = now_ms();
+  copy->run_seconds = run_seconds;
+  store_finished(*copy, false);
 }
 
 void JobStore::complete_item(const std::string& job_id, int item, std::string_view result) {
@@ -622,28 +620,16 @@ void JobStore::complete_item(const std::string& job_id, int item, std::string_vi
 }
 
 void JobStore::complete_items(const std::string& job_id, double run_seconds) {
-  JobInfo copy;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = jobs_.find(job_id);
-    if (it == jobs_.end()) return;
-    copy = it->second.info;
-  }
-  if (copy.items_done != copy.items)
-    throw InvalidArgument("complete_items: job " + job_id + " has " + std::to_string(copy.items_done) + " of " +
-                          std::to_string(copy.items) + " items done");
-  copy.state = JobState::kDone;
-  copy.progress = 1.0;
-  copy.finished_ms = now_ms();
-  copy.run_seconds = run_seconds;
-  persist_job(copy);
-  std::lock_guard lock(mutex_);
-  auto it = jobs_.find(job_id);
-  if (it == jobs_.end()) return;
-  it->second.info = copy;
-  auto s = sessions_.find(copy.session_id);
-  if (s != sessions_.end()) s->second.last_used_ms = copy.finished_ms;
-  remove_quietly(jobs_dir(copy.session_id) / (job_id + ".input"));
+  std::optional<JobInfo> copy = job_copy(job_id);
+  if (!copy) return;
+  if (copy->items_done != copy->items)
+    throw InvalidArgument("complete_items: job " + job_id + " has " + std::to_string(copy->items_done) + " of " +
+                          std::to_string(copy->items) + " items done");
+  copy->state = JobState::kDone;
+  copy->progress = 1.0;
+  copy->finished_ms = now_ms();
+  copy->run_seconds = run_seconds;
+  store_finished(*copy, true);
 }
 
 fs::path JobStore::item_result_path(const std::string& job_id, int item) {

@@ -213,6 +213,11 @@ class JobStore {
   std::filesystem::path session_dir(const std::string& sid) const;
   std::filesystem::path jobs_dir(const std::string& sid) const;
   void persist_job(const JobInfo& info) const;
+  /// A copy of job_id's record, or nothing when its session was deleted meanwhile.
+  std::optional<JobInfo> job_copy(const std::string& job_id);
+  /// Persists a finished job's record, stores it back (unless deleted meanwhile), optionally marks its
+  /// session used at the finish time, and removes the job's input file.
+  void store_finished(const JobInfo& info, bool touch_session);
   void remove_job_files(const std::string& sid, const std::string& jid) const;
   void remove_session_dir(const std::string& sid) const;
   std::size_t queued_of(const std::string& session_id) const;  // with mutex_ held

@@ -17,7 +17,7 @@
 
 namespace cryptounet::nn {
 
-/// Default budget of an EncodeCache: 512 MiB (brain64's plan keeps at most ~420 MiB, brain128's ~100 MiB).
+/// Default budget of an EncodeCache: 512 MiB (`cryptounet plan` at 128-bit: brain64 keeps at most 432 MiB, brain128 110 MiB).
 inline constexpr double kEncodeCacheBudgetBytes = 512.0 * 1048576.0;
 
 class EncodeCache {

@@ -19,13 +19,16 @@
 #include "cryptounet/he/backends/timed_backend.h"
 #include "cryptounet/he/exec/executor.h"
 #include "cryptounet/he/plan/planner.h"
+#include "cryptounet/math/parallel.h"
 #include "cryptounet/onnx/load_model.h"
 #include "cryptounet/workflow/client.h"
 #include "cryptounet/workflow/plan_io.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -72,19 +75,40 @@ void run_bench_unet(const BenchUnetArgs& a) {
   nn::EncodeCache cache;
   nn::RunOptions ro = progress_bar_options("infer");
   ro.encodings = &cache;
+  // Serial vs parallel CPU of the first image, per node and overall (see math::PoolAccount).
+  const int sim = std::max(2, ctx->pool().size());
+  math::set_pool_accounting(sim);
+  std::map<int, math::SerialSplit> node_share;
+  math::SerialSplit whole;
+  math::CpuSnapshot last;
+  bool first_image = true;
+  ro.progress = [bar = ro.progress, &last, &node_share, &first_image, sim](int done, int total,
+                                                                           const std::string& name) {
+    const math::CpuSnapshot now = math::cpu_snapshot();
+    if (first_image) node_share[done - 1] = math::serial_split(last, now, sim);
+    last = now;
+    if (bar) bar(done, total, name);
+  };
   std::vector<std::pair<double, long>> per_image;  // (seconds, encodings)
-  nn::OpTimes first_times;
+  nn::OpTimes first_times, first_serial, first_parallel;
   for (int k = 0; k < a.images; ++k) {
     std::vector<ckks::Ciphertext> input = k + 1 < a.images ? in : std::move(in);
     nn::ExecReport r;
     const auto t0 = std::chrono::steady_clock::now();
+    const math::CpuSnapshot start = math::cpu_snapshot();
+    last = start;
     (void)nn::run_encrypted(timed, graph, plan, std::move(input), &r, ro);
     per_image.emplace_back(seconds_since(t0), r.total.encodings);
     if (k == 0) {
+      whole = math::serial_split(start, math::cpu_snapshot(), sim);
+      first_image = false;
       report = std::move(r);
       first_times = timed.times();
+      first_serial = timed.serial_cpu();
+      first_parallel = timed.parallel_cpu();
     }
   }
+  math::set_pool_accounting(0);
   const double infer_s = per_image.front().first;
   const nn::OpTimes& ot = first_times;
   const std::vector<std::pair<std::string, double>> classes = {
@@ -99,10 +123,29 @@ void run_bench_unet(const BenchUnetArgs& a) {
     j["log_n"] = plan.log_n;
     j["infer_s"] = infer_s;
     nlohmann::ordered_json oc = nlohmann::ordered_json::object();
-    for (const auto& [name, s] : classes) oc[name] = {{"seconds", s}, {"share", share(s)}};
+    const std::vector<std::pair<double, double>> cpu_classes = {
+        {first_serial.key_switch, first_parallel.key_switch}, {first_serial.products, first_parallel.products},
+        {first_serial.encode, first_parallel.encode},         {first_serial.rescale, first_parallel.rescale},
+        {first_serial.add, first_parallel.add}};
+    for (std::size_t c = 0; c < classes.size(); ++c) {
+      const auto& [name, s] = classes[c];
+      oc[name] = {{"seconds", s}, {"share", share(s)}};
+      if (c < cpu_classes.size()) {
+        oc[name]["serial_cpu_s"] = cpu_classes[c].first;
+        oc[name]["parallel_cpu_s"] = cpu_classes[c].second;
+      }
+    }
     j["op_classes"] = oc;
     nlohmann::ordered_json layers = nlohmann::ordered_json::array();
-    for (const nn::LayerReport& l : report.layers)
+    auto share_json = [](const math::SerialSplit& s) {
+      return nlohmann::ordered_json{{"serial_cpu_s", s.serial_s},
+                                    {"parallel_cpu_s", s.parallel_s},
+                                    {"serial_fraction", s.fraction()},
+                                    {"predicted_speedup", s.speedup()}};
+    };
+    for (const nn::LayerReport& l : report.layers) {
+      const auto it = node_share.find(l.node);
+      const math::SerialSplit ls = it == node_share.end() ? math::SerialSplit{} : it->second;
       layers.push_back({{"name", l.name},
                         {"op", nn::op_name(l.kind)},
                         {"level", l.level},
@@ -112,8 +155,13 @@ void run_bench_unet(const BenchUnetArgs& a) {
                         {"relins", l.counts.relins},
                         {"pt_products", l.counts.pt_products},
                         {"const_products", l.counts.scalar_products},
-                        {"encodings", l.counts.encodings}});
+                        {"encodings", l.counts.encodings},
+                        {"serial_cpu_s", ls.serial_s},
+                        {"parallel_cpu_s", ls.parallel_s}});
+    }
     j["layers"] = layers;
+    j["cpu"] = share_json(whole);
+    j["cpu"]["simulated_threads"] = sim;
     nlohmann::ordered_json imgs = nlohmann::ordered_json::array();
     for (const auto& [sec, enc] : per_image) imgs.push_back({{"infer_s", sec}, {"encodings", enc}});
     j["images"] = imgs;
@@ -127,6 +175,9 @@ void run_bench_unet(const BenchUnetArgs& a) {
   std::printf("%-24s %10s %7s\n", "operation class", "seconds", "share");
   for (const auto& [name, s] : classes) std::printf("%-24s %10.3f %6.1f%%\n", name.c_str(), s, 100.0 * share(s));
   print_exec_report(plan, report);
+  std::printf("CPU of the inference: %.2f s serial (only one thread works), %.2f s parallel: serial fraction "
+              "%.1f%%, predicted %d-thread speedup %.2fx\n",
+              whole.serial_s, whole.parallel_s, 100.0 * whole.fraction(), sim, whole.speedup());
   std::printf("encoded plaintexts: planned at most %.1f MiB, cached %.1f MiB (budget %.0f MiB)\n",
               nn::plan_sizes(plan).encoded_bytes / 1048576.0, cache.bytes() / 1048576.0, cache.budget() / 1048576.0);
   for (std::size_t k = 1; k < per_image.size(); ++k)

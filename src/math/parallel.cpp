@@ -1,8 +1,73 @@
 #include "cryptounet/math/parallel.h"
 
+#include <algorithm>
+#include <ctime>
+
 namespace cryptounet::math {
 
 thread_local bool ThreadPool::in_worker_ = false;
+std::atomic<int> ThreadPool::account_threads_{0};
+
+namespace {
+
+std::mutex account_m;
+PoolAccount account_total;
+
+std::int64_t cpu_ns(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+void set_pool_accounting(int sim_threads) {
+  ThreadPool::account_threads_.store(sim_threads >= 2 ? sim_threads : 0, std::memory_order_relaxed);
+}
+
+int pool_accounting_threads() { return ThreadPool::account_threads_.load(std::memory_order_relaxed); }
+
+PoolAccount pool_account() {
+  std::lock_guard<std::mutex> lock(account_m);
+  return account_total;
+}
+
+double process_cpu_seconds() { return static_cast<double>(cpu_ns(CLOCK_PROCESS_CPUTIME_ID)) * 1e-9; }
+
+CpuSnapshot cpu_snapshot() { return {process_cpu_seconds(), pool_account()}; }
+
+SerialSplit serial_split(const CpuSnapshot& a, const CpuSnapshot& b, int threads) {
+  const double t = std::max(2, threads);
+  const double cpu = b.cpu_s - a.cpu_s, work = b.pool.work_s - a.pool.work_s, span = b.pool.span_s - a.pool.span_s;
+  const double outside = std::max(0.0, cpu - work);
+  const double in_serial = std::max(0.0, (t * span - work) / (t - 1));
+  SerialSplit s;
+  s.serial_s = outside + in_serial;
+  s.parallel_s = std::max(0.0, work - in_serial);
+  s.predicted_s = outside + span;
+  return s;
+}
+
+std::int64_t ThreadPool::thread_cpu_ns() { return cpu_ns(CLOCK_THREAD_CPUTIME_ID); }
+
+void ThreadPool::account_region(const std::vector<std::int64_t>& ns) {
+  // List scheduling in index order (what the pool's shared counter does): each task goes to the
+  // thread that becomes free first.
+  const int t = std::max(2, account_threads_.load(std::memory_order_relaxed));
+  std::vector<std::int64_t> free_at(static_cast<std::size_t>(t), 0);
+  std::int64_t work = 0;
+  for (const std::int64_t x : ns) {
+    auto it = std::min_element(free_at.begin(), free_at.end());
+    *it += x;
+    work += x;
+  }
+  const std::int64_t span = *std::max_element(free_at.begin(), free_at.end());
+  std::lock_guard<std::mutex> lock(account_m);
+  account_total.work_s += static_cast<double>(work) * 1e-9;
+  account_total.span_s += static_cast<double>(span) * 1e-9;
+  account_total.regions += 1;
+  account_total.tasks += ns.size();
+}
 
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -9,6 +9,7 @@
 #include "cryptounet/common/bit_reverse.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/math/modarith.h"
+#include "cryptounet/math/parallel.h"
 #include "cryptounet/math/poly_kernels.h"
 
 namespace cryptounet::ckks {
@@ -60,29 +61,57 @@ inline void cmul(double ar, double ai, double br, double bi, double& r, double& 
 }
 }  // namespace
 
+namespace {
+// Butterflies j in [j0, j1) of the inverse-FFT block at d + 2i of length len.
+inline void inv_butterflies(double* d, std::size_t i, std::size_t len, std::size_t j0, std::size_t j1,
+                            const std::complex<double>* tw) {
+  const std::size_t lenh = len >> 1;
+  double* x = d + 2 * i;
+  double* y = d + 2 * (i + lenh);
+  for (std::size_t j = j0; j < j1; ++j) {
+    const double ur = x[2 * j] + y[2 * j], ui = x[2 * j + 1] + y[2 * j + 1];
+    const double dr = x[2 * j] - y[2 * j], di = x[2 * j + 1] - y[2 * j + 1];
+    x[2 * j] = ur;
+    x[2 * j + 1] = ui;
+    cmul(dr, di, tw[j].real(), tw[j].imag(), y[2 * j], y[2 * j + 1]);
+  }
+}
+}  // namespace
+
 // HEAAN's fftSpecialInv: evaluations at the rotation-group roots -> coefficients, then 1/slots.
+// On the context's pool: the first kSplitStages stages split over chunks of butterflies, after
+// which the 2^kSplitStages blocks are independent and finish in parallel. Every value goes
+// through the same operations in the same order as a serial run, so the words are the same.
 void Encoder::fft_inverse(std::complex<double>* v) const {
+  constexpr std::size_t kSplitStages = 2, kChunk = 1024;
   const std::size_t size = slots_;
   double* d = reinterpret_cast<double*>(v);
-  for (std::size_t len = size; len >= 2; len >>= 1) {
-    const std::size_t lenh = len >> 1;
-    const std::complex<double>* tw = tw_inv_.data() + lenh;
-    for (std::size_t i = 0; i < size; i += len) {
-      double* x = d + 2 * i;
-      double* y = d + 2 * (i + lenh);
-      for (std::size_t j = 0; j < lenh; ++j) {
-        const double ur = x[2 * j] + y[2 * j], ui = x[2 * j + 1] + y[2 * j + 1];
-        const double dr = x[2 * j] - y[2 * j], di = x[2 * j + 1] - y[2 * j + 1];
-        x[2 * j] = ur;
-        x[2 * j + 1] = ui;
-        cmul(dr, di, tw[j].real(), tw[j].imag(), y[2 * j], y[2 * j + 1]);
-      }
-    }
-  }
-  for (std::size_t i = 0; i < size; ++i)
-    if (i < bitrev_[i]) std::swap(v[i], v[bitrev_[i]]);
   const double inv = 1.0 / static_cast<double>(size);
-  for (std::size_t i = 0; i < 2 * size; ++i) d[i] *= inv;
+  math::ThreadPool& pool = ctx_->pool();
+  const std::size_t blocks = size >= (kChunk << kSplitStages) ? std::size_t{1} << kSplitStages : 1;
+  std::size_t len = size;
+  for (; len >= 2 && size / len < blocks; len >>= 1) {
+    const std::size_t lenh = len >> 1, chunk = std::min(lenh, kChunk);
+    const std::complex<double>* tw = tw_inv_.data() + lenh;
+    pool.parallel_for(0, size / 2 / chunk, [&](std::size_t t) {
+      const std::size_t b0 = t * chunk, i = b0 / lenh * len, j0 = b0 % lenh;
+      inv_butterflies(d, i, len, j0, j0 + chunk, tw);
+    });
+  }
+  const std::size_t block = size / blocks;
+  pool.parallel_for(0, blocks, [&](std::size_t bk) {
+    const std::size_t begin = bk * block;
+    for (std::size_t l = len; l >= 2; l >>= 1) {
+      const std::complex<double>* tw = tw_inv_.data() + (l >> 1);
+      for (std::size_t i = begin; i < begin + block; i += l) inv_butterflies(d, i, l, 0, l >> 1, tw);
+    }
+    for (std::size_t i = 2 * begin; i < 2 * (begin + block); ++i) d[i] *= inv;
+  });
+  // Each swap pair (i, bitrev(i)) is handled by its smaller index only: ranges are independent.
+  pool.parallel_for(0, blocks, [&](std::size_t bk) {
+    for (std::size_t i = bk * block; i < (bk + 1) * block; ++i)
+      if (i < bitrev_[i]) std::swap(v[i], v[bitrev_[i]]);
+  });
 }
 
 // HEAAN's fftSpecial: coefficients -> evaluations at the rotation-group roots.

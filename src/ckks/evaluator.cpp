@@ -11,6 +11,7 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/math/poly_kernels.h"
 #include "constants.h"
+#include "limb_tasks.h"
 #include "scale_text.h"
 
 namespace cryptounet::ckks {
@@ -212,8 +213,9 @@ void Evaluator::mul_plain_inplace(Ciphertext& a, const Plaintext& b) const {
   check_pt("mul_plain", a, b);
   const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
   auto& parts = a.parts();
-  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
-    for (auto& p : parts) math::kernels::mul(p.limb(t), b.poly().limb(t), p.limb(t), n, ctx_->modulus(t));
+  detail::parallel_for_limb_ranges(ctx_->pool(), limbs, n, [&](std::size_t t, std::size_t lo, std::size_t hi) {
+    for (auto& p : parts)
+      math::kernels::mul(p.limb(t) + lo, b.poly().limb(t) + lo, p.limb(t) + lo, hi - lo, ctx_->modulus(t));
   });
   a.set_scale(a.scale() * b.scale());
 }
@@ -223,9 +225,10 @@ Ciphertext Evaluator::mul_plain(const Ciphertext& a, const Plaintext& b) const {
   const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
   std::vector<math::RnsPoly> parts;
   for (std::size_t p = 0; p < a.size(); ++p) parts.emplace_back(n, limbs);
-  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+  detail::parallel_for_limb_ranges(ctx_->pool(), limbs, n, [&](std::size_t t, std::size_t lo, std::size_t hi) {
     for (std::size_t p = 0; p < a.size(); ++p)
-      math::kernels::mul(a.part(p).limb(t), b.poly().limb(t), parts[p].limb(t), n, ctx_->modulus(t));
+      math::kernels::mul(a.part(p).limb(t) + lo, b.poly().limb(t) + lo, parts[p].limb(t) + lo, hi - lo,
+                         ctx_->modulus(t));
   });
   return Ciphertext(std::move(parts), a.scale() * b.scale(), a.fingerprint());
 }
@@ -239,9 +242,10 @@ void Evaluator::mul_plain_add_inplace(Ciphertext& acc, const Ciphertext& a, cons
   const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
   auto& parts = acc.parts();
   while (parts.size() < a.size()) parts.push_back(math::RnsPoly::zeros(n, limbs));
-  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
+  detail::parallel_for_limb_ranges(ctx_->pool(), limbs, n, [&](std::size_t t, std::size_t lo, std::size_t hi) {
     for (std::size_t p = 0; p < a.size(); ++p)
-      math::kernels::mul_add(a.part(p).limb(t), b.poly().limb(t), parts[p].limb(t), n, ctx_->modulus(t));
+      math::kernels::mul_add(a.part(p).limb(t) + lo, b.poly().limb(t) + lo, parts[p].limb(t) + lo, hi - lo,
+                             ctx_->modulus(t));
   });
 }
 

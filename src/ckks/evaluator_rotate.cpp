@@ -8,6 +8,7 @@
 #include "cryptounet/math/poly_kernels.h"
 #include "constants.h"
 #include "keyswitch.h"
+#include "limb_tasks.h"
 
 namespace cryptounet::ckks {
 
@@ -29,16 +30,16 @@ Ciphertext Evaluator::apply_galois(const Ciphertext& a, std::uint64_t g) const {
   const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
   // sigma(c1) switched from sigma(s) to s; sigma(c0) added.
   math::RnsPoly c1(n, limbs), c0(n, limbs);
-  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
-    math::kernels::permute(a.part(1).limb(t), perm.data(), c1.limb(t), n);
-    math::kernels::permute(a.part(0).limb(t), perm.data(), c0.limb(t), n);
+  detail::parallel_for_limb_ranges(ctx_->pool(), limbs, n, [&](std::size_t t, std::size_t lo, std::size_t hi) {
+    math::kernels::permute(a.part(1).limb(t), perm.data() + lo, c1.limb(t) + lo, hi - lo);
+    math::kernels::permute(a.part(0).limb(t), perm.data() + lo, c0.limb(t) + lo, hi - lo);
   });
   // Named members, not a structured binding: clang 14 (fuzz build) cannot capture bindings in lambdas.
   auto switched = detail::key_switch(*ctx_, c1, key);
   auto& r0 = switched.first;
   auto& r1 = switched.second;
-  ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
-    math::kernels::add(r0.limb(t), c0.limb(t), r0.limb(t), n, ctx_->modulus(t));
+  detail::parallel_for_limb_ranges(ctx_->pool(), limbs, n, [&](std::size_t t, std::size_t lo, std::size_t hi) {
+    math::kernels::add(r0.limb(t) + lo, c0.limb(t) + lo, r0.limb(t) + lo, hi - lo, ctx_->modulus(t));
   });
   std::vector<math::RnsPoly> parts;
   parts.push_back(std::move(r0));
@@ -93,11 +94,10 @@ std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, std::span
     math::RnsPoly acc0, acc1;
     detail::inner_product(*ctx_, digits, *keys_->galois.find(g), perm.data(), acc0, acc1);
     math::RnsPoly r0(n, limbs), r1;
-    ctx_->pool().parallel_for(0, limbs, [&](std::size_t t) {
-      math::kernels::permute(a.part(0).limb(t), perm.data(), r0.limb(t), n);
+    detail::parallel_for_limb_ranges(ctx_->pool(), limbs, n, [&](std::size_t t, std::size_t lo, std::size_t hi) {
+      math::kernels::permute(a.part(0).limb(t), perm.data() + lo, r0.limb(t) + lo, hi - lo);
     });
-    detail::mod_down(*ctx_, acc0, r0, true);
-    detail::mod_down(*ctx_, acc1, r1, false);
+    detail::mod_down_pair(*ctx_, acc0, r0, true, acc1, r1, false);
     std::vector<math::RnsPoly> parts;
     parts.push_back(std::move(r0));
     parts.push_back(std::move(r1));
@@ -176,8 +176,7 @@ Ciphertext Evaluator::rotate_hoisted_sum(const Ciphertext& a, std::span<const in
     const auto digits = detail::mod_up(*ctx_, a.part(1));
     math::RnsPoly acc0, acc1;
     detail::inner_product_sum(*ctx_, digits, keys, perms, c.empty() ? nullptr : w_ext.data(), acc0, acc1);
-    detail::mod_down(*ctx_, acc0, r0, true);
-    detail::mod_down(*ctx_, acc1, r1, has_id);
+    detail::mod_down_pair(*ctx_, acc0, r0, true, acc1, r1, has_id);
   }
   std::vector<math::RnsPoly> parts;
   parts.push_back(std::move(r0));

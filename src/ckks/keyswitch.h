@@ -39,6 +39,12 @@ void inner_product_sum(const Context& ctx, const std::vector<math::RnsPoly>& dig
 /// Cost: k inverse NTTs + (l+1) NTTs.
 void mod_down(const Context& ctx, const math::RnsPoly& acc, math::RnsPoly& out, bool accumulate);
 
+/// Both halves of a key switch at once (the same words as two mod_down calls): one parallel
+/// region per phase over the tasks of both, so that odd task counts (k special primes, l+1
+/// limbs) keep both threads of a 2-thread pool busy.
+void mod_down_pair(const Context& ctx, const math::RnsPoly& acc0, math::RnsPoly& out0, bool accumulate0,
+                   const math::RnsPoly& acc1, math::RnsPoly& out1, bool accumulate1);
+
 /// The whole key switch of c: (r0, r1) with r0 + r1 s = c s' + small noise.
 [[nodiscard]] std::pair<math::RnsPoly, math::RnsPoly> key_switch(const Context& ctx, const math::RnsPoly& c,
                                                                  const KeySwitchKey& key);

@@ -242,8 +242,13 @@ void BaseConverter::convert_one(const std::uint64_t* scratch, std::size_t j, std
 }
 
 void BaseConverter::centred_overflow(const std::uint64_t* scratch, std::uint64_t* u, std::size_t n) const {
+  centred_overflow(scratch, u, n, 0, n);
+}
+
+void BaseConverter::centred_overflow(const std::uint64_t* scratch, std::uint64_t* u, std::size_t n, std::size_t lo,
+                                     std::size_t hi) const {
   const std::size_t k = in_.size();
-  for (std::size_t c = 0; c < n; ++c) {
+  for (std::size_t c = lo; c < hi; ++c) {
     double v = 0;
     for (std::size_t i = 0; i < k; ++i) v += static_cast<double>(scratch[i * n + c]) * inv_in_[i];
     u[c] = static_cast<std::uint64_t>(v + 0.5);

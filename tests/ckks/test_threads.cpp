@@ -50,5 +50,42 @@ TEST(ThreadsTest, SingleThreadContextMatches) {
                            h2[s].part(1).data()));
 }
 
+TEST(ThreadsTest, EncodeAndKeySwitchAreBitIdenticalAcrossThreadCounts) {
+  // N = 2^13 (4096 slots): the encoder's FFT splits over the pool (slots >= 4096), mod_up and
+  // mod_down split the centred overflow over coefficient ranges and pair the two halves.
+  // Insecure test parameters.
+  ParamsLiteral lit = literal_for("logN12");
+  lit.log_n = 13;
+  lit.dnum = 3;
+  lit.log_p = {60, 60, 60};
+  const Params params = Params::from_literal(lit);
+  const auto ctx1 = Context::create(params, ExecOptions{1});
+  const auto ctx3 = Context::create(params, ExecOptions{3});
+  KeyGenerator kg(ctx1);
+  const SecretKey sk = kg.secret_key();
+  EvaluationKeys evk;
+  evk.galois = kg.galois_keys(sk, std::vector<int>{1, 5, -7});
+  const Encoder e1(ctx1), e3(ctx3);
+  const auto v = random_complex(e1.slots(), 91);
+  const Plaintext p1 = e1.encode(v, ctx1->max_level(), std::pow(2.0, 40));
+  const Plaintext p3 = e3.encode(v, ctx1->max_level(), std::pow(2.0, 40));
+  const auto same = [](const math::RnsPoly& a, const math::RnsPoly& b) {
+    return a.limbs() == b.limbs() && std::equal(a.data(), a.data() + a.n() * a.limbs(), b.data());
+  };
+  EXPECT_TRUE(same(p1.poly(), p3.poly()));
+  const Encryptor enc(ctx1, sk);
+  const Ciphertext ct = enc.encrypt(p1);
+  const Evaluator ev1(ctx1, &evk), ev3(ctx3, &evk);
+  const std::vector<int> steps{1, 5, -7};
+  const auto h1 = ev1.rotate_hoisted(ct, steps), h3 = ev3.rotate_hoisted(ct, steps);
+  for (std::size_t s = 0; s < steps.size(); ++s)
+    for (std::size_t p = 0; p < 2; ++p) EXPECT_TRUE(same(h1[s].part(p), h3[s].part(p))) << s << " " << p;
+  const Ciphertext r1 = ev1.rotate(ct, 5), r3 = ev3.rotate(ct, 5);
+  for (std::size_t p = 0; p < 2; ++p) EXPECT_TRUE(same(r1.part(p), r3.part(p)));
+  // And still right: decrypts to the rotated values.
+  const Decryptor dec(ctx1, sk);
+  EXPECT_GE(precision_stats(rotate_left(v, 5), e1.decode(dec.decrypt(r3))).min_bits, 20);
+}
+
 }  // namespace
 }  // namespace cryptounet::ckks::test

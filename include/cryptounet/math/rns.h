@@ -77,6 +77,10 @@ class BaseConverter {
   /// outliers in a few slots). After every prepare_limb: u[c] = round(sum_i y_i[c] / q_i) in
   /// floating point (exact unless the fraction is within ~1e-15 of 1/2, where either choice is fine).
   void centred_overflow(const std::uint64_t* scratch, std::uint64_t* u, std::size_t n) const;
+  /// The same for coefficients [lo, hi) only (u[c] for c in [lo, hi)): independent per
+  /// coefficient, so ranges can run in parallel and give the same words.
+  void centred_overflow(const std::uint64_t* scratch, std::uint64_t* u, std::size_t n, std::size_t lo,
+                        std::size_t hi) const;
   /// out = (sum_i y_i (Q/q_i) - u Q) mod out_j: the centred representative of x in [-Q/2, Q/2)
   /// reduced mod out_j.
   void convert_one_centred(const std::uint64_t* scratch, const std::uint64_t* u, std::size_t j, std::uint64_t* out,

@@ -4,6 +4,7 @@
 // pool-size ranges. Only for per-coefficient work (the words do not depend on the split).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 
 #include "cryptounet/math/parallel.h"
@@ -14,11 +15,12 @@ namespace cryptounet::ckks::detail {
 template <class F>
 void parallel_for_limb_ranges(math::ThreadPool& pool, std::size_t limbs, std::size_t n, F&& fn) {
   const std::size_t threads = static_cast<std::size_t>(pool.size());
-  const std::size_t splits = (threads > 1 && limbs % threads != 0 && n % (8 * threads) == 0) ? threads : 1;
-  const std::size_t chunk = n / splits;
+  const std::size_t splits = (threads > 1 && limbs % threads != 0 && n % 8 == 0 && n >= 64 * threads) ? threads : 1;
+  // Ranges of a multiple of 8 words (vector kernels), the last one possibly shorter.
+  const std::size_t chunk = splits == 1 ? n : (n / splits + 7) / 8 * 8;
   pool.parallel_for(0, limbs * splits, [&](std::size_t task) {
     const std::size_t t = task / splits, lo = (task % splits) * chunk;
-    fn(t, lo, lo + chunk);
+    if (lo < n) fn(t, lo, std::min(n, lo + chunk));
   });
 }
 

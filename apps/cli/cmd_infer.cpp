@@ -158,8 +158,8 @@ void run_infer(const InferArgs& a) {
                   a.inputs[0].c_str(), a.out.c_str(), graph.name.c_str(), out.cts.size(), pf.plan.output_level,
                   human_bytes(static_cast<double>(bytes.size())).c_str(), keys_s, run_s, world.size(), threads);
       if (world.distributed()) {
-        std::printf("%-4s %-18s %-16s %-7s %7s %6s %6s %9s %10s %10s %8s\n", "#", "node", "op", "split", "outputs",
-                    "here", "in", "seconds", "sent", "received", "xchg s");
+        std::printf("%-4s %-18s %-16s %-7s %7s %6s %6s %9s %7s %10s %10s %8s\n", "#", "node", "op", "split", "outputs",
+                    "here", "in", "seconds", "cpu s", "sent", "received", "xchg s");
         std::uint64_t sent = 0, received = 0;
         double exchange_s = 0, exchange_cpu = 0;
         for (const nn::LayerReport& l : report.layers) {
@@ -168,9 +168,9 @@ void run_infer(const InferArgs& a) {
             if (x.node == l.node) e = &x;
           const int team = pf.plan.layers[static_cast<std::size_t>(l.node)].layout.team_size();
           const std::string in_here = e && e->inputs_here >= 0 ? std::to_string(e->inputs_here) : "-";
-          std::printf("%-4d %-18.18s %-16s %-7s %7d %6d %6s %9.3f %10s %10s %8.3f\n", l.node, l.name.c_str(),
+          std::printf("%-4d %-18.18s %-16s %-7s %7d %6d %6s %9.3f %7.3f %10s %10s %8.3f\n", l.node, l.name.c_str(),
                       nn::op_name(l.kind), e ? e->mode.c_str() : "-", team, e ? e->computed_here : team,
-                      in_here.c_str(), l.seconds, human_bytes(e ? static_cast<double>(e->bytes_sent) : 0.0).c_str(),
+                      in_here.c_str(), l.seconds, l.cpu_seconds, human_bytes(e ? static_cast<double>(e->bytes_sent) : 0.0).c_str(),
                       human_bytes(e ? static_cast<double>(e->bytes_received) : 0.0).c_str(),
                       e ? e->exchange_seconds : 0.0);
           if (e) {
@@ -196,7 +196,8 @@ void run_infer(const InferArgs& a) {
         auto layers = nlohmann::ordered_json::array();
         for (const nn::LayerReport& l : report.layers) {
           nlohmann::ordered_json x = {{"node", l.node}, {"name", l.name}, {"op", nn::op_name(l.kind)},
-                                      {"seconds", l.seconds}, {"key_switches", l.counts.key_switches()}};
+                                      {"seconds", l.seconds}, {"cpu_seconds", l.cpu_seconds},
+                                      {"key_switches", l.counts.key_switches()}};
           for (const auto& e : exchange)
             if (e.node == l.node) {
               x["split"] = e.mode;

@@ -18,6 +18,7 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/distributed/work_queue.h"
 #include "cryptounet/distributed/world.h"
+#include "cryptounet/he/backends/encode_cache.h"
 #include "cryptounet/onnx/load_model.h"
 #include "cryptounet/workflow/he_files.h"
 #include "cryptounet/workflow/plan_io.h"
@@ -235,7 +236,8 @@ void run_infer(const InferArgs& a) {
     std::mutex report_mutex;
     nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
     std::map<std::size_t, nn::ExecReport> reports;  // of the inputs rank 0 computed
-    // Every rank: decode, infer, encode.
+    // Every rank: decode, infer, encode. The plaintexts are encoded by a rank's first input only.
+    nn::EncodeCache encodings;
     auto compute = [&](std::size_t i, std::vector<std::uint8_t> bytes) {
       const std::string what = "'" + a.inputs[i] + "'";
       nn::EncryptedTensor in = nn::decode_encrypted_tensor(bytes, *ctx, what);
@@ -245,8 +247,9 @@ void run_infer(const InferArgs& a) {
       nn::ExecReport report;
       nn::EncryptedTensor out;
       const bool bar = !world.distributed() && a.inputs.size() == 1;
-      out.cts = nn::infer_encrypted(ctx, graph, pf.plan, evk, std::move(in.cts), &report,
-                                    bar ? progress_bar_options("infer") : nn::RunOptions{});
+      nn::RunOptions options = bar ? progress_bar_options("infer") : nn::RunOptions{};
+      options.encodings = &encodings;
+      out.cts = nn::infer_encrypted(ctx, graph, pf.plan, evk, std::move(in.cts), &report, options);
       const double run_s = seconds_since(start);
       out.plan = plan_fp;
       out.key_id = key_id;

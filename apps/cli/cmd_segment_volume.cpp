@@ -32,6 +32,7 @@ struct SegmentVolumeArgs {
   std::string model, input, out, probabilities, axis = "axial", slices, checkpoint, mode = "auto";
   bool plaintext = false, json = false, no_checkpoint = false, quiet = false;
   int threads = 0;
+  int concurrent_slices = 0;
   InsecureParams insecure;
   double threshold = 0.0;
 };
@@ -72,7 +73,8 @@ void segment_volume_rank0(const SegmentVolumeArgs& a_, distributed::World& world
   if (a->plaintext) {
     model = make_plain_slice_model(graph);
   } else {
-    enc = make_encrypted_slice_model(graph, {threads, a->insecure, a->mode, expected});
+    // Under MPI the ranks share the batches; each rank's inference uses its threads.
+    enc = make_encrypted_slice_model(graph, {threads, a->insecure, a->mode, expected, mpi ? 1 : a->concurrent_slices});
     model = enc.model;
     method = "encrypted N=2^" + std::to_string(enc.plan.log_n) + (enc.plan.insecure_for_tests ? " INSECURE" : "") +
              ", batch " + std::to_string(enc.plan.batch);
@@ -101,6 +103,8 @@ void segment_volume_rank0(const SegmentVolumeArgs& a_, distributed::World& world
                  graph.input_shape().height, method.c_str(),
                  card_norm.empty() ? "min-max (no card entry)" : card_norm.c_str());
   if (!enc.choice.empty() && !a->quiet) std::fprintf(stderr, "packing: %s\n", enc.choice.c_str());
+  if (enc.workers > 1 && !a->quiet)
+    std::fprintf(stderr, "%d batches at a time, one thread each (--concurrent-slices)\n", enc.workers);
   if (mpi && !a->quiet)
     std::fprintf(stderr, "MPI: %d ranks, %d thread(s) each; rank 0 encrypts and decrypts, every rank infers\n",
                  world.size(), threads);
@@ -141,6 +145,7 @@ void segment_volume_rank0(const SegmentVolumeArgs& a_, distributed::World& world
       j["ckks"] = {{"log_n", enc.plan.log_n},
                    {"batch", enc.plan.batch},
                    {"mode", enc.plan.mode == packing::PackingMode::throughput ? "throughput" : "latency"},
+                   {"concurrent_batches", enc.workers},
                    {"security", enc.plan.insecure_for_tests ? "insecure_for_tests" : "128-bit"}};
     if (opts.probabilities) j["probabilities"] = a->probabilities;
     if (mpi)
@@ -197,6 +202,10 @@ void setup_segment_volume(CLI::App& root) {
   cmd->add_option("--checkpoint", a->checkpoint, "Checkpoint folder (default OUT.partial)");
   cmd->add_flag("--no-checkpoint", a->no_checkpoint, "Keep no checkpoint (an interrupted run starts over)");
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores; under MPI the cores of a host are divided among its ranks)")->check(kNonNegative);
+  cmd->add_option("--concurrent-slices", a->concurrent_slices,
+                  "Slices (batches) encrypted-inferred at once, one thread each (0 = auto: as many as --threads "
+                  "when there are that many; 1 = one at a time on all threads; ignored under MPI)")
+      ->check(kNonNegative);
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
   add_insecure_params_option(cmd, a->insecure, InsecureUse::picks_ring);
   cmd->add_flag("--json", a->json, "Print a JSON summary on stdout (progress stays on stderr)");

@@ -1,6 +1,7 @@
 // Entry point of `cryptounet`: builds the CLI11 app from the registered subcommands, runs the
 // chosen one and turns every cryptounet::Error into a one-line message and a non-zero exit.
 #include "cli/command.h"
+#include "cli/huge_page_heap.h"
 #include "cli/options.h"
 
 #include "cryptounet/common/error.h"
@@ -119,6 +120,7 @@ int help_or_typo(CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cli::reexec_with_huge_page_heap(argv);
   CLI::App app{
       "CryptoUNet: U-Net segmentation of CKKS-encrypted medical images.\n"
       "The client (hospital) keeps the secret key; the server only ever sees ciphertexts.\n"

@@ -3,12 +3,19 @@
 #include "cli/workflow_util.h"
 #include "cryptounet/common/error.h"
 #include "cryptounet/workflow/pipeline.h"
+#include "cryptounet/workflow/server_infer.h"
 #include "cryptounet/model/ref_executor.h"
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +31,97 @@ nn::SliceModel make_plain_slice_model(const nn::Graph& graph) {
     return out;
   };
   return m;
+}
+
+namespace {
+
+// Runs `workers` batches at a time: each worker thread takes the next batch, encrypts it (one at
+// a time, under the lock: the pipeline's client half is not shared), infers it on its own thread
+// (the context has a one-thread pool, so every worker computes inline and the pipeline's encode
+// cache, which is thread-safe, serves all of them), and queues the result; the calling thread
+// decrypts each result and hands it to `done`, as SliceModel::run_all requires. The first error
+// stops the workers from taking more batches and is rethrown once they have finished.
+void run_concurrently(const std::shared_ptr<nn::EncryptedPipeline>& pipe,
+                                                         const nn::Graph& graph, int workers,
+                                                         std::vector<std::vector<nn::Tensor>> batches,
+                                                         const nn::SliceModel::BatchDone& done) {
+  struct Result {
+    std::size_t batch;
+    std::vector<ckks::Ciphertext> out;
+  };
+  std::mutex m;
+  std::condition_variable ready;
+  std::deque<Result> results;
+  std::size_t next = 0, finished = 0;
+  std::exception_ptr error;
+  auto work = [&] {
+    for (;;) {
+      std::size_t b;
+      std::vector<ckks::Ciphertext> in;
+      {
+        std::lock_guard<std::mutex> lock(m);
+        if (error || next >= batches.size()) return;
+        b = next++;
+        try {
+          in = pipe->encrypt_batch(batches[b]);
+        } catch (...) {
+          error = std::current_exception();
+          ready.notify_all();
+          return;
+        }
+      }
+      try {
+        nn::RunOptions o;
+        o.encodings = &pipe->encodings();
+        auto out = nn::infer_encrypted(pipe->context(), graph, pipe->plan(), pipe->evaluation_keys(), std::move(in),
+                                       nullptr, o);
+        std::lock_guard<std::mutex> lock(m);
+        results.push_back({b, std::move(out)});
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(m);
+        if (!error) error = std::current_exception();
+      }
+      ready.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  const std::size_t n = std::min(batches.size(), static_cast<std::size_t>(workers));
+  for (std::size_t i = 0; i < n; ++i) threads.emplace_back(work);
+  auto stop_and_join = [&] {
+    {
+      std::lock_guard<std::mutex> lock(m);
+      if (!error) error = std::make_exception_ptr(InvalidArgument("segment-volume: stopped"));
+    }
+    for (auto& t : threads) t.join();
+  };
+  try {
+    while (finished < batches.size()) {
+      Result r;
+      {
+        std::unique_lock<std::mutex> lock(m);
+        ready.wait(lock, [&] { return !results.empty() || error; });
+        if (results.empty()) break;  // an error, and nothing more will come
+        r = std::move(results.front());
+        results.pop_front();
+      }
+      done(r.batch, pipe->decrypt_batch(r.out, batches[r.batch].size()));
+      ++finished;
+    }
+  } catch (...) {
+    stop_and_join();
+    throw;
+  }
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
+
+int volume_slice_workers(const VolumeModelOptions& o, int batch) {
+  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int batches = o.expected_slices > 0 ? (o.expected_slices + batch - 1) / batch : 1;
+  const int wanted = o.concurrent_slices > 0 ? o.concurrent_slices : threads;
+  return std::max(1, std::min(wanted, batches));
 }
 
 EncryptedSliceModel make_encrypted_slice_model(const nn::Graph& graph, const VolumeModelOptions& o) {
@@ -66,11 +164,21 @@ EncryptedSliceModel make_encrypted_slice_model(const nn::Graph& graph, const Vol
   }
   if (r.choice.empty()) r.choice = "latency layout (one slice per run)";
   warn_if_insecure(r.plan);
-  auto pipe = std::make_shared<nn::EncryptedPipeline>(graph, r.plan, ExecOptions{.threads = o.threads}, true);
+  r.workers = volume_slice_workers(o, r.plan.batch);
+  // Several batches at once run one thread each (the pool is the context's, one per pipeline).
+  const int pool_threads = r.workers > 1 ? 1 : o.threads;
+  auto pipe = std::make_shared<nn::EncryptedPipeline>(graph, r.plan, ExecOptions{.threads = pool_threads}, true);
   r.owner = pipe;
   r.model.name = "encrypted";
   r.model.batch = r.plan.batch;
   r.model.run = [pipe](const std::vector<nn::Tensor>& in) { return pipe->run_batch(in); };
+  if (r.workers > 1) {
+    const int workers = r.workers;
+    r.model.run_all = [pipe, &graph, workers](std::vector<std::vector<nn::Tensor>> batches,
+                                              const nn::SliceModel::BatchDone& done) {
+      run_concurrently(pipe, graph, workers, std::move(batches), done);
+    };
+  }
   return r;
 }
 

@@ -18,7 +18,16 @@ struct VolumeModelOptions {
   InsecureParams insecure;     // --insecure-test-params[=LOGN]
   std::string mode = "auto";   // auto | latency | throughput
   int expected_slices = 0;     // slices to run (caps a throughput batch); 0 = unknown
+  /// Batches run at once, one thread each (--concurrent-slices); 0 = auto: as many as --threads
+  /// allows when there are that many batches. 1 = one batch at a time on all the threads.
+  int concurrent_slices = 0;
 };
+
+/// How many batches make_encrypted_slice_model runs at once for `o` and a plan of `batch` slices
+/// per run: concurrent_slices (auto: the threads), at most the number of batches, at least 1.
+/// Two slices on one thread each beat one slice on two threads: inside one inference the second
+/// thread waits at every layer's serial parts, two inferences never wait for each other.
+[[nodiscard]] int volume_slice_workers(const VolumeModelOptions& o, int batch);
 
 /// The encrypted chain as a slice model (keys made once) and the plan it runs; the model and
 /// pipeline live as long as the returned object.
@@ -26,6 +35,7 @@ struct EncryptedSliceModel {
   nn::SliceModel model;
   nn::Plan plan;
   std::string choice;  // why this layout, for the report
+  int workers = 1;     // batches at once (volume_slice_workers); > 1: model.run_all runs them
   std::shared_ptr<void> owner;
 };
 [[nodiscard]] EncryptedSliceModel make_encrypted_slice_model(const nn::Graph& graph,

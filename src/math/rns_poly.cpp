@@ -14,15 +14,16 @@
 namespace cryptounet::math {
 namespace {
 
-// Buffers are 64-byte aligned heap blocks on ordinary pages, as in b90d6fb. Two layouts were tried and
-// dropped (2026-12-01, issue 14): buffers of 2 MiB or more on 2 MiB boundaries with transparent huge
-// pages, which put the same limb of every polynomial on the same cache sets (limbs are 2^15 words apart)
-// and so needed a second fix, buffer starts staggered over 64 cache colours. Measured against this plain
-// layout with one binary and alternated runs (2-core AMD EPYC, load ~9): math/mac_many_layer (the
-// accumulator-heavy U-Net layer's kernel) 20-22 ms plain vs 23-26 ms huge pages + colours (32-34 ms huge
-// pages alone); brain64 `infer` at 1 thread user+sys 14.7/13.6 s plain vs 15.4/14.5 s (twice the minor
-// faults, but no slower: the fault count is not what costs); add/add_inplace/mul_plain equal under load,
-// while on the idle machine main's huge-page + colour layout ran `add` 4-11 % slower than b90d6fb.
+// Buffers are 64-byte aligned blocks from malloc. The `cryptounet` program runs with glibc's huge-page
+// heap (apps/cli/huge_page_heap.h: glibc.malloc.hugetlb=1): malloc's heap and large mappings on 2 MiB
+// transparent huge pages, freed memory kept for reuse. Against ordinary pages (2026-12-01, brain64
+// `infer`, idle 2-core AMD EPYC, same binary): a quarter of the minor faults, 1 thread 10.2-10.4 s
+// against 11.3-11.6 s, 2 threads 5.9 s against 7.5 s, byte-identical outputs. Other programs linking
+// this library get ordinary pages unless they set the tunable.
+// Tried here and dropped, same day: (a) each buffer of 2 MiB or more its own 2 MiB-aligned huge mapping
+// (user time as low, but RSS +25 % from rounding and more system time from mapping churn: 1 thread
+// 10.4-11.2 s); (b) madvise(MADV_HUGEPAGE) on malloc's blocks (no gain). Issue 14 had earlier dropped (a)
+// with 64 cache colours: math/mac_many_layer 23-26 ms against 20-22 ms plain, under load ~9.
 std::uint64_t* raw_alloc(std::size_t words) {
   return static_cast<std::uint64_t*>(::operator new[](words * sizeof(std::uint64_t), std::align_val_t{64}));
 }

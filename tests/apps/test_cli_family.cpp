@@ -83,6 +83,35 @@ TEST(CliHelp, NoCommandHelpAndTypos) {
   EXPECT_THAT(r.output, Not(HasSubstr("did you mean")));
 }
 
+// main re-executes itself with glibc's huge-page heap unless told not to (apps/cli/huge_page_heap.h);
+// `info` reports what the running process got.
+TEST(CliHeap, HugePageHeapIsOnByDefaultAndCanBeTurnedOff) {
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string mode;
+  const bool kernel_thp = std::getline(thp, mode) && mode.find("[never]") == std::string::npos;
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "sanitizer build: its allocator is not glibc's";
+#endif
+  const std::string info = std::string(CU_CLI) + " info 2>&1";
+  const cli_test::Run def = run_cli("info");
+  ASSERT_EQ(def.status, 0) << def.output;
+  if (kernel_thp) {
+    EXPECT_THAT(def.output, HasSubstr("heap on huge pages: on\n"));
+  } else {
+    EXPECT_THAT(def.output, HasSubstr("off (the kernel's transparent huge pages are off)"));
+  }
+  const cli_test::Run off = test_support::run_command("CU_HUGE_PAGES=0 " + info);
+  EXPECT_THAT(off.output, HasSubstr("heap on huge pages: off (CU_HUGE_PAGES=0)"));
+  const cli_test::Run user = test_support::run_command("GLIBC_TUNABLES=glibc.malloc.hugetlb=0 " + info);
+  EXPECT_THAT(user.output, HasSubstr("heap on huge pages: off (GLIBC_TUNABLES sets glibc.malloc.hugetlb otherwise)"));
+  // Other tunables the user set survive the re-exec (the process still runs, and reports on).
+  const cli_test::Run kept = test_support::run_command("GLIBC_TUNABLES=glibc.malloc.check=0 " + info);
+  EXPECT_EQ(kept.status, 0) << kept.output;
+  if (kernel_thp) {
+    EXPECT_THAT(kept.output, HasSubstr("heap on huge pages: on\n"));
+  }
+}
+
 TEST(CliFlags, SharedAcrossSubcommands) {
   // -o/--out for every command that writes a file or folder.
   for (const char* c : {"predict", "segment", "plan", "keygen", "encrypt", "infer", "decrypt", "client",

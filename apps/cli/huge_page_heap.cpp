@@ -1,0 +1,66 @@
+#include "cli/huge_page_heap.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+namespace cryptounet::cli {
+namespace {
+
+constexpr const char* kTunable = "glibc.malloc.hugetlb";
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
+bool opted_out() {
+  const char* v = std::getenv("CU_HUGE_PAGES");
+  return v != nullptr && std::strcmp(v, "0") == 0;
+}
+
+bool tunable_set() {
+  const char* t = std::getenv("GLIBC_TUNABLES");
+  return t != nullptr && std::strstr(t, kTunable) != nullptr;
+}
+
+// "[never]" in /sys/kernel/mm/transparent_hugepage/enabled, or no such file: nothing to gain.
+bool kernel_thp_available() {
+  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  if (!std::getline(f, line)) return false;
+  return line.find("[never]") == std::string::npos;
+}
+
+}  // namespace
+
+void reexec_with_huge_page_heap(char** argv) {
+  if (kSanitized || opted_out() || tunable_set() || !kernel_thp_available()) return;
+  const char* old = std::getenv("GLIBC_TUNABLES");
+  std::string value = std::string(kTunable) + "=1";
+  if (old != nullptr && *old != '\0') value = std::string(old) + ":" + value;
+  if (::setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
+  ::execv("/proc/self/exe", argv);
+  // exec failed (no /proc, say): carry on as we are, without the tunable claiming to be on.
+  if (old != nullptr) {
+    ::setenv("GLIBC_TUNABLES", old, 1);
+  } else {
+    ::unsetenv("GLIBC_TUNABLES");
+  }
+}
+
+const char* huge_page_heap_state() {
+  const char* t = std::getenv("GLIBC_TUNABLES");
+  if (t != nullptr && std::strstr(t, "glibc.malloc.hugetlb=1") != nullptr) return "on";
+  if (kSanitized) return "off (sanitizer build)";
+  if (opted_out()) return "off (CU_HUGE_PAGES=0)";
+  if (tunable_set()) return "off (GLIBC_TUNABLES sets glibc.malloc.hugetlb otherwise)";
+  if (!kernel_thp_available()) return "off (the kernel's transparent huge pages are off)";
+  return "off";
+}
+
+}  // namespace cryptounet::cli

@@ -3,7 +3,10 @@
 
 Inputs, all measured by the stated commands:
   --plan-table FILE    output of `cryptounet plan --model M` (per layer: level, layout team size t)
-  --report FILE        output of `cryptounet infer ... --threads 1 --report` (per layer: seconds)
+  --report FILE        output of `cryptounet infer ... --threads 1 --report` (per layer: seconds), or
+                       the --json output of a one-process `cryptounet infer --mpi ... --threads 1 --json`
+                       (per layer: cpu_seconds, the process's CPU seconds, else seconds)
+  --steps K            input rotation steps of a linear layer (9: the bundled models' 3x3 kernels)
   --log-n N            ring degree exponent of the plan (15 for the bundled models)
   --input-bytes B      encrypted input file bytes per slice (from `plan`: "input 2.3 MiB (seeded)")
   --output-bytes B     encrypted output file bytes per slice
@@ -19,15 +22,18 @@ Inputs, all measured by the stated commands:
 Model (stated, not measured):
   Volume: slices are independent; rank 0 sends each input and receives each output over its one link.
     T(R) = keys/bw (broadcast once; 0 on a shared file system) + max(ceil(S/R) * t_slice, S*(in+out)/bw)
-  One image (latency mode, he/exec/split_plan.h): a linear layer whose input has n_in >= R ciphertexts
-  is split by input (each rank hoists and multiplies ceil(n_in/R) of them, then a reduce-scatter of
-  partial sums); the other layers by output (ceil(t_l/R) of t_l output ciphertexts per rank). A
-  layer's input is taken to be the node before it (true of the bundled models). Bytes: what one rank
-  receives per layer grows as (R-1)/R of the layer's exchange volume; measured at R=2 (1/2 of it):
+  One image (latency mode, he/exec/split_plan.h): a linear layer whose input has n_in >= 2R
+  ciphertexts is split by input (each rank hoists and multiplies ceil(n_in/R) of them, then a
+  reduce-scatter of partial sums); a linear layer with fewer is split by input rotation step (each
+  rank rotates and multiplies by ceil(K/R) of the K steps, then the same reduce-scatter); the other
+  layers by output (ceil(t_l/R) of t_l output ciphertexts per rank). A layer's input is taken to be
+  the node before it (true of the bundled models). Bytes: what one rank receives per layer grows as
+  (R-1)/R of the layer's exchange volume; measured at R=2 (1/2 of it):
     T(R) = sum_l [ compute_l * frac_l(R) + 2*(R-1)/R * received2_l / bw ]
-  frac_l = ceil(n_in/R)/n_in (by input) or ceil(t_l/R)/t_l (by output). It ignores the work that is
-  not divided (the giant-step rotations of an output are its owner's alone; a layer with n_in < R
-  ranks split by output repeats its input's hoisting on every rank), so it is an upper bound.
+  frac_l = ceil(n_in/R)/n_in (by input), ceil(K/R)/K (by step) or ceil(t_l/R)/t_l (by output). It
+  ignores the work that is not divided (the giant-step rotations of an output are its owner's
+  alone; by step, every rank decomposes every input once; steps differ in cost), so it is an upper
+  bound.
 Prints a JSON object and a Markdown table.
 """
 import argparse
@@ -53,6 +59,10 @@ def parse_exchange(path):
 
 
 def parse_report(path):
+    text = open(path).read()
+    if text.lstrip().startswith("{"):
+        data = json.loads(text)
+        return {int(l["node"]): float(l.get("cpu_seconds", l.get("seconds", 0.0))) for l in data.get("layers", [])}
     secs = {}
     for line in open(path):
         m = re.match(r"^(\d+)\s+(\S+)\s+(\S+)\s+(\d+)\s+([0-9.]+)\s+([0-9.]+)%", line)
@@ -74,6 +84,7 @@ def main():
     ap.add_argument("--ranks", default="1,2,4,8,16")
     ap.add_argument("--time-scale", type=float, default=1.0)
     ap.add_argument("--exchange")
+    ap.add_argument("--steps", type=int, default=9)
     a = ap.parse_args()
 
     plan = parse_plan(a.plan_table)
@@ -96,8 +107,10 @@ def main():
     t_image = sum(l["seconds"] for l in layers)
 
     def frac(l, r):
-        if l["op"] in ("Conv2d", "ConvTranspose2d") and r > 1 and l["n_in"] >= r:
-            return math.ceil(l["n_in"] / r) / l["n_in"]
+        if l["op"] in ("Conv2d", "ConvTranspose2d") and r > 1:
+            if l["n_in"] >= 2 * r:
+                return math.ceil(l["n_in"] / r) / l["n_in"]
+            return math.ceil(a.steps / r) / a.steps
         return math.ceil(l["team"] / r) / l["team"]
 
     def image_time(r):

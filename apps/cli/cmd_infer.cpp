@@ -18,6 +18,7 @@
 #include "cryptounet/common/error.h"
 #include "cryptounet/distributed/work_queue.h"
 #include "cryptounet/distributed/world.h"
+#include "cryptounet/he/backends/encode_cache.h"
 #include "cryptounet/onnx/load_model.h"
 #include "cryptounet/workflow/he_files.h"
 #include "cryptounet/workflow/plan_io.h"
@@ -158,8 +159,8 @@ void run_infer(const InferArgs& a) {
                   a.inputs[0].c_str(), a.out.c_str(), graph.name.c_str(), out.cts.size(), pf.plan.output_level,
                   human_bytes(static_cast<double>(bytes.size())).c_str(), keys_s, run_s, world.size(), threads);
       if (world.distributed()) {
-        std::printf("%-4s %-18s %-16s %-7s %7s %6s %6s %9s %10s %10s %8s\n", "#", "node", "op", "split", "outputs",
-                    "here", "in", "seconds", "sent", "received", "xchg s");
+        std::printf("%-4s %-18s %-16s %-7s %7s %6s %6s %9s %7s %10s %10s %8s\n", "#", "node", "op", "split", "outputs",
+                    "here", "in", "seconds", "cpu s", "sent", "received", "xchg s");
         std::uint64_t sent = 0, received = 0;
         double exchange_s = 0, exchange_cpu = 0;
         for (const nn::LayerReport& l : report.layers) {
@@ -168,9 +169,9 @@ void run_infer(const InferArgs& a) {
             if (x.node == l.node) e = &x;
           const int team = pf.plan.layers[static_cast<std::size_t>(l.node)].layout.team_size();
           const std::string in_here = e && e->inputs_here >= 0 ? std::to_string(e->inputs_here) : "-";
-          std::printf("%-4d %-18.18s %-16s %-7s %7d %6d %6s %9.3f %10s %10s %8.3f\n", l.node, l.name.c_str(),
+          std::printf("%-4d %-18.18s %-16s %-7s %7d %6d %6s %9.3f %7.3f %10s %10s %8.3f\n", l.node, l.name.c_str(),
                       nn::op_name(l.kind), e ? e->mode.c_str() : "-", team, e ? e->computed_here : team,
-                      in_here.c_str(), l.seconds, human_bytes(e ? static_cast<double>(e->bytes_sent) : 0.0).c_str(),
+                      in_here.c_str(), l.seconds, l.cpu_seconds, human_bytes(e ? static_cast<double>(e->bytes_sent) : 0.0).c_str(),
                       human_bytes(e ? static_cast<double>(e->bytes_received) : 0.0).c_str(),
                       e ? e->exchange_seconds : 0.0);
           if (e) {
@@ -196,7 +197,8 @@ void run_infer(const InferArgs& a) {
         auto layers = nlohmann::ordered_json::array();
         for (const nn::LayerReport& l : report.layers) {
           nlohmann::ordered_json x = {{"node", l.node}, {"name", l.name}, {"op", nn::op_name(l.kind)},
-                                      {"seconds", l.seconds}, {"key_switches", l.counts.key_switches()}};
+                                      {"seconds", l.seconds}, {"cpu_seconds", l.cpu_seconds},
+                                      {"key_switches", l.counts.key_switches()}};
           for (const auto& e : exchange)
             if (e.node == l.node) {
               x["split"] = e.mode;
@@ -234,7 +236,8 @@ void run_infer(const InferArgs& a) {
     std::mutex report_mutex;
     nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
     std::map<std::size_t, nn::ExecReport> reports;  // of the inputs rank 0 computed
-    // Every rank: decode, infer, encode.
+    // Every rank: decode, infer, encode. The plaintexts are encoded by a rank's first input only.
+    nn::EncodeCache encodings;
     auto compute = [&](std::size_t i, std::vector<std::uint8_t> bytes) {
       const std::string what = "'" + a.inputs[i] + "'";
       nn::EncryptedTensor in = nn::decode_encrypted_tensor(bytes, *ctx, what);
@@ -244,8 +247,9 @@ void run_infer(const InferArgs& a) {
       nn::ExecReport report;
       nn::EncryptedTensor out;
       const bool bar = !world.distributed() && a.inputs.size() == 1;
-      out.cts = nn::infer_encrypted(ctx, graph, pf.plan, evk, std::move(in.cts), &report,
-                                    bar ? progress_bar_options("infer") : nn::RunOptions{});
+      nn::RunOptions options = bar ? progress_bar_options("infer") : nn::RunOptions{};
+      options.encodings = &encodings;
+      out.cts = nn::infer_encrypted(ctx, graph, pf.plan, evk, std::move(in.cts), &report, options);
       const double run_s = seconds_since(start);
       out.plan = plan_fp;
       out.key_id = key_id;

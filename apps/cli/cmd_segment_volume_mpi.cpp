@@ -2,10 +2,12 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <memory>
 #include <span>
 
 #include "cryptounet/ckks/serialize.h"
 #include "cryptounet/common/error.h"
+#include "cryptounet/he/backends/encode_cache.h"
 #include "cryptounet/model/ref_executor.h"
 #include "cryptounet/workflow/plan_io.h"
 #include "cryptounet/workflow/server_infer.h"
@@ -15,12 +17,18 @@ namespace {
 
 using distributed::Bytes;
 
+// One rank's batches: the masks and weight plaintexts are encoded by the first batch only (one
+// EncodeCache per rank, kept for the whole volume; the same ciphertexts bit for bit).
 std::function<Bytes(Bytes)> encrypted_compute(std::shared_ptr<const ckks::Context> ctx, const nn::Graph& graph,
                                               const nn::Plan& plan, const ckks::EvaluationKeys& keys) {
-  return [ctx = std::move(ctx), &graph, &plan, &keys](Bytes in) {
+  auto cache = std::make_shared<nn::EncodeCache>();
+  return [ctx = std::move(ctx), cache, &graph, &plan, &keys](Bytes in) {
     std::vector<ckks::Ciphertext> cts = ckks::load_ciphertext_set(in, *ctx);
     in = Bytes{};
-    const std::vector<ckks::Ciphertext> out = nn::infer_encrypted(ctx, graph, plan, keys, std::move(cts));
+    nn::RunOptions options;
+    options.encodings = cache.get();
+    const std::vector<ckks::Ciphertext> out =
+        nn::infer_encrypted(ctx, graph, plan, keys, std::move(cts), nullptr, options);
     return ckks::save_ciphertext_set(out, *ctx);
   };
 }

@@ -1,8 +1,8 @@
 // Latency mode's split (he/exec/split_plan.h, RunOptions::ranks/exchange) without MPI: R threads,
 // each one "process" of a split run over an in-memory exchange, on the real CKKS engine (small
 // INSECURE N) with a U-Net of the bundled brain model's shape. Every thread ends with the
-// one-process output, byte for byte, at R = 2, 3 and 4 (layers split by input with the
-// reduce-scatter of partial sums, and by output); dropping one partial sum in the exchange changes
+// one-process output, byte for byte, at R = 2, 3 and 4 (layers split by input or by rotation step
+// with the reduce-scatter of partial sums); dropping one partial sum in the exchange changes
 // the output (the check can fail). The exchange goes through latency mode's wire format
 // (workflow/split_infer_wire.h), as World::alltoallv moves it; that format's reader is also fed
 // broken bytes here. The mpirun runs of the CLI are in tests/apps/test_cli_mpi.cpp.
@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <bit>
+#include <set>
 #include <barrier>
 #include <thread>
 
@@ -137,29 +138,45 @@ TEST(SplitInfer, PlanSplitsByInputWhereThereAreEnoughInputCiphertexts) {
   for (int ranks : {2, 3, 4}) {
     const SplitPlan sp = plan_split(f.g, f.plan, ranks);
     ASSERT_EQ(sp.layers.size(), f.g.nodes.size());
-    int by_input = 0;
+    int by_input = 0, by_step = 0;
     for (std::size_t n = 0; n < sp.layers.size(); ++n) {
       const SplitLayer& l = sp.layers[n];
       const Node& node = f.g.nodes[n];
       ASSERT_EQ(static_cast<int>(l.owner.size()), f.plan.layers[n].layout.team_size()) << node.name;
       if (node.kind == OpKind::Conv2d || node.kind == OpKind::ConvTranspose2d) {
         const int n_in = f.plan.layers[static_cast<std::size_t>(node.inputs[0])].layout.team_size();
-        EXPECT_EQ(l.mode, n_in >= ranks ? SplitMode::inputs : SplitMode::outputs) << node.name;
+        EXPECT_EQ(l.mode, n_in >= 2 * ranks ? SplitMode::inputs : SplitMode::steps) << node.name;
         if (l.mode == SplitMode::inputs) {
           ++by_input;
           ASSERT_EQ(static_cast<int>(l.input_owner.size()), n_in);
           for (int o : l.input_owner) EXPECT_TRUE(o >= 0 && o < ranks);
+        } else {
+          // Every step with a product has one owner; the steps are spread over the ranks.
+          ++by_step;
+          std::set<int> steps, owners;
+          for (const LinearTerm& t : linear_op_for(f.g, f.plan, static_cast<int>(n)).terms)
+            if (!row_products(t).empty()) steps.insert(t.in_step);
+          ASSERT_EQ(l.step_owner.size(), steps.size()) << node.name;
+          for (const auto& [s, o] : l.step_owner) {
+            EXPECT_TRUE(steps.count(s)) << node.name << " step " << s;
+            EXPECT_TRUE(o >= 0 && o < ranks) << node.name;
+            owners.insert(o);
+          }
+          EXPECT_EQ(owners.size(), std::min<std::size_t>(steps.size(), static_cast<std::size_t>(ranks))) << node.name;
         }
         for (std::size_t j = 0; j < l.owner.size(); ++j) EXPECT_EQ(l.owner[j], static_cast<int>(j) % ranks);
       }
     }
     EXPECT_GT(by_input, 0) << ranks << " ranks: no layer split by input; the test would not cover the reduce";
+    EXPECT_GT(by_step, 0) << ranks << " ranks: no layer split by step";
   }
-  // The first layer has one input ciphertext: split by output after nothing to gather (the input is
-  // on every rank).
+  // The first layer has one input ciphertext: split by rotation step after nothing to gather (the
+  // input is on every rank).
   const SplitPlan sp = plan_split(f.g, f.plan, 2);
-  EXPECT_EQ(sp.layers[1].mode, SplitMode::outputs);
+  EXPECT_EQ(sp.layers[1].mode, SplitMode::steps);
   EXPECT_TRUE(sp.layers[1].whole_first.empty());
+  // One process: nothing to split.
+  for (const SplitLayer& l : plan_split(f.g, f.plan, 1).layers) EXPECT_NE(l.mode, SplitMode::steps);
 }
 
 TEST(SplitInfer, EveryRankEndsWithTheOneProcessOutputByteForByte) {

@@ -5,6 +5,8 @@
 // instantiate it (executor_sim.cpp, executor_ckks.cpp, executor_timed.cpp).
 #pragma once
 
+#include <time.h>
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -21,6 +23,13 @@
 #include "he/layers/layers.h"
 
 namespace cryptounet::nn::detail {
+
+/// CPU seconds of the whole process so far (every thread): per layer, comparable under load.
+inline double process_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
 
 /// Throws InvalidArgument unless `plan` was made for `graph` (same nodes, layouts that fit).
 void check_plan_fits(const Graph& graph, const Plan& plan);
@@ -71,6 +80,7 @@ class HeRunner {
       const LayerPlan& lp = plan.layers[n];
       const OpCounts before = env_.be.counts();
       const Stopwatch clock;
+      const double cpu0 = report ? process_cpu_seconds() : 0.0;
       Tensor_ out;
       if (splitting) {
         for (int m : split.layers[n].whole_first) make_whole(n, values[m]->cts, own[m], options);
@@ -102,6 +112,7 @@ class HeRunner {
         r.kind = node.kind;
         r.level = lp.level;
         r.seconds = clock.seconds();
+        r.cpu_seconds = process_cpu_seconds() - cpu0;
         r.counts = env_.be.counts() - before;
         report->layers.push_back(r);
         report->total += r.counts;

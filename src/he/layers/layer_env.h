@@ -53,11 +53,20 @@ class LayerEnv {
   }
   /// Split by input: does this process hoist and multiply input ciphertext `i`?
   [[nodiscard]] bool input_here(int i) const {
-    return !split_inputs() || split->input_owner[static_cast<std::size_t>(i)] == rank;
+    return !split || split->mode != SplitMode::inputs || split->input_owner[static_cast<std::size_t>(i)] == rank;
   }
-  /// Does this process form products for output `j` (all of them when split by input)?
+  /// Split by rotation step: does this process rotate the inputs by `in_step` and multiply them?
+  [[nodiscard]] bool step_here(int in_step) const {
+    if (!split || split->mode != SplitMode::steps) return true;
+    const auto it = split->step_owner.find(in_step);
+    return it != split->step_owner.end() && it->second == rank;
+  }
+  /// Does this process form products for output `j` (all of them when split by input or step)?
   [[nodiscard]] bool products_for(int n, int j, int count) const { return split_inputs() || mine(n, j, count); }
-  [[nodiscard]] bool split_inputs() const { return split && split->mode == SplitMode::inputs; }
+  /// Split by input or by rotation step: partial sums of every output, reduced afterwards.
+  [[nodiscard]] bool split_inputs() const {
+    return split && (split->mode == SplitMode::inputs || split->mode == SplitMode::steps);
+  }
 
   // The one place scales are reconciled before an addition. A squared tensor carries scale
   // D^2/q (q a prime near D = 2^log_scale), not exactly D; adding it to one at D (a residual Add

@@ -108,6 +108,7 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
     std::vector<std::vector<RowProduct>> rps(t1 - t0);
     for (std::size_t t = t0; t < t1; ++t) {
       if (!env.products_for(n, op.terms[t].out_ct, op.out_team)) continue;  // another process's output
+      if (!env.step_here(op.terms[t].in_step)) continue;                     // another process's step
       rps[t - t0] = row_products(op.terms[t]);
       const int s = op.terms[t].in_step;
       if (!rps[t - t0].empty() && s != 0 && std::find(steps.begin(), steps.end(), s) == steps.end())

@@ -47,6 +47,7 @@ struct LayerReport {
   OpKind kind = OpKind::Input;
   int level = 0;
   double seconds = 0.0;
+  double cpu_seconds = 0.0;  // CPU time of the whole process (all its threads) during the layer
   OpCounts counts;
 };
 

@@ -203,8 +203,8 @@ void setup_segment_volume(CLI::App& root) {
   cmd->add_flag("--no-checkpoint", a->no_checkpoint, "Keep no checkpoint (an interrupted run starts over)");
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores; under MPI the cores of a host are divided among its ranks)")->check(kNonNegative);
   cmd->add_option("--concurrent-slices", a->concurrent_slices,
-                  "Slices (batches) encrypted-inferred at once, one thread each (0 = auto: as many as --threads "
-                  "when there are that many; 1 = one at a time on all threads; ignored under MPI)")
+                  "Slices (batches) inferred at once, one thread each (default 1: one at a time on all "
+                  "--threads; ignored under MPI)")
       ->check(kNonNegative);
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
   add_insecure_params_option(cmd, a->insecure, InsecureUse::picks_ring);

@@ -41,7 +41,12 @@ bool kernel_thp_available() {
 void reexec_with_huge_page_heap(char** argv) {
   if (kSanitized || opted_out() || tunable_set() || !kernel_thp_available()) return;
   const char* old = std::getenv("GLIBC_TUNABLES");
+  // A fixed mmap threshold of 32 MiB (glibc's largest) puts every polynomial buffer on the heap: with
+  // the default, dynamic threshold, buffers that glibc maps on their own start on 2 MiB boundaries
+  // once huge pages are on, so the same limb of every polynomial lands on the same cache sets.
   std::string value = std::string(kTunable) + "=1";
+  if (old == nullptr || std::strstr(old, "glibc.malloc.mmap_threshold") == nullptr)
+    value += ":glibc.malloc.mmap_threshold=33554432";
   if (old != nullptr && *old != '\0') value = std::string(old) + ":" + value;
   if (::setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
   ::execv("/proc/self/exe", argv);

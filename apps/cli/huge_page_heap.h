@@ -10,8 +10,8 @@
 
 namespace cryptounet::cli {
 
-/// Re-executes this program (same arguments, same environment plus `glibc.malloc.hugetlb=1` in
-/// GLIBC_TUNABLES) when that helps, and returns otherwise: when the tunable is already there (a
+/// Re-executes this program (same arguments, same environment plus `glibc.malloc.hugetlb=1` and,
+/// unless the user set one, `glibc.malloc.mmap_threshold=33554432` in GLIBC_TUNABLES) when that helps, and returns otherwise: when the tunable is already there (a
 /// user's own GLIBC_TUNABLES setting of it wins), when CU_HUGE_PAGES=0, when the kernel's transparent
 /// huge pages are off, in sanitizer builds (their allocator is not glibc's), or when exec fails (the
 /// program then just runs on 4 KiB pages).

@@ -118,9 +118,8 @@ void run_concurrently(const std::shared_ptr<nn::EncryptedPipeline>& pipe,
 }  // namespace
 
 int volume_slice_workers(const VolumeModelOptions& o, int batch) {
-  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int batches = o.expected_slices > 0 ? (o.expected_slices + batch - 1) / batch : 1;
-  const int wanted = o.concurrent_slices > 0 ? o.concurrent_slices : threads;
+  const int wanted = o.concurrent_slices > 0 ? o.concurrent_slices : 1;
   return std::max(1, std::min(wanted, batches));
 }
 

@@ -15,11 +15,9 @@ namespace cryptounet::math {
 namespace {
 
 // Buffers are 64-byte aligned blocks from malloc. The `cryptounet` program runs with glibc's huge-page
-// heap (apps/cli/huge_page_heap.h: glibc.malloc.hugetlb=1): malloc's heap and large mappings on 2 MiB
-// transparent huge pages, freed memory kept for reuse. Against ordinary pages (2026-12-01, brain64
-// `infer`, idle 2-core AMD EPYC, same binary): a quarter of the minor faults, 1 thread 10.2-10.4 s
-// against 11.3-11.6 s, 2 threads 5.9 s against 7.5 s, byte-identical outputs. Other programs linking
-// this library get ordinary pages unless they set the tunable.
+// heap and a fixed 32 MiB mmap threshold (apps/cli/huge_page_heap.h), so these blocks come from a heap
+// grown in 2 MiB transparent huge pages at varied offsets (README, "Huge-page heap", for the figures).
+// Other programs linking this library get ordinary pages unless they set the same tunables.
 // Tried here and dropped, same day: (a) each buffer of 2 MiB or more its own 2 MiB-aligned huge mapping
 // (user time as low, but RSS +25 % from rounding and more system time from mapping churn: 1 thread
 // 10.4-11.2 s); (b) madvise(MADV_HUGEPAGE) on malloc's blocks (no gain). Issue 14 had earlier dropped (a)

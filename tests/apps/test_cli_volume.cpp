@@ -125,17 +125,18 @@ TEST_F(CliVolume, ThroughputLayoutBatchesSlicesWhenPredictedFaster) {
   EXPECT_GE(static_cast<double>(same_l) / static_cast<double>(p.size()), 0.99);
 }
 
-// --threads 2 runs two slices at once, one thread each (latency layout: 4 batches of one slice); the
-// mask and probabilities are those of one slice at a time on both threads, up to CKKS noise.
+// --concurrent-slices 2 runs two slices at once, one thread each (latency layout: 4 batches of one
+// slice); the mask and probabilities are those of one slice at a time on both threads (the default),
+// up to CKKS noise.
 TEST_F(CliVolume, ConcurrentSlicesGiveWhatOneAtATimeGives) {
-  auto r = run_cli(seg("two.nii", "--insecure-test-params 11 --threads 2 --mode latency --json --probabilities " +
-                                      path("two_p.nii")));
+  auto r = run_cli(seg("two.nii", "--insecure-test-params 11 --threads 2 --mode latency --concurrent-slices 2 --json "
+                                  "--probabilities " + path("two_p.nii")));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("2 batches at a time, one thread each"));
   EXPECT_EQ(json_of(r.output)["ckks"]["concurrent_batches"], 2);
   EXPECT_EQ(json_of(r.output)["computed"], 4);
-  r = run_cli(seg("one.nii", "--insecure-test-params 11 --threads 2 --mode latency --concurrent-slices 1 --json "
-                             "--probabilities " + path("one_p.nii")));
+  r = run_cli(seg("one.nii", "--insecure-test-params 11 --threads 2 --mode latency --json --probabilities " +
+                             path("one_p.nii")));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(json_of(r.output)["ckks"]["concurrent_batches"], 1);
   const auto two = data::read_nifti_volume(path("two.nii")).voxels, one = data::read_nifti_volume(path("one.nii")).voxels;
@@ -151,7 +152,8 @@ TEST_F(CliVolume, ConcurrentSlicesGiveWhatOneAtATimeGives) {
   EXPECT_GE(static_cast<double>(same) / static_cast<double>(one.size()), 0.99);
   EXPECT_LT(worst, 0.05) << "probabilities of the same slices, two encryptions apart";
   // One slice: one batch, so all threads go to it.
-  r = run_cli(seg("single.nii", "--insecure-test-params 11 --threads 2 --mode latency --slices 2:2 --json"));
+  r = run_cli(seg("single.nii", "--insecure-test-params 11 --threads 2 --mode latency --concurrent-slices 2 "
+                                "--slices 2:2 --json"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(json_of(r.output)["ckks"]["concurrent_batches"], 1);
 }

@@ -236,8 +236,11 @@ void run_infer(const InferArgs& a) {
     std::mutex report_mutex;
     nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
     std::map<std::size_t, nn::ExecReport> reports;  // of the inputs rank 0 computed
-    // Every rank: decode, infer, encode. The plaintexts are encoded by a rank's first input only.
+    // Every rank: decode, infer, encode. With several inputs the plaintexts are encoded by a rank's first
+    // input only; with one, nothing is kept (each plaintext's buffer goes back to the pool for the next:
+    // keeping brain64's 432 MiB of them only meant that much more fresh memory to fault in).
     nn::EncodeCache encodings;
+    const bool keep_encodings = a.inputs.size() > 1;
     auto compute = [&](std::size_t i, std::vector<std::uint8_t> bytes) {
       const std::string what = "'" + a.inputs[i] + "'";
       nn::EncryptedTensor in = nn::decode_encrypted_tensor(bytes, *ctx, what);
@@ -248,7 +251,7 @@ void run_infer(const InferArgs& a) {
       nn::EncryptedTensor out;
       const bool bar = !world.distributed() && a.inputs.size() == 1;
       nn::RunOptions options = bar ? progress_bar_options("infer") : nn::RunOptions{};
-      options.encodings = &encodings;
+      options.encodings = keep_encodings ? &encodings : nullptr;
       out.cts = nn::infer_encrypted(ctx, graph, pf.plan, evk, std::move(in.cts), &report, options);
       const double run_s = seconds_since(start);
       out.plan = plan_fp;

@@ -76,6 +76,30 @@ extern "C" void on_sigterm(int) {
   }
   ::_exit(143);
 }
+
+// MPI_Alltoallv's int counts and displacements for these byte counts, and the byte totals.
+struct ExchangeLayout {
+  std::vector<int> scounts, sdispls, rcounts, rdispls;
+  std::uint64_t stotal = 0, rtotal = 0;
+};
+
+ExchangeLayout exchange_layout(const std::vector<std::uint64_t>& send, const std::vector<std::uint64_t>& recv,
+                               const char* what) {
+  const std::size_t R = send.size();
+  ExchangeLayout l{std::vector<int>(R), std::vector<int>(R), std::vector<int>(R), std::vector<int>(R)};
+  for (std::size_t r = 0; r < R; ++r) {
+    if (l.stotal + send[r] > static_cast<std::uint64_t>(INT_MAX) ||
+        l.rtotal + recv[r] > static_cast<std::uint64_t>(INT_MAX))
+      throw InvalidArgument(std::string(what) + ": more than 2 GiB in one exchange");
+    l.scounts[r] = static_cast<int>(send[r]);
+    l.sdispls[r] = static_cast<int>(l.stotal);
+    l.stotal += send[r];
+    l.rcounts[r] = static_cast<int>(recv[r]);
+    l.rdispls[r] = static_cast<int>(l.rtotal);
+    l.rtotal += recv[r];
+  }
+  return l;
+}
 #endif
 
 constexpr std::size_t kChunk = std::size_t{1} << 30;  // MPI counts are ints: broadcast in 1 GiB pieces
@@ -272,19 +296,7 @@ std::vector<std::vector<std::uint8_t>> World::alltoall(const std::vector<std::ve
           "alltoall");
   }
   wait_quietly(&req, "alltoall");
-  std::vector<int> scounts(R), sdispls(R), rcounts(R), rdispls(R);
-  std::uint64_t stotal = 0, rtotal = 0;
-  for (std::size_t r = 0; r < R; ++r) {
-    if (stotal + send_sizes[r] > static_cast<std::uint64_t>(INT_MAX) ||
-        rtotal + recv_sizes[r] > static_cast<std::uint64_t>(INT_MAX))
-      throw InvalidArgument("alltoall: more than 2 GiB in one exchange");
-    scounts[r] = static_cast<int>(send_sizes[r]);
-    sdispls[r] = static_cast<int>(stotal);
-    stotal += send_sizes[r];
-    rcounts[r] = static_cast<int>(recv_sizes[r]);
-    rdispls[r] = static_cast<int>(rtotal);
-    rtotal += recv_sizes[r];
-  }
+  const auto [scounts, sdispls, rcounts, rdispls, stotal, rtotal] = exchange_layout(send_sizes, recv_sizes, "alltoall");
   std::vector<std::uint8_t> sbuf, rbuf(rtotal);
   sbuf.reserve(stotal);
   for (std::size_t r = 0; r < R; ++r)
@@ -328,20 +340,8 @@ void World::alltoallv(const std::uint8_t* send, const std::vector<std::uint64_t>
           "alltoallv");
   }
   wait_quietly(&req, "alltoallv");
-  std::vector<int> scounts(R), sdispls(R), rcounts(R), rdispls(R);
-  std::uint64_t stotal = 0, rtotal = 0;
-  for (std::size_t r = 0; r < R; ++r) {
-    if (stotal + send_counts[r] > static_cast<std::uint64_t>(INT_MAX) ||
-        rtotal + recv_counts[r] > static_cast<std::uint64_t>(INT_MAX))
-      throw InvalidArgument("alltoallv: more than 2 GiB in one exchange");
-    scounts[r] = static_cast<int>(send_counts[r]);
-    sdispls[r] = static_cast<int>(stotal);
-    stotal += send_counts[r];
-    rcounts[r] = static_cast<int>(recv_counts[r]);
-    rdispls[r] = static_cast<int>(rtotal);
-    recv_offsets[r] = rtotal;
-    rtotal += recv_counts[r];
-  }
+  const auto [scounts, sdispls, rcounts, rdispls, stotal, rtotal] = exchange_layout(send_counts, recv_counts, "alltoallv");
+  for (std::size_t r = 0; r < R; ++r) recv_offsets[r] = static_cast<std::uint64_t>(rdispls[r]);
   recv.reserve(rtotal);
   {
     std::lock_guard lock(mpi_mutex());

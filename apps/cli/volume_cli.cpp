@@ -41,10 +41,8 @@ namespace {
 // cache, which is thread-safe, serves all of them), and queues the result; the calling thread
 // decrypts each result and hands it to `done`, as SliceModel::run_all requires. The first error
 // stops the workers from taking more batches and is rethrown once they have finished.
-void run_concurrently(const std::shared_ptr<nn::EncryptedPipeline>& pipe,
-                                                         const nn::Graph& graph, int workers,
-                                                         std::vector<std::vector<nn::Tensor>> batches,
-                                                         const nn::SliceModel::BatchDone& done) {
+void run_concurrently(const std::shared_ptr<nn::EncryptedPipeline>& pipe, const nn::Graph& graph, int workers,
+                      std::vector<std::vector<nn::Tensor>> batches, const nn::SliceModel::BatchDone& done) {
   struct Result {
     std::size_t batch;
     std::vector<ckks::Ciphertext> out;
@@ -100,7 +98,7 @@ void run_concurrently(const std::shared_ptr<nn::EncryptedPipeline>& pipe,
       {
         std::unique_lock<std::mutex> lock(m);
         ready.wait(lock, [&] { return !results.empty() || error; });
-        if (results.empty()) break;  // an error, and nothing more will come
+        if (results.empty()) break;  // an error: batches still running are dropped, the run ends with it
         r = std::move(results.front());
         results.pop_front();
       }

@@ -16,9 +16,12 @@ namespace cryptounet::math {
 namespace {
 
 // Chunks stay below glibc's mmap threshold as the cryptounet program sets it (32 MiB), so they
-// come from the heap; a step is at least this many bytes, so a run makes a few dozen steps.
+// come from the heap. A step is an eighth of what the pool holds, between 16 and 128 MiB: a small
+// command touches little more than it uses, a 2 GB inference makes a few dozen steps, and the
+// heap touched ahead of use never passes 128 MiB.
 constexpr std::size_t kChunk = std::size_t{30} << 20;
-constexpr std::size_t kStep = std::size_t{128} << 20;
+constexpr std::size_t kMinStep = std::size_t{16} << 20;
+constexpr std::size_t kMaxStep = std::size_t{128} << 20;
 constexpr std::size_t kPage = 4096;
 
 std::int64_t thread_cpu_ns() {
@@ -35,17 +38,20 @@ FirstTouchStats g_stats;  // under g_m (threads read from g_threads)
 // Allocates `bytes` of heap in chunks, writes each 4 KiB page once from `threads` threads, frees it.
 void touch_heap(std::size_t bytes, int threads) {
   std::vector<char*> chunks;
+  std::vector<std::size_t> sizes;
   for (std::size_t done = 0; done < bytes; done += kChunk) {
-    char* c = static_cast<char*>(std::malloc(kChunk));
+    const std::size_t size = std::min(kChunk, bytes - done);
+    char* c = static_cast<char*>(std::malloc(size));
     if (c == nullptr) break;  // out of memory: the real allocation will say so
     chunks.push_back(c);
+    sizes.push_back(size);
   }
   const std::size_t shares = static_cast<std::size_t>(threads);
   std::vector<std::int64_t> ns(shares, 0);
   auto touch = [&](std::size_t share) {
     const std::int64_t t0 = thread_cpu_ns();
     for (std::size_t c = share; c < chunks.size(); c += shares)
-      for (std::size_t off = 0; off < kChunk; off += kPage) static_cast<volatile char*>(chunks[c])[off] = 0;
+      for (std::size_t off = 0; off < sizes[c]; off += kPage) static_cast<volatile char*>(chunks[c])[off] = 0;
     ns[share] = thread_cpu_ns() - t0;
   };
   std::vector<std::thread> helpers;
@@ -87,7 +93,8 @@ void before_fresh_allocation(std::size_t bytes) {
   std::lock_guard<std::mutex> lock(g_m);
   const int threads = g_threads.load(std::memory_order_relaxed);
   if (g_on.load(std::memory_order_relaxed) && threads > 1 && g_stats.held_bytes + bytes > g_stats.reserved_bytes) {
-    const std::size_t step = std::max(kStep, g_stats.held_bytes + bytes - g_stats.reserved_bytes);
+    const std::size_t step = std::max(std::clamp(g_stats.held_bytes / 8, kMinStep, kMaxStep),
+                                      g_stats.held_bytes + bytes - g_stats.reserved_bytes);
     touch_heap(step, threads);
     g_stats.reserved_bytes += step;
     ++g_stats.steps;

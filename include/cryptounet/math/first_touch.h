@@ -8,7 +8,8 @@
 // so that system time did not divide over threads.
 //
 // When on, RnsPoly's buffer pool (rns_poly.cpp) reserves fresh heap ahead of its allocations:
-// before a buffer would take heap that was never touched, a step of at least 128 MiB is allocated
+// before a buffer would take heap that was never touched, a step (an eighth of what the pool holds,
+// 16-128 MiB, or the buffer if larger) is allocated
 // in chunks below the mmap threshold, written once per 4 KiB by as many threads as the largest
 // ThreadPool made so far (each thread its share of the chunks), and freed; the buffers then come
 // from pages that are already cleared. Reserved bytes are tracked against the bytes the pool holds

@@ -11,8 +11,8 @@ namespace {
 void setup_info(CLI::App& root) {
   CLI::App* cmd = root.add_subcommand("info", "Print the build's version, compiler and cores");
   cmd->callback([] {
-    std::printf("cryptounet 0.1.0\ncompiler: %s\nhardware threads: %u\nheap on huge pages: %s\n", __VERSION__,
-                std::thread::hardware_concurrency(), huge_page_heap_state());
+    std::printf("cryptounet 0.1.0\ncompiler: %s\nhardware threads: %u\nheap on huge pages: %s\nfirst touch of fresh heap: %s\n",
+                __VERSION__, std::thread::hardware_concurrency(), huge_page_heap_state(), first_touch_state());
   });
 }
 

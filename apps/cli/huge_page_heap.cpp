@@ -7,10 +7,13 @@
 #include <fstream>
 #include <string>
 
+#include "cryptounet/math/first_touch.h"
+
 namespace cryptounet::cli {
 namespace {
 
 constexpr const char* kTunable = "glibc.malloc.hugetlb";
+constexpr const char* kTrim = "glibc.malloc.trim_threshold";
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool kSanitized = true;
@@ -47,6 +50,10 @@ void reexec_with_huge_page_heap(char** argv) {
   std::string value = std::string(kTunable) + "=1";
   if (old == nullptr || std::strstr(old, "glibc.malloc.mmap_threshold") == nullptr)
     value += ":glibc.malloc.mmap_threshold=33554432";
+  // Freed heap stays with the process (glibc trims the heap's top back to the OS once it passes
+  // 128 KiB by default): pages touched once are reused, and the parallel first touch
+  // (math/first_touch.h) is not undone by the next free.
+  if (old == nullptr || std::strstr(old, kTrim) == nullptr) value += std::string(":") + kTrim + "=68719476736";
   if (old != nullptr && *old != '\0') value = std::string(old) + ":" + value;
   if (::setenv("GLIBC_TUNABLES", value.c_str(), 1) != 0) return;
   ::execv("/proc/self/exe", argv);
@@ -56,6 +63,19 @@ void reexec_with_huge_page_heap(char** argv) {
   } else {
     ::unsetenv("GLIBC_TUNABLES");
   }
+}
+
+bool heap_keeps_freed_memory() {
+  const char* t = std::getenv("GLIBC_TUNABLES");
+  return t != nullptr && std::strstr(t, "glibc.malloc.hugetlb=1") != nullptr && std::strstr(t, kTrim) != nullptr &&
+         std::strstr(t, "glibc.malloc.mmap_threshold=33554432") != nullptr;
+}
+
+void configure_first_touch() { math::set_parallel_first_touch(!kSanitized && heap_keeps_freed_memory()); }
+
+const char* first_touch_state() {
+  if (math::parallel_first_touch()) return "parallel (fresh heap is touched by every thread of the pool)";
+  return "off (needs the huge-page heap's tunables)";
 }
 
 const char* huge_page_heap_state() {

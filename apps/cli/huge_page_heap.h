@@ -11,11 +11,20 @@
 namespace cryptounet::cli {
 
 /// Re-executes this program (same arguments, same environment plus `glibc.malloc.hugetlb=1` and,
-/// unless the user set one, `glibc.malloc.mmap_threshold=33554432` in GLIBC_TUNABLES) when that helps, and returns otherwise: when the tunable is already there (a
+/// unless the user set them, `glibc.malloc.mmap_threshold=33554432` and a 64 GiB
+/// `glibc.malloc.trim_threshold` in GLIBC_TUNABLES) when that helps, and returns otherwise: when the tunable is already there (a
 /// user's own GLIBC_TUNABLES setting of it wins), when CU_HUGE_PAGES=0, when the kernel's transparent
 /// huge pages are off, in sanitizer builds (their allocator is not glibc's), or when exec fails (the
 /// program then just runs on 4 KiB pages).
 void reexec_with_huge_page_heap(char** argv);
+
+/// Turns on the parallel first touch of fresh heap (math/first_touch.h) when this process runs with
+/// the tunables reexec_with_huge_page_heap adds (huge pages, the fixed mmap threshold, and a trim
+/// threshold that keeps freed heap); `main` calls it once, after the re-exec.
+void configure_first_touch();
+
+/// For `cryptounet info`: "parallel (…)" or "off (why)".
+const char* first_touch_state();
 
 /// What the running process's heap uses, for `cryptounet info`: "on", or "off (why)".
 const char* huge_page_heap_state();

@@ -121,6 +121,7 @@ int help_or_typo(CLI::App& app, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   cli::reexec_with_huge_page_heap(argv);
+  cli::configure_first_touch();
   CLI::App app{
       "CryptoUNet: U-Net segmentation of CKKS-encrypted medical images.\n"
       "The client (hospital) keeps the secret key; the server only ever sees ciphertexts.\n"

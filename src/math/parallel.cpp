@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include "cryptounet/math/first_touch.h"
+
 namespace cryptounet::math {
 
 thread_local bool ThreadPool::in_worker_ = false;
@@ -69,8 +71,13 @@ void ThreadPool::account_region(const std::vector<std::int64_t>& ns) {
   account_total.tasks += ns.size();
 }
 
+void account_parallel_work(const std::vector<std::int64_t>& thread_ns) {
+  if (ThreadPool::account_threads_.load(std::memory_order_relaxed) > 0) ThreadPool::account_region(thread_ns);
+}
+
 ThreadPool::ThreadPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  detail::note_pool_threads(threads);
   for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work_loop(); });
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/math/first_touch.h"
 
 namespace cryptounet::math {
 namespace {
@@ -53,6 +54,7 @@ class BufferPool {
         return {p, w};
       }
     }
+    detail::before_fresh_allocation(words * sizeof(std::uint64_t));
     return {raw_alloc(words), words};
   }
 
@@ -78,8 +80,16 @@ class BufferPool {
         p = nullptr;
       }
     }
-    for (auto& e : evicted) raw_free(e.first);
-    if (p) raw_free(p);
+    std::size_t released = 0;
+    for (auto& e : evicted) {
+      raw_free(e.first);
+      released += e.second * sizeof(std::uint64_t);
+    }
+    if (p) {
+      raw_free(p);
+      released += bytes;
+    }
+    if (released != 0) detail::after_release(released);
   }
 
  private:

@@ -97,11 +97,13 @@ TEST(CliHeap, HugePageHeapIsOnByDefaultAndCanBeTurnedOff) {
   ASSERT_EQ(def.status, 0) << def.output;
   if (kernel_thp) {
     EXPECT_THAT(def.output, HasSubstr("heap on huge pages: on\n"));
+    EXPECT_THAT(def.output, HasSubstr("first touch of fresh heap: parallel"));
   } else {
     EXPECT_THAT(def.output, HasSubstr("off (the kernel's transparent huge pages are off)"));
   }
   const cli_test::Run off = test_support::run_command("CU_HUGE_PAGES=0 " + info);
   EXPECT_THAT(off.output, HasSubstr("heap on huge pages: off (CU_HUGE_PAGES=0)"));
+  EXPECT_THAT(off.output, HasSubstr("first touch of fresh heap: off"));
   const cli_test::Run user = test_support::run_command("GLIBC_TUNABLES=glibc.malloc.hugetlb=0 " + info);
   EXPECT_THAT(user.output, HasSubstr("heap on huge pages: off (GLIBC_TUNABLES sets glibc.malloc.hugetlb otherwise)"));
   // Other tunables the user set survive the re-exec (the process still runs, and reports on).

@@ -70,6 +70,10 @@ struct SerialSplit {
 };
 [[nodiscard]] SerialSplit serial_split(const CpuSnapshot& a, const CpuSnapshot& b, int threads);
 
+/// Counts work that ran in parallel outside a ThreadPool (CPU nanoseconds of each thread's share) as
+/// one accounted region, while accounting is on; nothing otherwise.
+void account_parallel_work(const std::vector<std::int64_t>& thread_ns);
+
 class ThreadPool {
  public:
   /// threads <= 0: hardware_concurrency(). threads == 1: no worker threads, everything inline.
@@ -128,6 +132,7 @@ class ThreadPool {
   }
 
   friend void set_pool_accounting(int);
+  friend void account_parallel_work(const std::vector<std::int64_t>&);
   friend int pool_accounting_threads();
   static std::int64_t thread_cpu_ns();
   static void account_region(const std::vector<std::int64_t>& ns);

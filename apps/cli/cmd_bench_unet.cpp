@@ -80,6 +80,7 @@ void run_bench_unet(const BenchUnetArgs& a) {
   math::set_pool_accounting(sim);
   std::map<int, math::SerialSplit> node_share;
   math::SerialSplit whole;
+  std::uint64_t regions = 0;  // parallel regions of the first image
   math::CpuSnapshot last;
   bool first_image = true;
   ro.progress = [bar = ro.progress, &last, &node_share, &first_image, sim](int done, int total,
@@ -100,7 +101,9 @@ void run_bench_unet(const BenchUnetArgs& a) {
     (void)nn::run_encrypted(timed, graph, plan, std::move(input), &r, ro);
     per_image.emplace_back(seconds_since(t0), r.total.encodings);
     if (k == 0) {
-      whole = math::serial_split(start, math::cpu_snapshot(), sim);
+      const math::CpuSnapshot end = math::cpu_snapshot();
+      whole = math::serial_split(start, end, sim);
+      regions = end.pool.regions - start.pool.regions;
       first_image = false;
       report = std::move(r);
       first_times = timed.times();
@@ -162,6 +165,7 @@ void run_bench_unet(const BenchUnetArgs& a) {
     j["layers"] = layers;
     j["cpu"] = share_json(whole);
     j["cpu"]["simulated_threads"] = sim;
+    j["cpu"]["parallel_regions"] = regions;
     nlohmann::ordered_json imgs = nlohmann::ordered_json::array();
     for (const auto& [sec, enc] : per_image) imgs.push_back({{"infer_s", sec}, {"encodings", enc}});
     j["images"] = imgs;

@@ -23,6 +23,7 @@
 #include "cryptounet/workflow/he_files.h"
 #include "cryptounet/workflow/plan_io.h"
 #include "cryptounet/workflow/server_infer.h"
+#include "cryptounet/workflow/shared_keys.h"
 #include "cryptounet/workflow/split_infer.h"
 
 #include <sys/resource.h>
@@ -56,6 +57,41 @@ double cpu_seconds() {
   ::getrusage(RUSAGE_SELF, &u);
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// User and system CPU seconds of this process so far.
+struct CpuMark {
+  double user = 0, sys = 0;
+  static CpuMark now() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    return {static_cast<double>(u.ru_utime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec),
+            static_cast<double>(u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_stime.tv_usec)};
+  }
+};
+
+// The phases of a run whose CPU time each rank reports: start-up (the program until infer begins),
+// starting MPI, setup (plan, model, CKKS context), loading the keys, the inference.
+constexpr const char* kPhases[] = {"start-up", "MPI start", "setup", "keys", "inference"};
+constexpr std::size_t kPhaseCount = 5;
+
+// Every rank's (user, system) CPU seconds per phase on rank 0 (collective): [rank][2 * phase + {0, 1}].
+std::vector<std::vector<double>> phases_per_rank(distributed::World& world, const std::vector<CpuMark>& marks) {
+  std::vector<double> mine;
+  for (std::size_t p = 0; p < kPhaseCount; ++p) {
+    const CpuMark a = p == 0 ? CpuMark{} : marks[p - 1], b = marks[p];
+    mine.push_back(b.user - a.user);
+    mine.push_back(b.sys - a.sys);
+  }
+  std::vector<std::uint8_t> bytes(mine.size() * 8);
+  std::memcpy(bytes.data(), mine.data(), bytes.size());
+  std::vector<std::vector<double>> out;
+  for (const auto& b : world.allgather(bytes)) {
+    std::vector<double> v(mine.size(), 0.0);
+    if (b.size() == bytes.size()) std::memcpy(v.data(), b.data(), b.size());
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 // Every rank's `value` on rank 0 (collective), as "a, b, c".
@@ -102,7 +138,9 @@ std::vector<std::uint8_t> frame_result(double seconds, int rank, const std::vect
 }
 
 void run_infer(const InferArgs& a) {
+  std::vector<CpuMark> marks{CpuMark::now()};  // the end of each phase (kPhases)
   distributed::World& world = distributed::World::get();
+  marks.push_back(CpuMark::now());
   distributed::run_or_fail(world, [&] {
     const bool root = world.rank() == 0;
     JsonOutput json_out(a.json);
@@ -123,13 +161,17 @@ void run_infer(const InferArgs& a) {
     const std::uint64_t plan_fp = nn::plan_fingerprint(pf);
     const int threads = world.threads_per_rank(a.threads);
     auto ctx = ckks::Context::create(nn::plan_params(pf.plan), ExecOptions{.threads = threads});
+    marks.push_back(CpuMark::now());
     auto t0 = std::chrono::steady_clock::now();
     const std::uint64_t max_keys = nn::max_eval_keys_file_bytes(*ctx, pf.plan.rotation_steps.size());
     const std::string keys_path = world.shared_file(a.eval_keys, max_keys);
-    const ckks::EvaluationKeys evk = ckks::load_evaluation_keys_file(keys_path, *ctx, max_keys);
+    // Under MPI each rank expands its share of the Galois keys and receives the others' (shared_keys.h).
+    nn::SharedKeysReport keys_report;
+    const ckks::EvaluationKeys evk = nn::load_evaluation_keys_shared(world, keys_path, *ctx, max_keys, &keys_report);
     const std::uint64_t key_id = nn::evaluation_key_id(evk);
     const std::uint64_t max_in = nn::max_tensor_file_bytes(*ctx, pf.plan.input().layout.team_size());
     const double keys_s = seconds_since(t0);
+    marks.push_back(CpuMark::now());
     if (root && a.inputs.size() > 1) fs::create_directories(a.out);
 
     if (a.mpi) {  // latency mode
@@ -147,7 +189,9 @@ void run_infer(const InferArgs& a) {
       out.cts = nn::infer_encrypted_split(world, ctx, graph, pf.plan, evk, std::move(in.cts), &report, &exchange,
                                           world.distributed() ? nn::RunOptions{} : progress_bar_options("infer"));
       const double run_s = seconds_since(start);
+      marks.push_back(CpuMark::now());
       const std::string cpu = per_rank(world, cpu_seconds() - cpu0);
+      const std::vector<std::vector<double>> phases = phases_per_rank(world, marks);
       if (!root) return;
       out.plan = plan_fp;
       out.key_id = key_id;
@@ -159,8 +203,8 @@ void run_infer(const InferArgs& a) {
                   a.inputs[0].c_str(), a.out.c_str(), graph.name.c_str(), out.cts.size(), pf.plan.output_level,
                   human_bytes(static_cast<double>(bytes.size())).c_str(), keys_s, run_s, world.size(), threads);
       if (world.distributed()) {
-        std::printf("%-4s %-18s %-16s %-7s %7s %6s %6s %9s %7s %10s %10s %8s\n", "#", "node", "op", "split", "outputs",
-                    "here", "in", "seconds", "cpu s", "sent", "received", "xchg s");
+        std::printf("%-4s %-18s %-16s %-7s %7s %6s %6s %9s %7s %7s %10s %10s %8s\n", "#", "node", "op", "split",
+                    "outputs", "here", "in", "seconds", "cpu s", "sys s", "sent", "received", "xchg s");
         std::uint64_t sent = 0, received = 0;
         double exchange_s = 0, exchange_cpu = 0;
         for (const nn::LayerReport& l : report.layers) {
@@ -169,9 +213,9 @@ void run_infer(const InferArgs& a) {
             if (x.node == l.node) e = &x;
           const int team = pf.plan.layers[static_cast<std::size_t>(l.node)].layout.team_size();
           const std::string in_here = e && e->inputs_here >= 0 ? std::to_string(e->inputs_here) : "-";
-          std::printf("%-4d %-18.18s %-16s %-7s %7d %6d %6s %9.3f %7.3f %10s %10s %8.3f\n", l.node, l.name.c_str(),
-                      nn::op_name(l.kind), e ? e->mode.c_str() : "-", team, e ? e->computed_here : team,
-                      in_here.c_str(), l.seconds, l.cpu_seconds, human_bytes(e ? static_cast<double>(e->bytes_sent) : 0.0).c_str(),
+          std::printf("%-4d %-18.18s %-16s %-7s %7d %6d %6s %9.3f %7.3f %7.3f %10s %10s %8.3f\n", l.node,
+                      l.name.c_str(), nn::op_name(l.kind), e ? e->mode.c_str() : "-", team, e ? e->computed_here : team,
+                      in_here.c_str(), l.seconds, l.cpu_seconds, l.sys_seconds, human_bytes(e ? static_cast<double>(e->bytes_sent) : 0.0).c_str(),
                       human_bytes(e ? static_cast<double>(e->bytes_received) : 0.0).c_str(),
                       e ? e->exchange_seconds : 0.0);
           if (e) {
@@ -188,9 +232,25 @@ void run_infer(const InferArgs& a) {
                     human_bytes(static_cast<double>(sent)).c_str(),
                     human_bytes(static_cast<double>(received)).c_str(), human_bytes(peak_rss_bytes()).c_str(),
                     cpu.c_str());
+        std::printf("Galois keys expanded on rank 0: %zu, received from the other ranks: %zu (%s)\n",
+                    keys_report.expanded_here, keys_report.received,
+                    human_bytes(static_cast<double>(keys_report.bytes_received)).c_str());
       } else {
         std::printf("CPU seconds of the inference: %s\n", cpu.c_str());
         if (a.report) print_exec_report(pf.plan, report);
+      }
+      // CPU seconds per phase (user / system) of every rank: comparable under load, unlike wall time.
+      std::printf("CPU seconds per phase (user/system):");
+      for (const char* p : kPhases) std::printf(" %14s", p);
+      std::printf("\n");
+      for (std::size_t r = 0; r < phases.size(); ++r) {
+        std::printf("  %-33s", ("rank " + std::to_string(r)).c_str());
+        for (std::size_t p = 0; p < kPhaseCount; ++p) {
+          char cell[32];
+          std::snprintf(cell, sizeof cell, "%.2f/%.2f", phases[r][2 * p], phases[r][2 * p + 1]);
+          std::printf(" %14s", cell);
+        }
+        std::printf("\n");
       }
       {
         // Per layer (rank 0's view): seconds; in a split run also the split and the bytes exchanged.
@@ -198,6 +258,7 @@ void run_infer(const InferArgs& a) {
         for (const nn::LayerReport& l : report.layers) {
           nlohmann::ordered_json x = {{"node", l.node}, {"name", l.name}, {"op", nn::op_name(l.kind)},
                                       {"seconds", l.seconds}, {"cpu_seconds", l.cpu_seconds},
+                                      {"sys_seconds", l.sys_seconds},
                                       {"key_switches", l.counts.key_switches()}};
           for (const auto& e : exchange)
             if (e.node == l.node) {
@@ -219,6 +280,15 @@ void run_infer(const InferArgs& a) {
       j["ranks"] = world.size();
       j["threads_per_rank"] = threads;
       j["keys_seconds"] = keys_s;
+      {
+        auto per_rank_phases = nlohmann::ordered_json::array();
+        for (const auto& v : phases) {
+          nlohmann::ordered_json x;
+          for (std::size_t p = 0; p < kPhaseCount; ++p) x[kPhases[p]] = {{"user", v[2 * p]}, {"system", v[2 * p + 1]}};
+          per_rank_phases.push_back(std::move(x));
+        }
+        j["cpu_phases"] = std::move(per_rank_phases);
+      }
       j["outputs"] = nlohmann::ordered_json::array(
           {{{"input", a.inputs[0]}, {"output", a.out}, {"ciphertexts", out.cts.size()},
             {"level", pf.plan.output_level}, {"bytes", bytes.size()}, {"seconds", run_s}}});

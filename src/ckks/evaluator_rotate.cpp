@@ -1,4 +1,5 @@
 // Automorphisms: rotations, conjugation, and hoisted rotations (one ModUp shared by many steps).
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,25 +85,42 @@ std::vector<Ciphertext> Evaluator::rotate_hoisted(const Ciphertext& a, std::span
   std::vector<math::RnsPoly> digits;
   if (need_digits) digits = detail::mod_up(*ctx_, a.part(1));
   const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
-  for (std::size_t s = 0; s < steps.size(); ++s) {
-    const std::uint64_t g = gs[s];
-    if (g == 1) {
-      out.push_back(a);
-      continue;
+  // Key switches of up to kGroup steps share their parallel regions (permutations, the phases of
+  // ModDown): fewer regions, and task counts that keep every thread busy at low levels. Each step's
+  // words are those of its own rotate.
+  constexpr std::size_t kGroup = 4;
+  std::vector<std::size_t> todo;  // indices of the non-identity steps
+  for (std::size_t s = 0; s < steps.size(); ++s)
+    if (gs[s] != 1) todo.push_back(s);
+  std::vector<std::optional<Ciphertext>> done(steps.size());
+  for (std::size_t g0 = 0; g0 < todo.size(); g0 += kGroup) {
+    const std::size_t m = std::min(kGroup, todo.size() - g0);
+    std::vector<math::RnsPoly> acc(2 * m), r(2 * m);
+    std::vector<const std::uint32_t*> perm(m);
+    for (std::size_t i = 0; i < m; ++i) {
+      const std::uint64_t g = gs[todo[g0 + i]];
+      perm[i] = ctx_->galois_permutation(g).data();
+      detail::inner_product(*ctx_, digits, *keys_->galois.find(g), perm[i], acc[2 * i], acc[2 * i + 1]);
+      r[2 * i] = math::RnsPoly(n, limbs);
     }
-    const auto& perm = ctx_->galois_permutation(g);
-    math::RnsPoly acc0, acc1;
-    detail::inner_product(*ctx_, digits, *keys_->galois.find(g), perm.data(), acc0, acc1);
-    math::RnsPoly r0(n, limbs), r1;
-    detail::parallel_for_limb_ranges(ctx_->pool(), limbs, n, [&](std::size_t t, std::size_t lo, std::size_t hi) {
-      math::kernels::permute(a.part(0).limb(t), perm.data() + lo, r0.limb(t) + lo, hi - lo);
+    detail::parallel_for_limb_ranges(ctx_->pool(), m * limbs, n, [&](std::size_t task, std::size_t lo, std::size_t hi) {
+      const std::size_t i = task / limbs, t = task % limbs;
+      math::kernels::permute(a.part(0).limb(t), perm[i] + lo, r[2 * i].limb(t) + lo, hi - lo);
     });
-    detail::mod_down_pair(*ctx_, acc0, r0, true, acc1, r1, false);
-    std::vector<math::RnsPoly> parts;
-    parts.push_back(std::move(r0));
-    parts.push_back(std::move(r1));
-    out.emplace_back(std::move(parts), a.scale(), a.fingerprint());
+    std::vector<detail::ModDownHalf> halves;
+    for (std::size_t i = 0; i < m; ++i) {
+      halves.push_back({&acc[2 * i], &r[2 * i], true});
+      halves.push_back({&acc[2 * i + 1], &r[2 * i + 1], false});
+    }
+    detail::mod_down_many(*ctx_, halves);
+    for (std::size_t i = 0; i < m; ++i) {
+      std::vector<math::RnsPoly> parts;
+      parts.push_back(std::move(r[2 * i]));
+      parts.push_back(std::move(r[2 * i + 1]));
+      done[todo[g0 + i]].emplace(std::move(parts), a.scale(), a.fingerprint());
+    }
   }
+  for (std::size_t s = 0; s < steps.size(); ++s) out.push_back(gs[s] == 1 ? a : std::move(*done[s]));
   return out;
 }
 

@@ -147,12 +147,6 @@ void inner_product_sum(const Context& ctx, const std::vector<math::RnsPoly>& dig
 
 namespace {
 
-struct ModDownHalf {
-  const math::RnsPoly* acc;
-  math::RnsPoly* out;
-  bool accumulate;
-};
-
 void mod_down_halves(const Context& ctx, std::span<const ModDownHalf> halves) {
   const std::size_t m = halves.size();
   const std::size_t n = ctx.n(), k = ctx.p_count(), l1 = halves[0].acc->limbs() - k;
@@ -205,6 +199,13 @@ void mod_down_halves(const Context& ctx, std::span<const ModDownHalf> halves) {
 void mod_down(const Context& ctx, const math::RnsPoly& acc, math::RnsPoly& out, bool accumulate) {
   const ModDownHalf h[1] = {{&acc, &out, accumulate}};
   mod_down_halves(ctx, h);
+}
+
+void mod_down_many(const Context& ctx, std::span<const ModDownHalf> halves) {
+  for (std::size_t a = 0; a < halves.size(); ++a)
+    for (std::size_t b = a + 1; b < halves.size(); ++b)
+      if (halves[a].out == halves[b].out) throw InvalidArgument("mod_down_many: one output for two halves");
+  if (!halves.empty()) mod_down_halves(ctx, halves);
 }
 
 void mod_down_pair(const Context& ctx, const math::RnsPoly& acc0, math::RnsPoly& out0, bool accumulate0,

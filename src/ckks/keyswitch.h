@@ -45,6 +45,16 @@ void mod_down(const Context& ctx, const math::RnsPoly& acc, math::RnsPoly& out, 
 void mod_down_pair(const Context& ctx, const math::RnsPoly& acc0, math::RnsPoly& out0, bool accumulate0,
                    const math::RnsPoly& acc1, math::RnsPoly& out1, bool accumulate1);
 
+/// One half of a key switch for mod_down_many: out (l+1 limbs) = (acc - conv_P->Q(acc mod P)) / P,
+/// or out += that if accumulate.
+struct ModDownHalf {
+  const math::RnsPoly* acc;
+  math::RnsPoly* out;
+  bool accumulate;
+};
+/// Several halves (all with the same limb count) at once, the same words as one mod_down each:
+/// one parallel region per phase over the tasks of all of them.
+void mod_down_many(const Context& ctx, std::span<const ModDownHalf> halves);
 /// The whole key switch of c: (r0, r1) with r0 + r1 s = c s' + small noise.
 [[nodiscard]] std::pair<math::RnsPoly, math::RnsPoly> key_switch(const Context& ctx, const math::RnsPoly& c,
                                                                  const KeySwitchKey& key);

@@ -334,8 +334,23 @@ KeySwitchKey read_ksk(R& r, const Context& ctx) {
   return k;
 }
 
+// Reads past one key switch key (KeySelection left it out): its seeded flag and the bytes of its
+// polynomials (and seed), in pieces, without unpacking or allocating it.
 template <class R>
-GaloisKeys read_galois(R& r, const Context& ctx) {
+void skip_ksk(R& r, const Context& ctx) {
+  const std::size_t d = static_cast<std::size_t>(ctx.dnum()), pb = poly_bytes(ctx, qp_count(ctx));
+  const bool seeded = read_flag(r, "seeded");
+  for (std::size_t j = 0; j < d; ++j) (void)r.raw(pb);
+  if (seeded) {
+    (void)r.raw(kSeedBytes);
+  } else {
+    for (std::size_t j = 0; j < d; ++j) (void)r.raw(pb);
+  }
+}
+
+template <class R>
+GaloisKeys read_galois(R& r, const Context& ctx, const KeySelection* select = nullptr,
+                       std::vector<std::uint64_t>* skipped = nullptr) {
   const std::uint64_t two_n = 2 * ctx.n();
   // At most N-1 distinct odd elements in [3, 2N); each needs at least a seeded key's bytes.
   const std::size_t count = r.check_count(r.u32(), ctx.n() - 1, 8 + ksk_payload(ctx, true), "Galois key count");
@@ -350,6 +365,11 @@ GaloisKeys read_galois(R& r, const Context& ctx) {
       throw FormatError(r.what() + ": Galois elements not strictly increasing (" + std::to_string(g) + " after " +
                         std::to_string(prev) + ")");
     prev = g;
+    if (select != nullptr && select->galois && !select->galois(i, g)) {
+      skip_ksk(r, ctx);
+      if (skipped != nullptr) skipped->push_back(g);
+      continue;
+    }
     gk.keys.emplace(g, read_ksk(r, ctx));
   }
   return gk;
@@ -357,10 +377,16 @@ GaloisKeys read_galois(R& r, const Context& ctx) {
 
 // The payload of an EvaluationKeys object: a relinearisation-key flag (and key), then the Galois keys.
 template <class R>
-EvaluationKeys read_evaluation_keys(R& r, const Context& ctx) {
+EvaluationKeys read_evaluation_keys(R& r, const Context& ctx, const KeySelection* select = nullptr,
+                                   std::vector<std::uint64_t>* skipped = nullptr) {
   EvaluationKeys evk;
-  if (read_flag(r, "has_relin")) evk.relin.key = read_ksk(r, ctx);
-  evk.galois = read_galois(r, ctx);
+  if (read_flag(r, "has_relin")) {
+    if (select == nullptr || select->relin)
+      evk.relin.key = read_ksk(r, ctx);
+    else
+      skip_ksk(r, ctx);
+  }
+  evk.galois = read_galois(r, ctx, select, skipped);
   return evk;
 }
 
@@ -757,6 +783,15 @@ EvaluationKeys load_evaluation_keys_file(const std::string& path, const Context&
   FileReader r(path, max_bytes, object_kind_name(ObjectKind::EvaluationKeys));
   read_header(r, ObjectKind::EvaluationKeys, ctx.fingerprint());
   EvaluationKeys evk = read_evaluation_keys(r, ctx);
+  r.expect_end();
+  return evk;
+}
+
+EvaluationKeys load_evaluation_keys_file(const std::string& path, const Context& ctx, std::uint64_t max_bytes,
+                                         const KeySelection& select, std::vector<std::uint64_t>* skipped) {
+  FileReader r(path, max_bytes, object_kind_name(ObjectKind::EvaluationKeys));
+  read_header(r, ObjectKind::EvaluationKeys, ctx.fingerprint());
+  EvaluationKeys evk = read_evaluation_keys(r, ctx, &select, skipped);
   r.expect_end();
   return evk;
 }

@@ -319,6 +319,65 @@ std::vector<std::vector<std::uint8_t>> World::alltoall(const std::vector<std::ve
   return out;
 }
 
+void World::share_regions(const std::vector<std::vector<std::span<std::uint8_t>>>& regions) {
+  if (static_cast<int>(regions.size()) != size_)
+    throw InvalidArgument("share_regions: regions of " + std::to_string(regions.size()) + " ranks for " +
+                          std::to_string(size_) + " ranks");
+  if (!mpi_) return;
+#ifdef CU_HAVE_MPI
+  // Every rank must address the same layout: compare a digest of the sizes with rank 0's.
+  std::uint64_t digest = 1469598103934665603ull, total_in = 0, total_out = 0;
+  for (std::size_t r = 0; r < regions.size(); ++r)
+    for (const auto& reg : regions[r]) {
+      for (std::uint64_t v : {static_cast<std::uint64_t>(r), static_cast<std::uint64_t>(reg.size())}) {
+        digest ^= v;
+        digest *= 1099511628211ull;
+      }
+      if (reg.size() > static_cast<std::size_t>(INT_MAX))
+        throw InvalidArgument("share_regions: a region of more than 2 GiB");
+    }
+  std::vector<std::uint8_t> mine(8);
+  std::memcpy(mine.data(), &digest, 8);
+  const std::vector<std::uint8_t> root = broadcast(mine, 0);
+  if (!all(root == mine))
+    throw InvalidArgument("share_regions: the ranks hold different memory layouts (different key files on "
+                          "different hosts?)");
+  constexpr int kTag = 7301;
+  std::vector<MPI_Request> reqs;
+  {
+    std::lock_guard lock(mpi_mutex());
+    for (int r = 0; r < size_; ++r)
+      for (const auto& reg : regions[static_cast<std::size_t>(r)]) {
+        if (reg.empty()) continue;
+        const int n = static_cast<int>(reg.size());
+        if (r == rank_) {
+          for (int q = 0; q < size_; ++q) {
+            if (q == rank_) continue;
+            reqs.emplace_back();
+            check(MPI_Isend(reg.data(), n, MPI_BYTE, q, kTag, MPI_COMM_WORLD, &reqs.back()), "share_regions send");
+            total_out += reg.size();
+          }
+        } else {
+          reqs.emplace_back();
+          check(MPI_Irecv(reg.data(), n, MPI_BYTE, r, kTag, MPI_COMM_WORLD, &reqs.back()), "share_regions receive");
+          total_in += reg.size();
+        }
+      }
+  }
+  for (;;) {
+    int done = 0;
+    {
+      std::lock_guard lock(mpi_mutex());
+      check(MPI_Testall(static_cast<int>(reqs.size()), reqs.data(), &done, MPI_STATUSES_IGNORE), "share_regions");
+    }
+    if (done) break;
+    pause_briefly();
+  }
+  bytes_sent_ += total_out;
+  bytes_received_ += total_in;
+#endif
+}
+
 void World::alltoallv(const std::uint8_t* send, const std::vector<std::uint64_t>& send_counts,
                       ExchangeBuffer& recv, std::vector<std::uint64_t>& recv_counts,
                       std::vector<std::uint64_t>& recv_offsets) {

@@ -148,10 +148,17 @@ TEST_F(CliMpi, LatencyModeSplitsLayersAndGivesTheSameBytes) {
     EXPECT_THAT(m.output, HasSubstr("latency mode on " + std::to_string(np) + " rank(s)"));
     // Rank 0's table: conv2 has 2 outputs, rank 0 computed 1 of them.
     EXPECT_TRUE(std::regex_search(m.output, std::regex("/conv2/Conv +Conv2d +steps +2 +1 "))) << m.output;
-    // A layer split by step whose partial sums rank 0 received (seconds, CPU seconds, sent, received).
-    EXPECT_TRUE(std::regex_search(m.output, std::regex(" (Conv2d|ConvTranspose2d) +steps +[0-9]+ +[0-9]+ +- +[0-9.]+ +[0-9.]+ +[0-9.]+ [KMG]?i?B +[1-9][0-9.]* [KMG]i?B ")))
+    // A layer split by step whose partial sums rank 0 received (seconds, CPU and system seconds, sent, received).
+    EXPECT_TRUE(std::regex_search(m.output, std::regex(" (Conv2d|ConvTranspose2d) +steps +[0-9]+ +[0-9]+ +- +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+ [KMG]?i?B +[1-9][0-9.]* [KMG]i?B ")))
         << m.output;
     EXPECT_THAT(m.output, HasSubstr("CPU seconds of the inference per rank"));
+    // The Galois keys were shared out: rank 0 expanded some, received the others' (the outputs being
+    // the same bytes shows the received keys are the same words).
+    EXPECT_TRUE(std::regex_search(m.output, std::regex("Galois keys expanded on rank 0: [1-9][0-9]*, received from "
+                                                       "the other ranks: [1-9][0-9]* \\([0-9.]+ [KMG]i?B\\)")))
+        << m.output;
+    EXPECT_TRUE(std::regex_search(m.output, std::regex("\n  rank " + std::to_string(np - 1) + " +[0-9.]+/[0-9.]+ ")))
+        << m.output;
     EXPECT_EQ(mpi_test::file_bytes(out), want) << "latency mode with " << np << " ranks differs from the single-process run";
   }
 }

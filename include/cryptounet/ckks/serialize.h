@@ -34,6 +34,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -111,6 +112,22 @@ void save_file(const std::string& path, std::span<const std::uint8_t> bytes);
                                              std::uint64_t max_bytes = kDefaultMaxFileBytes);
 [[nodiscard]] EvaluationKeys load_evaluation_keys_file(const std::string& path, const Context& ctx,
                                                        std::uint64_t max_bytes = kDefaultMaxFileBytes);
+
+/// Which keys of an EvaluationKeys file a filtered load expands (the others are read past: their
+/// layout is checked, their coefficients are not, and they are absent from the result).
+struct KeySelection {
+  bool relin = true;
+  /// Galois key number `index` (in file order, 0-based) with element `galois_element`: expand it?
+  /// Empty: every Galois key.
+  std::function<bool(std::size_t index, std::uint64_t galois_element)> galois;
+};
+
+/// load_evaluation_keys_file expanding only the selected keys; the Galois elements of the keys left
+/// out go to `skipped` (in file order) when it is not null. A rotation by a step whose key was left
+/// out fails as for any key the file lacks ("no Galois key for step ...").
+[[nodiscard]] EvaluationKeys load_evaluation_keys_file(const std::string& path, const Context& ctx,
+                                                       std::uint64_t max_bytes, const KeySelection& select,
+                                                       std::vector<std::uint64_t>* skipped = nullptr);
 [[nodiscard]] Ciphertext load_ciphertext_file(const std::string& path, const Context& ctx,
                                               std::uint64_t max_bytes = kDefaultMaxFileBytes);
 [[nodiscard]] std::vector<Ciphertext> load_ciphertext_set_file(const std::string& path, const Context& ctx,

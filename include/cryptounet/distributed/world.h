@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,12 @@ class World {
   /// Collective; waits by polling, like barrier().
   void alltoallv(const std::uint8_t* send, const std::vector<std::uint64_t>& send_counts, ExchangeBuffer& recv, std::vector<std::uint64_t>& recv_counts,
                  std::vector<std::uint64_t>& recv_offsets);
+  /// Memory that every rank holds at its own addresses, in the same regions of the same sizes, each
+  /// region filled by one rank: `regions[r]` are the regions rank r has filled. Afterwards every rank
+  /// holds every region's bytes; each region travels straight from its owner's memory into the
+  /// others' (one message per region and peer, no staging buffer). A rank whose region sizes differ
+  /// from rank 0's is an error (InvalidArgument on every rank). Collective; waits by polling.
+  void share_regions(const std::vector<std::vector<std::span<std::uint8_t>>>& regions);
   /// True on every rank iff `value` is true on every rank.
   [[nodiscard]] bool all(bool value);
 

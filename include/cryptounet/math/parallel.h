@@ -147,9 +147,11 @@ class ThreadPool {
   std::mutex m_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  std::size_t generation_ = 0;
-  int active_ = 0;
-  bool stop_ = false;
+  // Written under m_; generation_ and running_ are also read without it by spinning threads.
+  std::atomic<std::size_t> generation_{0};  // the current job's number
+  std::size_t closed_ = 0;                  // the last job no worker may join any more
+  std::atomic<int> running_{0};             // workers inside the current job's drain
+  std::atomic<bool> stop_{false};
   // current job
   void* fn_ = nullptr;
   Trampoline call_ = nullptr;

@@ -5,6 +5,7 @@
 // instantiate it (executor_sim.cpp, executor_ckks.cpp, executor_timed.cpp).
 #pragma once
 
+#include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
@@ -29,6 +30,13 @@ inline double process_cpu_seconds() {
   timespec ts{};
   ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// System CPU seconds of the whole process so far (the kernel's share of process_cpu_seconds).
+inline double process_sys_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_stime.tv_usec);
 }
 
 /// Throws InvalidArgument unless `plan` was made for `graph` (same nodes, layouts that fit).
@@ -81,6 +89,7 @@ class HeRunner {
       const OpCounts before = env_.be.counts();
       const Stopwatch clock;
       const double cpu0 = report ? process_cpu_seconds() : 0.0;
+      const double sys0 = report ? process_sys_seconds() : 0.0;
       Tensor_ out;
       if (splitting) {
         for (int m : split.layers[n].whole_first) make_whole(n, values[m]->cts, own[m], options);
@@ -113,6 +122,7 @@ class HeRunner {
         r.level = lp.level;
         r.seconds = clock.seconds();
         r.cpu_seconds = process_cpu_seconds() - cpu0;
+        r.sys_seconds = process_sys_seconds() - sys0;
         r.counts = env_.be.counts() - before;
         report->layers.push_back(r);
         report->total += r.counts;

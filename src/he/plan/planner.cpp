@@ -44,16 +44,22 @@ int level_cost(OpKind k) {
   return (k == OpKind::Conv2d || k == OpKind::ConvTranspose2d || k == OpKind::Square) ? 1 : 0;
 }
 
-// Relative costs for choosing a strategy, in milliseconds per operation as measured with the
-// engine at N=2^15, level 8, 2 threads on the project's 2-core machine (shared, so only the
-// ratios matter): key switch 77, hoisted rotation 56, encoding 7.7, plaintext product 2.3,
-// constant product 1.2, rescale 16, addition 0.2.
+// Relative costs for choosing a strategy, in milliseconds per operation at N=2^15, one thread, on the
+// project's 2-core AMD EPYC (re-fitted 2026-12-02 to the engine of that day; only the ratios matter).
+// From `cryptounet bench ckks --params P2 --threads 1 --reps 5 --json` (level 13): key switch 21.2
+// (rotate_1), hoisted rotation 17.6 (rotate_8steps_hoisted / 8), encoding 1.5, plaintext product 0.8,
+// rescale 3.1, addition 0.24. A constant product runs inside mul_const_accumulate (lazy reduction, many
+// products per pass), which bench ckks does not time alone: 0.3 is `bench unet --threads 1` brain64's
+// product time less its plaintext products at 0.5 ms (their mean level is lower), over its 14 088
+// constant products (4.48 s - 860 x 0.5 ms). The earlier constants (level 8, 2 threads) were 77, 56, 7.7,
+// 2.3, 1.2, 16 and 0.2: key switching got relatively dearer against encodings and rescales, cheaper
+// against additions.
 double cost_units_of(const OpCounts& c) {
   const double plain_rot = static_cast<double>(c.rotations - c.hoisted_rotations + c.relins);
-  return 77.0 * plain_rot + 56.0 * static_cast<double>(c.hoisted_rotations) +
-         7.7 * static_cast<double>(c.encodings) + 2.3 * static_cast<double>(c.pt_products) +
-         1.2 * static_cast<double>(c.scalar_products) + 16.0 * static_cast<double>(c.rescales) +
-         0.2 * static_cast<double>(c.adds);
+  return 21.2 * plain_rot + 17.6 * static_cast<double>(c.hoisted_rotations) +
+         1.5 * static_cast<double>(c.encodings) + 0.8 * static_cast<double>(c.pt_products) +
+         0.3 * static_cast<double>(c.scalar_products) + 3.1 * static_cast<double>(c.rescales) +
+         0.24 * static_cast<double>(c.adds);
 }
 
 struct ParamChoice {

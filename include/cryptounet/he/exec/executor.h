@@ -48,6 +48,7 @@ struct LayerReport {
   int level = 0;
   double seconds = 0.0;
   double cpu_seconds = 0.0;  // CPU time of the whole process (all its threads) during the layer
+  double sys_seconds = 0.0;  // of which in the kernel (page faults of fresh memory, MPI copies, sleeps)
   OpCounts counts;
 };
 

@@ -1,0 +1,75 @@
+#include "cryptounet/workflow/shared_keys.h"
+
+#include <cstdlib>
+#include <span>
+#include <vector>
+
+#include "cryptounet/ckks/serialize.h"
+#include "cryptounet/common/error.h"
+
+namespace cryptounet::nn {
+
+ckks::EvaluationKeys load_evaluation_keys_shared(distributed::World& world, const std::string& path,
+                                                const ckks::Context& ctx, std::uint64_t max_bytes,
+                                                SharedKeysReport* report) {
+  const char* off = std::getenv("CU_SHARE_KEYS");
+  if (!world.distributed() || (off != nullptr && std::string(off) == "0")) {
+    ckks::EvaluationKeys evk = ckks::load_evaluation_keys_file(path, ctx, max_bytes);
+    if (report) *report = SharedKeysReport{evk.galois.keys.size(), 0, 0};
+    return evk;
+  }
+  const auto ranks = static_cast<std::size_t>(world.size());
+  const auto rank = static_cast<std::size_t>(world.rank());
+  auto owner = [&](std::size_t index) { return index % ranks; };
+  ckks::KeySelection select;
+  select.galois = [&](std::size_t index, std::uint64_t) { return owner(index) == rank; };
+  std::vector<std::uint64_t> skipped;
+  ckks::EvaluationKeys evk = ckks::load_evaluation_keys_file(path, ctx, max_bytes, select, &skipped);
+  // Every element in file order (strictly increasing, so a merge of the two sorted lists).
+  std::vector<std::uint64_t> all;
+  {
+    auto a = evk.galois.keys.begin();
+    auto b = skipped.begin();
+    while (a != evk.galois.keys.end() || b != skipped.end()) {
+      if (b == skipped.end() || (a != evk.galois.keys.end() && a->first < *b)) {
+        all.push_back((a++)->first);
+      } else {
+        all.push_back(*b++);
+      }
+    }
+  }
+  // Room for the keys of the other ranks, then every key's polynomials as regions of its owner.
+  const std::size_t d = static_cast<std::size_t>(ctx.dnum()), nqp = ctx.q_count() + ctx.p_count(), n = ctx.n();
+  for (std::uint64_t g : skipped) {
+    ckks::KeySwitchKey k;
+    k.fingerprint = ctx.fingerprint();
+    for (std::size_t j = 0; j < d; ++j) k.b.emplace_back(n, nqp);
+    for (std::size_t j = 0; j < d; ++j) k.a.emplace_back(n, nqp);
+    evk.galois.keys.emplace(g, std::move(k));
+  }
+  std::vector<std::vector<std::span<std::uint8_t>>> regions(ranks);
+  SharedKeysReport r;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    ckks::KeySwitchKey& k = evk.galois.keys.at(all[i]);
+    if (k.b.size() != d || k.a.size() != d)
+      throw FormatError("evaluation keys: Galois key " + std::to_string(all[i]) + " has " +
+                        std::to_string(k.b.size()) + " digits, the parameters " + std::to_string(d));
+    for (auto* polys : {&k.b, &k.a})
+      for (math::RnsPoly& p : *polys) {
+        if (p.n() != n || p.limbs() != nqp)
+          throw FormatError("evaluation keys: Galois key " + std::to_string(all[i]) + " of another shape");
+        regions[owner(i)].emplace_back(reinterpret_cast<std::uint8_t*>(p.data()), n * nqp * sizeof(std::uint64_t));
+      }
+    if (owner(i) == rank) {
+      ++r.expanded_here;
+    } else {
+      ++r.received;
+      r.bytes_received += 2 * d * n * nqp * sizeof(std::uint64_t);
+    }
+  }
+  world.share_regions(regions);
+  if (report) *report = r;
+  return evk;
+}
+
+}  // namespace cryptounet::nn

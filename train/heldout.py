@@ -44,7 +44,9 @@ def load_onnx_as_torch(path):
     w = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in m.graph.initializer}
     base = int(w["enc.0.body.0.weight"].shape[0])
     pools = len([k for k in w if k.startswith("up.") and k.endswith(".weight")])
-    net = HEUNet(in_ch=1, base=base, pools=pools, convs=1, batch_norm=False)
+    width = int(w["head.weight"].shape[1])
+    net = HEUNet(in_ch=1, base=base, pools=pools, convs=1, batch_norm=False,
+                 head_width=None if width == base else width)
     net.load_state_dict(w, strict=True)
     return net.eval()
 

@@ -35,7 +35,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 from export import activation_ranges_torch, check_export, export_onnx, onnx_depth, write_card  # noqa: E402
 from png import read_gray, write_gray8  # noqa: E402
-from unet import HEUNet, Square, fold_batchnorm, param_count  # noqa: E402
+from unet import HEUNet, Square, fold_batchnorm, param_count, widen_head  # noqa: E402
 
 ZOOM_TEST_SCALES = (0.5, 0.6, 0.7)
 
@@ -346,6 +346,20 @@ def evaluate(model, x, y):
     return float(d.mean()), float(j.mean())
 
 
+def calibrate_head_bias(model, x, y, lo=-1.5, hi=1.0, step=0.1):
+    """Adds to the head's bias the offset in [lo, hi] (steps of `step`) with the best mean Dice on (x, y)
+    (the validation split): the threshold logit > 0 moved by one constant, no other change. Ties go to the
+    offset closest to 0. Returns (offset, Dice before, Dice after)."""
+    lg = predict(model, x)
+    n = int(round((hi - lo) / step))
+    offsets = sorted((round(lo + k * step, 6) for k in range(n + 1)), key=abs)
+    scores = {b: float(dice_iou(lg + b, y)[0].mean()) for b in offsets}
+    best = max(offsets, key=lambda b: scores[b])   # max keeps the first of equal scores: smallest |b|
+    with torch.no_grad():
+        model.head.bias.add_(best)
+    return best, float(dice_iou(lg, y)[0].mean()), scores[best]
+
+
 def loss_fn(logits, y):
     bce = F.binary_cross_entropy_with_logits(logits, y)
     p = torch.sigmoid(logits).flatten(1)
@@ -369,9 +383,26 @@ def train_model(args, data, log=print):
         from heldout import load_onnx_as_torch
         model = load_onnx_as_torch(args.init_onnx).train()   # BatchNorm already folded: none to train
         log(f"warm start from {args.init_onnx} (no BatchNorm)")
+        hw = getattr(args, "head_width", None)
+        if hw is not None and hw != model.head.weight.shape[1]:
+            model = widen_head(model, hw, torch.Generator().manual_seed(args.seed + 7)).train()
+            log(f"last decoder block widened to {hw} channels (same function at the start)")
     else:
-        model = HEUNet(in_ch=1, base=args.base, pools=args.pools, convs=args.convs)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+        model = HEUNet(in_ch=1, base=args.base, pools=args.pools, convs=args.convs,
+                       head_width=getattr(args, "head_width", None))
+    params = list(model.parameters())
+    if getattr(args, "train_only", None):
+        # the other layers are fixed: no gradient is computed for them (their outputs need none), so a step
+        # costs about the forward pass plus the trained layers' backward pass
+        prefixes = tuple(p.strip() for p in args.train_only.split(",") if p.strip())
+        named = list(model.named_parameters())
+        for name, p in named:
+            p.requires_grad_(name.startswith(prefixes))
+        params = [p for _, p in named if p.requires_grad]
+        if not params:
+            raise ValueError(f"--train-only {args.train_only}: no parameter name starts with it")
+        log(f"training only {sorted(n for n, p in named if p.requires_grad)}")
+    opt = torch.optim.Adam(params, lr=args.lr)
     n = xtr.shape[0]
     steps_per_epoch = max(1, math.ceil(n / args.batch))
     total = args.epochs * steps_per_epoch if args.steps is None else args.steps
@@ -431,6 +462,10 @@ def train_model(args, data, log=print):
         score = vd if args.select == "plain" else 0.5 * (vd + vz)
         if score > best[0]:
             best = (score, {k: v.clone() for k, v in model.state_dict().items()}, epoch)
+            if getattr(args, "save_best", None):
+                # for a run that may be stopped: export it later with --from-checkpoint (same card)
+                torch.save({"config": model.config, "size": int(xtr.shape[-1]), "state_dict": best[1],
+                            "epoch": epoch, "seconds": time.time() - t0}, args.save_best)
         if epoch % args.log_every == 0 or epoch == args.epochs:
             log(f"epoch {epoch:4d}  loss {ep_loss / len(batches):.4f}  val Dice {vd:.4f}  "
                 f"val {'augmented' if args.recipe == 'heavy' else 'zoomed-out'} Dice {vz:.4f}  "
@@ -497,6 +532,17 @@ def smoke(args):
             diff_fold = float((model.eval()(x) - folded(x)).abs().max())
         assert diff_fold < 1e-4, f"smoke: BatchNorm folding changed the output by {diff_fold}"
         diff = check_export(folded, path, x, tol=1e-6)
+        # --head-width on a warm start: the widened model computes the same function; --calibrate-bias only
+        # moves the head's bias, by an offset that does not lower the validation Dice
+        wide = widen_head(folded, 6, torch.Generator().manual_seed(7)).eval()
+        with torch.no_grad():
+            diff_wide = float((wide(x) - folded(x)).abs().max())
+        assert wide.head.weight.shape[1] == 6 and wide.config["head_width"] == 6 and diff_wide < 1e-6, \
+            f"smoke: widened head changed the output by {diff_wide}"
+        head_before = wide.head.bias.clone()
+        shift, dv0, dv1 = calibrate_head_bias(wide, *data["val"][:2])
+        assert -1.5 <= shift <= 1.0 and dv1 >= dv0 and \
+            abs(float(wide.head.bias - head_before) - shift) < 1e-6, f"smoke: calibrate {shift} {dv0} -> {dv1}"
         depth = onnx_depth(path)
         expect = HEUNet(base=4, pools=1, convs=1).depth()
         assert depth == expect == 8, f"smoke: depth {depth}, expected {expect} (= 8)"
@@ -614,6 +660,9 @@ def main():
     ap.add_argument("--pools", type=int, default=2)
     ap.add_argument("--base", type=int, default=8)
     ap.add_argument("--convs", type=int, default=1)
+    ap.add_argument("--head-width", type=int, default=None,
+                    help="output channels of the last (full-resolution) decoder block, default --base; with "
+                         "--init-onnx the warm start is widened to it without changing its function")
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--stop-after", type=int, default=None, help=argparse.SUPPRESS)
@@ -664,6 +713,12 @@ def main():
                     help="warm start from an exported model of this family (its folded weights, trained "
                          "without BatchNorm); the architecture options are then taken from it")
     ap.add_argument("--from-checkpoint", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--save-best", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--train-only", default=None,
+                    help="comma-separated parameter-name prefixes (e.g. dec.1,head): train only those, keep the rest")
+    ap.add_argument("--calibrate-bias", action="store_true",
+                    help="after training, shift the head's bias by the constant in [-1.5, 1] (0.1 steps) with the "
+                         "best validation Dice (moves the threshold logit > 0)")
     ap.add_argument("--logged-train-time", type=float, default=0.0, help=argparse.SUPPRESS)
     ap.add_argument("--logged-best-epoch", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--vflip", action="store_true")
@@ -702,6 +757,11 @@ def main():
         train_time, best = args.logged_train_time, (None, None, args.logged_best_epoch)
     else:
         model, train_time, best, _ = train_model(args, data)
+    bias_shift = None
+    if args.calibrate_bias:
+        bias_shift, before, after = calibrate_head_bias(model, *data["val"][:2])
+        print(f"head bias {bias_shift:+.1f} (threshold calibrated on the validation split: Dice {before:.4f} -> "
+              f"{after:.4f})")
     xte, yte, names = data["test"]
     td, ti = evaluate(model, xte, yte)
     xz, yz = zoom_out_set(xte, yte, fill=args.fill)
@@ -740,7 +800,7 @@ def main():
         if skip:
             skip = False
             continue
-        if a in ("--from-checkpoint", "--logged-train-time", "--logged-best-epoch", "--models-dir"):
+        if a in ("--from-checkpoint", "--logged-train-time", "--logged-best-epoch", "--models-dir", "--save-best"):
             skip = True
             continue
         argv.append(a)
@@ -784,6 +844,9 @@ def main():
         "training_time_s": round(train_time, 1),
         "training_machine": f"2-core shared CPU, torch {torch.__version__}, {args.threads} threads, nice 10",
         "epochs": args.epochs,
+        **({"head_bias_shift": bias_shift, "head_bias_note": "added to the head's bias after training: the "
+            "offset in [-1.5, 1] (0.1 steps) with the best validation Dice (--calibrate-bias)"}
+           if bias_shift is not None else {}),
         "recipe": args.recipe,
         "seed": args.seed,
         "fixture_sample": sample_rel,

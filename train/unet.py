@@ -34,11 +34,16 @@ class ConvBlock(nn.Module):
 
 
 class HEUNet(nn.Module):
-    def __init__(self, in_ch=1, base=8, pools=2, convs=1, out_ch=1, batch_norm=True):
+    def __init__(self, in_ch=1, base=8, pools=2, convs=1, out_ch=1, batch_norm=True, head_width=None):
+        """head_width: output channels of the last full-resolution decoder block (the head's input);
+        default `base`. Only a different value is recorded in `config` (older cards stay unchanged)."""
         super().__init__()
         if not 1 <= pools <= 3:
             raise ValueError(f"HEUNet: pools must be 1..3, got {pools}")
         self.config = dict(in_ch=in_ch, base=base, pools=pools, convs=convs, out_ch=out_ch, batch_norm=batch_norm)
+        hw = base if head_width is None else int(head_width)
+        if hw != base:
+            self.config["head_width"] = hw
         ch = [base * (2 ** i) for i in range(pools + 1)]
         self.enc = nn.ModuleList()
         cin = in_ch
@@ -50,8 +55,8 @@ class HEUNet(nn.Module):
         self.dec = nn.ModuleList()
         for level in reversed(range(pools)):
             self.up.append(nn.ConvTranspose2d(ch[level + 1], ch[level], 2, stride=2, bias=True))
-            self.dec.append(ConvBlock(2 * ch[level], ch[level], convs, batch_norm))
-        self.head = nn.Conv2d(ch[0], out_ch, 1, bias=True)
+            self.dec.append(ConvBlock(2 * ch[level], hw if level == 0 else ch[level], convs, batch_norm))
+        self.head = nn.Conv2d(hw, out_ch, 1, bias=True)
 
     def forward(self, x):
         skips = []
@@ -74,8 +79,43 @@ class HEUNet(nn.Module):
     def describe(self):
         p, b, c = self.config["pools"], self.config["base"], self.config["convs"]
         chans = [b * 2 ** i for i in range(p + 1)]
-        return (f"HE U-Net: {p} AvgPool levels, {c} conv3x3+BN+square per block, channels {chans}, "
+        hw = self.config.get("head_width")
+        last = f", last decoder block {hw} channels" if hw is not None else ""
+        return (f"HE U-Net: {p} AvgPool levels, {c} conv3x3+BN+square per block, channels {chans}{last}, "
                 f"ConvTranspose2d(k2,s2) up, concat skips, conv1x1 head -> 1 logit")
+
+
+def widen_head(model, width, gen):
+    """A copy of `model` (no BatchNorm) whose last decoder block has `width` >= its current output channels.
+    The function is unchanged: the new channels' conv weights are random (normal, the std of the existing
+    ones; bias 0) and the head's weights on them are 0, so they start contributing from the first step."""
+    if any(isinstance(m, nn.BatchNorm2d) for m in model.modules()):
+        raise ValueError("widen_head: fold the BatchNorm first (fold_batchnorm)")
+    cfg = dict(model.config, batch_norm=False)
+    cfg.pop("head_width", None)
+    old = model.head.weight.shape[1]
+    if width < old:
+        raise ValueError(f"widen_head: width {width} < current {old}")
+    new = HEUNet(**cfg, head_width=width)
+    sd = new.state_dict()
+    last = f"dec.{len(model.dec) - 1}.body.0"
+    with torch.no_grad():
+        for k, v in model.state_dict().items():
+            t = sd[k]
+            if k == f"{last}.weight":
+                std = float(v.std())
+                t.copy_(torch.randn(t.shape, generator=gen) * std)
+                t[:old].copy_(v)
+            elif k == f"{last}.bias":
+                t.zero_()
+                t[:old].copy_(v)
+            elif k == "head.weight":
+                t.zero_()
+                t[:, :old].copy_(v)
+            else:
+                t.copy_(v)
+    new.load_state_dict(sd)
+    return new
 
 
 def param_count(model):

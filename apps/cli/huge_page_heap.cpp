@@ -14,6 +14,8 @@ namespace {
 
 constexpr const char* kTunable = "glibc.malloc.hugetlb";
 constexpr const char* kTrim = "glibc.malloc.trim_threshold";
+constexpr const char* kMmapThreshold = "glibc.malloc.mmap_threshold";
+constexpr const char* kOurMmapThreshold = "glibc.malloc.mmap_threshold=33554432";
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool kSanitized = true;
@@ -48,8 +50,7 @@ void reexec_with_huge_page_heap(char** argv) {
   // the default, dynamic threshold, buffers that glibc maps on their own start on 2 MiB boundaries
   // once huge pages are on, so the same limb of every polynomial lands on the same cache sets.
   std::string value = std::string(kTunable) + "=1";
-  if (old == nullptr || std::strstr(old, "glibc.malloc.mmap_threshold") == nullptr)
-    value += ":glibc.malloc.mmap_threshold=33554432";
+  if (old == nullptr || std::strstr(old, kMmapThreshold) == nullptr) value += std::string(":") + kOurMmapThreshold;
   // Freed heap stays with the process (glibc trims the heap's top back to the OS once it passes
   // 128 KiB by default): pages touched once are reused, and the parallel first touch
   // (math/first_touch.h) is not undone by the next free.
@@ -68,7 +69,7 @@ void reexec_with_huge_page_heap(char** argv) {
 bool heap_keeps_freed_memory() {
   const char* t = std::getenv("GLIBC_TUNABLES");
   return t != nullptr && std::strstr(t, "glibc.malloc.hugetlb=1") != nullptr && std::strstr(t, kTrim) != nullptr &&
-         std::strstr(t, "glibc.malloc.mmap_threshold=33554432") != nullptr;
+         std::strstr(t, kOurMmapThreshold) != nullptr;
 }
 
 void configure_first_touch() { math::set_parallel_first_touch(!kSanitized && heap_keeps_freed_memory()); }

@@ -210,9 +210,8 @@ void mod_down_many(const Context& ctx, std::span<const ModDownHalf> halves) {
 
 void mod_down_pair(const Context& ctx, const math::RnsPoly& acc0, math::RnsPoly& out0, bool accumulate0,
                    const math::RnsPoly& acc1, math::RnsPoly& out1, bool accumulate1) {
-  if (&out0 == &out1) throw InvalidArgument("mod_down_pair: one output for both halves");
   const ModDownHalf h[2] = {{&acc0, &out0, accumulate0}, {&acc1, &out1, accumulate1}};
-  mod_down_halves(ctx, h);
+  mod_down_many(ctx, h);
 }
 
 std::pair<math::RnsPoly, math::RnsPoly> key_switch(const Context& ctx, const math::RnsPoly& c, const KeySwitchKey& key) {

@@ -1,11 +1,8 @@
 #include "cryptounet/math/first_touch.h"
 
-#include <time.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <ctime>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -23,12 +20,6 @@ constexpr std::size_t kChunk = std::size_t{30} << 20;
 constexpr std::size_t kMinStep = std::size_t{16} << 20;
 constexpr std::size_t kMaxStep = std::size_t{128} << 20;
 constexpr std::size_t kPage = 4096;
-
-std::int64_t thread_cpu_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 std::atomic<bool> g_on{false};
 std::atomic<int> g_threads{1};

@@ -51,7 +51,7 @@ SerialSplit serial_split(const CpuSnapshot& a, const CpuSnapshot& b, int threads
   return s;
 }
 
-std::int64_t ThreadPool::thread_cpu_ns() { return cpu_ns(CLOCK_THREAD_CPUTIME_ID); }
+std::int64_t thread_cpu_ns() { return cpu_ns(CLOCK_THREAD_CPUTIME_ID); }
 
 void ThreadPool::account_region(const std::vector<std::int64_t>& ns) {
   // List scheduling in index order (what the pool's shared counter does): each task goes to the

@@ -22,6 +22,7 @@
 #include "cryptounet/workflow/server_infer.h"
 #include "cryptounet/workflow/split_infer_wire.h"
 #include "he/he_test_util.h"
+#include "workflow/split_infer_setup.h"
 
 using namespace cryptounet;
 using namespace cryptounet::nn;
@@ -71,24 +72,8 @@ class Exchange {
   std::atomic<bool> dropped_{false};
 };
 
-struct Fixture {
-  Graph g = brain_unet(7, 16, 4);
-  Plan plan;
-  std::shared_ptr<const ckks::Context> ctx;
-  std::unique_ptr<ckks::EvaluationKeys> evk;
-  std::vector<ckks::Ciphertext> in;
-  Fixture() {
-    PlanOptions o;
-    o.log_n = 10;
-    o.insecure_for_tests = true;
-    plan = make_plan(g, o);
-    ctx = ckks::Context::create(plan_params(plan), ExecOptions{.threads = 1});
-    ckks::KeyGenerator kg(ctx);
-    const ckks::SecretKey sk = kg.secret_key();
-    evk = std::make_unique<ckks::EvaluationKeys>(make_evaluation_keys(ctx, sk, plan));
-    GraphBuilder b(3);
-    in = encrypt_inputs(ctx, sk, plan, {b.random_input(g.input_shape())});
-  }
+struct Fixture : SplitInferSetup {
+  Fixture() : SplitInferSetup(3) {}
   std::vector<Bytes> bytes(const std::vector<ckks::Ciphertext>& cts) const {
     std::vector<Bytes> out;
     for (const auto& ct : cts) out.push_back(ckks::save(ct, *ctx));

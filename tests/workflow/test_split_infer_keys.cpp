@@ -20,6 +20,7 @@
 #include "cryptounet/workflow/server_infer.h"
 #include "cryptounet/workflow/shared_keys.h"
 #include "he/he_test_util.h"
+#include "workflow/split_infer_setup.h"
 
 using namespace cryptounet;
 using namespace cryptounet::nn;
@@ -42,28 +43,14 @@ bool same_key(const ckks::KeySwitchKey& a, const ckks::KeySwitchKey& b) {
   return true;
 }
 
-struct KeyFixture {
-  Graph g = brain_unet(7, 16, 4);
-  Plan plan;
-  std::shared_ptr<const ckks::Context> ctx;
-  std::vector<ckks::Ciphertext> in;
+struct KeyFixture : SplitInferSetup {
   fs::path dir;
   std::string keys_path;
-  KeyFixture() {
-    PlanOptions o;
-    o.log_n = 10;
-    o.insecure_for_tests = true;
-    plan = make_plan(g, o);
-    ctx = ckks::Context::create(plan_params(plan), ExecOptions{.threads = 1});
-    ckks::KeyGenerator kg(ctx);
-    const ckks::SecretKey sk = kg.secret_key();
-    const ckks::EvaluationKeys evk = make_evaluation_keys(ctx, sk, plan);
-    GraphBuilder b(5);
-    in = encrypt_inputs(ctx, sk, plan, {b.random_input(g.input_shape())});
+  KeyFixture() : SplitInferSetup(5) {
     dir = fs::temp_directory_path() / ("cu-split-keys-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     keys_path = (dir / "eval.keys").string();
-    ckks::save_file(keys_path, ckks::save(evk, *ctx));
+    ckks::save_file(keys_path, ckks::save(*evk, *ctx));
   }
   ~KeyFixture() {
     std::error_code ec;

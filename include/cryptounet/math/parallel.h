@@ -70,6 +70,9 @@ struct SerialSplit {
 };
 [[nodiscard]] SerialSplit serial_split(const CpuSnapshot& a, const CpuSnapshot& b, int threads);
 
+/// CPU nanoseconds of the calling thread so far.
+[[nodiscard]] std::int64_t thread_cpu_ns();
+
 /// Counts work that ran in parallel outside a ThreadPool (CPU nanoseconds of each thread's share) as
 /// one accounted region, while accounting is on; nothing otherwise.
 void account_parallel_work(const std::vector<std::int64_t>& thread_ns);
@@ -134,7 +137,6 @@ class ThreadPool {
   friend void set_pool_accounting(int);
   friend void account_parallel_work(const std::vector<std::int64_t>&);
   friend int pool_accounting_threads();
-  static std::int64_t thread_cpu_ns();
   static void account_region(const std::vector<std::int64_t>& ns);
   static std::atomic<int> account_threads_;
   using Trampoline = void (*)(void*, std::size_t);

@@ -32,8 +32,7 @@ class TermTable {
   // the product frame and the output frame (product row q feeds output row q - k).
   LinearTerm& get(int in_ct, int in_step, int out_ct, int out_step, const packing::MaskKey& mask,
                   int out_turn) {
-    auto key = std::make_tuple(in_ct, in_step, out_ct, out_step, mask.dy, mask.dx, mask.shift, mask.band,
-                               mask.cross);
+    auto key = std::make_tuple(in_ct, in_step, out_ct, out_step, mask);
     auto it = index_.find(key);
     if (it != index_.end()) return terms_[it->second];
     LinearTerm t;
@@ -60,7 +59,7 @@ class TermTable {
  private:
   const packing::DvrLayout& out_;
   int rows_;
-  std::map<std::tuple<int, int, int, int, int, int, int, int, int>, std::size_t> index_;
+  std::map<std::tuple<int, int, int, int, packing::MaskKey>, std::size_t> index_;
   std::vector<LinearTerm> terms_;
 };
 

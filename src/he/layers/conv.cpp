@@ -27,7 +27,7 @@ LinearOp build_conv_multiplexed(const Node& node, const DvrLayout& in, const std
     throw InvalidArgument(node_msg(node) + ": cannot go from " + in.describe() + " to " + out.describe());
   const packing::Grid& g = in.grid();
   const int K = node.kernel, p = K / 2, R = g.rows, cin = in.channels();
-  TermTable table(out, R);
+  TermTable table(out, R, in.groups(), merge);
   for (int j = 0; j < out.team_size(); ++j) {
     const int co = j / out.groups(), go = j % out.groups();
     for (int blk = 0; blk < merge; ++blk) {

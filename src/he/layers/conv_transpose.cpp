@@ -26,7 +26,7 @@ LinearOp build_conv_transpose_multiplexed(const Node& node, const DvrLayout& in,
     throw InvalidArgument(node_msg(node) + ": cannot go from " + in.describe() + " to " + out.describe());
   const packing::Grid& g = in.grid();
   const int R = g.rows, s = out.stride(), cin = in.channels(), cout = out.channels();
-  TermTable table(out, R);
+  TermTable table(out, R, in.groups(), 1);
   for (int j = 0; j < out.team_size(); ++j) {
     const int co = j / out.groups(), go = j % out.groups();
     const int blk = go % split;

@@ -59,7 +59,9 @@ LinearOp build_conv_multiplexed(const Node& node, const DvrLayout& in, const std
       }
     }
   }
-  return finish_linear_op(node, in, out, out_factor, table);
+  LinearOp op = finish_linear_op(node, in, out, out_factor, table);
+  op.merged_inputs = merge;
+  return op;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -37,6 +38,29 @@ inline void plan_linear(const PlanEnv& env, const Node& node, int n, LayerPlan& 
   }
   const double pow2 = f >= 1.0 ? 1.0 : std::ldexp(1.0, static_cast<int>(std::floor(std::log2(f))));
   lp.factor.assign(lp.layout.team_size(), pow2);
+}
+
+/// Masked products whose constant products go to the same accumulators with the same constants (the
+/// groups a multiplexed convolution merges: one weight for all their slices) are added first, and
+/// their constant products made once, on the sum. Exact: an integer constant distributes over a sum
+/// mod q, so the output ciphertexts are the same; only the counts change (fewer constant products,
+/// one addition per summed product).
+template <HeBackend B>
+void sum_shared_products(LayerEnv<B>& env, std::vector<typename B::Ct>& masked, std::vector<ConstProduct>& terms) {
+  using Signature = std::vector<std::tuple<std::uint32_t, double, double>>;
+  std::vector<Signature> sig(masked.size());
+  for (const ConstProduct& p : terms) sig[p.in].emplace_back(p.out, p.c, p.const_scale);
+  std::map<Signature, std::uint32_t> first;
+  std::vector<char> summed(masked.size(), 0);
+  for (std::uint32_t m = 0; m < masked.size(); ++m) {
+    if (sig[m].empty()) continue;
+    std::sort(sig[m].begin(), sig[m].end());
+    auto [it, fresh] = first.emplace(std::move(sig[m]), m);
+    if (fresh) continue;
+    env.add(masked[it->second], masked[m]);
+    summed[m] = 1;
+  }
+  std::erase_if(terms, [&](const ConstProduct& p) { return summed[p.in] != 0; });
 }
 
 /// Runs `op` on `in` (at the layer's input level) with `strategy`; outputs at one level lower.
@@ -81,6 +105,7 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
   std::map<std::pair<int, int>, std::uint32_t> acc_slot;  // (out_ct, out_step) -> output index
   std::vector<std::pair<int, int>> acc_keys;
   auto flush_const = [&] {
+    if (op.merged_inputs > 1) sum_shared_products(env, masked, const_terms);
     if (!const_terms.empty()) {
       std::vector<Ct*> outs;
       for (const auto& key : acc_keys) outs.push_back(&acc[key]);  // new entries start empty
@@ -94,7 +119,68 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
     acc_keys.clear();
   };
 
+  // An output's giant steps: each accumulated sum rotated once by its output step, then summed,
+  // rescaled, its bias added; its accumulators are freed.
+  auto finish = [&](int j) -> Ct {
+    std::optional<Ct> sum;
+    for (auto it = acc.lower_bound({j, 0}); it != acc.end() && it->first.first == j; ++it) {
+      const int step = it->first.second;
+      if (!sum) {
+        sum = step == 0 ? std::move(it->second) : be.rotate(it->second, step);
+      } else if (step == 0) {
+        env.add(*sum, it->second);
+      } else {
+        env.add(*sum, be.rotate(it->second, step));
+      }
+    }
+    if (!sum)
+      throw Unsupported("run_encrypted: node '" + node.name + "' output ciphertext " +
+                        std::to_string(j) + " receives no product (all weights zero)");
+    be.rescale_inplace(*sum);
+    switch (bias_kind(op.bias[j], op.bias_care[j])) {
+      case BiasKind::none: break;
+      case BiasKind::constant: {
+        double b = 0.0;
+        for (std::size_t r = 0; r < op.bias[j].size(); ++r)
+          if (op.bias_care[j][r]) b = op.bias[j][r];
+        be.add_const_inplace(*sum, b);
+        break;
+      }
+      case BiasKind::plaintext: {
+        auto make = [&] {
+          std::vector<double> values;
+          if constexpr (LayerEnv<B>::kValues) {
+            values.assign(slots, 0.0);
+            const int P = env.plan.grid.plane;
+            for (std::size_t r = 0; r < op.bias[j].size(); ++r)
+              std::fill(values.begin() + r * P, values.begin() + (r + 1) * P, op.bias[j][r]);
+          }
+          return be.encode(values, B::level(*sum), B::scale(*sum));
+        };
+        EncodeCache::Key key;
+        key.kind = EncodeCache::Kind::bias;
+        key.node = n;
+        key.index = j;
+        key.level = B::level(*sum);
+        Pt spare;
+        be.add_plain_inplace(*sum, env.plan_plaintext(key, B::scale(*sum), spare, make));
+        break;
+      }
+    }
+    acc.erase(acc.lower_bound({j, 0}), acc.lower_bound({j + 1, 0}));
+    return std::move(*sum);
+  };
+
+  // Outputs whose last input has gone by are finished at once (after the pending constant products
+  // reach them), so a layer whose outputs depend on a few inputs each (multiplexed groups) keeps only
+  // the accumulators of the outputs in progress. Split runs sum across processes first: no early finish.
+  std::vector<std::size_t> last_term(op.out_team, 0);
+  for (std::size_t t = 0; t < op.terms.size(); ++t) last_term[op.terms[t].out_ct] = t;
+  std::vector<std::optional<Ct>> finished(op.out_team);
+  std::vector<int> complete;  // outputs whose inputs are all in, finished after the next flush
+  const bool finish_early = !env.split_inputs();
   std::size_t t0 = 0;
+  int inputs_in_batch = 0;
   while (t0 < op.terms.size()) {
     const int i = op.terms[t0].in_ct;
     std::size_t t1 = t0;
@@ -170,9 +256,26 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
         }
       }
     }
-    // Another input like this one would pass the batch's bytes: the batch goes now.
+    // Another input like this one would pass the batch's bytes: the batch goes now (a multiplexed
+    // merge keeps the inputs it merges in one batch, so that their products are summed first).
     const std::size_t added = masked.size() - masked_before;
-    if (static_cast<double>(masked.size() + added) * masked_bytes > kBatchBytes) flush_const();
+    ++inputs_in_batch;
+    if (static_cast<double>(masked.size() + added) * masked_bytes > kBatchBytes &&
+        inputs_in_batch % op.merged_inputs == 0) {
+      flush_const();
+      inputs_in_batch = 0;
+    }
+    if (finish_early) {
+      for (std::size_t t = t0; t < t1; ++t)
+        if (last_term[op.terms[t].out_ct] == t) complete.push_back(op.terms[t].out_ct);
+      if (!complete.empty() && inputs_in_batch % op.merged_inputs == 0) {
+        flush_const();
+        inputs_in_batch = 0;
+        for (int j : complete)
+          if (env.mine(n, j, op.out_team)) finished[j] = finish(j);
+        complete.clear();
+      }
+    }
     t0 = t1;
   }
   flush_const();
@@ -184,53 +287,7 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
       out.cts.emplace_back();
       continue;
     }
-    // Giant steps: each accumulated sum rotated once by its output step, then summed.
-    std::optional<Ct> sum;
-    for (auto it = acc.lower_bound({j, 0}); it != acc.end() && it->first.first == j; ++it) {
-      const int step = it->first.second;
-      if (!sum) {
-        sum = step == 0 ? std::move(it->second) : be.rotate(it->second, step);
-      } else if (step == 0) {
-        env.add(*sum, it->second);
-      } else {
-        env.add(*sum, be.rotate(it->second, step));
-      }
-    }
-    if (!sum)
-      throw Unsupported("run_encrypted: node '" + node.name + "' output ciphertext " +
-                        std::to_string(j) + " receives no product (all weights zero)");
-    be.rescale_inplace(*sum);
-    switch (bias_kind(op.bias[j], op.bias_care[j])) {
-      case BiasKind::none: break;
-      case BiasKind::constant: {
-        double b = 0.0;
-        for (std::size_t r = 0; r < op.bias[j].size(); ++r)
-          if (op.bias_care[j][r]) b = op.bias[j][r];
-        be.add_const_inplace(*sum, b);
-        break;
-      }
-      case BiasKind::plaintext: {
-        auto make = [&] {
-          std::vector<double> values;
-          if constexpr (LayerEnv<B>::kValues) {
-            values.assign(slots, 0.0);
-            const int P = env.plan.grid.plane;
-            for (std::size_t r = 0; r < op.bias[j].size(); ++r)
-              std::fill(values.begin() + r * P, values.begin() + (r + 1) * P, op.bias[j][r]);
-          }
-          return be.encode(values, B::level(*sum), B::scale(*sum));
-        };
-        EncodeCache::Key key;
-        key.kind = EncodeCache::Kind::bias;
-        key.node = n;
-        key.index = j;
-        key.level = B::level(*sum);
-        Pt spare;
-        be.add_plain_inplace(*sum, env.plan_plaintext(key, B::scale(*sum), spare, make));
-        break;
-      }
-    }
-    out.cts.push_back(std::move(*sum));
+    out.cts.push_back(finished[j] ? std::move(*finished[j]) : finish(j));
   }
   return out;
 }

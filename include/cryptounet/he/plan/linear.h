@@ -42,6 +42,7 @@ struct LinearOp {
   int in_team = 0;
   int out_team = 0;
   std::vector<LinearTerm> terms;                // grouped by in_ct (lowering.h TermTable::take)
+  int merged_inputs = 1;  // multiplexed merge: runs of this many inputs share their weights (linear.h)
   std::vector<std::vector<double>> bias;        // [out_ct][row], already x output factor
   std::vector<std::vector<char>> bias_care;     // [out_ct][row]
 };

@@ -21,6 +21,7 @@ namespace {
 struct PlanArgs {
   std::string model, out;
   int batch = 0;
+  int mux = 0;
   bool json = false;
   InsecureParams insecure;
 };
@@ -34,6 +35,7 @@ void setup_plan(CLI::App& root) {
                   "Throughput mode: this many images per ciphertext set (default: latency mode, "
                   "one image)")
       ->check(kPositive);
+  add_mux_option(cmd, a->mux);
   add_insecure_params_option(cmd, a->insecure, InsecureUse::picks_ring);
   cmd->add_option("-o,--out", a->out, "Plan file to write")->required();
   add_json_flag(cmd, a->json);
@@ -44,6 +46,7 @@ void setup_plan(CLI::App& root) {
     if (a->batch > 0) {
       opt.mode = packing::PackingMode::throughput;
       opt.batch = a->batch;
+      opt.mux = plan_mux(a->mux);  // multiplexes only when the batch needs more than R rows
     }
     apply_insecure_params(a->insecure, opt);
     nn::PlanFile file;

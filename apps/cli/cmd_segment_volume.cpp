@@ -33,6 +33,7 @@ struct SegmentVolumeArgs {
   bool plaintext = false, json = false, no_checkpoint = false, quiet = false;
   int threads = 0;
   int concurrent_slices = 0;
+  int mux = 0;
   InsecureParams insecure;
   double threshold = 0.0;
 };
@@ -74,7 +75,8 @@ void segment_volume_rank0(const SegmentVolumeArgs& a_, distributed::World& world
     model = make_plain_slice_model(graph);
   } else {
     // Under MPI the ranks share the batches; each rank's inference uses its threads.
-    enc = make_encrypted_slice_model(graph, {threads, a->insecure, a->mode, expected, mpi ? 1 : a->concurrent_slices});
+    enc = make_encrypted_slice_model(graph, {threads, a->insecure, a->mode, expected, mpi ? 1 : a->concurrent_slices,
+                                             a->mux});
     model = enc.model;
     method = "encrypted N=2^" + std::to_string(enc.plan.log_n) + (enc.plan.insecure_for_tests ? " INSECURE" : "") +
              ", batch " + std::to_string(enc.plan.batch);
@@ -199,6 +201,7 @@ void setup_segment_volume(CLI::App& root) {
   cmd->add_option("--mode", a->mode,
                   "Packing: auto (the planner's predicted cost per slice), latency or throughput")
       ->check(CLI::IsMember({"auto", "latency", "throughput"}));
+  add_mux_option(cmd, a->mux);
   cmd->add_option("--checkpoint", a->checkpoint, "Checkpoint folder (default OUT.partial)");
   cmd->add_flag("--no-checkpoint", a->no_checkpoint, "Keep no checkpoint (an interrupted run starts over)");
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores; under MPI the cores of a host are divided among its ranks)")->check(kNonNegative);

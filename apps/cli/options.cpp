@@ -65,6 +65,15 @@ CLI::Option* add_insecure_params_option(CLI::App* cmd, InsecureParams& p, Insecu
       });
 }
 
+CLI::Option* add_mux_option(CLI::App* cmd, int& mux) {
+  return cmd
+      ->add_option("--mux", mux,
+                   "Throughput layout: up to N x N images share each stride cell after pooling, so the "
+                   "layers at stride 2 and 4 run once for 4 and 16 images (0 = as many as the model's "
+                   "poolings allow, 1 = one image per row)")
+      ->check(CLI::Range(0, 16));
+}
+
 void apply_insecure_params(const InsecureParams& p, nn::PlanOptions& opt) {
   if (!p.given) return;
   opt.log_n = p.log_n;  // 0: the planner picks the smallest ring that fits, without the 128-bit floor

@@ -40,6 +40,14 @@ CLI::Option* add_model_option(CLI::App* cmd, std::string& model);
 /// --slice: which plane of a volume an image command reads (data::read_any_image's `slice`).
 CLI::Option* add_slice_option(CLI::App* cmd, int& slice);
 
+/// --mux N, one meaning on every command that plans a throughput layout: up to N x N images share
+/// each stride cell after pooling (multiplexed packing, dvr_layout.h); 1 = one image per row,
+/// 0 (the default) = as many as the model's poolings leave room for. Fills nn::PlanOptions::mux
+/// through plan_mux.
+CLI::Option* add_mux_option(CLI::App* cmd, int& mux);
+/// The PlanOptions::mux of a --mux value (0: no limit; the planner caps it at the model's stride).
+[[nodiscard]] inline int plan_mux(int cli_mux) { return cli_mux == 0 ? 1 << 10 : cli_mux; }
+
 /// Help text of an image input: the formats every image command reads.
 inline constexpr const char* kImageFormats = "PNG, TIFF, DICOM or NIfTI (.nii, .nii.gz)";
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -130,31 +131,49 @@ EncryptedSliceModel make_encrypted_slice_model(const nn::Graph& graph, const Vol
   char buf[256];
   if (o.mode != "throughput") r.plan = nn::make_plan(graph, opt);
   if (o.mode != "latency") {
-    // Throughput: one slice per row, as many rows as the ring has (no more than the slices).
-    nn::PlanOptions t = opt;
-    t.mode = packing::PackingMode::throughput;
-    t.batch = 0;
+    // Throughput: one slice per row, as many rows as the ring has, and after each pooling up to
+    // q x q slices per stride cell (q = 1, 2, 4, ... up to --mux and what the model's poolings
+    // allow); a batch holds no more than the slices. Of these, the plan with the least predicted
+    // cost for all the slices (runs x cost per run) is kept.
     nn::Plan tp;
-    try {
-      tp = nn::make_plan(graph, t);
-      if (o.expected_slices > 0 && tp.batch > o.expected_slices) {
-        t.batch = o.expected_slices;
-        tp = nn::make_plan(graph, t);
+    double thr_total = 0.0;
+    const int slices = std::max(o.expected_slices, 1);
+    for (int q = 1; q <= plan_mux(o.mux); q *= 2) {
+      nn::PlanOptions t = opt;
+      t.mode = packing::PackingMode::throughput;
+      t.batch = 0;
+      t.mux = q;
+      nn::Plan cand;
+      try {
+        cand = nn::make_plan(graph, t);
+        if (o.expected_slices > 0 && cand.batch > o.expected_slices) {
+          t.batch = o.expected_slices;
+          cand = nn::make_plan(graph, t);
+        }
+      } catch (const Error&) {
+        if (o.mode == "throughput" && q == 1) throw;
+        break;
       }
-    } catch (const Error&) {
-      if (o.mode == "throughput") throw;
-      tp = {};
+      const double runs = std::ceil(static_cast<double>(slices) / cand.batch);
+      const double total = runs * nn::predicted_cost_per_image(cand) * cand.batch;
+      if (tp.log_n == 0 || total < thr_total) {
+        tp = cand;
+        thr_total = total;
+      }
+      if (cand.input().layout.groups() * cand.input().layout.mux() < q * q) break;  // the model allows no more
     }
     if (o.mode == "throughput") {
       r.plan = tp;
-      std::snprintf(buf, sizeof buf, "throughput layout (--mode throughput): %d slices per run", tp.batch);
+      std::snprintf(buf, sizeof buf, "throughput layout (--mode throughput): %d slices per run%s", tp.batch,
+                    tp.input().layout.groups() > 1 ? " (multiplexed after pooling)" : "");
       r.choice = buf;
     } else if (tp.log_n != 0) {
-      const double lat = nn::predicted_cost_per_image(r.plan), thr = nn::predicted_cost_per_image(tp);
+      const double lat = nn::predicted_cost_per_image(r.plan), thr = thr_total / slices;
       const bool use_thr = thr < lat;
       std::snprintf(buf, sizeof buf,
-                    "%s layout: predicted cost per slice %.0f (latency, N=2^%d) vs %.0f (throughput, %d per run, N=2^%d)",
-                    use_thr ? "throughput" : "latency", lat, r.plan.log_n, thr, tp.batch, tp.log_n);
+                    "%s layout: predicted cost per slice %.0f (latency, N=2^%d) vs %.0f (throughput, %d per run%s, N=2^%d)",
+                    use_thr ? "throughput" : "latency", lat, r.plan.log_n, thr, tp.batch,
+                    tp.input().layout.groups() > 1 ? ", multiplexed" : "", tp.log_n);
       r.choice = buf;
       if (use_thr) r.plan = tp;
     }

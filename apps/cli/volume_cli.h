@@ -22,6 +22,7 @@ struct VolumeModelOptions {
   /// all the threads (the default: on the 2-core machine two brain128 slices at once took 8.99 s per
   /// slice against 5.9 s one at a time on 2 threads, 2026-12-01).
   int concurrent_slices = 0;
+  int mux = 0;                 // --mux: throughput images per stride cell side (0 = all that fit)
 };
 
 /// How many batches make_encrypted_slice_model runs at once for `o` and a plan of `batch` slices

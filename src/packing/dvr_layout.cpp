@@ -16,6 +16,21 @@ std::string where(const char* op) { return std::string("dvr_layout ") + op + ": 
 
 }  // namespace
 
+std::pair<int, int> multiplex_offset(int m, int mux) {
+  int oy = 0, ox = 0;
+  for (int q = 1; q < mux; q *= 2, m /= 4) {
+    oy += ((m >> 1) & 1) * q;
+    ox += (m & 1) * q;
+  }
+  return {oy, ox};
+}
+
+int multiplex_index(int oy, int ox, int mux) {
+  int m = 0, shift = 0;
+  for (int q = 1; q < mux; q *= 2, shift += 2) m |= ((((oy / q) & 1) << 1) | ((ox / q) & 1)) << shift;
+  return m;
+}
+
 const char* mode_name(PackingMode mode) {
   return mode == PackingMode::latency ? "latency" : "throughput";
 }
@@ -89,9 +104,16 @@ void DvrLayout::check_geometry() const {
                           " does not cover the " + std::to_string(grid_.height) + "x" +
                           std::to_string(grid_.width) + " grid");
   if (channels_ <= 0) throw InvalidArgument(where("make") + "no channels");
-  if (batch_ <= 0 || batch_ > grid_.rows)
+  if (groups_ < 1 || groups_ > (1 << 20) || !is_pow2(mux_) || mux_ > stride_)
+    throw InvalidArgument(where("make") + "multiplexing " + std::to_string(groups_) + " group(s), " +
+                          std::to_string(mux_) + " per cell side, at stride " + std::to_string(stride_) +
+                          " (needs groups >= 1 and a power-of-two mux <= stride)");
+  if (multiplexed() && (mode_ != PackingMode::throughput || grid_.bands > 1))
+    throw InvalidArgument(where("make") + "only one-ciphertext throughput layouts are multiplexed");
+  const long capacity = static_cast<long>(grid_.rows) * groups_ * mux_ * mux_;
+  if (batch_ <= 0 || batch_ > capacity)
     throw InvalidArgument(where("make") + "batch " + std::to_string(batch_) +
-                          " must be in 1.." + std::to_string(grid_.rows));
+                          " must be in 1.." + std::to_string(capacity));
 }
 
 DvrLayout DvrLayout::latency(const Grid& grid, int channels, int height, int width, int stride,
@@ -125,7 +147,7 @@ DvrLayout DvrLayout::latency(const Grid& grid, int channels, int height, int wid
 }
 
 DvrLayout DvrLayout::throughput(const Grid& grid, int channels, int height, int width, int stride,
-                                int batch) {
+                                int batch, int groups, int mux) {
   DvrLayout l;
   l.mode_ = PackingMode::throughput;
   l.grid_ = grid;
@@ -134,13 +156,25 @@ DvrLayout DvrLayout::throughput(const Grid& grid, int channels, int height, int 
   l.height_ = height;
   l.width_ = width;
   l.batch_ = batch;
+  l.groups_ = groups;
+  l.mux_ = mux;
   l.check_geometry();
   return l;
 }
 
+DvrLayout DvrLayout::with_mux(int mux, int channels) const {
+  const long cells = static_cast<long>(groups_) * mux_ * mux_;
+  if (mode_ != PackingMode::throughput || !is_pow2(mux) || cells % (static_cast<long>(mux) * mux) != 0)
+    throw InvalidArgument(where("with_mux") + "cannot hold " + describe() + " at " + std::to_string(mux) +
+                          " images per cell side");
+  return throughput(grid_, channels, height_, width_, stride_, batch_,
+                    static_cast<int>(cells / (static_cast<long>(mux) * mux)), mux);
+}
+
 DvrLayout DvrLayout::concat(const DvrLayout& a, const DvrLayout& b) {
   if (a.mode_ != b.mode_ || !(a.grid_ == b.grid_) || a.stride_ != b.stride_ ||
-      a.height_ != b.height_ || a.width_ != b.width_ || a.batch_ != b.batch_)
+      a.height_ != b.height_ || a.width_ != b.width_ || a.batch_ != b.batch_ ||
+      a.groups_ != b.groups_ || a.mux_ != b.mux_)
     throw InvalidArgument(where("concat") + "layouts differ: " + a.describe() + " vs " +
                           b.describe());
   DvrLayout l = a;
@@ -166,7 +200,7 @@ DvrLayout DvrLayout::with_stride(int stride, int height, int width) const {
 
 DvrLayout DvrLayout::from_parts(PackingMode mode, const Grid& grid, int channels, int height,
                                 int width, int stride, int batch,
-                                std::vector<std::vector<int>> rows) {
+                                std::vector<std::vector<int>> rows, int groups, int mux) {
   Grid checked = Grid::from_parts(grid.slots, grid.height, grid.width, grid.bands);
   if (!(checked == grid)) throw InvalidArgument(where("from_parts") + "inconsistent grid");
   DvrLayout l;
@@ -177,6 +211,8 @@ DvrLayout DvrLayout::from_parts(PackingMode mode, const Grid& grid, int channels
   l.height_ = height;
   l.width_ = width;
   l.batch_ = batch;
+  l.groups_ = groups;
+  l.mux_ = mux;
   l.check_geometry();
   if (mode == PackingMode::latency) {
     if (batch != 1) throw InvalidArgument(where("from_parts") + "latency layouts hold one image");
@@ -203,7 +239,7 @@ DvrLayout DvrLayout::from_parts(PackingMode mode, const Grid& grid, int channels
 }
 
 int DvrLayout::team_size() const {
-  return (mode_ == PackingMode::latency ? static_cast<int>(rows_.size()) : channels_) * grid_.bands;
+  return (mode_ == PackingMode::latency ? static_cast<int>(rows_.size()) : channels_ * groups_) * grid_.bands;
 }
 
 SlotRef DvrLayout::slot_of(const ValueRef& v) const {
@@ -213,8 +249,13 @@ SlotRef DvrLayout::slot_of(const ValueRef& v) const {
                           std::to_string(v.channel) + ", " + std::to_string(v.y) + ", " +
                           std::to_string(v.x) + ") is outside " + describe());
   const int band = grid_.band_of(stride_ * v.y);
-  if (mode_ == PackingMode::throughput)
-    return {v.channel * grid_.bands + band, v.image * grid_.plane + plane_offset(v.y, v.x)};
+  if (mode_ == PackingMode::throughput) {
+    const int R = grid_.rows, cells = mux_ * mux_;
+    const int g1 = v.image / R, row = v.image % R;
+    const auto [oy, ox] = multiplex_offset(g1 % cells, mux_);
+    return {(v.channel * groups_ + g1 / cells) * grid_.bands + band,
+            row * grid_.plane + plane_offset(v.y, v.x) + oy * grid_.width + ox};
+  }
   RowRef rr = locations(v.channel).front();
   return {rr.ct + band, rr.row * grid_.plane + plane_offset(v.y, v.x)};
 }
@@ -223,7 +264,7 @@ std::vector<RowRef> DvrLayout::locations(int channel) const {
   if (channel < 0 || channel >= channels_)
     throw InvalidArgument(where("locations") + "channel " + std::to_string(channel) +
                           " is outside " + describe());
-  if (mode_ == PackingMode::throughput) return {{channel * grid_.bands, 0}};
+  if (mode_ == PackingMode::throughput) return {{channel * groups_ * grid_.bands, 0}};
   std::vector<RowRef> out;
   for (int t = 0; t < static_cast<int>(rows_.size()); ++t)
     for (int r = 0; r < grid_.rows; ++r)
@@ -233,14 +274,20 @@ std::vector<RowRef> DvrLayout::locations(int channel) const {
 
 int DvrLayout::row_owner(int ct, int row) const {
   if (ct < 0 || ct >= team_size() || row < 0 || row >= grid_.rows) return -1;
-  if (mode_ == PackingMode::throughput) return row < batch_ ? row : -1;
+  if (mode_ == PackingMode::throughput) {
+    const int group = ct / grid_.bands % groups_;
+    const long first = static_cast<long>(group) * mux_ * mux_ * grid_.rows + row;
+    // Multiplexed: every row is computed (a group beyond the batch holds zeros), so that each
+    // team member receives products and merges stay uniform.
+    return first < batch_ || multiplexed() ? static_cast<int>(first) : -1;
+  }
   return rows_[ct / grid_.bands][row];
 }
 
 int DvrLayout::channel_at(int ct, int row) const {
   int owner = row_owner(ct, row);
   if (owner < 0) return -1;
-  return mode_ == PackingMode::throughput ? ct / grid_.bands : owner;
+  return mode_ == PackingMode::throughput ? ct / grid_.bands / groups_ : owner;
 }
 
 int DvrLayout::image_at(int ct, int row) const {
@@ -258,8 +305,17 @@ std::optional<ValueRef> DvrLayout::value_at(const SlotRef& ref) const {
   int gy = off / grid_.width, gx = off % grid_.width;
   if (gy >= grid_.band_rows) return std::nullopt;
   gy += (ref.ct % grid_.bands) * grid_.band_rows;
-  if (gy >= grid_.height || gy % stride_ != 0 || gx % stride_ != 0) return std::nullopt;
-  return ValueRef{image_at(ref.ct, row), c, gy / stride_, gx / stride_};
+  if (gy >= grid_.height) return std::nullopt;
+  const int oy = gy % stride_, ox = gx % stride_;
+  if (oy >= mux_ || ox >= mux_) return std::nullopt;  // mux 1: off the grid
+  int image = image_at(ref.ct, row);
+  if (multiplexed()) {
+    const long b = (static_cast<long>(ref.ct / grid_.bands % groups_) * mux_ * mux_ +
+                    multiplex_index(oy, ox, mux_)) * grid_.rows + row;
+    if (b >= batch_) return std::nullopt;
+    image = static_cast<int>(b);
+  }
+  return ValueRef{image, c, gy / stride_, gx / stride_};
 }
 
 std::string DvrLayout::describe() const {
@@ -269,6 +325,7 @@ std::string DvrLayout::describe() const {
      << " P=" << grid_.plane;
   if (grid_.bands > 1) os << " bands=" << grid_.bands;
   if (mode_ == PackingMode::throughput) os << " batch=" << batch_;
+  if (multiplexed()) os << " groups=" << groups_ << " mux=" << mux_;
   return os.str();
 }
 
@@ -284,6 +341,16 @@ std::vector<std::vector<double>> pack(const DvrLayout& layout,
                             std::to_string(per));
   const Grid& g = layout.grid();
   std::vector<std::vector<double>> cts(layout.team_size(), std::vector<double>(g.slots, 0.0));
+  if (layout.multiplexed()) {  // several images per row: place each value where slot_of says
+    for (int b = 0; b < layout.batch(); ++b)
+      for (int c = 0; c < layout.channels(); ++c)
+        for (int y = 0; y < layout.height(); ++y)
+          for (int x = 0; x < layout.width(); ++x) {
+            const SlotRef s = layout.slot_of({b, c, y, x});
+            cts[s.ct][s.slot] = images[b][(static_cast<std::size_t>(c) * layout.height() + y) * layout.width() + x];
+          }
+    return cts;
+  }
   for (int t = 0; t < layout.team_size(); ++t)
     for (int r = 0; r < g.rows; ++r) {
       int c = layout.channel_at(t, r), b = layout.image_at(t, r);

@@ -47,7 +47,8 @@ std::vector<double> shifted(const Grid& grid, std::vector<double> out, int shift
 std::vector<double> make_mask(const Grid& grid, const MaskKey& key) {
   if (grid.bands > 1) {
     if (key.stride <= 0 || key.height * key.stride != grid.height || key.width * key.stride != grid.width ||
-        key.row > 0 || key.band < 0 || key.band >= grid.bands || key.cross < 0 || key.cross > 1)
+        key.row > 0 || key.band < 0 || key.band >= grid.bands || key.cross < 0 || key.cross > 1 ||
+        key.mux != 1 || key.sub_y != 0 || key.sub_x != 0)
       throw InvalidArgument("make_mask: key (stride " + std::to_string(key.stride) + ", band " +
                             std::to_string(key.band) + ") does not fit the " + std::to_string(grid.height) + "x" +
                             std::to_string(grid.width) + " grid in " + std::to_string(grid.bands) + " bands");
@@ -58,6 +59,12 @@ std::vector<double> make_mask(const Grid& grid, const MaskKey& key) {
   }
   if (key.band != 0 || key.cross != 0)
     throw InvalidArgument("make_mask: a band mask on a grid without bands");
+  if (key.mux < 1 || key.sub_y < 0 || key.sub_x < 0 || key.sub_y + key.mux > key.stride ||
+      key.sub_x + key.mux > key.stride)
+    throw InvalidArgument("make_mask: sub-offsets [" + std::to_string(key.sub_y) + ", " +
+                          std::to_string(key.sub_y + key.mux) + ") x [" + std::to_string(key.sub_x) + ", " +
+                          std::to_string(key.sub_x + key.mux) + ") leave the stride-" +
+                          std::to_string(key.stride) + " cell");
   if (key.stride <= 0 || key.height * key.stride != grid.height ||
       key.width * key.stride != grid.width || key.row < -1 || key.row >= grid.rows)
     throw InvalidArgument("make_mask: key (stride " + std::to_string(key.stride) + ", " +
@@ -70,8 +77,11 @@ std::vector<double> make_mask(const Grid& grid, const MaskKey& key) {
     if (y + key.dy < 0 || y + key.dy >= key.height) continue;
     for (int x = 0; x < key.width; ++x) {
       if (x + key.dx < 0 || x + key.dx >= key.width) continue;
-      plane[static_cast<std::size_t>(key.stride) * y * grid.width +
-            static_cast<std::size_t>(key.stride) * x] = 1.0;
+      const std::size_t at = static_cast<std::size_t>(key.stride) * y * grid.width +
+                             static_cast<std::size_t>(key.stride) * x;
+      for (int oy = key.sub_y; oy < key.sub_y + key.mux; ++oy)
+        for (int ox = key.sub_x; ox < key.sub_x + key.mux; ++ox)
+          plane[at + static_cast<std::size_t>(oy) * grid.width + ox] = 1.0;
     }
   }
   std::vector<double> out(grid.slots, 0.0);

@@ -89,10 +89,15 @@ packing::Grid grid_from(const json& j) {
 }
 
 json layout_json(const packing::DvrLayout& l) {
-  return json{{"mode", packing::mode_name(l.mode())}, {"channels", l.channels()},
-              {"height", l.height()},                 {"width", l.width()},
-              {"stride", l.stride()},                 {"batch", l.batch()},
-              {"rows", l.row_table()}};
+  json j{{"mode", packing::mode_name(l.mode())}, {"channels", l.channels()},
+         {"height", l.height()},                 {"width", l.width()},
+         {"stride", l.stride()},                 {"batch", l.batch()},
+         {"rows", l.row_table()}};
+  if (l.multiplexed()) {  // absent: one image per row (older plans)
+    j["groups"] = l.groups();
+    j["mux"] = l.mux();
+  }
+  return j;
 }
 
 packing::DvrLayout layout_from(const json& j, const packing::Grid& grid) {
@@ -100,7 +105,9 @@ packing::DvrLayout layout_from(const json& j, const packing::Grid& grid) {
                                         j.at("channels").get<int>(), j.at("height").get<int>(),
                                         j.at("width").get<int>(), j.at("stride").get<int>(),
                                         j.at("batch").get<int>(),
-                                        j.at("rows").get<std::vector<std::vector<int>>>());
+                                        j.at("rows").get<std::vector<std::vector<int>>>(),
+                                        j.contains("groups") ? j.at("groups").get<int>() : 1,
+                                        j.contains("mux") ? j.at("mux").get<int>() : 1);
 }
 
 json plan_json(const PlanFile& f) {
@@ -154,11 +161,18 @@ void check_plan(const Plan& p) {
     bad("levels (input " + std::to_string(p.input_level) + ", output " +
         std::to_string(p.output_level) + ") do not fit " + std::to_string(max_level + 1) +
         " Q primes");
-  if (p.batch < 1 || p.batch > p.grid.rows) bad("batch " + std::to_string(p.batch) + " out of range");
+  // Every layout was checked on its own (DvrLayout::from_parts); across layers: one batch and the
+  // same images per team (multiplexed layouts trade groups for images per cell), at most 16x16.
+  const packing::DvrLayout& in = p.layers[0].layout;
+  const long cells = static_cast<long>(in.groups()) * in.mux() * in.mux();
+  if (cells > 256) bad(std::to_string(cells) + " image groups per channel (at most 256)");
+  if (p.batch < 1 || p.batch > p.grid.rows * cells) bad("batch " + std::to_string(p.batch) + " out of range");
   for (std::size_t i = 0; i < p.layers.size(); ++i) {
     const LayerPlan& lp = p.layers[i];
     if (lp.node != static_cast<int>(i)) bad("layer " + std::to_string(i) + " has node index " + std::to_string(lp.node));
     if (!(lp.layout.grid() == p.grid)) bad("layer '" + lp.name + "' has another grid");
+    if (lp.layout.batch() != p.batch || static_cast<long>(lp.layout.groups()) * lp.layout.mux() * lp.layout.mux() != cells)
+      bad("layer '" + lp.name + "' holds another batch than the plan's");
     if (static_cast<int>(lp.factor.size()) != lp.layout.team_size())
       bad("layer '" + lp.name + "' has " + std::to_string(lp.factor.size()) + " factors for a team of " +
           std::to_string(lp.layout.team_size()));

@@ -329,5 +329,49 @@ TEST_F(CliWorkflow, ThroughputPlanTwoImages) {
   }
 }
 
+// A batch larger than the ring's rows is multiplexed after pooling (dvr_layout.h): at N=2^10 a
+// 16x16 plane leaves 2 rows, so 6 images take 4 groups at full resolution and share the stride
+// cells after the pooling; every image's mask agrees with its plaintext reference. --mux 1 keeps
+// one image per row and refuses the batch, saying how many fit.
+TEST_F(CliWorkflow, ThroughputPlanMultiplexedBatch) {
+  const std::string plan = path("pm.cup"), keys = path("keys_m");
+  auto r = run_cli("plan --model " + model_ + " --batch 6 --mux 1 --insecure-test-params 10 -o " + plan);
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("batch 6 must be in 1..2"));
+  r = run_cli("plan --model " + model_ + " --batch 6 --insecure-test-params 10 -o " + plan);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("mode throughput, batch 6"));
+  const nn::PlanFile pf = nn::read_plan_file(plan);
+  EXPECT_EQ(pf.plan.input().layout.groups(), 4);
+  int merged = 0;
+  for (const nn::LayerPlan& lp : pf.plan.layers) merged = std::max(merged, lp.layout.mux());
+  EXPECT_EQ(merged, 2);
+  ASSERT_EQ(run_cli("keygen --insecure-test-params --plan " + plan + " --out " + keys + " --threads 1").status, 0);
+  std::vector<std::string> images;
+  std::string args;
+  for (int k = 0; k < 6; ++k) {
+    images.push_back(path("mx" + std::to_string(k) + ".png"));
+    data::write_image_png(images.back(), random_image(16, 16, 40 + k));
+    args += " " + images.back();
+  }
+  r = run_cli("encrypt --insecure-test-params --plan " + plan + " --keys " + keys + args + " -o " + path("inm.ct"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " + path("inm.ct") +
+              " -o " + path("outm.ct") + " --report --threads 2");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("operation counts equal the plan's"));
+  r = run_cli("decrypt --keys " + keys + " --plan " + plan + " " + path("outm.ct") + " -o " + path("mm.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const nn::Graph g = nn::load_model(model_);
+  for (int k = 0; k < 6; ++k) {
+    const data::Mask want =
+        nn::logits_to_mask(nn::run_reference(g, nn::image_to_input(g, data::read_image(images[k]), false)));
+    const data::Mask got = data::read_mask(path(k == 0 ? "mm.png" : "mm_" + std::to_string(k) + ".png"));
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < got.values.size(); ++i) same += got.values[i] == want.values[i];
+    EXPECT_GE(static_cast<double>(same), 0.99 * static_cast<double>(got.values.size())) << images[k];
+  }
+}
+
 }  // namespace
 }  // namespace cryptounet

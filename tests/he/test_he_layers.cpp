@@ -3,9 +3,11 @@
 // arithmetic; the bound only absorbs float64 rounding of different summation orders).
 #include <gtest/gtest.h>
 
+#include <map>
 #include <sstream>
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/he/plan/rotation_set.h"
 #include "he/he_test_util.h"
 
 using namespace cryptounet;
@@ -35,7 +37,7 @@ std::string describe(const Case& c, PackingMode mode, unsigned seed, StrategyCho
 }
 
 void run_case(const Case& c, PackingMode mode, StrategyChoice st, int log_n, unsigned seed,
-              TapChoice taps = TapChoice::automatic) {
+              TapChoice taps = TapChoice::automatic, int mux = 1) {
   const std::string what =
       describe(c, mode, seed, st) + " taps=" + std::to_string(static_cast<int>(taps));
   SCOPED_TRACE(what);
@@ -47,7 +49,10 @@ void run_case(const Case& c, PackingMode mode, StrategyChoice st, int log_n, uns
   o.insecure_for_tests = true;
   o.strategy = st;
   o.taps = taps;
+  o.mux = mux;
   Plan plan = make_plan(g, o);
+  if (mux > 1 && c.stride > 1 && (std::string(c.layer) == "conv3" || std::string(c.layer) == "conv1"))
+    EXPECT_EQ(plan.output().layout.mux(), 2) << what;  // the convolution after the pooling merges
   GraphBuilder ib(seed + 1000);
   std::vector<Tensor> images;
   for (int b = 0; b < plan.batch; ++b) images.push_back(ib.random_input(g.input_shape()));
@@ -100,6 +105,68 @@ TEST(HeLayersSim, ThroughputMatchesReference) {
   for (const Case& c : kCases) {
     run_case(c, PackingMode::throughput, StrategyChoice::masked_scalar, 10, seed++);
     run_case(c, PackingMode::throughput, StrategyChoice::diagonal, 10, seed++);
+  }
+}
+
+// Multiplexed throughput layouts (several images per stride cell after pooling; merges in the
+// first convolution after a pooling, splits in transposed convolutions): every layer, both
+// strategies and tap sides, 1 to 4 images per cell side, junk in every slot that holds no value.
+TEST(HeLayersSim, ThroughputMultiplexedMatchesReference) {
+  unsigned seed = 500;
+  for (const Case& c : kCases)
+    for (int mux : {2, 4})
+      for (StrategyChoice st : {StrategyChoice::diagonal, StrategyChoice::masked_scalar})
+        for (TapChoice taps : {TapChoice::taps_in, TapChoice::taps_out})
+          run_case(c, PackingMode::throughput, st, 11, seed++, taps, mux);
+}
+
+// The bundled architecture (two poolings, two skips) multiplexed: 16 images per cell at stride 4,
+// each matching its own float64 reference; every layout of the plan is the one expected.
+TEST(HeLayersSim, BrainUnetMultiplexedMatchesReference) {
+  Graph g = brain_unet(41, 16, 4);
+  PlanOptions o;
+  o.mode = PackingMode::throughput;
+  o.batch = 0;
+  o.log_n = 10;  // 512 slots: two 16x16 planes per ciphertext, 32 images in all
+  o.insecure_for_tests = true;
+  o.mux = 4;
+  Plan plan = make_plan(g, o);
+  ASSERT_EQ(plan.batch, 32);
+  std::map<int, std::pair<int, int>> by_stride;  // stride -> (groups, mux) of the convolutions
+  for (const LayerPlan& lp : plan.layers)
+    if (lp.kind == OpKind::Conv2d) by_stride[lp.layout.stride()] = {lp.layout.groups(), lp.layout.mux()};
+  EXPECT_EQ(by_stride[1], std::make_pair(16, 1));
+  EXPECT_EQ(by_stride[2], std::make_pair(4, 2));
+  EXPECT_EQ(by_stride[4], std::make_pair(1, 4));
+  GraphBuilder ib(4242);
+  std::vector<Tensor> images;
+  for (int b = 0; b < plan.batch; ++b) images.push_back(ib.random_input(g.input_shape()));
+  SimRun run = run_sim(g, plan, images, 99);
+  for (int b = 0; b < plan.batch; ++b)
+    EXPECT_LE(rel_error(run.outputs[b], run_reference_all(g, images[b])[g.output]), kSimBound) << "image " << b;
+  EXPECT_EQ(run.report.total, plan.total);
+  std::set<int> planned(plan.rotation_steps.begin(), plan.rotation_steps.end());
+  EXPECT_EQ(run.steps_used, planned);
+  EXPECT_TRUE(unexplained_rotation_steps(plan).empty());
+  // Per image, the multiplexed plan does less work than one image per row.
+  PlanOptions plain = o;
+  plain.mux = 1;
+  plain.batch = 0;
+  const Plan unmux = make_plan(g, plain);
+  EXPECT_LT(predicted_cost_per_image(plan), 0.5 * predicted_cost_per_image(unmux));
+
+  // A batch that fills only part of it: the plan multiplexes no more than the batch needs (8
+  // images on 2 rows: 4 groups, 2 per cell side at stride 4); 9 need 16 groups, and the groups
+  // beyond the batch compute zeros.
+  for (int batch : {8, 9}) {
+    o.batch = batch;
+    const Plan part = make_plan(g, o);
+    EXPECT_EQ(part.input().layout.groups(), batch == 8 ? 4 : 16);
+    std::vector<Tensor> few(images.begin(), images.begin() + batch);
+    SimRun rb = run_sim(g, part, few, 5);
+    for (int b = 0; b < batch; ++b)
+      EXPECT_LE(rel_error(rb.outputs[b], run_reference_all(g, few[b])[g.output]), kSimBound) << "image " << b;
+    EXPECT_EQ(rb.report.total, part.total);
   }
 }
 

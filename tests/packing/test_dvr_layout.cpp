@@ -27,8 +27,12 @@ void check_round_trip(const DvrLayout& l, unsigned seed) {
           auto v = l.value_at(s);
           ASSERT_TRUE(v.has_value());
           EXPECT_EQ(*v, (ValueRef{b, c, y, x}));
-          // Same plane position for the stride grid.
-          EXPECT_EQ(s.slot % l.grid().plane, l.stride() * y * l.grid().width + l.stride() * x);
+          // Same plane position for the stride grid (multiplexed: plus a sub-offset < mux).
+          const int off = s.slot % l.grid().plane - (l.stride() * y * l.grid().width + l.stride() * x);
+          if (!l.multiplexed()) EXPECT_EQ(off, 0);
+          EXPECT_GE(off, 0);
+          EXPECT_LT(off / l.grid().width, l.mux());
+          EXPECT_LT(off % l.grid().width, l.mux());
         }
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(-1, 1);
@@ -74,6 +78,68 @@ TEST(DvrLayout, RoundTripLatencyAndThroughput) {
   const Grid odd = Grid::make(1024, 12, 10);  // P = 128 > 120: padding slots
   check_round_trip(DvrLayout::latency(odd, 5, 6, 5, 2), 99);
   check_round_trip(DvrLayout::throughput(odd, 2, 12, 10, 1, 3), 98);
+}
+
+TEST(DvrLayout, MultiplexOffsetsInvert) {
+  for (int q : {1, 2, 4, 8}) {
+    std::set<std::pair<int, int>> seen;
+    for (int m = 0; m < q * q; ++m) {
+      const auto [oy, ox] = multiplex_offset(m, q);
+      ASSERT_LT(oy, q);
+      ASSERT_LT(ox, q);
+      EXPECT_TRUE(seen.insert({oy, ox}).second);
+      EXPECT_EQ(multiplex_index(oy, ox, q), m);
+    }
+  }
+  // A merge of four groups of side 2 puts group blk at (blk's bit 1, bit 0) x 2.
+  EXPECT_EQ(multiplex_offset(4 * 3 + 1, 4), std::make_pair(2 + 0, 2 + 1));
+}
+
+TEST(DvrLayout, MultiplexedRoundTrip) {
+  const Grid g = Grid::make(1024, 16, 16);  // R = 4
+  unsigned seed = 300;
+  for (int stride : {1, 2, 4})
+    for (int mux = 1; mux <= stride; mux *= 2)
+      for (int groups : {1, 4})
+        for (int c : {1, 3}) {
+          const int h = 16 / stride, cap = 4 * groups * mux * mux;
+          for (int batch : {1, cap / 2 + 1, cap})
+            if (groups > 1 || mux > 1) check_round_trip(DvrLayout::throughput(g, c, h, h, stride, batch, groups, mux), seed++);
+        }
+  const DvrLayout l = DvrLayout::throughput(g, 2, 4, 4, 4, 64, 1, 4);
+  EXPECT_EQ(l.team_size(), 2);
+  EXPECT_EQ(l.with_mux(2, 5).groups(), 4);
+  EXPECT_EQ(l.with_mux(2, 5).team_size(), 20);
+  EXPECT_EQ(DvrLayout::concat(l, l).team_size(), 4);
+  EXPECT_THROW((void)DvrLayout::concat(l, l.with_mux(2, 2)), InvalidArgument);
+}
+
+TEST(DvrLayout, MultiplexedValidates) {
+  const Grid g = Grid::make(1024, 16, 16);
+  EXPECT_THROW((void)DvrLayout::throughput(g, 1, 8, 8, 2, 4, 1, 4), InvalidArgument);   // mux > stride
+  EXPECT_THROW((void)DvrLayout::throughput(g, 1, 8, 8, 2, 4, 1, 3), InvalidArgument);   // not a power of two
+  EXPECT_THROW((void)DvrLayout::throughput(g, 1, 8, 8, 2, 17, 1, 2), InvalidArgument);  // batch > capacity
+  EXPECT_THROW((void)DvrLayout::throughput(g, 1, 8, 8, 2, 4, 0, 1), InvalidArgument);   // no group
+  EXPECT_THROW((void)DvrLayout::from_parts(PackingMode::latency, g, 1, 8, 8, 2, 1, {{0, -1, -1, -1}}, 4, 1),
+               InvalidArgument);
+  const Grid banded = Grid::from_parts(1024, 128, 16, 2);
+  EXPECT_THROW((void)DvrLayout::throughput(banded, 1, 64, 8, 2, 1, 1, 2), InvalidArgument);
+}
+
+TEST(Masks, MultiplexedMaskRepeatsOverSubOffsets) {
+  const Grid g = Grid::make(256, 16, 16);  // R = 1
+  MaskKey k{4, 4, 4, 0, 1, -1, 0};  // tap (0, +1) at stride 4: columns 0..2 valid
+  k.mux = 2;
+  k.sub_y = 2;
+  k.sub_x = 0;
+  const auto m = make_mask(g, k);
+  for (int gy = 0; gy < 16; ++gy)
+    for (int gx = 0; gx < 16; ++gx) {
+      const bool on = gy % 4 >= 2 && gx % 4 < 2 && gx / 4 < 3;
+      EXPECT_EQ(m[gy * 16 + gx], on ? 1.0 : 0.0) << gy << "," << gx;
+    }
+  k.sub_y = 3;  // 3 + 2 > 4: leaves the cell
+  EXPECT_THROW((void)make_mask(g, k), InvalidArgument);
 }
 
 TEST(DvrLayout, ReplicatedInputFillsEveryRow) {

@@ -51,8 +51,9 @@ CkksRun run_ckks(const Graph& g, const Plan& plan, const std::vector<Tensor>& im
 }
 
 Plan small_plan(const Graph& g, PackingMode mode, StrategyChoice st, int log_n,
-                TapChoice taps = TapChoice::automatic) {
+                TapChoice taps = TapChoice::automatic, int mux = 1) {
   PlanOptions o;
+  o.mux = mux;
   o.taps = taps;
   o.mode = mode;
   o.batch = 0;
@@ -171,6 +172,33 @@ TEST(HeUNetCkks, SmallUNetEndToEndThroughput) {
   Graph g = brain_unet(9, 8, 3);
   Plan plan = small_plan(g, PackingMode::throughput, StrategyChoice::automatic, 11);
   check(g, plan, 10, "unet 8x8 c=3 throughput N=2^11", true);
+}
+
+// Multiplexed throughput (dvr_layout.h): 16 images per cell at stride 4, 4 at stride 2, on CKKS;
+// every image against its own reference, every mask >= 99.9 % identical.
+TEST(HeUNetCkks, SmallUNetEndToEndThroughputMultiplexed) {
+  Graph g = brain_unet(9, 8, 3);
+  Plan plan = small_plan(g, PackingMode::throughput, StrategyChoice::automatic, 10, TapChoice::automatic, 4);
+  ASSERT_EQ(plan.batch, 128);  // 8 rows of 64 slots x 16 groups
+  check(g, plan, 11, "unet 8x8 c=3 throughput multiplexed 4x4 N=2^10", true);
+}
+
+// Merging and splitting layers alone, both strategies and tap sides.
+TEST(HeLayersCkks, MultiplexedLayersN1024) {
+  struct C { const char* l; int cin, cout, size, stride; };
+  const C cases[] = {{"conv3", 3, 6, 16, 2}, {"conv3", 2, 3, 16, 4}, {"convT", 4, 3, 16, 4}};
+  unsigned seed = 60;
+  for (const C& c : cases)
+    for (StrategyChoice st : {StrategyChoice::diagonal, StrategyChoice::masked_scalar})
+      for (TapChoice taps : {TapChoice::taps_in, TapChoice::taps_out}) {
+        Graph g = layer_graph(c.l, c.cin, c.cout, c.size, c.stride, seed);
+        std::ostringstream what;
+        what << c.l << " cin=" << c.cin << " cout=" << c.cout << " stride=" << c.stride << " multiplexed "
+             << (st == StrategyChoice::diagonal ? "diagonal" : "masked_scalar")
+             << (taps == TapChoice::taps_in ? " taps_in" : " taps_out") << " seed=" << seed;
+        check(g, small_plan(g, PackingMode::throughput, st, 10, taps, 4), seed + 100, what.str());
+        ++seed;
+      }
 }
 
 // Full size, 128-bit N=2^15: the bundled brain64 model on its sample image, timed per layer.

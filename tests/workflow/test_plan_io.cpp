@@ -13,7 +13,7 @@ using namespace cryptounet::nn::testing;
 
 namespace {
 
-PlanFile small_plan_file(packing::PackingMode mode) {
+PlanFile small_plan_file(packing::PackingMode mode, int mux = 1) {
   GraphBuilder b(7);
   int x = b.input(1, 8, 8);
   x = b.conv(x, 3, 3);
@@ -26,9 +26,10 @@ PlanFile small_plan_file(packing::PackingMode mode) {
   Graph g = b.finish(y);
   PlanOptions o;
   o.mode = mode;
-  o.batch = mode == packing::PackingMode::throughput ? 2 : 1;
+  o.batch = mode == packing::PackingMode::throughput ? (mux > 1 ? 0 : 2) : 1;
   o.log_n = 10;
   o.insecure_for_tests = true;
+  o.mux = mux;
   PlanFile f;
   f.plan = make_plan(g, o);
   f.model_name = g.name;
@@ -58,6 +59,27 @@ TEST(PlanIo, JsonAndFileRoundTripExactly) {
     EXPECT_EQ(plan_to_json(back2), text);
     EXPECT_EQ(plan_params(back2.plan).fingerprint(), plan_params(f.plan).fingerprint());
   }
+}
+
+// A multiplexed throughput plan keeps its groups and images per cell; a tampered count is refused.
+TEST(PlanIo, MultiplexedPlanRoundTripsAndIsChecked) {
+  const PlanFile f = small_plan_file(packing::PackingMode::throughput, 2);
+  bool merged = false;
+  for (const LayerPlan& lp : f.plan.layers) merged |= lp.layout.mux() == 2;
+  ASSERT_TRUE(merged);
+  const std::string text = plan_to_json(f);
+  const PlanFile back = plan_from_json(text);
+  EXPECT_EQ(plan_to_json(back), text);
+  for (std::size_t i = 0; i < f.plan.layers.size(); ++i) EXPECT_EQ(back.plan.layers[i].layout, f.plan.layers[i].layout);
+  EXPECT_NE(plan_fingerprint(f), plan_fingerprint(small_plan_file(packing::PackingMode::throughput)));
+  std::string bad = text;
+  const auto at = bad.find("\"groups\": 4");
+  ASSERT_NE(at, std::string::npos);
+  bad.replace(at, 12, "\"groups\": 2");
+  EXPECT_THROW((void)plan_from_json(bad), FormatError);
+  std::string big = text;
+  big.replace(big.find("\"mux\": 2"), 9, "\"mux\": 8");
+  EXPECT_THROW((void)plan_from_json(big), FormatError);
 }
 
 TEST(PlanIo, DifferentPlansHaveDifferentFingerprints) {

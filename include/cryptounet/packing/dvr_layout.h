@@ -8,12 +8,22 @@
 // rows, one ciphertext each, every band filling all slots (R = 1, P = slots): team member
 // m * bands + b holds band b of what member m holds unbanded; a grid point (gy, gx) of band
 // b = gy / band_rows sits at slot (gy - b * band_rows) * W0 + gx.
+// Multiplexed throughput layouts (`groups` > 1 or `mux` > 1): a plane at stride s leaves the
+// other s*s - 1 points of each stride cell empty; up to mux*mux images share one row there, image
+// k of the row at sub-offset (oy, ox) in [0, mux)^2 of every cell (pixel (y, x) at
+// (s*y + oy, s*x + ox)). A batch is groups * mux^2 * R images: at full resolution (mux = 1) the
+// team holds `groups` ciphertexts per channel; each convolution after a pooling merges four
+// groups into one (mux doubles) and each transposed convolution splits them again, so the layers
+// at stride 2 and 4 run on 4 and 16 times fewer ciphertexts per image. Image b sits in row
+// b % R; g1 = b / R is its full-resolution group, whose low bits, two per merge (multiplex_offset),
+// give its sub-offset and whose high bits its group: group = g1 / mux^2.
 // Pure bookkeeping: no HE operation, no allocation beyond the row table.
 #pragma once
 
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cryptounet/packing/bands.h"
@@ -56,6 +66,13 @@ struct SlotRef {
   bool operator==(const SlotRef&) const = default;
 };
 
+/// Sub-offset (oy, ox) in [0, mux)^2 of multiplex index m in [0, mux^2): the two bits added by
+/// each merge of four groups (mux 1 -> 2 -> 4 ...) move a group by (bit1 * q, bit0 * q), q the
+/// mux before that merge.
+[[nodiscard]] std::pair<int, int> multiplex_offset(int m, int mux);
+/// Inverse of multiplex_offset.
+[[nodiscard]] int multiplex_index(int oy, int ox, int mux);
+
 /// A (team member, row) pair.
 struct RowRef {
   int ct = 0;
@@ -82,14 +99,20 @@ class DvrLayout {
   /// Throws InvalidArgument on a stride that does not divide the grid or a size mismatch.
   [[nodiscard]] static DvrLayout latency(const Grid& grid, int channels, int height, int width,
                                          int stride, bool replicate = false);
-  /// Throughput mode: channel c is team member c; image b (< batch <= R) is row b.
+  /// Throughput mode: channel c is team member c; image b (< batch <= R) is row b. Multiplexed
+  /// (groups > 1 or mux > 1, one-ciphertext planes only): channel c, group g is member
+  /// c * groups + g, and batch <= groups * mux^2 * R (see the header comment).
   [[nodiscard]] static DvrLayout throughput(const Grid& grid, int channels, int height, int width,
-                                            int stride, int batch);
+                                            int stride, int batch, int groups = 1, int mux = 1);
   /// Team concatenation along channels (skip connections). Both must share mode, grid,
   /// stride, spatial size and batch. Costs nothing: the teams are simply joined.
   [[nodiscard]] static DvrLayout concat(const DvrLayout& a, const DvrLayout& b);
   /// The same channel-to-row assignment at another stride and spatial size (pool, convT).
   [[nodiscard]] DvrLayout with_stride(int stride, int height, int width) const;
+  /// A multiplexed throughput layout with the same images, channel count, stride and size, and
+  /// `mux` images per cell side (groups scale so that groups * mux^2 stays). Throws
+  /// InvalidArgument when that does not divide or mux exceeds the stride.
+  [[nodiscard]] DvrLayout with_mux(int mux, int channels) const;
 
   [[nodiscard]] PackingMode mode() const { return mode_; }
   [[nodiscard]] const Grid& grid() const { return grid_; }
@@ -98,6 +121,11 @@ class DvrLayout {
   [[nodiscard]] int height() const { return height_; }
   [[nodiscard]] int width() const { return width_; }
   [[nodiscard]] int batch() const { return batch_; }
+  /// Throughput: ciphertexts per channel (1 unless multiplexed).
+  [[nodiscard]] int groups() const { return groups_; }
+  /// Throughput: images per stride cell side (1 unless multiplexed; <= stride).
+  [[nodiscard]] int mux() const { return mux_; }
+  [[nodiscard]] bool multiplexed() const { return groups_ > 1 || mux_ > 1; }
   [[nodiscard]] int team_size() const;
   /// Ciphertexts per plane (grid().bands); team member ct holds band ct % bands().
   [[nodiscard]] int bands() const { return grid_.bands; }
@@ -112,8 +140,9 @@ class DvrLayout {
   /// Every (ct, row) holding a channel's plane (several when replicated); for throughput mode
   /// the row of image 0. Banded: ct is the member holding band 0 (band b is ct + b). Throws InvalidArgument if channel is out of range.
   [[nodiscard]] std::vector<RowRef> locations(int channel) const;
-  /// The channel (latency) or image (throughput) held by row `row` of team member `ct`, -1 if
-  /// the row is unused.
+  /// The channel (latency) or image (throughput; multiplexed: the first image of the row, which
+  /// may lie beyond the batch: such rows hold zeros and are computed all the same) held by row
+  /// `row` of team member `ct`, -1 if the row is unused.
   [[nodiscard]] int row_owner(int ct, int row) const;
   /// The channel a team member's row holds (throughput: the member's channel for any used row).
   [[nodiscard]] int channel_at(int ct, int row) const;
@@ -132,7 +161,8 @@ class DvrLayout {
   /// Rebuild from serialised fields; validates everything. Throws InvalidArgument.
   [[nodiscard]] static DvrLayout from_parts(PackingMode mode, const Grid& grid, int channels,
                                             int height, int width, int stride, int batch,
-                                            std::vector<std::vector<int>> rows);
+                                            std::vector<std::vector<int>> rows, int groups = 1,
+                                            int mux = 1);
 
  private:
   void check_geometry() const;
@@ -143,6 +173,8 @@ class DvrLayout {
   int height_ = 0;
   int width_ = 0;
   int batch_ = 1;
+  int groups_ = 1;  // throughput only
+  int mux_ = 1;     // throughput only
   std::vector<std::vector<int>> rows_;  // latency only
 };
 

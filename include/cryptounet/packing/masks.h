@@ -39,6 +39,12 @@ struct MaskKey {
   int shift = 0;  // normalised right rotation of the pattern
   int band = 0;   // banded grids: output band (canonical_band); 0 otherwise
   int cross = 0;  // banded grids: 1 = the neighbour band's term
+  // Multiplexed throughput layouts: the pattern repeats at every sub-offset (sub_y + oy,
+  // sub_x + ox) of a stride cell, oy, ox in [0, mux): the images of one group (sub_* = 0, mux =
+  // the layout's) or one block of four merged or split groups (dvr_layout.h).
+  int mux = 1;
+  int sub_y = 0;
+  int sub_x = 0;
   auto operator<=>(const MaskKey&) const = default;
 };
 

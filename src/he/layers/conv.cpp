@@ -11,6 +11,59 @@ namespace cryptounet::nn::detail {
 using packing::DvrLayout;
 using packing::MaskKey;
 
+namespace {
+
+// Multiplexed throughput layouts (dvr_layout.h): output member (co, go) reads input members
+// (ci, gi) of the same group, or, when the output holds twice the images per cell side (the first
+// convolution after a pooling), of the four groups it merges: group gi = 4 go + blk moves by
+// (blk's high bit, low bit) x the input's mux, an extra shift folded into each tap's rotation, and
+// its products keep only its own sub-offsets (the mask's block), so the pooling's leftovers
+// between grid points never reach a valid output.
+LinearOp build_conv_multiplexed(const Node& node, const DvrLayout& in, const std::vector<double>& in_factor,
+                                const DvrLayout& out, double out_factor, TapSide side) {
+  const int qi = in.mux(), qo = out.mux();
+  const int merge = qo == 2 * qi ? 4 : 1;
+  if ((qo != qi && merge == 1) || static_cast<long>(in.groups()) * qi * qi != static_cast<long>(out.groups()) * qo * qo)
+    throw InvalidArgument(node_msg(node) + ": cannot go from " + in.describe() + " to " + out.describe());
+  const packing::Grid& g = in.grid();
+  const int K = node.kernel, p = K / 2, R = g.rows, cin = in.channels();
+  TermTable table(out, R, in.groups(), merge);
+  for (int j = 0; j < out.team_size(); ++j) {
+    const int co = j / out.groups(), go = j % out.groups();
+    for (int blk = 0; blk < merge; ++blk) {
+      const int sub_y = merge > 1 ? (blk >> 1) * qi : 0, sub_x = merge > 1 ? (blk & 1) * qi : 0;
+      const long shift = static_cast<long>(sub_y) * g.width + sub_x;
+      for (int ci = 0; ci < cin; ++ci) {
+        const int i = ci * in.groups() + go * merge + blk;
+        for (int ky = 0; ky < K; ++ky)
+          for (int kx = 0; kx < K; ++kx) {
+            const int dy = ky - p, dx = kx - p;
+            MaskKey mk{in.stride(), in.height(), in.width(), dy, dx, -1, 0};
+            if (packing::mask_weight(mk) == 0) continue;  // tap never inside the image
+            mk.mux = qi;
+            mk.sub_y = sub_y;
+            mk.sub_x = sub_x;
+            const long tap = packing::tap_step(g, in.stride(), dy, dx);
+            const double w =
+                node.weight[((static_cast<std::size_t>(co) * cin + ci) * K + ky) * K + kx] * out_factor / in_factor[i];
+            LinearTerm* t = nullptr;
+            if (side == TapSide::taps_in) {
+              t = &table.get(i, packing::normalize_step(tap - shift, g.slots), j, 0, mk, 0);
+            } else {
+              mk.shift = packing::normalize_step(tap, g.slots);
+              t = &table.get(i, packing::normalize_step(-shift, g.slots), j, mk.shift, mk, 0);
+            }
+            for (int r = 0; r < R; ++r)
+              if (t->care[r]) t->weight[r] = w;
+          }
+      }
+    }
+  }
+  return finish_linear_op(node, in, out, out_factor, table);
+}
+
+}  // namespace
+
 LinearOp build_conv(const Node& node, const DvrLayout& in, const std::vector<double>& in_factor,
                     const DvrLayout& out, double out_factor, TapSide side) {
   if (node.kind != OpKind::Conv2d) throw InvalidArgument(node_msg(node) + ": not a Conv2d");
@@ -29,6 +82,7 @@ LinearOp build_conv(const Node& node, const DvrLayout& in, const std::vector<dou
                           " entries, expected " + std::to_string(cout * cin * K * K));
   const packing::Grid& g = in.grid();
   const int R = g.rows, p = K / 2;
+  if (in.multiplexed() || out.multiplexed()) return build_conv_multiplexed(node, in, in_factor, out, out_factor, side);
   TermTable table(out, R);
   const int B = g.bands;
   for (int j = 0; j < out.team_size(); ++j)

@@ -11,6 +11,50 @@ namespace cryptounet::nn::detail {
 using packing::DvrLayout;
 using packing::MaskKey;
 
+namespace {
+
+// Multiplexed throughput layouts (dvr_layout.h): output member (co, go) reads input member (ci, gi)
+// of the same group, or, when the input holds twice the images per cell side that the finer grid
+// has room for, one block of four: go = 4 gi + blk keeps only the sub-offsets of block blk (its
+// mask) and moves them back to the cell's corner, a shift folded into each phase's rotation.
+LinearOp build_conv_transpose_multiplexed(const Node& node, const DvrLayout& in,
+                                          const std::vector<double>& in_factor, const DvrLayout& out,
+                                          double out_factor) {
+  const int qi = in.mux(), qo = out.mux();
+  const int split = qi == 2 * qo ? 4 : 1;
+  if ((qo != qi && split == 1) || static_cast<long>(in.groups()) * qi * qi != static_cast<long>(out.groups()) * qo * qo)
+    throw InvalidArgument(node_msg(node) + ": cannot go from " + in.describe() + " to " + out.describe());
+  const packing::Grid& g = in.grid();
+  const int R = g.rows, s = out.stride(), cin = in.channels(), cout = out.channels();
+  TermTable table(out, R, in.groups(), 1);
+  for (int j = 0; j < out.team_size(); ++j) {
+    const int co = j / out.groups(), go = j % out.groups();
+    const int blk = go % split;
+    const int sub_y = split > 1 ? (blk >> 1) * qo : 0, sub_x = split > 1 ? (blk & 1) * qo : 0;
+    const long shift = static_cast<long>(sub_y) * g.width + sub_x;
+    MaskKey mk{in.stride(), in.height(), in.width(), 0, 0, -1, 0};
+    mk.mux = split > 1 ? qo : qi;
+    mk.sub_y = sub_y;
+    mk.sub_x = sub_x;
+    for (int ci = 0; ci < cin; ++ci) {
+      const int i = ci * in.groups() + go / split;
+      for (int a = 0; a < 2; ++a)
+        for (int b = 0; b < 2; ++b) {
+          const int out_step =
+              packing::normalize_step(shift - static_cast<long>(s) * (a * g.width + b), g.slots);
+          const double w =
+              node.weight[((static_cast<std::size_t>(ci) * cout + co) * 2 + a) * 2 + b] * out_factor / in_factor[i];
+          LinearTerm& t = table.get(i, 0, j, out_step, mk, 0);
+          for (int r = 0; r < R; ++r)
+            if (t.care[r]) t.weight[r] = w;
+        }
+    }
+  }
+  return finish_linear_op(node, in, out, out_factor, table);
+}
+
+}  // namespace
+
 LinearOp build_conv_transpose(const Node& node, const DvrLayout& in,
                               const std::vector<double>& in_factor, const DvrLayout& out,
                               double out_factor) {
@@ -29,6 +73,8 @@ LinearOp build_conv_transpose(const Node& node, const DvrLayout& in,
   if (node.weight.size() != static_cast<std::size_t>(cin) * cout * 4)
     throw InvalidArgument(node_msg(node) + ": weight has " + std::to_string(node.weight.size()) +
                           " entries, expected " + std::to_string(cin * cout * 4));
+  if (in.multiplexed() || out.multiplexed())
+    return build_conv_transpose_multiplexed(node, in, in_factor, out, out_factor);
   const packing::Grid& g = in.grid();
   const int R = g.rows, s = out.stride();
   const MaskKey coarse{in.stride(), in.height(), in.width(), 0, 0, -1, 0};

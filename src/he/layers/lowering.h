@@ -23,17 +23,22 @@ void check_pair(const Node& node, const packing::DvrLayout& in, const std::vecto
 /// Where input channel ci is read for output row r: (input ciphertext, revolver turn k).
 std::pair<int, int> source_of(const packing::DvrLayout& in, int ci, int r);
 
-/// Collects products into terms: one term per (input, input step, output, output step, mask).
+/// Collects products into terms: one term per (input, input step, output, output step, mask), in
+/// the order of their inputs.
 class TermTable {
  public:
   TermTable(const packing::DvrLayout& out, int rows) : out_(out), rows_(rows) {}
+  /// Multiplexed layouts: inputs whose group / `per_output_group` is the same feed the same output
+  /// accumulators, so take() orders the inputs by that first (then by index) and each batch of
+  /// products the executor flushes touches the fewest accumulators.
+  TermTable(const packing::DvrLayout& out, int rows, int in_groups, int per_output_group)
+      : out_(out), rows_(rows), in_groups_(in_groups), per_group_(per_output_group) {}
 
   // The term (in_ct, in_step, out_ct, out_step, mask); `out_turn` is the revolver turn k between
   // the product frame and the output frame (product row q feeds output row q - k).
   LinearTerm& get(int in_ct, int in_step, int out_ct, int out_step, const packing::MaskKey& mask,
                   int out_turn) {
-    auto key = std::make_tuple(in_ct, in_step, out_ct, out_step, mask.dy, mask.dx, mask.shift, mask.band,
-                               mask.cross);
+    auto key = std::make_tuple(in_ct, in_step, out_ct, out_step, mask);
     auto it = index_.find(key);
     if (it != index_.end()) return terms_[it->second];
     LinearTerm t;
@@ -52,15 +57,18 @@ class TermTable {
   }
 
   std::vector<LinearTerm> take() {
+    auto order = [&](int in_ct) { return std::make_pair(in_ct % in_groups_ / per_group_, in_ct); };
     std::stable_sort(terms_.begin(), terms_.end(),
-                     [](const LinearTerm& a, const LinearTerm& b) { return a.in_ct < b.in_ct; });
+                     [&](const LinearTerm& a, const LinearTerm& b) { return order(a.in_ct) < order(b.in_ct); });
     return std::move(terms_);
   }
 
  private:
   const packing::DvrLayout& out_;
   int rows_;
-  std::map<std::tuple<int, int, int, int, int, int, int, int, int>, std::size_t> index_;
+  int in_groups_ = 1;
+  int per_group_ = 1;
+  std::map<std::tuple<int, int, int, int, packing::MaskKey>, std::size_t> index_;
   std::vector<LinearTerm> terms_;
 };
 

@@ -236,10 +236,13 @@ Plan plan_header(const Graph& graph, const ParamChoice& pc, int levels, const Pl
   plan.output_node = graph.output;
   plan.batch = 1;
   if (o.mode == PackingMode::throughput) {
-    plan.batch = o.batch == 0 ? plan.grid.rows : o.batch;
-    if (plan.batch < 1 || plan.batch > plan.grid.rows)
+    const int q = multiplex_side(graph, o, plan.grid, o.batch);
+    const int capacity = plan.grid.rows * q * q;
+    plan.batch = o.batch == 0 ? capacity : o.batch;
+    if (plan.batch < 1 || plan.batch > capacity)
       throw InvalidArgument("make_plan: batch " + std::to_string(o.batch) + " must be in 1.." +
-                            std::to_string(plan.grid.rows) + " at N=2^" + std::to_string(pc.log_n));
+                            std::to_string(capacity) + " at N=2^" + std::to_string(pc.log_n) +
+                            (q > 1 ? " with " + std::to_string(q * q) + " images per stride cell" : std::string()));
   }
   return plan;
 }
@@ -257,6 +260,15 @@ void check_on_grid(const Graph& graph, const Node& node) {
 void plan_layers(const Graph& graph, const PlanOptions& o, Plan& plan);
 
 }  // namespace
+
+int multiplex_side(const Graph& graph, const PlanOptions& options, const packing::Grid& grid, int batch) {
+  if (options.mode != PackingMode::throughput || grid.bands > 1 || options.mux < 1) return 1;
+  const int top = std::min(options.mux, max_stride(graph));
+  int q = 1;
+  while (2 * q <= top) q *= 2;
+  while (q > 1 && batch > 0 && static_cast<long>(grid.rows) * (q / 2) * (q / 2) >= batch) q /= 2;
+  return q;
+}
 
 LinearOp linear_op_for(const Graph& graph, const Plan& plan, int n) {
   const Node& node = graph.nodes.at(n);

@@ -25,6 +25,13 @@ void insert_turns(std::set<int>& steps, const DvrLayout& layout) {
   for (int k = 1; k < g.rows; ++k) insert_nonzero(steps, packing::row_turn_step(g, k), g.slots);
 }
 
+// The slot shifts of the four blocks of side q in a multiplexed merge or split (dvr_layout.h):
+// (bit1 * q) rows and (bit0 * q) columns; {0} when q is 0 (no merge or split).
+std::vector<long> merge_shifts(const Grid& g, int q) {
+  if (q <= 0) return {0};
+  return {0, q, static_cast<long>(q) * g.width, static_cast<long>(q) * g.width + q};
+}
+
 }  // namespace
 
 std::vector<int> pool_steps(const Grid& grid, int in_stride) {
@@ -37,20 +44,32 @@ std::vector<int> layer_rotation_steps(OpKind kind, const DvrLayout& out) {
   const int s = out.stride();
   std::set<int> steps;
   switch (kind) {
-    case OpKind::Conv2d:
+    case OpKind::Conv2d: {
       // Kernel 3 covers kernel 1 (whose only tap is (0, 0)); a tap whose mask is empty (it
       // never lands inside the plane) is skipped by build_conv, so it is not needed here.
+      // Multiplexed: a merge moves each of four groups by its block's shift, with the tap (taps
+      // on the input side) or alone (taps on the output side).
+      const auto shifts = merge_shifts(out.grid(), out.mux() / 2);
       for (int dy = -1; dy <= 1; ++dy)
         for (int dx = -1; dx <= 1; ++dx)
           if (packing::mask_weight({s, out.height(), out.width(), dy, dx, -1, 0}) > 0)
-            insert_nonzero(steps, packing::tap_step(g, s, dy, dx), g.slots);
+            for (long shift : shifts) {
+              insert_nonzero(steps, packing::tap_step(g, s, dy, dx) - shift, g.slots);
+              insert_nonzero(steps, packing::tap_step(g, s, dy, dx), g.slots);
+              insert_nonzero(steps, -shift, g.slots);
+            }
       insert_turns(steps, out);
       break;
-    case OpKind::ConvTranspose2d:
+    }
+    case OpKind::ConvTranspose2d: {
+      // Multiplexed: a split moves each of four blocks back to the cell's corner.
+      const auto shifts = merge_shifts(out.grid(), out.multiplexed() ? out.mux() : 0);
       for (int a = 0; a < 2; ++a)
-        for (int b = 0; b < 2; ++b) insert_nonzero(steps, -static_cast<long>(s) * (a * g.width + b), g.slots);
+        for (int b = 0; b < 2; ++b)
+          for (long shift : shifts) insert_nonzero(steps, shift - static_cast<long>(s) * (a * g.width + b), g.slots);
       insert_turns(steps, out);
       break;
+    }
     case OpKind::AvgPool2d:
       if (s >= 2 && s % 2 == 0)
         for (int step : pool_steps(g, s / 2)) insert_nonzero(steps, step, g.slots);

@@ -41,7 +41,7 @@ struct LinearTerm {
 struct LinearOp {
   int in_team = 0;
   int out_team = 0;
-  std::vector<LinearTerm> terms;                // ordered by in_ct
+  std::vector<LinearTerm> terms;                // grouped by in_ct (lowering.h TermTable::take)
   std::vector<std::vector<double>> bias;        // [out_ct][row], already x output factor
   std::vector<std::vector<char>> bias_care;     // [out_ct][row]
 };

@@ -22,7 +22,9 @@ enum class TapChoice { automatic, taps_in, taps_out };
 
 struct PlanOptions {
   packing::PackingMode mode = packing::PackingMode::latency;
-  int batch = 1;              // throughput mode: images per ciphertext set (0 = all R rows)
+  int batch = 1;              // throughput mode: images per ciphertext set (0 = all it holds)
+  int mux = 1;                // throughput mode: up to mux x mux images share a row's stride cells
+                              // after pooling (1 = off; dvr_layout.h "multiplexed")
   int log_n = 0;              // 0: the smallest N that is 128-bit secure and fits a plane
                               // (with insecure_for_tests: the smallest N >= 2^10 that fits one)
   bool insecure_for_tests = false;  // allow log_n < 14 / over-budget moduli (tests only)
@@ -75,6 +77,13 @@ struct Plan {
   [[nodiscard]] const LayerPlan& output() const { return layers.at(output_node); }
   [[nodiscard]] double log_qp() const;  // nominal, from the bit sizes
 };
+
+/// Images per stride-cell side at the deepest stride a throughput plan multiplexes: the largest
+/// power of two <= options.mux and <= the graph's largest pooling stride (1 in latency mode or on
+/// planes cut into bands), lowered while half of it still holds `batch` images (0: no limit). Its
+/// square is the number of ciphertexts per channel at full resolution.
+[[nodiscard]] int multiplex_side(const Graph& graph, const PlanOptions& options, const packing::Grid& grid,
+                                 int batch);
 
 /// Sizes implied by a plan, in bytes (full form; a seeded key or fresh ciphertext stores its
 /// uniform half as a 32-byte seed, about halving these).

@@ -30,6 +30,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace cryptounet {
 namespace {
@@ -66,6 +67,32 @@ class CliWorkflow : public CliTest {
     ASSERT_EQ(r.status, 0) << r.output;
     r = run_cli("keygen --insecure-test-params --plan " + plan_file + " --out " + keys + " --threads 1");
     ASSERT_EQ(r.status, 0) << r.output;
+  }
+
+  // encrypt `images` under `plan`/`keys`, infer (checking the counts), decrypt to NAME.png, NAME_1.png, ...;
+  // each mask agrees with its image's plaintext reference on >= 99 % of the pixels.
+  void run_batch_and_compare(const std::string& plan, const std::string& keys, const std::vector<std::string>& images,
+                             const std::string& name) {
+    std::string args;
+    for (const std::string& img : images) args += " " + img;
+    auto r = run_cli("encrypt --insecure-test-params --plan " + plan + " --keys " + keys + args + " -o " +
+                     path(name + ".in.ct"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " +
+                path(name + ".in.ct") + " -o " + path(name + ".out.ct") + " --report --threads 2");
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_THAT(r.output, HasSubstr("operation counts equal the plan's"));
+    r = run_cli("decrypt --keys " + keys + " --plan " + plan + " " + path(name + ".out.ct") + " -o " + path(name + ".png"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const nn::Graph g = nn::load_model(model_);
+    for (std::size_t k = 0; k < images.size(); ++k) {
+      const data::Mask want =
+          nn::logits_to_mask(nn::run_reference(g, nn::image_to_input(g, data::read_image(images[k]), false)));
+      const data::Mask got = data::read_mask(path(k == 0 ? name + ".png" : name + "_" + std::to_string(k) + ".png"));
+      std::size_t same = 0;
+      for (std::size_t i = 0; i < got.values.size(); ++i) same += got.values[i] == want.values[i];
+      EXPECT_GE(static_cast<double>(same), 0.99 * static_cast<double>(got.values.size())) << images[k];
+    }
   }
 
   std::string image_;
@@ -308,25 +335,7 @@ TEST_F(CliWorkflow, ThroughputPlanTwoImages) {
   r = run_cli("encrypt --insecure-test-params --plan " + plan + " --keys " + keys + " " + image_ + " -o " + path("in.ct"));
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("takes 2 image(s) per run, 1 given"));
-  r = run_cli("encrypt --insecure-test-params --plan " + plan + " --keys " + keys + " " + image_ + " " + second + " -o " + path("in.ct"));
-  ASSERT_EQ(r.status, 0) << r.output;
-  r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " + path("in.ct") +
-              " -o " + path("out.ct") + " --report");
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("operation counts equal the plan's"));
-  r = run_cli("decrypt --keys " + keys + " --plan " + plan + " " + path("out.ct") + " -o " + path("m.png"));
-  ASSERT_EQ(r.status, 0) << r.output;
-  const nn::Graph g = nn::load_model(model_);
-  int k = 0;
-  for (const std::string& img : {image_, second}) {
-    const data::Mask want =
-        nn::logits_to_mask(nn::run_reference(g, nn::image_to_input(g, data::read_image(img), false)));
-    const data::Mask got = data::read_mask(path(k == 0 ? "m.png" : "m_1.png"));
-    std::size_t same = 0;
-    for (std::size_t i = 0; i < got.values.size(); ++i) same += got.values[i] == want.values[i];
-    EXPECT_GE(static_cast<double>(same), 0.99 * static_cast<double>(got.values.size())) << img;
-    ++k;
-  }
+  run_batch_and_compare(plan, keys, {image_, second}, "m");
 }
 
 // A batch larger than the ring's rows is multiplexed after pooling (dvr_layout.h): at N=2^10 a
@@ -348,29 +357,11 @@ TEST_F(CliWorkflow, ThroughputPlanMultiplexedBatch) {
   EXPECT_EQ(merged, 2);
   ASSERT_EQ(run_cli("keygen --insecure-test-params --plan " + plan + " --out " + keys + " --threads 1").status, 0);
   std::vector<std::string> images;
-  std::string args;
   for (int k = 0; k < 6; ++k) {
     images.push_back(path("mx" + std::to_string(k) + ".png"));
     data::write_image_png(images.back(), random_image(16, 16, 40 + k));
-    args += " " + images.back();
   }
-  r = run_cli("encrypt --insecure-test-params --plan " + plan + " --keys " + keys + args + " -o " + path("inm.ct"));
-  ASSERT_EQ(r.status, 0) << r.output;
-  r = run_cli("infer --model " + model_ + " --plan " + plan + " --eval-keys " + keys + "/eval.keys " + path("inm.ct") +
-              " -o " + path("outm.ct") + " --report --threads 2");
-  ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("operation counts equal the plan's"));
-  r = run_cli("decrypt --keys " + keys + " --plan " + plan + " " + path("outm.ct") + " -o " + path("mm.png"));
-  ASSERT_EQ(r.status, 0) << r.output;
-  const nn::Graph g = nn::load_model(model_);
-  for (int k = 0; k < 6; ++k) {
-    const data::Mask want =
-        nn::logits_to_mask(nn::run_reference(g, nn::image_to_input(g, data::read_image(images[k]), false)));
-    const data::Mask got = data::read_mask(path(k == 0 ? "mm.png" : "mm_" + std::to_string(k) + ".png"));
-    std::size_t same = 0;
-    for (std::size_t i = 0; i < got.values.size(); ++i) same += got.values[i] == want.values[i];
-    EXPECT_GE(static_cast<double>(same), 0.99 * static_cast<double>(got.values.size())) << images[k];
-  }
+  run_batch_and_compare(plan, keys, images, "mm");
 }
 
 }  // namespace

@@ -160,7 +160,7 @@ EncryptedSliceModel make_encrypted_slice_model(const nn::Graph& graph, const Vol
         tp = cand;
         thr_total = total;
       }
-      if (cand.input().layout.groups() * cand.input().layout.mux() < q * q) break;  // the model allows no more
+      if (cand.input().layout.groups() < q * q) break;  // the model (or the slice count) allows no more
     }
     if (o.mode == "throughput") {
       r.plan = tp;

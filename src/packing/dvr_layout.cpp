@@ -14,13 +14,24 @@ bool is_pow2(long v) { return v > 0 && (v & (v - 1)) == 0; }
 
 std::string where(const char* op) { return std::string("dvr_layout ") + op + ": "; }
 
+// Calls f(image, index in the image's (C, H, W) tensor, primary slot) for every value of a batch.
+template <class F>
+void for_each_value(const DvrLayout& l, F&& f) {
+  for (int b = 0; b < l.batch(); ++b)
+    for (int c = 0; c < l.channels(); ++c)
+      for (int y = 0; y < l.height(); ++y)
+        for (int x = 0; x < l.width(); ++x)
+          f(b, (static_cast<std::size_t>(c) * l.height() + y) * l.width() + x, l.slot_of({b, c, y, x}));
+}
+
 }  // namespace
 
 std::pair<int, int> multiplex_offset(int m, int mux) {
   int oy = 0, ox = 0;
   for (int q = 1; q < mux; q *= 2, m /= 4) {
-    oy += ((m >> 1) & 1) * q;
-    ox += (m & 1) * q;
+    const auto [by, bx] = merge_block_origin(m & 3, q);
+    oy += by;
+    ox += bx;
   }
   return {oy, ox};
 }
@@ -162,15 +173,6 @@ DvrLayout DvrLayout::throughput(const Grid& grid, int channels, int height, int 
   return l;
 }
 
-DvrLayout DvrLayout::with_mux(int mux, int channels) const {
-  const long cells = static_cast<long>(groups_) * mux_ * mux_;
-  if (mode_ != PackingMode::throughput || !is_pow2(mux) || cells % (static_cast<long>(mux) * mux) != 0)
-    throw InvalidArgument(where("with_mux") + "cannot hold " + describe() + " at " + std::to_string(mux) +
-                          " images per cell side");
-  return throughput(grid_, channels, height_, width_, stride_, batch_,
-                    static_cast<int>(cells / (static_cast<long>(mux) * mux)), mux);
-}
-
 DvrLayout DvrLayout::concat(const DvrLayout& a, const DvrLayout& b) {
   if (a.mode_ != b.mode_ || !(a.grid_ == b.grid_) || a.stride_ != b.stride_ ||
       a.height_ != b.height_ || a.width_ != b.width_ || a.batch_ != b.batch_ ||
@@ -308,8 +310,8 @@ std::optional<ValueRef> DvrLayout::value_at(const SlotRef& ref) const {
   if (gy >= grid_.height) return std::nullopt;
   const int oy = gy % stride_, ox = gx % stride_;
   if (oy >= mux_ || ox >= mux_) return std::nullopt;  // mux 1: off the grid
-  int image = image_at(ref.ct, row);
-  if (multiplexed()) {
+  int image = 0;  // latency: one image
+  if (mode_ == PackingMode::throughput) {  // inverse of slot_of's (group, sub-offset, row)
     const long b = (static_cast<long>(ref.ct / grid_.bands % groups_) * mux_ * mux_ +
                     multiplex_index(oy, ox, mux_)) * grid_.rows + row;
     if (b >= batch_) return std::nullopt;
@@ -342,13 +344,7 @@ std::vector<std::vector<double>> pack(const DvrLayout& layout,
   const Grid& g = layout.grid();
   std::vector<std::vector<double>> cts(layout.team_size(), std::vector<double>(g.slots, 0.0));
   if (layout.multiplexed()) {  // several images per row: place each value where slot_of says
-    for (int b = 0; b < layout.batch(); ++b)
-      for (int c = 0; c < layout.channels(); ++c)
-        for (int y = 0; y < layout.height(); ++y)
-          for (int x = 0; x < layout.width(); ++x) {
-            const SlotRef s = layout.slot_of({b, c, y, x});
-            cts[s.ct][s.slot] = images[b][(static_cast<std::size_t>(c) * layout.height() + y) * layout.width() + x];
-          }
+    for_each_value(layout, [&](int b, std::size_t k, const SlotRef& s) { cts[s.ct][s.slot] = images[b][k]; });
     return cts;
   }
   for (int t = 0; t < layout.team_size(); ++t)
@@ -379,14 +375,7 @@ std::vector<std::vector<double>> unpack(const DvrLayout& layout,
                             " slots, expected " + std::to_string(layout.grid().slots));
   std::size_t per = static_cast<std::size_t>(layout.channels()) * layout.height() * layout.width();
   std::vector<std::vector<double>> images(layout.batch(), std::vector<double>(per, 0.0));
-  for (int b = 0; b < layout.batch(); ++b)
-    for (int c = 0; c < layout.channels(); ++c)
-      for (int y = 0; y < layout.height(); ++y)
-        for (int x = 0; x < layout.width(); ++x) {
-          SlotRef s = layout.slot_of({b, c, y, x});
-          images[b][(static_cast<std::size_t>(c) * layout.height() + y) * layout.width() + x] =
-              cts[s.ct][s.slot];
-        }
+  for_each_value(layout, [&](int b, std::size_t k, const SlotRef& s) { images[b][k] = cts[s.ct][s.slot]; });
   return images;
 }
 

@@ -108,10 +108,11 @@ TEST(DvrLayout, MultiplexedRoundTrip) {
         }
   const DvrLayout l = DvrLayout::throughput(g, 2, 4, 4, 4, 64, 1, 4);
   EXPECT_EQ(l.team_size(), 2);
-  EXPECT_EQ(l.with_mux(2, 5).groups(), 4);
-  EXPECT_EQ(l.with_mux(2, 5).team_size(), 20);
+  const DvrLayout half = DvrLayout::throughput(g, 5, 4, 4, 4, 64, 4, 2);  // the same 64 images, 2 per side
+  EXPECT_EQ(half.groups(), 4);
+  EXPECT_EQ(half.team_size(), 20);
   EXPECT_EQ(DvrLayout::concat(l, l).team_size(), 4);
-  EXPECT_THROW((void)DvrLayout::concat(l, l.with_mux(2, 2)), InvalidArgument);
+  EXPECT_THROW((void)DvrLayout::concat(l, DvrLayout::throughput(g, 2, 4, 4, 4, 64, 4, 2)), InvalidArgument);
 }
 
 TEST(DvrLayout, MultiplexedValidates) {

@@ -16,6 +16,7 @@
 #include "cryptounet/workflow/plan_io.h"
 #include "cryptounet/workflow/server_infer.h"
 #include "he/he_test_util.h"
+#include "workflow/small_ckks_setup.h"
 
 using namespace cryptounet;
 using namespace cryptounet::nn;
@@ -25,26 +26,14 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-struct CacheSetup {
-  Graph g = brain_unet(11, 16, 2);
-  Plan plan;
-  std::shared_ptr<const ckks::Context> ctx;
-  std::unique_ptr<ckks::EvaluationKeys> evk;
-  std::vector<std::vector<ckks::Ciphertext>> inputs;  // two images
+PlanOptions with_strategy(StrategyChoice st) {
+  PlanOptions o;
+  o.strategy = st;
+  return o;
+}
 
-  explicit CacheSetup(StrategyChoice st) {
-    PlanOptions o;
-    o.log_n = 10;
-    o.insecure_for_tests = true;
-    o.strategy = st;
-    plan = make_plan(g, o);
-    ctx = ckks::Context::create(plan_params(plan), ExecOptions{.threads = 1});
-    ckks::KeyGenerator kg(ctx);
-    const ckks::SecretKey sk = kg.secret_key();
-    evk = std::make_unique<ckks::EvaluationKeys>(make_evaluation_keys(ctx, sk, plan));
-    GraphBuilder b(5);
-    for (int k = 0; k < 2; ++k) inputs.push_back(encrypt_inputs(ctx, sk, plan, {b.random_input(g.input_shape())}));
-  }
+struct CacheSetup : SmallCkksSetup {
+  explicit CacheSetup(StrategyChoice st) : SmallCkksSetup(brain_unet(11, 16, 2), with_strategy(st), 5, 2) {}
   std::vector<Bytes> run(int image, EncodeCache* cache, ExecReport* report) const {
     RunOptions o;
     o.encodings = cache;

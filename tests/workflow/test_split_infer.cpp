@@ -22,7 +22,7 @@
 #include "cryptounet/workflow/server_infer.h"
 #include "cryptounet/workflow/split_infer_wire.h"
 #include "he/he_test_util.h"
-#include "workflow/split_infer_setup.h"
+#include "workflow/small_ckks_setup.h"
 
 using namespace cryptounet;
 using namespace cryptounet::nn;

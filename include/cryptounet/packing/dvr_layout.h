@@ -70,6 +70,9 @@ struct SlotRef {
 /// each merge of four groups (mux 1 -> 2 -> 4 ...) move a group by (bit1 * q, bit0 * q), q the
 /// mux before that merge.
 [[nodiscard]] std::pair<int, int> multiplex_offset(int m, int mux);
+/// Origin (bit1 * q, bit0 * q) in the stride cell of block `blk` (0..3) when four groups of side q
+/// merge into one of side 2q (or one splits into four): the step multiplex_offset takes per merge.
+[[nodiscard]] inline std::pair<int, int> merge_block_origin(int blk, int q) { return {(blk >> 1) * q, (blk & 1) * q}; }
 /// Inverse of multiplex_offset.
 [[nodiscard]] int multiplex_index(int oy, int ox, int mux);
 
@@ -109,10 +112,6 @@ class DvrLayout {
   [[nodiscard]] static DvrLayout concat(const DvrLayout& a, const DvrLayout& b);
   /// The same channel-to-row assignment at another stride and spatial size (pool, convT).
   [[nodiscard]] DvrLayout with_stride(int stride, int height, int width) const;
-  /// A multiplexed throughput layout with the same images, channel count, stride and size, and
-  /// `mux` images per cell side (groups scale so that groups * mux^2 stays). Throws
-  /// InvalidArgument when that does not divide or mux exceeds the stride.
-  [[nodiscard]] DvrLayout with_mux(int mux, int channels) const;
 
   [[nodiscard]] PackingMode mode() const { return mode_; }
   [[nodiscard]] const Grid& grid() const { return grid_; }

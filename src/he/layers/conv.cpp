@@ -31,7 +31,7 @@ LinearOp build_conv_multiplexed(const Node& node, const DvrLayout& in, const std
   for (int j = 0; j < out.team_size(); ++j) {
     const int co = j / out.groups(), go = j % out.groups();
     for (int blk = 0; blk < merge; ++blk) {
-      const int sub_y = merge > 1 ? (blk >> 1) * qi : 0, sub_x = merge > 1 ? (blk & 1) * qi : 0;
+      const auto [sub_y, sub_x] = packing::merge_block_origin(blk, qi);  // (0, 0) without a merge
       const long shift = static_cast<long>(sub_y) * g.width + sub_x;
       for (int ci = 0; ci < cin; ++ci) {
         const int i = ci * in.groups() + go * merge + blk;

@@ -30,7 +30,7 @@ LinearOp build_conv_transpose_multiplexed(const Node& node, const DvrLayout& in,
   for (int j = 0; j < out.team_size(); ++j) {
     const int co = j / out.groups(), go = j % out.groups();
     const int blk = go % split;
-    const int sub_y = split > 1 ? (blk >> 1) * qo : 0, sub_x = split > 1 ? (blk & 1) * qo : 0;
+    const auto [sub_y, sub_x] = packing::merge_block_origin(blk, qo);  // (0, 0) without a split
     const long shift = static_cast<long>(sub_y) * g.width + sub_x;
     MaskKey mk{in.stride(), in.height(), in.width(), 0, 0, -1, 0};
     mk.mux = split > 1 ? qo : qi;

@@ -258,23 +258,18 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
     }
     // Another input like this one would pass the batch's bytes: the batch goes now (a multiplexed
     // merge keeps the inputs it merges in one batch, so that their products are summed first).
+    // Outputs whose last input this was are finished right after that flush.
     const std::size_t added = masked.size() - masked_before;
-    ++inputs_in_batch;
-    if (static_cast<double>(masked.size() + added) * masked_bytes > kBatchBytes &&
-        inputs_in_batch % op.merged_inputs == 0) {
-      flush_const();
-      inputs_in_batch = 0;
-    }
-    if (finish_early) {
+    if (finish_early)
       for (std::size_t t = t0; t < t1; ++t)
         if (last_term[op.terms[t].out_ct] == t) complete.push_back(op.terms[t].out_ct);
-      if (!complete.empty() && inputs_in_batch % op.merged_inputs == 0) {
-        flush_const();
-        inputs_in_batch = 0;
-        for (int j : complete)
-          if (env.mine(n, j, op.out_team)) finished[j] = finish(j);
-        complete.clear();
-      }
+    const bool full = static_cast<double>(masked.size() + added) * masked_bytes > kBatchBytes;
+    if (++inputs_in_batch % op.merged_inputs == 0 && (full || !complete.empty())) {
+      flush_const();
+      inputs_in_batch = 0;
+      for (int j : complete)
+        if (env.mine(n, j, op.out_team)) finished[j] = finish(j);
+      complete.clear();
     }
     t0 = t1;
   }

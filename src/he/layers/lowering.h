@@ -27,11 +27,10 @@ std::pair<int, int> source_of(const packing::DvrLayout& in, int ci, int r);
 /// the order of their inputs.
 class TermTable {
  public:
-  TermTable(const packing::DvrLayout& out, int rows) : out_(out), rows_(rows) {}
   /// Multiplexed layouts: inputs whose group / `per_output_group` is the same feed the same output
   /// accumulators, so take() orders the inputs by that first (then by index) and each batch of
   /// products the executor flushes touches the fewest accumulators.
-  TermTable(const packing::DvrLayout& out, int rows, int in_groups, int per_output_group)
+  TermTable(const packing::DvrLayout& out, int rows, int in_groups = 1, int per_output_group = 1)
       : out_(out), rows_(rows), in_groups_(in_groups), per_group_(per_output_group) {}
 
   // The term (in_ct, in_step, out_ct, out_step, mask); `out_turn` is the revolver turn k between
@@ -66,8 +65,8 @@ class TermTable {
  private:
   const packing::DvrLayout& out_;
   int rows_;
-  int in_groups_ = 1;
-  int per_group_ = 1;
+  int in_groups_;
+  int per_group_;
   std::map<std::tuple<int, int, int, int, packing::MaskKey>, std::size_t> index_;
   std::vector<LinearTerm> terms_;
 };

@@ -21,13 +21,15 @@ struct PlanEnv {
   const Plan& plan;                             // layers 0..n-1 are planned
   std::vector<std::vector<int>> consumers;      // per node, the nodes that read it
 
+  int mux_side = 1;                             // throughput: multiplex_side of the plan
   std::vector<int> mux;                         // throughput: images per cell side of each node
 
   PlanEnv(const Graph& g, const PlanOptions& o, const Plan& p) : graph(g), options(o), plan(p) {
     consumers.resize(g.nodes.size());
     for (std::size_t n = 1; n < g.nodes.size(); ++n)
       for (int i : g.nodes[n].inputs) consumers[i].push_back(static_cast<int>(n));
-    mux = plan_multiplexing(g, multiplex_side(g, o, p.grid, p.batch));
+    mux_side = multiplex_side(g, o, p.grid, p.batch);
+    mux = plan_multiplexing(g, mux_side);
   }
 
   /// Images per cell side of every node of a multiplexed throughput plan whose deepest stride holds
@@ -95,17 +97,11 @@ struct PlanEnv {
     const int s_out = in_shape.height / node.shape.height;
     if (options.mode == packing::PackingMode::latency)
       return packing::DvrLayout::latency(plan.grid, channels, node.shape.height, node.shape.width, s_out);
-    const int top = multiplex_side(graph, options, plan.grid, plan.batch);
-    if (node.kind == OpKind::Input)  // full resolution: top^2 groups per channel
-      return packing::DvrLayout::throughput(plan.grid, channels, node.shape.height, node.shape.width, s_out,
-                                            plan.batch, top * top, 1);
-    // Multiplexed: images per cell side as plan_multiplexing decided.
-    const packing::DvrLayout& in = input(node).layout;
+    // Images per cell side as plan_multiplexing decided (1 at full resolution); groups fill the rest of
+    // the mux_side^2 images per row.
     const int q = mux.at(static_cast<std::size_t>(&node - graph.nodes.data()));
     return packing::DvrLayout::throughput(plan.grid, channels, node.shape.height, node.shape.width, s_out,
-                                          plan.batch, static_cast<int>(static_cast<long>(in.groups()) *
-                                                                       in.mux() * in.mux() / (q * q)),
-                                          q);
+                                          plan.batch, mux_side * mux_side / (q * q), q);
   }
   [[nodiscard]] const LayerPlan& input(const Node& node, std::size_t k = 0) const {
     return plan.layers.at(node.inputs.at(k));

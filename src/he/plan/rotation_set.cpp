@@ -29,7 +29,12 @@ void insert_turns(std::set<int>& steps, const DvrLayout& layout) {
 // (bit1 * q) rows and (bit0 * q) columns; {0} when q is 0 (no merge or split).
 std::vector<long> merge_shifts(const Grid& g, int q) {
   if (q <= 0) return {0};
-  return {0, q, static_cast<long>(q) * g.width, static_cast<long>(q) * g.width + q};
+  std::vector<long> shifts;
+  for (int blk = 0; blk < 4; ++blk) {
+    const auto [y, x] = packing::merge_block_origin(blk, q);
+    shifts.push_back(static_cast<long>(y) * g.width + x);
+  }
+  return shifts;
 }
 
 }  // namespace

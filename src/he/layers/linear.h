@@ -63,6 +63,25 @@ void sum_shared_products(LayerEnv<B>& env, std::vector<typename B::Ct>& masked, 
   std::erase_if(terms, [&](const ConstProduct& p) { return summed[p.in] != 0; });
 }
 
+/// The terms of `op` ordered output step by output step (stable: inputs in their order within a
+/// step), when run_linear may run them so: masked scalars, no input rotation, one output step per
+/// (input, mask) (so no masked product is made twice), two steps or more, not split across
+/// processes by input, no multiplexed merge. Empty otherwise.
+inline std::vector<LinearTerm> terms_by_output_step(const LinearOp& op, LinearStrategy strategy, bool split_inputs) {
+  if (strategy != LinearStrategy::masked_scalar || split_inputs || op.merged_inputs != 1) return {};
+  std::map<std::pair<int, packing::MaskKey>, int> step_of;
+  for (const LinearTerm& t : op.terms) {
+    if (t.in_step != 0) return {};
+    auto [it, fresh] = step_of.emplace(std::make_pair(t.in_ct, t.mask), t.out_step);
+    if (!fresh && it->second != t.out_step) return {};
+  }
+  std::vector<LinearTerm> terms = op.terms;
+  std::stable_sort(terms.begin(), terms.end(),
+                   [](const LinearTerm& a, const LinearTerm& b) { return a.out_step < b.out_step; });
+  if (terms.empty() || terms.front().out_step == terms.back().out_step) return {};
+  return terms;
+}
+
 /// Runs `op` on `in` (at the layer's input level) with `strategy`; outputs at one level lower.
 template <HeBackend B>
 HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<typename B::Ct>& in,
@@ -83,7 +102,18 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
   const bool diagonal = strategy == LinearStrategy::diagonal;
   const int slots = be.slots();
 
+  // Step by step: with masked scalars, no input rotation and no mask shared between two output
+  // steps, the terms run output step by output step (inputs in their order within a step), and each
+  // step's sums are rotated into their outputs as soon as the step is done. The same operations in
+  // another order (sums mod q are exact: the same ciphertexts), but only one step's accumulators
+  // live at a time, so each batch of constant products passes over 1/steps of the bytes (a 3x3
+  // convolution with its taps on the output side: 9 accumulators per output).
+  const std::vector<LinearTerm> stepped = terms_by_output_step(op, strategy, env.split_inputs());
+  const bool by_step = !stepped.empty();
+  const std::vector<LinearTerm>& terms = by_step ? stepped : op.terms;
+
   std::map<std::pair<int, int>, Ct> acc;  // (out_ct, out_step) -> accumulated products
+  std::vector<std::optional<Ct>> partial(op.out_team);  // step by step: the steps done, rotated and summed
   std::map<std::pair<int, int>, int> first_in;  // split by input: the first input in each sum
   auto accumulate_plain = [&](int j, int step, const Ct& src, const Pt& pt) {
     auto it = acc.find({j, step});
@@ -122,7 +152,7 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
   // An output's giant steps: each accumulated sum rotated once by its output step, then summed,
   // rescaled, its bias added; its accumulators are freed.
   auto finish = [&](int j) -> Ct {
-    std::optional<Ct> sum;
+    std::optional<Ct> sum = std::move(partial[j]);
     for (auto it = acc.lower_bound({j, 0}); it != acc.end() && it->first.first == j; ++it) {
       const int step = it->first.second;
       if (!sum) {
@@ -171,20 +201,40 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
     return std::move(*sum);
   };
 
+  // Step by step: the finished step's sums rotated into their outputs' partial sums.
+  auto fold_step = [&](int step) {
+    for (auto it = acc.begin(); it != acc.end();) {
+      if (it->first.second != step) {
+        ++it;
+        continue;
+      }
+      std::optional<Ct>& sum = partial[it->first.first];
+      if (!sum)
+        sum = step == 0 ? std::move(it->second) : be.rotate(it->second, step);
+      else if (step == 0)
+        env.add(*sum, it->second);
+      else
+        env.add(*sum, be.rotate(it->second, step));
+      it = acc.erase(it);
+    }
+  };
+
   // Outputs whose last input has gone by are finished at once (after the pending constant products
   // reach them), so a layer whose outputs depend on a few inputs each (multiplexed groups) keeps only
   // the accumulators of the outputs in progress. Split runs sum across processes first: no early finish.
   std::vector<std::size_t> last_term(op.out_team, 0);
-  for (std::size_t t = 0; t < op.terms.size(); ++t) last_term[op.terms[t].out_ct] = t;
+  for (std::size_t t = 0; t < terms.size(); ++t) last_term[terms[t].out_ct] = t;
   std::vector<std::optional<Ct>> finished(op.out_team);
   std::vector<int> complete;  // outputs whose inputs are all in, finished after the next flush
   const bool finish_early = !env.split_inputs();
   std::size_t t0 = 0;
   int inputs_in_batch = 0;
-  while (t0 < op.terms.size()) {
-    const int i = op.terms[t0].in_ct;
+  while (t0 < terms.size()) {
+    const int i = terms[t0].in_ct;
     std::size_t t1 = t0;
-    while (t1 < op.terms.size() && op.terms[t1].in_ct == i) ++t1;
+    const int out_step = terms[t0].out_step;
+    while (t1 < terms.size() && terms[t1].in_ct == i && (!by_step || terms[t1].out_step == out_step)) ++t1;
+    const bool step_done = by_step && (t1 == terms.size() || terms[t1].out_step != out_step);
     if (!env.input_here(i)) {  // split by input: another process's input
       t0 = t1;
       continue;
@@ -193,10 +243,10 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
     std::vector<int> steps;
     std::vector<std::vector<RowProduct>> rps(t1 - t0);
     for (std::size_t t = t0; t < t1; ++t) {
-      if (!env.products_for(n, op.terms[t].out_ct, op.out_team)) continue;  // another process's output
-      if (!env.step_here(op.terms[t].in_step)) continue;                     // another process's step
-      rps[t - t0] = row_products(op.terms[t]);
-      const int s = op.terms[t].in_step;
+      if (!env.products_for(n, terms[t].out_ct, op.out_team)) continue;  // another process's output
+      if (!env.step_here(terms[t].in_step)) continue;                     // another process's step
+      rps[t - t0] = row_products(terms[t]);
+      const int s = terms[t].in_step;
       if (!rps[t - t0].empty() && s != 0 && std::find(steps.begin(), steps.end(), s) == steps.end())
         steps.push_back(s);
     }
@@ -211,7 +261,7 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
     std::map<std::pair<int, packing::MaskKey>, std::uint32_t> masked_index;
     const std::size_t masked_before = masked.size();
     for (std::size_t t = t0; t < t1; ++t) {
-      const LinearTerm& term = op.terms[t];
+      const LinearTerm& term = terms[t];
       const auto& rp = rps[t - t0];
       if (rp.empty()) continue;
       const Ct& src = source(term.in_step);
@@ -262,11 +312,12 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
     const std::size_t added = masked.size() - masked_before;
     if (finish_early)
       for (std::size_t t = t0; t < t1; ++t)
-        if (last_term[op.terms[t].out_ct] == t) complete.push_back(op.terms[t].out_ct);
+        if (last_term[terms[t].out_ct] == t) complete.push_back(terms[t].out_ct);
     const bool full = static_cast<double>(masked.size() + added) * masked_bytes > kBatchBytes;
-    if (++inputs_in_batch % op.merged_inputs == 0 && (full || !complete.empty())) {
+    if (++inputs_in_batch % op.merged_inputs == 0 && (full || step_done || !complete.empty())) {
       flush_const();
       inputs_in_batch = 0;
+      if (step_done) fold_step(out_step);
       for (int j : complete)
         if (env.mine(n, j, op.out_team)) finished[j] = finish(j);
       complete.clear();

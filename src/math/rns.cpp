@@ -142,19 +142,28 @@ BaseConverter::BaseConverter(RnsBasis in, std::vector<Modulus> out) : in_(std::m
   for (std::size_t i = 0; i < k; ++i) inv_in_.push_back(1.0 / static_cast<double>(in_[i].value()));
   // 52-bit path: output below 2^50, and the high halves must sum below 2^52: a product of two
   // values below 2^50 has a high half below 2^48 (weight 1), a split big input's low part times a
-  // constant below 2^102 (weight 4), the centring term one more.
+  // constant below 2^102 (weight 4), the centring term one more. Where the next term would pass
+  // that (5 special primes of 60 bits in ModDown weigh 21), the running sum is reduced mod the
+  // output first (reduce_before_) and goes on as one term below 2^50: exact either way.
   std::size_t weight = 1, terms = 1;
   for (std::size_t i = 0; i < k; ++i) {
     const bool big = in_[i].value() >= (std::uint64_t{1} << 50);
     in_big_.push_back(big ? 1 : 0);
-    weight += big ? 4 : 1;
-    terms += big ? 2 : 1;
+    const std::size_t w = big ? 4 : 1, t = big ? 2 : 1;
+    const bool reduce = weight + w > 15 || terms + t > 16;
+    reduce_before_.push_back(reduce ? 1 : 0);
+    if (reduce) {
+      weight = 1;
+      terms = 2;
+    }
+    weight += w;
+    terms += t;
   }
   punct_hi_.resize(out_.size() * k);
   for (std::size_t j = 0; j < out_.size(); ++j) {
     const std::uint64_t two52 = out_[j].reduce(std::uint64_t{1} << 52);
     for (std::size_t i = 0; i < k; ++i) punct_hi_[j * k + i] = mul_mod(punct_mod_out_[j * k + i], two52, out_[j]);
-    out_ifma_.push_back(out_[j].value() < (std::uint64_t{1} << 50) && weight <= 15 && terms <= 16 ? 1 : 0);
+    out_ifma_.push_back(out_[j].value() < (std::uint64_t{1} << 50) ? 1 : 0);
   }
 }
 
@@ -197,14 +206,18 @@ void dot_reduce(const std::uint64_t* scratch, const std::uint64_t* consts, std::
 #ifdef CU_HAVE_IFMA
 template <bool kCentred>
 void dot_reduce52(const std::uint64_t* scratch, const std::uint64_t* consts, const std::uint64_t* consts_hi,
-                  const std::uint8_t* big, std::size_t k, const std::uint64_t* u, std::uint64_t extra, std::uint64_t p,
-                  std::uint64_t* dst, std::size_t n) {
+                  const std::uint8_t* big, const std::uint8_t* reduce_before, std::size_t k, const std::uint64_t* u,
+                  std::uint64_t extra, std::uint64_t p, std::uint64_t* dst, std::size_t n) {
   const simd52::Reducer red(p);
   const __m512i zero = _mm512_setzero_si512();
   const __m512i mask52 = simd52::set1((std::uint64_t{1} << 52) - 1);
   for (std::size_t c = 0; c < n; c += 8) {
     __m512i lo = zero, hi = zero;
     for (std::size_t i = 0; i < k; ++i) {
+      if (reduce_before[i]) {
+        lo = red.reduce(lo, hi);
+        hi = zero;
+      }
       __m512i y = _mm512_loadu_si512(scratch + i * n + c);
       if (big[i]) {
         const __m512i yh = _mm512_srli_epi64(y, 52);
@@ -234,7 +247,7 @@ void BaseConverter::convert_one(const std::uint64_t* scratch, std::size_t j, std
 #ifdef CU_HAVE_IFMA
   if (out_ifma_[j] && n % 8 == 0) {
     dot_reduce52<false>(scratch, punct_mod_out_.data() + j * in_.size(), punct_hi_.data() + j * in_.size(),
-                        in_big_.data(), in_.size(), nullptr, 0, out_[j].value(), dst, n);
+                        in_big_.data(), reduce_before_.data(), in_.size(), nullptr, 0, out_[j].value(), dst, n);
     return;
   }
 #endif
@@ -262,7 +275,7 @@ void BaseConverter::convert_one_centred(const std::uint64_t* scratch, const std:
 #ifdef CU_HAVE_IFMA
   if (out_ifma_[j] && n % 8 == 0) {
     dot_reduce52<true>(scratch, punct_mod_out_.data() + j * in_.size(), punct_hi_.data() + j * in_.size(),
-                       in_big_.data(), in_.size(), u, neg_q, out_[j].value(), dst, n);
+                       in_big_.data(), reduce_before_.data(), in_.size(), u, neg_q, out_[j].value(), dst, n);
     return;
   }
 #endif

@@ -95,6 +95,7 @@ class BaseConverter {
   // For the 52-bit (IFMA) path: inputs >= 2^50 are split as y = y_lo + 2^52 y_hi.
   std::vector<std::uint8_t> in_big_;          // [i] = q_i >= 2^50
   std::vector<std::uint64_t> punct_hi_;       // [j * #in + i] = 2^52 (Q/q_i) mod out_j
+  std::vector<std::uint8_t> reduce_before_;   // [i] = the 52-bit path reduces its sum before term i
   std::vector<std::uint8_t> out_ifma_;        // [j] = the 52-bit path applies to output j
 };
 

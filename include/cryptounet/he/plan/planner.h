@@ -30,7 +30,8 @@ struct PlanOptions {
   bool insecure_for_tests = false;  // allow log_n < 14 / over-budget moduli (tests only)
   int log_scale = 40;         // scale primes and default scale 2^log_scale
   int log_q0 = 60;            // first prime: headroom of the final values is 2^(log_q0-log_scale)
-  int log_special = 60;       // special (key-switching) primes
+  int log_special = 50;       // special (key-switching) primes: below 2^50, so the NTTs and base
+                              // conversions of the P limbs run on the 52-bit (IFMA) kernels
   int mask_bits = 0;          // masked_scalar: masks encoded at 2^mask_bits (0 = log_scale/2 + 3)
   StrategyChoice strategy = StrategyChoice::automatic;
   TapChoice taps = TapChoice::automatic;  // where convolutions rotate (see TapSide)

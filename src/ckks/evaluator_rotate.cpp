@@ -1,4 +1,5 @@
 // Automorphisms: rotations, conjugation, and hoisted rotations (one ModUp shared by many steps).
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "constants.h"
 #include "keyswitch.h"
 #include "limb_tasks.h"
+#include "scale_text.h"
 
 namespace cryptounet::ckks {
 
@@ -200,6 +202,83 @@ Ciphertext Evaluator::rotate_hoisted_sum(const Ciphertext& a, std::span<const in
   parts.push_back(std::move(r0));
   parts.push_back(std::move(r1));
   return Ciphertext(std::move(parts), c.empty() ? a.scale() : a.scale() * const_scale, a.fingerprint());
+}
+
+void Evaluator::rotate_add(RotationSum& sum, const Ciphertext& a, int step) const {
+  const char* op = "rotate_add";
+  check_ct(op, a);
+  if (a.size() != 2) throw InvalidArgument(std::string(op) + ": ciphertext size " + std::to_string(a.size()) + " is not 2");
+  if (sum.level >= 0) {
+    if (a.level() != sum.level)
+      throw InvalidArgument(std::string(op) + ": level mismatch (" + std::to_string(a.level()) + " vs the sum's " +
+                            std::to_string(sum.level) + ")");
+    if (!detail::scales_equal(a.scale(), sum.scale))
+      throw InvalidArgument(std::string(op) + ": scale mismatch (" + detail::log2_str(a.scale()) + " vs the sum's " +
+                            detail::log2_str(sum.scale) + ")");
+  }
+  const std::size_t n = ctx_->n(), limbs = static_cast<std::size_t>(a.level()) + 1;
+  const std::uint64_t g = math::galois_element_for_step(n, step);
+  const KeySwitchKey* key = g == 1 ? nullptr : &galois_key(op, g, step);  // checked before any work
+  const bool first = sum.level < 0;
+  if (first) {
+    sum.q.clear();
+    sum.q.emplace_back(n, limbs);  // written by the first term below
+    sum.q.emplace_back(n, limbs);
+    sum.qp.clear();
+    sum.r1_set = false;
+    sum.level = a.level();
+    sum.scale = a.scale();
+    sum.fingerprint = a.fingerprint();
+  }
+  math::RnsPoly& r0 = sum.q[0];
+  math::RnsPoly& r1 = sum.q[1];
+  if (!key) {  // step 0: a itself
+    const bool r1_first = !sum.r1_set;
+    detail::parallel_for_limb_ranges(ctx_->pool(), limbs, n, [&](std::size_t t, std::size_t lo, std::size_t hi) {
+      const math::Modulus& q = ctx_->modulus(t);
+      if (first)
+        std::copy(a.part(0).limb(t) + lo, a.part(0).limb(t) + hi, r0.limb(t) + lo);
+      else
+        math::kernels::add(r0.limb(t) + lo, a.part(0).limb(t) + lo, r0.limb(t) + lo, hi - lo, q);
+      if (r1_first)
+        std::copy(a.part(1).limb(t) + lo, a.part(1).limb(t) + hi, r1.limb(t) + lo);
+      else
+        math::kernels::add(r1.limb(t) + lo, a.part(1).limb(t) + lo, r1.limb(t) + lo, hi - lo, q);
+    });
+    sum.r1_set = true;
+    return;
+  }
+  // sigma(c0) into the Q part; sigma(c1) switched from sigma(s) to s, its product kept over Q*P.
+  const auto& perm = ctx_->galois_permutation(g);
+  math::RnsPoly c1(n, limbs);
+  detail::parallel_for_limb_ranges(ctx_->pool(), limbs, n, [&](std::size_t t, std::size_t lo, std::size_t hi) {
+    math::kernels::permute(a.part(1).limb(t), perm.data() + lo, c1.limb(t) + lo, hi - lo);
+    if (first) {
+      math::kernels::permute(a.part(0).limb(t), perm.data() + lo, r0.limb(t) + lo, hi - lo);
+    } else {
+      std::uint64_t* o = r0.limb(t) + lo;
+      std::vector<std::uint64_t> tmp(hi - lo);
+      math::kernels::permute(a.part(0).limb(t), perm.data() + lo, tmp.data(), hi - lo);
+      math::kernels::add(o, tmp.data(), o, hi - lo, ctx_->modulus(t));
+    }
+  });
+  const auto digits = detail::mod_up(*ctx_, c1);
+  if (sum.qp.empty()) {
+    math::RnsPoly acc0, acc1;
+    detail::inner_product(*ctx_, digits, *key, nullptr, acc0, acc1);
+    sum.qp.push_back(std::move(acc0));
+    sum.qp.push_back(std::move(acc1));
+  } else {
+    detail::inner_product_add(*ctx_, digits, *key, sum.qp[0], sum.qp[1]);
+  }
+}
+
+Ciphertext Evaluator::finish_sum(RotationSum& sum) const {
+  if (sum.level < 0) throw InvalidArgument("finish_sum: nothing was added to the sum");
+  if (!sum.qp.empty()) detail::mod_down_pair(*ctx_, sum.qp[0], sum.q[0], true, sum.qp[1], sum.q[1], sum.r1_set);
+  Ciphertext out(std::move(sum.q), sum.scale, sum.fingerprint);
+  sum = RotationSum{};
+  return out;
 }
 
 }  // namespace cryptounet::ckks

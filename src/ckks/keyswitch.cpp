@@ -104,6 +104,26 @@ void inner_product(const Context& ctx, const std::vector<math::RnsPoly>& digits,
   });
 }
 
+void inner_product_add(const Context& ctx, const std::vector<math::RnsPoly>& digits, const KeySwitchKey& key,
+                       math::RnsPoly& acc0, math::RnsPoly& acc1) {
+  const std::size_t n = ctx.n(), ext = digits[0].limbs(), k = ctx.p_count(), nq = ctx.q_count();
+  const std::size_t l1 = ext - k, d = digits.size();
+  detail::parallel_for_limb_ranges(ctx.pool(), ext, n, [&](std::size_t t, std::size_t lo, std::size_t hi) {
+    const std::size_t qp = t < l1 ? t : nq + (t - l1), m = hi - lo;
+    const math::Modulus& q = ctx.modulus(qp);
+    math::RnsPoly scratch(m, 2);  // this task's two products
+    std::vector<const std::uint64_t*> a(d), b0(d), b1(d);
+    for (std::size_t j = 0; j < d; ++j) {
+      a[j] = digits[j].limb(t) + lo;
+      b0[j] = key.b[j].limb(qp) + lo;
+      b1[j] = key.a[j].limb(qp) + lo;
+    }
+    math::kernels::dot2(a.data(), b0.data(), b1.data(), d, nullptr, scratch.limb(0), scratch.limb(1), m, q);
+    math::kernels::add(acc0.limb(t) + lo, scratch.limb(0), acc0.limb(t) + lo, m, q);
+    math::kernels::add(acc1.limb(t) + lo, scratch.limb(1), acc1.limb(t) + lo, m, q);
+  });
+}
+
 void inner_product_sum(const Context& ctx, const std::vector<math::RnsPoly>& digits,
                        std::span<const KeySwitchKey* const> keys, std::span<const std::uint32_t* const> perms,
                        const std::uint64_t* weights, math::RnsPoly& acc0, math::RnsPoly& acc1) {

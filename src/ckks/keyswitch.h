@@ -27,6 +27,11 @@ namespace cryptounet::ckks::detail {
 void inner_product(const Context& ctx, const std::vector<math::RnsPoly>& digits, const KeySwitchKey& key,
                    const std::uint32_t* perm, math::RnsPoly& acc0, math::RnsPoly& acc1);
 
+/// acc0/acc1 (l+1+k limbs, already holding a sum) += sum_j digits[j] * key.b[j] / key.a[j]: key-switch
+/// products of different ciphertexts summed in the extended basis (Evaluator::rotate_add). No NTT.
+void inner_product_add(const Context& ctx, const std::vector<math::RnsPoly>& digits, const KeySwitchKey& key,
+                       math::RnsPoly& acc0, math::RnsPoly& acc1);
+
 /// Double hoisting: acc0/acc1 (allocated here, l+1+k limbs) = sum_s w_s * sum_j
 /// perm_s(digits[j]) * keys[s].b[j] / .a[j], the key-switch products of several automorphisms of
 /// one decomposition summed in the extended basis Q*P, so that one mod_down per half finishes all

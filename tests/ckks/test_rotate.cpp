@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "cryptounet/common/error.h"
 #include "cryptounet/math/automorphism.h"
 #include "test_util.h"
@@ -90,6 +92,46 @@ TEST_P(RotateTest, HoistedSumEqualsSumOfRotations) {
   const std::vector<double> short_c = {1.0};
   EXPECT_THROW((void)tc.eval->rotate_hoisted_sum(ca, steps, short_c, 1.0), InvalidArgument);
   EXPECT_THROW((void)tc.eval->rotate_hoisted_sum(ca, {}), InvalidArgument);
+}
+
+// The output side of double hoisting: rotations of DIFFERENT ciphertexts summed with one ModDown
+// (rotate_add / finish_sum) against the sum in the clear and against rotating one by one; the
+// step-0 term first, in the middle, or absent; errors before any work.
+TEST_P(RotateTest, RotationSumOfDifferentCiphertexts) {
+  const std::vector<int> steps = {1, 0, 3, -1, 8, 13};
+  for (int level : {tc.max_level(), 1}) {
+    for (std::size_t zero_at : {std::size_t{0}, std::size_t{1}, steps.size()}) {
+      std::vector<int> st = steps;
+      if (zero_at == 0) std::swap(st[0], st[1]);
+      if (zero_at == steps.size()) st[1] = 2;
+      CVec plain(tc.slots(), 0.0);
+      RotationSum sum;
+      std::optional<Ciphertext> one_by_one;
+      for (std::size_t s = 0; s < st.size(); ++s) {
+        const auto a = random_complex(tc.slots(), 60 + static_cast<int>(s));
+        const Ciphertext ca = tc.encrypt(a, level);
+        const auto r = rotate_left(a, st[s]);
+        for (std::size_t i = 0; i < r.size(); ++i) plain[i] += r[i];
+        tc.eval->rotate_add(sum, ca, st[s]);
+        const Ciphertext rs = tc.eval->rotate(ca, st[s]);
+        if (one_by_one) tc.eval->add_inplace(*one_by_one, rs); else one_by_one = rs;
+      }
+      const Ciphertext got = tc.eval->finish_sum(sum);
+      EXPECT_EQ(got.level(), level);
+      EXPECT_EQ(sum.level, -1);  // left empty
+      EXPECT_GE(precision_stats(plain, tc.decrypt(got)).min_bits, 18) << tc.name << " level " << level;
+      EXPECT_GE(precision_stats(tc.decrypt(*one_by_one), tc.decrypt(got)).min_bits, 18) << tc.name << " level " << level;
+    }
+  }
+  const Ciphertext top = tc.encrypt(random_complex(tc.slots(), 70));
+  RotationSum sum;
+  EXPECT_THROW(tc.eval->rotate_add(sum, top, 7777), InvalidArgument);  // no key
+  EXPECT_THROW((void)tc.eval->finish_sum(sum), InvalidArgument);        // nothing added
+  tc.eval->rotate_add(sum, top, 1);
+  EXPECT_THROW(tc.eval->rotate_add(sum, tc.eval->drop_level(top, 1), 2), InvalidArgument);  // level
+  Ciphertext scaled = top;
+  scaled.set_scale(top.scale() * 2);
+  EXPECT_THROW(tc.eval->rotate_add(sum, scaled, 2), InvalidArgument);  // scale
 }
 
 TEST_P(RotateTest, RotateAfterProductAndRescale) {

@@ -22,6 +22,18 @@
 
 namespace cryptounet::ckks {
 
+/// A sum of rotations of different ciphertexts in progress (Evaluator::rotate_add / finish_sum):
+/// the slot-side parts in Q and the key-switch products in the extended basis Q*P, summed before
+/// one ModDown. Empty until the first rotate_add; one per sum, not shared between threads.
+struct RotationSum {
+  std::vector<math::RnsPoly> q;   // r0, r1 over q_0..q_level (empty: nothing added yet)
+  std::vector<math::RnsPoly> qp;  // acc0, acc1 over Q_level * P (empty: no key switch yet)
+  bool r1_set = false;            // r1 holds a step-0 term's c1 (else ModDown writes it)
+  int level = -1;
+  double scale = 0.0;
+  std::uint64_t fingerprint = 0;
+};
+
 class Evaluator {
  public:
   /// `keys` may be null (then relinearise/rotate/conjugate throw); if given it must outlive the
@@ -123,6 +135,17 @@ class Evaluator {
   /// weighted inputs'. Throws as rotate_hoisted, or if c is neither empty nor one per step.
   [[nodiscard]] Ciphertext rotate_hoisted_sum(const Ciphertext& a, std::span<const int> steps,
                                               std::span<const double> c = {}, double const_scale = 1.0) const;
+  /// sum_s rot_{step_s}(a_s) over different ciphertexts a_s, with ONE ModDown per half for the
+  /// whole sum: rotate_add does a's ModUp and adds its key-switch product in the extended basis
+  /// Q*P (the output side of double hoisting, Bossuat et al., Eurocrypt 2021); finish_sum divides
+  /// by P once and returns the sum (sum is left empty). Cost per added rotation: (l+1) + sum_j
+  /// (l+1+k-|D_j|) NTTs and one inner product; the 2(k + l+1) NTTs of ModDown once per sum, not
+  /// per rotation. Step 0 adds a itself. The same values as rotating one by one and adding, with
+  /// one ModDown rounding instead of one per rotation. Throws InvalidArgument on a missing key, a
+  /// size other than 2, or a term at another level, scale or parameter set than the first;
+  /// finish_sum throws on an empty sum.
+  void rotate_add(RotationSum& sum, const Ciphertext& a, int step) const;
+  [[nodiscard]] Ciphertext finish_sum(RotationSum& sum) const;
   /// Complex conjugation of every slot. Throws InvalidArgument without the conjugation key.
   [[nodiscard]] Ciphertext conjugate(const Ciphertext& a) const;
   void conjugate_inplace(Ciphertext& a) const;

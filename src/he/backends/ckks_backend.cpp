@@ -81,6 +81,17 @@ CkksBackend::Ct CkksBackend::rotate(const Ct& ct, int step) {
   return eval_.rotate(ct, step);
 }
 
+void CkksBackend::rotate_add(RotSum& s, const Ct& ct, int step) {
+  eval_.rotate_add(s.sum, ct, step);
+  ++s.terms;
+}
+
+CkksBackend::Ct CkksBackend::finish_sum(RotSum& s) {
+  Ct r = eval_.finish_sum(s.sum);
+  s.terms = 0;
+  return r;
+}
+
 std::vector<CkksBackend::Ct> CkksBackend::rotate_hoisted(const Ct& ct, std::span<const int> steps) {
   if (steps.empty()) return {};
   return eval_.rotate_hoisted(ct, steps);

@@ -7,6 +7,7 @@
 // scales are the simulator's and the engine's business.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -84,6 +85,20 @@ class ShapeBackend {
   }
   void set_scale(Ct& ct, double scale) const { ct.scale = scale; }
   [[nodiscard]] Ct rotate(const Ct& ct, int) { return ct; }
+  struct RotSum {
+    std::optional<Ct> sum;
+    int terms = 0;
+  };
+  void rotate_add(RotSum& s, const Ct& ct, int) {
+    if (s.sum) add_inplace(*s.sum, ct); else s.sum = ct;
+    ++s.terms;
+  }
+  [[nodiscard]] Ct finish_sum(RotSum& s) {
+    if (!s.sum) throw InvalidArgument("finish_sum: nothing was added to the sum");
+    Ct r = *s.sum;
+    s = RotSum{};
+    return r;
+  }
   [[nodiscard]] std::vector<Ct> rotate_hoisted(const Ct& ct, std::span<const int> steps) {
     return std::vector<Ct>(steps.size(), ct);
   }

@@ -185,6 +185,21 @@ SimBackend::Ct SimBackend::rotate(const Ct& ct, int step) {
   return Ct{rotated(ct.v, step), ct.level, ct.scale};
 }
 
+void SimBackend::rotate_add(RotSum& s, const Ct& ct, int step) {
+  if (s.sum)
+    add_inplace(*s.sum, rotate(ct, step));
+  else
+    s.sum = rotate(ct, step);
+  ++s.terms;
+}
+
+SimBackend::Ct SimBackend::finish_sum(RotSum& s) {
+  if (!s.sum) throw InvalidArgument("sim finish_sum: nothing was added to the sum");
+  Ct r = std::move(*s.sum);
+  s = RotSum{};
+  return r;
+}
+
 std::vector<SimBackend::Ct> SimBackend::rotate_hoisted(const Ct& ct, std::span<const int> steps) {
   std::vector<Ct> out;
   for (int s : steps) out.push_back(Ct{rotated(ct.v, s), ct.level, ct.scale});

@@ -100,6 +100,20 @@ class CountingBackend {
     return r;
   }
 
+  /// Counted as what it replaces: a rotation (step != 0 mod slots) and, after the first term, an addition.
+  using RotSum = typename B::RotSum;
+  void rotate_add(RotSum& s, const Ct& ct, int step) {
+    const bool first = s.terms == 0;
+    b_.rotate_add(s, ct, step);
+    const int normalized = packing::normalize_step(step, slots());
+    if (normalized != 0) {
+      ++counts_.rotations;
+      steps_.insert(normalized);
+    }
+    if (!first) ++counts_.adds;
+  }
+  [[nodiscard]] Ct finish_sum(RotSum& s) { return b_.finish_sum(s); }
+
   [[nodiscard]] const OpCounts& counts() const { return counts_; }
   /// Normalised rotation steps used so far (the Galois keys the run needed).
   [[nodiscard]] const std::set<int>& steps_used() const { return steps_; }

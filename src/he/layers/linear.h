@@ -113,7 +113,20 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
   const std::vector<LinearTerm>& terms = by_step ? stepped : op.terms;
 
   std::map<std::pair<int, int>, Ct> acc;  // (out_ct, out_step) -> accumulated products
-  std::vector<std::optional<Ct>> partial(op.out_team);  // step by step: the steps done, rotated and summed
+  // Each output's rotated sums: one rotation sum per output (the CKKS engine shares one ModDown
+  // among its rotations), filled step by step or all at once when the output is finished.
+  std::vector<typename decltype(env.be)::RotSum> partial(op.out_team);
+  std::vector<double> sum_scale(op.out_team, 0.0);
+  auto add_rotated = [&](int j, Ct& ct, int step) {
+    // The scales a sum meets differ by rounding at most; relabelled as env.add does (layer_env.h).
+    if (sum_scale[j] == 0.0) {
+      sum_scale[j] = B::scale(ct);
+    } else {
+      const double rel = std::abs(B::scale(ct) / sum_scale[j] - 1.0);
+      if (rel > 1e-9 && rel < 1e-5) be.set_scale(ct, sum_scale[j]);
+    }
+    be.rotate_add(partial[j], ct, step);
+  };
   std::map<std::pair<int, int>, int> first_in;  // split by input: the first input in each sum
   auto accumulate_plain = [&](int j, int step, const Ct& src, const Pt& pt) {
     auto it = acc.find({j, step});
@@ -149,23 +162,16 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
     acc_keys.clear();
   };
 
-  // An output's giant steps: each accumulated sum rotated once by its output step, then summed,
-  // rescaled, its bias added; its accumulators are freed.
+  // An output's giant steps: each accumulated sum rotated once by its output step into the output's
+  // rotation sum (one ModDown for all of them on CKKS), rescaled, its bias added; its accumulators
+  // are freed.
   auto finish = [&](int j) -> Ct {
-    std::optional<Ct> sum = std::move(partial[j]);
-    for (auto it = acc.lower_bound({j, 0}); it != acc.end() && it->first.first == j; ++it) {
-      const int step = it->first.second;
-      if (!sum) {
-        sum = step == 0 ? std::move(it->second) : be.rotate(it->second, step);
-      } else if (step == 0) {
-        env.add(*sum, it->second);
-      } else {
-        env.add(*sum, be.rotate(it->second, step));
-      }
-    }
-    if (!sum)
+    for (auto it = acc.lower_bound({j, 0}); it != acc.end() && it->first.first == j; ++it)
+      add_rotated(j, it->second, it->first.second);
+    if (partial[j].terms == 0)
       throw Unsupported("run_encrypted: node '" + node.name + "' output ciphertext " +
                         std::to_string(j) + " receives no product (all weights zero)");
+    std::optional<Ct> sum = be.finish_sum(partial[j]);
     be.rescale_inplace(*sum);
     switch (bias_kind(op.bias[j], op.bias_care[j])) {
       case BiasKind::none: break;
@@ -208,13 +214,7 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
         ++it;
         continue;
       }
-      std::optional<Ct>& sum = partial[it->first.first];
-      if (!sum)
-        sum = step == 0 ? std::move(it->second) : be.rotate(it->second, step);
-      else if (step == 0)
-        env.add(*sum, it->second);
-      else
-        env.add(*sum, be.rotate(it->second, step));
+      add_rotated(it->first.first, it->second, step);
       it = acc.erase(it);
     }
   };

@@ -18,9 +18,10 @@ concept HeBackend = requires(B& b, const B& cb, typename B::Ct& acc, const typen
                              std::span<typename B::Ct* const> outs,
                              std::span<const typename B::Ct* const> ins,
                              std::span<const ConstProduct> terms, std::span<const int> steps,
-                             int level, int step, double x) {
+                             typename B::RotSum& rsum, int level, int step, double x) {
   typename B::Ct;
   typename B::Pt;
+  typename B::RotSum;  // a sum of rotations in progress (rotate_add / finish_sum); `terms` counts them
   // What the backend is: slot count, modulus q_level, default scale; a ciphertext's level/scale.
   { cb.slots() } -> std::convertible_to<int>;
   { cb.modulus(level) } -> std::convertible_to<double>;
@@ -44,6 +45,11 @@ concept HeBackend = requires(B& b, const B& cb, typename B::Ct& acc, const typen
   b.set_scale(acc, x);
   { b.rotate(ct, step) } -> std::same_as<typename B::Ct>;
   { b.rotate_hoisted(ct, steps) } -> std::same_as<std::vector<typename B::Ct>>;
+  // sum_s rot_{step_s}(ct_s) over different ciphertexts: the CKKS engine shares one ModDown per
+  // sum (ckks::Evaluator::rotate_add); counted as the rotations (step != 0) and additions it replaces.
+  b.rotate_add(rsum, ct, step);
+  { b.finish_sum(rsum) } -> std::same_as<typename B::Ct>;
+  { rsum.terms } -> std::convertible_to<int>;
 };
 
 /// A backend that only tracks levels and scales (`static constexpr bool kShapeOnly = true`): the

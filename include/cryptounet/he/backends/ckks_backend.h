@@ -60,6 +60,12 @@ class CkksBackend {
   /// Relabels the scale, values unchanged (the executor reconciles near-equal scales with it).
   void set_scale(Ct& ct, double scale) const { ct.set_scale(scale); }
   [[nodiscard]] Ct rotate(const Ct& ct, int step);
+  struct RotSum {
+    ckks::RotationSum sum;
+    int terms = 0;
+  };
+  void rotate_add(RotSum& s, const Ct& ct, int step);
+  [[nodiscard]] Ct finish_sum(RotSum& s);
   [[nodiscard]] std::vector<Ct> rotate_hoisted(const Ct& ct, std::span<const int> steps);
 
  private:

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -64,6 +65,13 @@ class SimBackend {
   /// Relabels the scale, values unchanged (the executor reconciles near-equal scales with it).
   void set_scale(Ct& ct, double scale) const { ct.scale = scale; }
   [[nodiscard]] Ct rotate(const Ct& ct, int step);
+  struct RotSum {
+    std::optional<Ct> sum;
+    int terms = 0;
+  };
+  /// Rotates and adds, one by one (the simulator has no ModDown to share).
+  void rotate_add(RotSum& s, const Ct& ct, int step);
+  [[nodiscard]] Ct finish_sum(RotSum& s);
   [[nodiscard]] std::vector<Ct> rotate_hoisted(const Ct& ct, std::span<const int> steps);
 
  private:

@@ -99,6 +99,15 @@ class TimedBackend {
     Timer t(*this, &OpTimes::key_switch);
     return b_.rotate_hoisted(ct, steps);
   }
+  using RotSum = typename B::RotSum;
+  void rotate_add(RotSum& s, const Ct& ct, int step) {
+    Timer t(*this, &OpTimes::key_switch);
+    b_.rotate_add(s, ct, step);
+  }
+  [[nodiscard]] Ct finish_sum(RotSum& s) {
+    Timer t(*this, &OpTimes::key_switch);
+    return b_.finish_sum(s);
+  }
 
   [[nodiscard]] const OpTimes& times() const { return times_; }
   /// CPU seconds per class while only one thread works, and while all do (accounting on only).

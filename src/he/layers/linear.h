@@ -9,6 +9,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <set>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -139,10 +140,23 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
   // Masked-scalar: the constant products of several input ciphertexts go to the accumulators in one
   // mul_const_accumulate call, so each pass over the accumulators (the costly memory traffic: every
   // accumulator word is read and written once per call) serves more products. The masked products
-  // of a batch stay alive until its call: at most kBatchBytes of them (more only when one input
-  // ciphertext alone has more), e.g. 3 of brain128's enc.2 inputs (9 masked products of 5.2 MB).
-  constexpr double kBatchBytes = 160.0 * (1 << 20);
+  // of a batch stay alive until its call: at most batch_bytes of them (more only when one input
+  // ciphertext alone has more). batch_bytes is the bytes of the accumulators one input reaches,
+  // kept within [160, 640] MiB: at N=2^15 that is 160 MiB (e.g. 3 of brain128's enc.2 inputs, 9
+  // masked products of 5.2 MB); the 256x256 U-Net's enc.2 at N=2^16 reaches 64 accumulators of
+  // 10.5 MB, and a 640 MiB batch makes its layer 1.2x faster for 0.4 GB more peak memory.
   const double masked_bytes = 2.0 * (level + 1) * 2.0 * slots * 8.0;  // one 2-part product at `level`
+  double batch_bytes = 0.0;
+  {
+    std::set<std::pair<int, int>> reached;  // (out_ct, out_step) of one input run
+    for (std::size_t t = 0; t < terms.size(); ++t) {
+      if (t > 0 && (terms[t].in_ct != terms[t - 1].in_ct || (by_step && terms[t].out_step != terms[t - 1].out_step)))
+        reached.clear();
+      reached.emplace(terms[t].out_ct, terms[t].out_step);
+      batch_bytes = std::max(batch_bytes, static_cast<double>(reached.size()) * masked_bytes);
+    }
+    batch_bytes = std::clamp(batch_bytes, 160.0 * (1 << 20), 640.0 * (1 << 20));
+  }
   std::vector<Ct> masked;
   std::vector<ConstProduct> const_terms;
   std::map<std::pair<int, int>, std::uint32_t> acc_slot;  // (out_ct, out_step) -> output index
@@ -313,7 +327,7 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
     if (finish_early)
       for (std::size_t t = t0; t < t1; ++t)
         if (last_term[terms[t].out_ct] == t) complete.push_back(terms[t].out_ct);
-    const bool full = static_cast<double>(masked.size() + added) * masked_bytes > kBatchBytes;
+    const bool full = static_cast<double>(masked.size() + added) * masked_bytes > batch_bytes;
     if (++inputs_in_batch % op.merged_inputs == 0 && (full || step_done || !complete.empty())) {
       flush_const();
       inputs_in_batch = 0;

@@ -73,9 +73,12 @@ class LayerEnv {
   // after a Square, as in tests/fixtures/random_ops.onnx) is off by |D/q - 1|, about 1e-7.
   // Relabelling the addend's scale costs a relative error of that size in its values, far below
   // the CKKS noise; a larger mismatch is left for the backend to refuse.
+  [[nodiscard]] static bool relabel_scale(double from, double to) {
+    const double rel = std::abs(from / to - 1.0);
+    return rel > 1e-9 && rel < 1e-5;
+  }
   void add(Ct& acc, const Ct& ct) {
-    const double rel = std::abs(B::scale(ct) / B::scale(acc) - 1.0);
-    if (rel > 1e-9 && rel < 1e-5) {
+    if (relabel_scale(B::scale(ct), B::scale(acc))) {
       Ct relabelled = ct;
       be.set_scale(relabelled, B::scale(acc));
       be.add_inplace(acc, relabelled);

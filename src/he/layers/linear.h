@@ -118,14 +118,11 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
   // among its rotations), filled step by step or all at once when the output is finished.
   std::vector<typename decltype(env.be)::RotSum> partial(op.out_team);
   std::vector<double> sum_scale(op.out_team, 0.0);
-  auto add_rotated = [&](int j, Ct& ct, int step) {
-    // The scales a sum meets differ by rounding at most; relabelled as env.add does (layer_env.h).
-    if (sum_scale[j] == 0.0) {
+  auto add_rotated = [&](int j, Ct& ct, int step) {  // scales reconciled as env.add does
+    if (sum_scale[j] == 0.0)
       sum_scale[j] = B::scale(ct);
-    } else {
-      const double rel = std::abs(B::scale(ct) / sum_scale[j] - 1.0);
-      if (rel > 1e-9 && rel < 1e-5) be.set_scale(ct, sum_scale[j]);
-    }
+    else if (LayerEnv<B>::relabel_scale(B::scale(ct), sum_scale[j]))
+      be.set_scale(ct, sum_scale[j]);
     be.rotate_add(partial[j], ct, step);
   };
   std::map<std::pair<int, int>, int> first_in;  // split by input: the first input in each sum
@@ -185,15 +182,15 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
     if (partial[j].terms == 0)
       throw Unsupported("run_encrypted: node '" + node.name + "' output ciphertext " +
                         std::to_string(j) + " receives no product (all weights zero)");
-    std::optional<Ct> sum = be.finish_sum(partial[j]);
-    be.rescale_inplace(*sum);
+    Ct sum = be.finish_sum(partial[j]);
+    be.rescale_inplace(sum);
     switch (bias_kind(op.bias[j], op.bias_care[j])) {
       case BiasKind::none: break;
       case BiasKind::constant: {
         double b = 0.0;
         for (std::size_t r = 0; r < op.bias[j].size(); ++r)
           if (op.bias_care[j][r]) b = op.bias[j][r];
-        be.add_const_inplace(*sum, b);
+        be.add_const_inplace(sum, b);
         break;
       }
       case BiasKind::plaintext: {
@@ -205,20 +202,20 @@ HeTensor<typename B::Ct> run_linear(LayerEnv<B>& env, int n, const HeTensor<type
             for (std::size_t r = 0; r < op.bias[j].size(); ++r)
               std::fill(values.begin() + r * P, values.begin() + (r + 1) * P, op.bias[j][r]);
           }
-          return be.encode(values, B::level(*sum), B::scale(*sum));
+          return be.encode(values, B::level(sum), B::scale(sum));
         };
         EncodeCache::Key key;
         key.kind = EncodeCache::Kind::bias;
         key.node = n;
         key.index = j;
-        key.level = B::level(*sum);
+        key.level = B::level(sum);
         Pt spare;
-        be.add_plain_inplace(*sum, env.plan_plaintext(key, B::scale(*sum), spare, make));
+        be.add_plain_inplace(sum, env.plan_plaintext(key, B::scale(sum), spare, make));
         break;
       }
     }
     acc.erase(acc.lower_bound({j, 0}), acc.lower_bound({j + 1, 0}));
-    return std::move(*sum);
+    return sum;
   };
 
   // Step by step: the finished step's sums rotated into their outputs' partial sums.

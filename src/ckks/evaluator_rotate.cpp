@@ -257,7 +257,7 @@ void Evaluator::rotate_add(RotationSum& sum, const Ciphertext& a, int step) cons
       math::kernels::permute(a.part(0).limb(t), perm.data() + lo, r0.limb(t) + lo, hi - lo);
     } else {
       std::uint64_t* o = r0.limb(t) + lo;
-      std::vector<std::uint64_t> tmp(hi - lo);
+      math::RnsPoly tmp(hi - lo, 1);  // pooled buffer, no zero fill (as rotate_hoisted_sum's)
       math::kernels::permute(a.part(0).limb(t), perm.data() + lo, tmp.data(), hi - lo);
       math::kernels::add(o, tmp.data(), o, hi - lo, ctx_->modulus(t));
     }

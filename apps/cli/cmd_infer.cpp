@@ -5,8 +5,8 @@
 // the input's name without .ct): the batch form. Under an MPI launcher (`mpirun -np R cryptounet
 // infer ...`) the inputs are shared across the ranks by the distributed work queue: rank 0 reads
 // the inputs and writes the outputs, every rank computes, a rank that finishes early takes the next
-// input. With --mpi (latency mode), one input: each layer's output ciphertexts are shared out among
-// the ranks and allgathered after the layer. Either way each output is the same ciphertext, byte
+// input. With --mpi (latency mode), the inputs one after the other, each with every layer split
+// across the ranks (workflow/split_infer.h). Either way each output is the same ciphertext, byte
 // for byte, as the single-process run's.
 #include "cli/command.h"
 #include "cli/json_output.h"
@@ -28,6 +28,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -174,34 +175,55 @@ void run_infer(const InferArgs& a) {
     marks.push_back(CpuMark::now());
     if (root && a.inputs.size() > 1) fs::create_directories(a.out);
 
-    if (a.mpi) {  // latency mode
-      if (a.inputs.size() != 1)
-        throw InvalidArgument("infer --mpi: one input (latency mode splits the layers of one image across the "
-                              "ranks); several inputs are shared out whole without --mpi");
-      const std::string in_path = world.shared_file(a.inputs[0], max_in);
-      nn::EncryptedTensor in = nn::read_encrypted_tensor(in_path, *ctx, max_in);
-      nn::check_encrypted_tensor(in, nn::TensorRole::input, plan_fp, key_id, "'" + a.inputs[0] + "'");
+    if (a.mpi) {  // latency mode: each input split across the ranks, one after the other
+      // One split and one pair of exchange buffers for every input; with several inputs each rank also
+      // keeps the plaintexts of its share of the layers (encoded for its first input only), as a
+      // server that stays up would: the second input on is the latency of a warm server.
+      nn::SplitInference split(world, ctx, graph, pf.plan, evk);
+      nn::EncodeCache encodings;
       nn::ExecReport report;
       std::vector<nn::LayerExchange> exchange;
-      const auto start = std::chrono::steady_clock::now();
+      std::vector<double> seconds;
       const double cpu0 = cpu_seconds();
-      nn::EncryptedTensor out;
-      out.cts = nn::infer_encrypted_split(world, ctx, graph, pf.plan, evk, std::move(in.cts), &report, &exchange,
-                                          world.distributed() ? nn::RunOptions{} : progress_bar_options("infer"));
-      const double run_s = seconds_since(start);
+      std::vector<std::uint8_t> bytes;
+      for (std::size_t i = 0; i < a.inputs.size(); ++i) {
+        const std::string in_path = world.shared_file(a.inputs[i], max_in);
+        nn::EncryptedTensor in = nn::read_encrypted_tensor(in_path, *ctx, max_in);
+        nn::check_encrypted_tensor(in, nn::TensorRole::input, plan_fp, key_id, "'" + a.inputs[i] + "'");
+        report = {};
+        exchange.clear();
+        nn::RunOptions options = world.distributed() || a.inputs.size() > 1 ? nn::RunOptions{}
+                                                                            : progress_bar_options("infer");
+        options.encodings = a.inputs.size() > 1 ? &encodings : nullptr;
+        const auto start = std::chrono::steady_clock::now();
+        nn::EncryptedTensor out;
+        out.cts = split.run(std::move(in.cts), &report, &exchange, options);
+        seconds.push_back(seconds_since(start));
+        if (!root) continue;
+        out.plan = plan_fp;
+        out.key_id = key_id;
+        out.role = nn::TensorRole::output;
+        bytes = nn::encode_encrypted_tensor(out, *ctx);
+        write_file_atomic(outs[i], bytes);
+        std::printf("%s -> %s: model %s, %zu output ciphertext(s) at level %d (%s), keys loaded in %.2f s, "
+                    "inference %.2f s in latency mode on %d rank(s) (%d threads each)\n",
+                    a.inputs[i].c_str(), outs[i].c_str(), graph.name.c_str(), out.cts.size(), pf.plan.output_level,
+                    human_bytes(static_cast<double>(bytes.size())).c_str(), keys_s, seconds.back(), world.size(),
+                    threads);
+        std::fflush(stdout);
+        if (a.inputs.size() > 1) std::fprintf(stderr, "infer: %zu/%zu inputs done\n", i + 1, a.inputs.size());
+      }
       marks.push_back(CpuMark::now());
       const std::string cpu = per_rank(world, cpu_seconds() - cpu0);
       const std::vector<std::vector<double>> phases = phases_per_rank(world, marks);
       if (!root) return;
-      out.plan = plan_fp;
-      out.key_id = key_id;
-      out.role = nn::TensorRole::output;
-      const auto bytes = nn::encode_encrypted_tensor(out, *ctx);
-      write_file_atomic(a.out, bytes);
-      std::printf("%s -> %s: model %s, %zu output ciphertext(s) at level %d (%s), keys loaded in %.2f s, inference "
-                  "%.2f s in latency mode on %d rank(s) (%d threads each)\n",
-                  a.inputs[0].c_str(), a.out.c_str(), graph.name.c_str(), out.cts.size(), pf.plan.output_level,
-                  human_bytes(static_cast<double>(bytes.size())).c_str(), keys_s, run_s, world.size(), threads);
+      if (a.inputs.size() > 1) {
+        std::vector<double> sorted(seconds.begin() + 1, seconds.end());
+        std::sort(sorted.begin(), sorted.end());
+        std::printf("%zu inputs in latency mode: first %.2f s, then median %.2f s per input (min %.2f, max %.2f); "
+                    "the table below is the last input's\n",
+                    seconds.size(), seconds.front(), sorted[sorted.size() / 2], sorted.front(), sorted.back());
+      }
       if (world.distributed()) {
         std::printf("%-4s %-18s %-16s %-7s %7s %6s %6s %9s %7s %7s %10s %10s %8s\n", "#", "node", "op", "split",
                     "outputs", "here", "in", "seconds", "cpu s", "sys s", "sent", "received", "xchg s");
@@ -226,17 +248,17 @@ void run_infer(const InferArgs& a) {
           }
         }
         std::printf("rank 0: %.3f s in layers (%.3f s of it exchanging ciphertexts, %.3f CPU s), %ld key switches "
-                    "(one process: %ld), sent %s, received %s; peak RSS %s\nCPU seconds of the inference per rank: "
+                    "(one process: %ld), sent %s, received %s; peak RSS %s\nCPU seconds of the inference%s per rank: "
                     "%s\n",
                     report.seconds, exchange_s, exchange_cpu, report.total.key_switches(), pf.plan.total.key_switches(),
                     human_bytes(static_cast<double>(sent)).c_str(),
                     human_bytes(static_cast<double>(received)).c_str(), human_bytes(peak_rss_bytes()).c_str(),
-                    cpu.c_str());
+                    a.inputs.size() > 1 ? " (all inputs)" : "", cpu.c_str());
         std::printf("Galois keys expanded on rank 0: %zu, received from the other ranks: %zu (%s)\n",
                     keys_report.expanded_here, keys_report.received,
                     human_bytes(static_cast<double>(keys_report.bytes_received)).c_str());
       } else {
-        std::printf("CPU seconds of the inference: %s\n", cpu.c_str());
+        std::printf("CPU seconds of the inference%s: %s\n", a.inputs.size() > 1 ? " (all inputs)" : "", cpu.c_str());
         if (a.report) print_exec_report(pf.plan, report);
       }
       // CPU seconds per phase (user / system) of every rank: comparable under load, unlike wall time.
@@ -289,9 +311,11 @@ void run_infer(const InferArgs& a) {
         }
         j["cpu_phases"] = std::move(per_rank_phases);
       }
-      j["outputs"] = nlohmann::ordered_json::array(
-          {{{"input", a.inputs[0]}, {"output", a.out}, {"ciphertexts", out.cts.size()},
-            {"level", pf.plan.output_level}, {"bytes", bytes.size()}, {"seconds", run_s}}});
+      j["outputs"] = nlohmann::ordered_json::array();
+      for (std::size_t i = 0; i < a.inputs.size(); ++i)
+        j["outputs"].push_back({{"input", a.inputs[i]}, {"output", outs[i]},
+                                {"ciphertexts", pf.plan.output().layout.team_size()}, {"level", pf.plan.output_level},
+                                {"seconds", seconds[i]}});
       json_out.emit();
       return;
     }
@@ -407,8 +431,9 @@ void setup_infer(CLI::App& root) {
                   "Threads per process (0 = all cores; under MPI the cores of a host are divided among its ranks)")
       ->check(kNonNegative);
   cmd->add_flag("--mpi", a->mpi,
-                "Latency mode under mpirun: one input, each layer's output ciphertexts computed across the ranks "
-                "and allgathered; prints per-layer times and bytes exchanged");
+                "Latency mode under mpirun: each input in turn, every layer split across the ranks (several inputs: "
+                "a warm server's stream, each rank encoding its share of the plaintexts once); prints per-layer "
+                "times and bytes exchanged");
   cmd->add_flag("--report", a->report,
                 "Print per-layer wall time, operation counts done, levels and peak memory (for each input that "
                 "rank 0 computed)");

@@ -132,9 +132,20 @@ TEST_F(CliMpi, LatencyModeSplitsLayersAndGivesTheSameBytes) {
   ASSERT_EQ(r.status, 0) << r.output;
   const std::string want = mpi_test::file_bytes(dir_ / "single" / "in2.out.ct");
   EXPECT_EQ(mpi_test::file_bytes(p("lat1.ct")), want);
-  r = cli_test::run_cli(infer_args() + "--mpi " + p("in1.ct") + " " + p("in2.ct") + " -o " + p("x"));
-  EXPECT_EQ(r.status, 1) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("infer --mpi: one input"));
+  // Several inputs: one after the other, each in latency mode (the plaintexts encoded for the first
+  // input are reused by the others): each output the batch run's bytes.
+  const std::string three = p("in1.ct") + " " + p("in3.ct") + " " + p("in4.ct");
+  auto same_as_single = [&](const std::string& folder) {
+    for (const char* stem : {"in1", "in3", "in4"})
+      EXPECT_EQ(mpi_test::file_bytes(fs::path(folder) / (std::string(stem) + ".out.ct")),
+                mpi_test::file_bytes(dir_ / "single" / (std::string(stem) + ".out.ct")))
+          << folder << ": " << stem;
+  };
+  r = cli_test::run_cli(infer_args() + "--mpi " + three + " -o " + p("latmany1") + " --threads 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("3 inputs in latency mode: first "));
+  EXPECT_THAT(r.output, HasSubstr("infer: 3/3 inputs done"));
+  same_as_single(p("latmany1"));
   if (!mpi_test::available()) GTEST_SKIP() << mpi_test::skip_reason();
   // The fixture's plan at N=2^11 has layers of 1 and 2 ciphertexts: every linear layer is split by
   // rotation step (partial sums reduced to each output's owner; at -np 3 the third rank holds no
@@ -160,6 +171,12 @@ TEST_F(CliMpi, LatencyModeSplitsLayersAndGivesTheSameBytes) {
     EXPECT_TRUE(std::regex_search(m.output, std::regex("\n  rank " + std::to_string(np - 1) + " +[0-9.]+/[0-9.]+ ")))
         << m.output;
     EXPECT_EQ(mpi_test::file_bytes(out), want) << "latency mode with " << np << " ranks differs from the single-process run";
+    const std::string many = p("latmany" + std::to_string(np));
+    const auto mm = mpi_test::mpirun(np, std::string(CU_CLI) + " " + infer_args() + "--mpi " + three + " -o " + many +
+                                             " --threads 1");
+    ASSERT_EQ(mm.status, 0) << mm.output;
+    EXPECT_THAT(mm.output, HasSubstr("3 inputs in latency mode: first "));
+    same_as_single(many);
   }
 }
 

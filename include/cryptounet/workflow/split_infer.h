@@ -32,9 +32,39 @@ struct LayerExchange {
   double exchange_cpu_seconds = 0;  // CPU time of this rank's thread meanwhile (serialising, polling)
 };
 
-/// infer_encrypted (same checks) with each layer split across the ranks of `world` (see above).
-/// Collective: every rank calls it with the same model, plan, keys and input. `exchange` (optional)
-/// gets one entry per node. In a one-rank world it is infer_encrypted.
+/// Latency mode for a stream of inputs: one split (plan_split) and one pair of exchange buffers for
+/// every run, so that a rank faults in the buffers' pages once and a server that keeps it computes
+/// image after image on memory it already holds. Collective: every rank makes one with the same
+/// model, plan and keys, and calls run() with the same inputs in the same order. Pass
+/// RunOptions::encodings (the same cache on every run of this rank) to encode each rank's weight
+/// plaintexts and masks once: a rank keeps only those of its share of the layers.
+class SplitInference {
+ public:
+  SplitInference(distributed::World& world, std::shared_ptr<const ckks::Context> ctx, const Graph& graph,
+                 const Plan& plan, const ckks::EvaluationKeys& keys);
+  ~SplitInference();
+  SplitInference(const SplitInference&) = delete;
+  SplitInference& operator=(const SplitInference&) = delete;
+
+  /// infer_encrypted (same checks) with each layer split across the ranks of `world` (see above).
+  /// `exchange` (optional) gets one entry per node for this run. In a one-rank world it is
+  /// infer_encrypted.
+  [[nodiscard]] std::vector<ckks::Ciphertext> run(std::vector<ckks::Ciphertext> inputs, ExecReport* report = nullptr,
+                                                  std::vector<LayerExchange>* exchange = nullptr,
+                                                  const RunOptions& options = {});
+
+ private:
+  struct Buffers;
+  distributed::World& world_;
+  std::shared_ptr<const ckks::Context> ctx_;
+  const Graph& graph_;
+  const Plan& plan_;
+  const ckks::EvaluationKeys& keys_;
+  std::unique_ptr<Buffers> buffers_;
+};
+
+/// One input: SplitInference(...).run(...). Collective: every rank calls it with the same model,
+/// plan, keys and input. `exchange` (optional) gets one entry per node.
 [[nodiscard]] std::vector<ckks::Ciphertext> infer_encrypted_split(
     distributed::World& world, std::shared_ptr<const ckks::Context> ctx, const Graph& graph, const Plan& plan,
     const ckks::EvaluationKeys& keys, std::vector<ckks::Ciphertext> inputs, ExecReport* report = nullptr,

@@ -10,8 +10,15 @@ validation Dice (mean of plain and zoomed-out validation Dice unless --select pl
 flips, gamma and intensity scaling, random zoom (incl. zoom-out) and shift. Optional penalty on the mean
 square-activation size (--act-penalty) keeps the polynomial's intermediate values small.
 Writes <out-models>/<name>.onnx, <name>.card.json and a checkpoint out/<name>.pt.
+
+Export only (no training; the card's `command` is the training command, without these options): the training
+command plus --from-checkpoint CK (a --save-best checkpoint) or --from-onnx M (the ONNX that command wrote; its
+re-export must equal M byte for byte), with --logged-train-time S --logged-best-epoch E as that run logged them,
+and with --from-onnx and --calibrate-bias also --logged-bias-shift B (already in M's head bias, not applied
+again). E.g. models/brain256 from train/init/brain256-v3.onnx: train/train_models.sh brain256-card.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -713,6 +720,8 @@ def main():
                     help="warm start from an exported model of this family (its folded weights, trained "
                          "without BatchNorm); the architecture options are then taken from it")
     ap.add_argument("--from-checkpoint", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--from-onnx", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--logged-bias-shift", type=float, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--save-best", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--train-only", default=None,
                     help="comma-separated parameter-name prefixes (e.g. dec.1,head): train only those, keep the rest")
@@ -755,10 +764,24 @@ def main():
         model.load_state_dict(ck["state_dict"])
         model.eval()
         train_time, best = args.logged_train_time, (None, None, args.logged_best_epoch)
+    elif args.from_onnx:
+        # export only, from the ONNX a finished run of this command wrote (its checkpoint is gone; e.g.
+        # train/init/brain256-v3.onnx): the same weights, so the same export and card. --calibrate-bias is
+        # already in its head bias and is not applied again: the card records --logged-bias-shift instead.
+        from heldout import load_onnx_as_torch
+        model = load_onnx_as_torch(args.from_onnx).eval()
+        train_time, best = args.logged_train_time, (None, None, args.logged_best_epoch)
+        if args.calibrate_bias and args.logged_bias_shift is None:
+            ap.error("--from-onnx with --calibrate-bias needs --logged-bias-shift (the offset that run added)")
     else:
         model, train_time, best, _ = train_model(args, data)
     bias_shift = None
-    if args.calibrate_bias:
+    if args.calibrate_bias and args.from_onnx:
+        bias_shift = args.logged_bias_shift
+        again, before, _ = calibrate_head_bias(copy.deepcopy(model), *data["val"][:2])
+        print(f"head bias {bias_shift:+.1f} already applied (logged); calibrating again would add {again:+.1f} "
+              f"(validation Dice {before:.4f})")
+    elif args.calibrate_bias:
         bias_shift, before, after = calibrate_head_bias(model, *data["val"][:2])
         print(f"head bias {bias_shift:+.1f} (threshold calibrated on the validation split: Dice {before:.4f} -> "
               f"{after:.4f})")
@@ -781,6 +804,10 @@ def main():
                os.path.join(args.ckpt_dir, f"{args.name}.pt"))
     onnx_path = os.path.join(args.models_dir, f"{args.name}.onnx")
     folded = export_onnx(model, onnx_path, 1, size)
+    if args.from_onnx:
+        with open(args.from_onnx, "rb") as a, open(onnx_path, "rb") as b:
+            if a.read() != b.read():
+                raise RuntimeError(f"--from-onnx: the re-export {onnx_path} differs from {args.from_onnx}")
     diff = check_export(folded, onnx_path, xte[:4])
     depth = onnx_depth(onnx_path)
     activation_ranges_torch(folded, onnx_path, [], check=xte[:2].numpy())   # torch == numpy interpreter
@@ -800,7 +827,8 @@ def main():
         if skip:
             skip = False
             continue
-        if a in ("--from-checkpoint", "--logged-train-time", "--logged-best-epoch", "--models-dir", "--save-best"):
+        if a in ("--from-checkpoint", "--from-onnx", "--logged-train-time", "--logged-best-epoch",
+                 "--logged-bias-shift", "--models-dir", "--save-best"):
             skip = True
             continue
         argv.append(a)

@@ -65,6 +65,8 @@ TEST(FixturesOnSimulator, RandomBatchNorm) { run_fixture("random_bn"); }
 TEST(FixturesOnSimulator, Brain64) { run_fixture("brain64"); }
 TEST(FixturesOnSimulator, Nuclei64) { run_fixture("nuclei64"); }
 TEST(FixturesOnSimulator, Brain128) { run_fixture("brain128"); }
+// 256x256 at N=2^16: the planner splits the image into 2 bands of 128 rows.
+TEST(FixturesOnSimulator, Brain256) { run_fixture("brain256"); }
 
 }  // namespace
 }  // namespace cryptounet::nn

@@ -37,7 +37,7 @@ Shape shape_of(const nlohmann::json& j) {
 
 TEST(PyTorchFixtures, ReferenceExecutorMatchesPyTorch) {
   const auto models = fixture_models();
-  ASSERT_GE(models.size(), 5u) << "tests/fixtures lost some *.onnx + *.io.json pairs";
+  ASSERT_GE(models.size(), 6u) << "tests/fixtures lost some *.onnx + *.io.json pairs";
   for (const fs::path& model : models) {
     SCOPED_TRACE(model.filename().string());
     const Graph g = load_model(model.string());

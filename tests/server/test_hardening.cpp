@@ -524,7 +524,7 @@ TEST(ClientPlanChecks, RotationsOutsideThePlanGeometryAreRefusedBeforeKeys) {
 // client's check after the JSON round trip a client sees (the planner checks it as well, so a
 // rule change that breaks this fails at planning time), and the geometric set stays small.
 TEST(ClientPlanChecks, BundledPlansAreAccepted) {
-  for (const char* name : {"brain64", "nuclei64", "brain128"}) {
+  for (const char* name : {"brain64", "nuclei64", "brain128", "brain256"}) {
     const nn::Graph g = nn::load_model(std::string(CU_SOURCE_DIR) + "/models/" + name + ".onnx");
     for (auto mode : {packing::PackingMode::latency, packing::PackingMode::throughput}) {
       nn::PlanOptions o;

@@ -88,6 +88,7 @@ void run_client_volume(client::InferenceClient& c, client::Session& session, con
   opts.axis = data::parse_slice_axis(a.axis);
   parse_slice_range(a.slices, opts);
   opts.threshold = a.threshold;
+  opts.clean_mask = a.clean_mask;
   opts.probabilities = !a.probabilities.empty();
   opts.normalisation = nn::parse_slice_normalisation(model.normalisation, &opts.percentile);
   if (!a.no_checkpoint) opts.checkpoint_dir = a.checkpoint.empty() ? a.out + ".partial" : a.checkpoint;

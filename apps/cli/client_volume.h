@@ -19,6 +19,7 @@ struct ClientVolumeArgs {
   std::string input, out, probabilities, axis = "axial", slices, checkpoint;
   bool no_checkpoint = false, quiet = false;
   double threshold = 0.0;
+  bool clean_mask = false;
 };
 
 /// Runs the volume through `session` (see the file comment); prints the summary on stdout: text,

@@ -39,6 +39,7 @@ struct ClientCliOptions {
   bool no_cache = false;
   bool fake_crypto = false;
   bool resize = false;
+  bool clean_mask = false;  // images and volumes
   InsecureParams insecure;
   bool allow_http = false;
   bool json = false;
@@ -102,7 +103,8 @@ void run_client(const ClientCliOptions& o) {
                                                                     .resize = o.resize,
                                                                     .threads = o.threads,
                                                                     .slice = o.slice,
-                                                                    .allow_insecure_params = o.insecure.given});
+                                                                    .allow_insecure_params = o.insecure.given,
+                                                                    .clean_mask = o.clean_mask});
 
   std::vector<std::string> cts;
   for (const auto& img : o.images) cts.push_back(crypto->encrypt_image(img));
@@ -155,6 +157,7 @@ void check_client_args(ClientCliOptions& o) {
   if (o.resize || o.slice >= 0)
     throw InvalidArgument("client: --resize and --slice are for images; a volume's slices are always resampled");
   o.volume.out = o.out_dir;
+  o.volume.clean_mask = o.clean_mask;
 }
 
 void setup_client(CLI::App& root) {
@@ -190,6 +193,7 @@ void setup_client(CLI::App& root) {
                 "Allow plain http:// to a host other than this machine (refused otherwise)");
   cmd->add_flag("--no-cache", opts->no_cache, "Do not reuse or remember sessions");
   cmd->add_flag("--resize", opts->resize, "Resample images of another size to the model's input");
+  add_clean_mask_flag(cmd, opts->clean_mask);
   cmd->add_option("--slice", opts->slice,
                   "Volumes: DICOM frame / NIfTI z slice / TIFF page to segment (default: the middle "
                   "one; TIFF: the first)");

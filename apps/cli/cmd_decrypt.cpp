@@ -27,6 +27,7 @@ namespace {
 struct DecryptArgs {
   std::string keys, plan, input, out, probabilities, overlay, image, logits;
   double threshold = 0.0;
+  bool clean_mask = false;
   int threads = 0;
   int slice = -1;
   bool json = false;
@@ -68,6 +69,7 @@ void setup_decrypt(CLI::App& root) {
   ov->needs(im);
   add_slice_option(cmd, a->slice);
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
+  add_clean_mask_flag(cmd, a->clean_mask);
   cmd->add_option("--threads", a->threads, "Threads (0 = all cores)")->check(kNonNegative);
   add_json_flag(cmd, a->json);
   cmd->callback([a] {
@@ -100,7 +102,7 @@ void setup_decrypt(CLI::App& root) {
     if (!a->image.empty())
       image = data::read_any_image(a->image, a->slice, nn::plan_plane_limit(pf.plan, pf.model_name, true));
     for (std::size_t i = 0; i < logits.size(); ++i) {
-      data::Mask mask = nn::logits_to_mask(logits[i], a->threshold);
+      data::Mask mask = nn::output_mask(logits[i], a->threshold, a->clean_mask);
       if (i == 0 && !a->image.empty() && (image.width != mask.width || image.height != mask.height))
         mask = data::resize_majority(mask, image.width, image.height);
       data::write_mask_png(nth(a->out, i), mask);

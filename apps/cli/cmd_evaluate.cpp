@@ -32,6 +32,7 @@ struct EvaluateArgs {
   int limit = 0;
   bool plain = false, json = false, resize = false;
   double threshold = 0.0;
+  bool clean_mask = false;
   int threads = 0;
   InsecureParams insecure;
   std::vector<double> zoom;  // empty: the images as they are
@@ -96,6 +97,7 @@ void setup_evaluate(CLI::App& root) {
       ->check(CLI::Range(0.05, 1.0));
   cmd->add_flag("--resize", a->resize, "Resample images of another size to the model's input");
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads");
+  add_clean_mask_flag(cmd, a->clean_mask);
   cmd->add_option("--threads", a->threads, "Threads for the encrypted run (0 = all cores)")
       ->check(kNonNegative);
   add_insecure_params_option(cmd, a->insecure, InsecureUse::picks_ring);
@@ -103,7 +105,7 @@ void setup_evaluate(CLI::App& root) {
     const nn::Graph graph = nn::load_model(a->model);
     if (!a->volume.empty()) {
       if (a->mask.empty()) throw CLI::ValidationError("--volume", "needs --mask GT (the ground-truth volume)");
-      VolumeEvalArgs v{a->volume, a->mask, a->axis, a->slices, a->plain, a->json, a->threshold,
+      VolumeEvalArgs v{a->volume, a->mask, a->axis, a->slices, a->plain, a->json, a->threshold, a->clean_mask,
                        VolumeModelOptions{a->threads, a->insecure, "auto"}};
       evaluate_volume(graph, a->model, v);
       return;
@@ -126,6 +128,7 @@ void setup_evaluate(CLI::App& root) {
     options.limit = a->limit;
     options.resize = a->resize;
     options.threshold = a->threshold;
+    options.clean_mask = a->clean_mask;
     // Progress on stderr (stdout holds the table or the JSON): redrawn in place on a terminal,
     // one line per image otherwise.
     const bool tty = isatty(fileno(stderr)) != 0;

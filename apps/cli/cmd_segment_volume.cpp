@@ -36,6 +36,7 @@ struct SegmentVolumeArgs {
   int mux = 0;
   InsecureParams insecure;
   double threshold = 0.0;
+  bool clean_mask = false;
 };
 
 // Ranks other than 0 (MPI): the model, then rank 0's plan and keys, then batches until none is left.
@@ -60,6 +61,7 @@ void segment_volume_rank0(const SegmentVolumeArgs& a_, distributed::World& world
   opts.axis = data::parse_slice_axis(a->axis);
   parse_slice_range(a->slices, opts);
   opts.threshold = a->threshold;
+  opts.clean_mask = a->clean_mask;
   opts.probabilities = !a->probabilities.empty();
   const std::string card_norm = nn::read_card_normalisation(a->model);
   opts.normalisation = nn::parse_slice_normalisation(card_norm, &opts.percentile);
@@ -210,6 +212,7 @@ void setup_segment_volume(CLI::App& root) {
                   "--threads; ignored under MPI)")
       ->check(kNonNegative);
   cmd->add_option("--threshold", a->threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
+  add_clean_mask_flag(cmd, a->clean_mask);
   add_insecure_params_option(cmd, a->insecure, InsecureUse::picks_ring);
   cmd->add_flag("--json", a->json, "Print a JSON summary on stdout (progress stays on stderr)");
   cmd->add_flag("--quiet", a->quiet, "No progress lines");

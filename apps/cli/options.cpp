@@ -1,6 +1,7 @@
 #include "cli/options.h"
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/data/mask_cleanup.h"
 #include "cryptounet/data/npy.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/data/resize.h"
@@ -106,17 +107,25 @@ void write_logits_npy(const std::string& path, const nn::Tensor& logits) {
                   logits.data);
 }
 
+CLI::Option* add_clean_mask_flag(CLI::App* cmd, bool& clean_mask) {
+  return cmd->add_flag("--clean-mask,!--no-clean-mask", clean_mask,
+                       "Fill holes in each predicted 2D mask on the client (background not connected to the "
+                       "image border becomes foreground): for targets without holes, such as the brain models' "
+                       "masks; off by default (wrong for targets with holes)");
+}
+
 void add_mask_output_options(CLI::App* cmd, MaskOutputs& o, const std::string& logits_help) {
   cmd->add_option("-o,--out", o.out, "Mask PNG to write (0/255)")->required();
   cmd->add_option("--overlay", o.overlay, "Also write the image with the mask drawn on it");
   cmd->add_option("--logits", o.logits, logits_help);
   cmd->add_option("--threshold", o.threshold, "Logit threshold for 1-channel heads (0 = p 0.5)");
+  add_clean_mask_flag(cmd, o.clean_mask);
 }
 
 data::Mask write_mask_outputs(const MaskOutputs& o, const data::Image& image, const nn::Tensor& logits,
                               const data::Mask& mask) {
   if (!o.logits.empty()) write_logits_npy(o.logits, logits);
-  data::Mask out = mask;
+  data::Mask out = o.clean_mask ? data::fill_holes(mask) : mask;
   if (out.width != image.width || out.height != image.height) out = data::resize_majority(out, image.width, image.height);
   data::write_mask_png(o.out, out);
   if (!o.overlay.empty()) data::write_rgb_png(o.overlay, data::overlay(image, out));

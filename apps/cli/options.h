@@ -82,19 +82,27 @@ std::vector<std::string> join_insecure_value(int argc, char** argv);
 /// Writes logits (channels x height x width) as a float64 .npy array.
 void write_logits_npy(const std::string& path, const nn::Tensor& logits);
 
+/// Adds --clean-mask / --no-clean-mask (default off): fill holes in each predicted 2D mask on the
+/// client (nn::output_mask, data/mask_cleanup.h). One flag, one help text, in every command that
+/// makes masks.
+CLI::Option* add_clean_mask_flag(CLI::App* cmd, bool& clean_mask);
+
 /// What an image command (predict, segment) writes for one image: the mask PNG (-o), and if asked
 /// the image with the mask drawn on it (--overlay) and the logits (--logits); --threshold is the
-/// logit threshold of 1-channel heads.
+/// logit threshold of 1-channel heads, --clean-mask fills the mask's holes.
 struct MaskOutputs {
   std::string out, overlay, logits;
   double threshold = 0.0;
+  bool clean_mask = false;
 };
 
-/// Adds -o/--out (required), --overlay, --logits (help text `logits_help`) and --threshold.
+/// Adds -o/--out (required), --overlay, --logits (help text `logits_help`), --threshold and
+/// --clean-mask.
 void add_mask_output_options(CLI::App* cmd, MaskOutputs& o, const std::string& logits_help);
 
-/// Writes the logits (if asked), then `mask` (the model's output plane) resized by majority to
-/// `image`'s size as the mask PNG, and the overlay (if asked). Returns the mask as written.
+/// Writes the logits (if asked), then `mask` (the model's output plane; with o.clean_mask, its holes
+/// filled) resized by majority to `image`'s size as the mask PNG, and the overlay (if asked).
+/// Returns the mask as written.
 data::Mask write_mask_outputs(const MaskOutputs& o, const data::Image& image, const nn::Tensor& logits,
                               const data::Mask& mask);
 

@@ -265,6 +265,7 @@ void evaluate_volume(const nn::Graph& graph, const std::string& model_path, cons
   opts.axis = data::parse_slice_axis(a.axis);
   parse_slice_range(a.slices, opts);
   opts.threshold = a.threshold;
+  opts.clean_mask = a.clean_mask;
   opts.normalisation = nn::parse_slice_normalisation(nn::read_card_normalisation(model_path), &opts.percentile);
 
   // Voxels in the evaluated slice range.

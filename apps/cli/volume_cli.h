@@ -60,6 +60,7 @@ struct VolumeEvalArgs {
   std::string volume, mask, axis = "axial", slices;
   bool plain = false, json = false;
   double threshold = 0.0;
+  bool clean_mask = false;
   VolumeModelOptions model;
 };
 /// `evaluate --volume IMG --mask GT`: volume Dice of the plaintext and the encrypted masks

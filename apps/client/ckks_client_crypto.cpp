@@ -155,7 +155,7 @@ std::vector<nn::Tensor> CkksClientCrypto::decrypt_batch(std::string_view result)
 std::vector<fs::path> CkksClientCrypto::decrypt_and_write(std::string_view result, const fs::path& image,
                                                           const fs::path& out_dir) {
   const nn::Tensor logits = decrypt_logits(result);
-  data::Mask mask = nn::logits_to_mask(logits);
+  data::Mask mask = nn::output_mask(logits, 0.0, options_.clean_mask);
   const data::Image img = data::read_any_image(image.string(), options_.slice,
                                                nn::plan_plane_limit(plan_.plan, plan_.model_name, options_.resize));
   if (img.width != mask.width || img.height != mask.height)

@@ -42,6 +42,8 @@ struct ClientCryptoOptions {
   /// Accept a plan that is not 128-bit secure (the user's own --insecure-test-params); else such a
   /// plan is refused (client/security_policy.h).
   bool allow_insecure_params = false;
+  /// Fill holes in each decrypted mask (nn::output_mask; `--clean-mask`).
+  bool clean_mask = false;
   /// Evaluation keys a plan may make the client build (client/security_policy.h).
   std::uint64_t max_eval_key_bytes = std::uint64_t{8} << 30;
 };

@@ -43,6 +43,7 @@ EvalReport evaluate_dataset(const Graph& graph, const data::Dataset& dataset,
   report.dataset = dataset.name;
   report.split = options.split;
   report.zoom = options.zoom;
+  report.clean_mask = options.clean_mask;
   for (const auto& m : methods) report.methods.push_back(m.name);
   const Shape out = graph.output_shape();
   int done = 0;
@@ -75,7 +76,7 @@ EvalReport evaluate_dataset(const Graph& graph, const data::Dataset& dataset,
                               std::to_string(logits.shape.height) + "x" +
                               std::to_string(logits.shape.width) + "; the model's output differs");
       ev.metrics.push_back(
-          data::segmentation_metrics(logits_to_mask(logits, options.threshold), truth));
+          data::segmentation_metrics(output_mask(logits, options.threshold, options.clean_mask), truth));
       double diff = 0;
       if (k == 0) {
         first = std::move(logits);
@@ -108,6 +109,7 @@ std::string eval_report_json(const EvalReport& r) {
   j["dataset"] = r.dataset;
   j["split"] = r.split;
   if (r.zoom != 1.0) j["zoom"] = r.zoom;
+  if (r.clean_mask) j["clean_mask"] = "holes filled";
   j["images"] = r.per_image.size();
   for (std::size_t k = 0; k < r.methods.size(); ++k) {
     auto m = metrics_json(r.mean[k]);
@@ -139,8 +141,9 @@ std::string eval_report_table(const EvalReport& r) {
   char line[256];
   char zoom[64] = "";
   if (r.zoom != 1.0) std::snprintf(zoom, sizeof zoom, ", zoomed out to %g", r.zoom);
-  std::snprintf(line, sizeof line, "model %s on %s, split %s, %zu images%s\n", r.model.c_str(),
-                r.dataset.c_str(), r.split.c_str(), r.per_image.size(), zoom);
+  std::snprintf(line, sizeof line, "model %s on %s, split %s, %zu images%s%s\n", r.model.c_str(),
+                r.dataset.c_str(), r.split.c_str(), r.per_image.size(), zoom,
+                r.clean_mask ? ", masks with holes filled (--clean-mask)" : "");
   s += line;
   std::snprintf(line, sizeof line, "%-10s %8s %8s %8s %9s %8s %12s\n", "method", "dice", "iou",
                 "accuracy", "precision", "recall", "s/image");

@@ -1,6 +1,7 @@
 #include "cryptounet/workflow/segment.h"
 
 #include "cryptounet/common/error.h"
+#include "cryptounet/data/mask_cleanup.h"
 #include "cryptounet/data/resize.h"
 
 namespace cryptounet::nn {
@@ -51,6 +52,11 @@ data::Mask logits_to_mask(const Tensor& logits, double threshold) {
       }
     }
   return m;
+}
+
+data::Mask output_mask(const Tensor& logits, double threshold, bool clean_mask) {
+  data::Mask m = logits_to_mask(logits, threshold);
+  return clean_mask ? data::fill_holes(m) : m;
 }
 
 }  // namespace cryptounet::nn

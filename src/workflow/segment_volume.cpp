@@ -286,7 +286,7 @@ VolumeResult segment_volume(const Graph& graph, const data::Volume& volume, cons
 
   const int n = std::max(view.width(), view.height());
   auto finish_slice = [&](int s, const Tensor& logits) {
-    data::Mask m = logits_to_mask(logits, o.threshold);
+    data::Mask m = output_mask(logits, o.threshold, o.clean_mask);
     if (m.width != n || m.height != n) m = data::resize_majority(m, n, n);
     view.insert(r.mask, s, crop(m.values, n, view.width(), view.height()));
     if (o.probabilities) {

@@ -25,6 +25,7 @@ struct EvalOptions {
   int limit = 0;               // at most this many images (0: all)
   bool resize = false;         // resample images of another size to the model's input
   double threshold = 0.0;      // logit threshold for 1-channel heads
+  bool clean_mask = false;     // fill holes in each predicted mask before its metrics (output_mask)
   double zoom = 1.0;           // < 1: data::zoom_out each image and mask (at the model's size)
   std::function<void(int done, int total, const std::string& file)> progress;  // optional
 };
@@ -41,6 +42,7 @@ struct EvalReport {
   std::string dataset;
   std::string split;
   double zoom = 1.0;
+  bool clean_mask = false;  // the metrics are of masks with holes filled (EvalOptions::clean_mask)
   std::vector<std::string> methods;
   std::vector<ImageEval> per_image;
   std::vector<data::SegmentationMetrics> mean;  // one per method

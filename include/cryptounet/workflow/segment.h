@@ -26,4 +26,8 @@ namespace cryptounet::nn {
 /// foreground where the argmax is not channel 0 (threshold unused).
 [[nodiscard]] data::Mask logits_to_mask(const Tensor& logits, double threshold = 0.0);
 
+/// The client's mask of one output plane: logits_to_mask, then, with clean_mask (`--clean-mask`),
+/// data::fill_holes (data/mask_cleanup.h), at the model's resolution.
+[[nodiscard]] data::Mask output_mask(const Tensor& logits, double threshold, bool clean_mask);
+
 }  // namespace cryptounet::nn

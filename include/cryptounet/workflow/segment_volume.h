@@ -56,6 +56,7 @@ struct VolumeOptions {
   double percentile = 99.5;        // for SliceNormalisation::percentile
   int first = 0, last = -1;        // slice range [first, last] (last -1: the last slice)
   double threshold = 0.0;          // logit threshold for 1-channel heads (as logits_to_mask)
+  bool clean_mask = false;         // fill holes in each slice's mask (output_mask; not in the checkpoint)
   bool probabilities = false;      // also return the foreground probability per voxel
   std::string checkpoint_dir;      // "" = none; finished slices are kept there
   std::string checkpoint_key;      // what must match to resume (model, method, ...)

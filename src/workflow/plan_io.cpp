@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +25,25 @@ using nlohmann::json;
 constexpr std::uint64_t kMaxPlanBytes = std::uint64_t{64} << 20;  // a plan is a few hundred KiB
 
 const char* kind_key(OpKind k) { return op_name(k); }
+
+// The writer writes every field but a layer's "factor" as JSON integers. A fractional number
+// anywhere else is refused before any get<int>/get<long>: converting one out of the integer's range
+// (3e121, say) is undefined behaviour. Walked with an explicit stack, so deep nesting cannot
+// overflow the call stack.
+void check_integer_fields(const json& root) {
+  std::vector<std::pair<const json*, bool>> todo{{&root, false}};  // (value, fractions allowed)
+  while (!todo.empty()) {
+    const auto [v, fractions] = todo.back();
+    todo.pop_back();
+    if (v->is_number_float() && !fractions)
+      throw FormatError("plan: a fractional number where an integer is expected");
+    if (v->is_object()) {
+      for (auto it = v->begin(); it != v->end(); ++it) todo.emplace_back(&it.value(), it.key() == "factor");
+    } else if (v->is_array()) {
+      for (const json& e : *v) todo.emplace_back(&e, fractions);
+    }
+  }
+}
 
 OpKind parse_kind(const std::string& s) {
   for (OpKind k : {OpKind::Input, OpKind::Conv2d, OpKind::ConvTranspose2d, OpKind::AvgPool2d,
@@ -208,6 +229,7 @@ PlanFile plan_from_json(const std::string& text) {
   PlanFile f;
   try {
     const json j = json::parse(text);
+    check_integer_fields(j);
     if (j.at("format").get<std::string>() != "cryptounet-plan")
       throw FormatError("plan: not a cryptounet plan (format '" + j.at("format").get<std::string>() + "')");
     f.model_name = j.at("model").at("name").get<std::string>();

@@ -82,6 +82,26 @@ TEST(PlanIo, MultiplexedPlanRoundTripsAndIsChecked) {
   EXPECT_THROW((void)plan_from_json(big), FormatError);
 }
 
+// An integer field given as a fraction, or as a float far outside any integer's range, is refused
+// (found by fuzz_plan: 3e+121 as a long was undefined behaviour); layer factors stay fractional.
+TEST(PlanIo, FractionalNumbersInIntegerFieldsAreRefused) {
+  const PlanFile f = small_plan_file(packing::PackingMode::latency);
+  const std::string text = plan_to_json(f);
+  ASSERT_NE(text.find("\"factor\": ["), std::string::npos);
+  EXPECT_NO_THROW((void)plan_from_json(text));
+  for (const std::string& field : {std::string("\"log_n\": "), std::string("\"rotations\": "),
+                                   std::string("\"depth\": ")}) {
+    for (const char* value : {"3e+121", "12.5"}) {
+      std::string bad = text;
+      const auto at = bad.find(field);
+      ASSERT_NE(at, std::string::npos) << field;
+      const auto end = bad.find_first_of(",\n}", at + field.size());
+      bad.replace(at + field.size(), end - at - field.size(), value);
+      EXPECT_THROW((void)plan_from_json(bad), FormatError) << field << value;
+    }
+  }
+}
+
 TEST(PlanIo, DifferentPlansHaveDifferentFingerprints) {
   const PlanFile a = small_plan_file(packing::PackingMode::latency);
   PlanFile b = a;

@@ -90,7 +90,8 @@ void setup_segment(CLI::App& root) {
     for (std::size_t i = 0; i < enc_mask.values.size(); ++i) same += enc_mask.values[i] == ref_mask.values[i];
     const data::SegmentationMetrics agree = data::segmentation_metrics(enc_mask, ref_mask);
 
-    const data::Mask out_mask = write_mask_outputs(o, image, logits, enc_mask);
+    const data::Mask out_mask =
+        write_mask_outputs(o, image, logits, nn::output_mask(logits, o.threshold, o.clean_mask));
 
     const ckks::Context& ctx = *pipe.context();
     const double ek = static_cast<double>(ckks::save(pipe.evaluation_keys(), ctx).size());

@@ -1,7 +1,6 @@
 #include "cli/options.h"
 
 #include "cryptounet/common/error.h"
-#include "cryptounet/data/mask_cleanup.h"
 #include "cryptounet/data/npy.h"
 #include "cryptounet/data/png.h"
 #include "cryptounet/data/resize.h"
@@ -125,7 +124,7 @@ void add_mask_output_options(CLI::App* cmd, MaskOutputs& o, const std::string& l
 data::Mask write_mask_outputs(const MaskOutputs& o, const data::Image& image, const nn::Tensor& logits,
                               const data::Mask& mask) {
   if (!o.logits.empty()) write_logits_npy(o.logits, logits);
-  data::Mask out = o.clean_mask ? data::fill_holes(mask) : mask;
+  data::Mask out = mask;
   if (out.width != image.width || out.height != image.height) out = data::resize_majority(out, image.width, image.height);
   data::write_mask_png(o.out, out);
   if (!o.overlay.empty()) data::write_rgb_png(o.overlay, data::overlay(image, out));

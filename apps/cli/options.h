@@ -100,9 +100,9 @@ struct MaskOutputs {
 /// --clean-mask.
 void add_mask_output_options(CLI::App* cmd, MaskOutputs& o, const std::string& logits_help);
 
-/// Writes the logits (if asked), then `mask` (the model's output plane; with o.clean_mask, its holes
-/// filled) resized by majority to `image`'s size as the mask PNG, and the overlay (if asked).
-/// Returns the mask as written.
+/// Writes the logits (if asked), then `mask` (the model's output plane, as nn::output_mask made it
+/// with o.threshold and o.clean_mask) resized by majority to `image`'s size as the mask PNG, and the
+/// overlay (if asked). Returns the mask as written.
 data::Mask write_mask_outputs(const MaskOutputs& o, const data::Image& image, const nn::Tensor& logits,
                               const data::Mask& mask);
 

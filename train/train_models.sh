@@ -18,7 +18,8 @@ run() { echo "+ $*"; nice -n 10 "$@"; }
 brain256=(--data data/brain-256 --name brain256 --epochs 30 --threads 1 --recipe heavy
   --head-width 24 --crop 160 --scale-min 0.9 --aug-prob 0.3 --lr 4e-4
   --init-onnx train/init/brain256-v2.onnx --logit-cap 20
-  --select plain --range-images 48 --log-every 1 --calibrate-bias --sample-out models/samples/brain256_test)
+  --select plain --range-images 48 --log-every 1 --calibrate-bias --mask-cleanup fill_holes
+  --sample-out models/samples/brain256_test)
 case "${1:-}" in
   brain)
     run $py train/train.py --data data/brain-64 --name brain64 --epochs 20 --threads 1 --recipe heavy \

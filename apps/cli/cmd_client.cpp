@@ -39,7 +39,7 @@ struct ClientCliOptions {
   bool no_cache = false;
   bool fake_crypto = false;
   bool resize = false;
-  bool clean_mask = false;  // images and volumes
+  CleanMaskChoice clean_mask;  // images and volumes
   InsecureParams insecure;
   bool allow_http = false;
   bool json = false;
@@ -80,6 +80,14 @@ void run_client(const ClientCliOptions& o) {
     check_insecure_ring(o.insecure, nn::plan_from_json(model->plan_json).plan.log_n,
                         "the plan of model '" + model->name + "'");
   const fs::path key_dir = o.key_dir.empty() ? default_dir("keys") : fs::path(o.key_dir);
+  // The plan carries the model card's mask step; a plan the client cannot read fails below, in
+  // the crypto's own check, with its message.
+  nn::MaskCleanup card_cleanup = nn::MaskCleanup::none;
+  try {
+    card_cleanup = nn::plan_from_json(model->plan_json).mask_cleanup;
+  } catch (const Error&) {
+  }
+  const bool clean_mask = o.clean_mask.resolve(card_cleanup, model->name);
   if (!o.volume.input.empty()) {
     client::CkksClientCrypto crypto(*model, key_dir,
                                     client::ClientCryptoOptions{.server_url = o.server,
@@ -90,7 +98,9 @@ void run_client(const ClientCliOptions& o) {
     if (!o.volume.quiet)
       std::fprintf(stderr, "client: model %s, session %s, volume %s\n", model->name.c_str(), session.id.c_str(),
                    o.volume.input.c_str());
-    run_client_volume(c, session, *model, crypto, o.volume, json_out);
+    ClientVolumeArgs volume = o.volume;
+    volume.clean_mask = clean_mask;
+    run_client_volume(c, session, *model, crypto, volume, json_out);
     return;
   }
   std::unique_ptr<client::ClientCrypto> crypto;
@@ -104,7 +114,7 @@ void run_client(const ClientCliOptions& o) {
                                                                     .threads = o.threads,
                                                                     .slice = o.slice,
                                                                     .allow_insecure_params = o.insecure.given,
-                                                                    .clean_mask = o.clean_mask});
+                                                                    .clean_mask = clean_mask});
 
   std::vector<std::string> cts;
   for (const auto& img : o.images) cts.push_back(crypto->encrypt_image(img));
@@ -157,7 +167,6 @@ void check_client_args(ClientCliOptions& o) {
   if (o.resize || o.slice >= 0)
     throw InvalidArgument("client: --resize and --slice are for images; a volume's slices are always resampled");
   o.volume.out = o.out_dir;
-  o.volume.clean_mask = o.clean_mask;
 }
 
 void setup_client(CLI::App& root) {

@@ -27,7 +27,7 @@ namespace {
 struct DecryptArgs {
   std::string keys, plan, input, out, probabilities, overlay, image, logits;
   double threshold = 0.0;
-  bool clean_mask = false;
+  CleanMaskChoice clean_mask;
   int threads = 0;
   int slice = -1;
   bool json = false;
@@ -101,8 +101,9 @@ void setup_decrypt(CLI::App& root) {
     // resample bound of the plan's model.
     if (!a->image.empty())
       image = data::read_any_image(a->image, a->slice, nn::plan_plane_limit(pf.plan, pf.model_name, true));
+    const bool clean_mask = a->clean_mask.resolve(pf.mask_cleanup, pf.model_name);
     for (std::size_t i = 0; i < logits.size(); ++i) {
-      data::Mask mask = nn::output_mask(logits[i], a->threshold, a->clean_mask);
+      data::Mask mask = nn::output_mask(logits[i], a->threshold, clean_mask);
       if (i == 0 && !a->image.empty() && (image.width != mask.width || image.height != mask.height))
         mask = data::resize_majority(mask, image.width, image.height);
       data::write_mask_png(nth(a->out, i), mask);

@@ -32,7 +32,7 @@ struct EvaluateArgs {
   int limit = 0;
   bool plain = false, json = false, resize = false;
   double threshold = 0.0;
-  bool clean_mask = false;
+  CleanMaskChoice clean_mask;
   int threads = 0;
   InsecureParams insecure;
   std::vector<double> zoom;  // empty: the images as they are
@@ -103,9 +103,10 @@ void setup_evaluate(CLI::App& root) {
   add_insecure_params_option(cmd, a->insecure, InsecureUse::picks_ring);
   cmd->callback([a] {
     const nn::Graph graph = nn::load_model(a->model);
+    const bool clean_mask = a->clean_mask.resolve(graph.mask_cleanup, graph.name);
     if (!a->volume.empty()) {
       if (a->mask.empty()) throw CLI::ValidationError("--volume", "needs --mask GT (the ground-truth volume)");
-      VolumeEvalArgs v{a->volume, a->mask, a->axis, a->slices, a->plain, a->json, a->threshold, a->clean_mask,
+      VolumeEvalArgs v{a->volume, a->mask, a->axis, a->slices, a->plain, a->json, a->threshold, clean_mask,
                        VolumeModelOptions{a->threads, a->insecure, "auto"}};
       evaluate_volume(graph, a->model, v);
       return;
@@ -128,7 +129,7 @@ void setup_evaluate(CLI::App& root) {
     options.limit = a->limit;
     options.resize = a->resize;
     options.threshold = a->threshold;
-    options.clean_mask = a->clean_mask;
+    options.clean_mask = clean_mask;
     // Progress on stderr (stdout holds the table or the JSON): redrawn in place on a terminal,
     // one line per image otherwise.
     const bool tty = isatty(fileno(stderr)) != 0;

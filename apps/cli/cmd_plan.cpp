@@ -52,6 +52,7 @@ void setup_plan(CLI::App& root) {
     nn::PlanFile file;
     file.plan = nn::make_plan(graph, opt);
     file.model_name = graph.name;
+    file.mask_cleanup = graph.mask_cleanup;
     file.model_fingerprint = nn::model_file_fingerprint(a->model);
     nn::write_plan_file(a->out, file);
     std::cout << "model " << graph.name << " (" << graph.parameter_count()

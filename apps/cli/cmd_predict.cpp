@@ -43,7 +43,7 @@ void setup_predict(CLI::App& root) {
     const nn::Tensor input = nn::image_to_input(graph, image, a->resize, "image '" + a->image + "'");
     const nn::Tensor logits = nn::run_reference(graph, input);
     const MaskOutputs& o = a->outputs;
-    const data::Mask mask = write_mask_outputs(o, image, logits, nn::output_mask(logits, o.threshold, o.clean_mask));
+    const data::Mask mask = write_mask_outputs(o, image, logits, nn::output_mask(logits, o.threshold, o.clean_mask.resolve(graph.mask_cleanup, graph.name)));
     const double fg = static_cast<double>(mask.count()) / static_cast<double>(mask.values.size());
     std::printf("%s: %dx%d, foreground %.1f%% -> %s\n", a->image.c_str(), image.width, image.height, 100.0 * fg,
                 o.out.c_str());

@@ -91,7 +91,7 @@ void setup_segment(CLI::App& root) {
     const data::SegmentationMetrics agree = data::segmentation_metrics(enc_mask, ref_mask);
 
     const data::Mask out_mask =
-        write_mask_outputs(o, image, logits, nn::output_mask(logits, o.threshold, o.clean_mask));
+        write_mask_outputs(o, image, logits, nn::output_mask(logits, o.threshold, o.clean_mask.resolve(graph.mask_cleanup, graph.name)));
 
     const ckks::Context& ctx = *pipe.context();
     const double ek = static_cast<double>(ckks::save(pipe.evaluation_keys(), ctx).size());

@@ -36,7 +36,7 @@ struct SegmentVolumeArgs {
   int mux = 0;
   InsecureParams insecure;
   double threshold = 0.0;
-  bool clean_mask = false;
+  CleanMaskChoice clean_mask;
 };
 
 // Ranks other than 0 (MPI): the model, then rank 0's plan and keys, then batches until none is left.
@@ -61,7 +61,7 @@ void segment_volume_rank0(const SegmentVolumeArgs& a_, distributed::World& world
   opts.axis = data::parse_slice_axis(a->axis);
   parse_slice_range(a->slices, opts);
   opts.threshold = a->threshold;
-  opts.clean_mask = a->clean_mask;
+  opts.clean_mask = a->clean_mask.resolve(graph.mask_cleanup, graph.name);
   opts.probabilities = !a->probabilities.empty();
   const std::string card_norm = nn::read_card_normalisation(a->model);
   opts.normalisation = nn::parse_slice_normalisation(card_norm, &opts.percentile);

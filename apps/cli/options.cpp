@@ -106,11 +106,23 @@ void write_logits_npy(const std::string& path, const nn::Tensor& logits) {
                   logits.data);
 }
 
-CLI::Option* add_clean_mask_flag(CLI::App* cmd, bool& clean_mask) {
-  return cmd->add_flag("--clean-mask,!--no-clean-mask", clean_mask,
-                       "Fill holes in each predicted 2D mask on the client (background not connected to the "
-                       "image border becomes foreground): for targets without holes, such as the brain models' "
-                       "masks; off by default (wrong for targets with holes)");
+bool CleanMaskChoice::resolve(nn::MaskCleanup model_default, const std::string& model_name) const {
+  if (option != nullptr && option->count() > 0) return value;
+  const bool fill = model_default == nn::MaskCleanup::fill_holes;
+  if (fill)
+    std::fprintf(stderr, "note: filling holes in the masks, as model %s's card says (--no-clean-mask: keep them)\n",
+                 model_name.c_str());
+  return fill;
+}
+
+CLI::Option* add_clean_mask_flag(CLI::App* cmd, CleanMaskChoice& clean_mask) {
+  clean_mask.option =
+      cmd->add_flag("--clean-mask,!--no-clean-mask", clean_mask.value,
+                    "Fill holes in each predicted 2D mask on the client (background not connected to the image "
+                    "border becomes foreground), or not (--no-clean-mask): right for targets without holes, such "
+                    "as the brain masks, wrong for targets with holes. Default: what the model's card says "
+                    "(\"mask_cleanup\"; brain256's fills holes); off if it says nothing");
+  return clean_mask.option;
 }
 
 void add_mask_output_options(CLI::App* cmd, MaskOutputs& o, const std::string& logits_help) {

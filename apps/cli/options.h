@@ -82,10 +82,19 @@ std::vector<std::string> join_insecure_value(int argc, char** argv);
 /// Writes logits (channels x height x width) as a float64 .npy array.
 void write_logits_npy(const std::string& path, const nn::Tensor& logits);
 
-/// Adds --clean-mask / --no-clean-mask (default off): fill holes in each predicted 2D mask on the
-/// client (nn::output_mask, data/mask_cleanup.h). One flag, one help text, in every command that
-/// makes masks.
-CLI::Option* add_clean_mask_flag(CLI::App* cmd, bool& clean_mask);
+/// --clean-mask / --no-clean-mask as given on the command line. Unset, the model's card decides
+/// (its "mask_cleanup", which reaches the client through the plan): fill the holes of each
+/// predicted 2D mask on the client (nn::output_mask, data/mask_cleanup.h) or not.
+struct CleanMaskChoice {
+  bool value = false;
+  CLI::Option* option = nullptr;  // set by add_clean_mask_flag
+  /// The flag if it was given, else `model_default`; a one-line note on stderr says when the
+  /// model's default turns the hole filling on.
+  [[nodiscard]] bool resolve(nn::MaskCleanup model_default, const std::string& model_name) const;
+};
+
+/// Adds --clean-mask / --no-clean-mask: one flag, one help text, in every command that makes masks.
+CLI::Option* add_clean_mask_flag(CLI::App* cmd, CleanMaskChoice& clean_mask);
 
 /// What an image command (predict, segment) writes for one image: the mask PNG (-o), and if asked
 /// the image with the mask drawn on it (--overlay) and the logits (--logits); --threshold is the
@@ -93,7 +102,7 @@ CLI::Option* add_clean_mask_flag(CLI::App* cmd, bool& clean_mask);
 struct MaskOutputs {
   std::string out, overlay, logits;
   double threshold = 0.0;
-  bool clean_mask = false;
+  CleanMaskChoice clean_mask;
 };
 
 /// Adds -o/--out (required), --overlay, --logits (help text `logits_help`), --threshold and
@@ -101,7 +110,7 @@ struct MaskOutputs {
 void add_mask_output_options(CLI::App* cmd, MaskOutputs& o, const std::string& logits_help);
 
 /// Writes the logits (if asked), then `mask` (the model's output plane, as nn::output_mask made it
-/// with o.threshold and o.clean_mask) resized by majority to `image`'s size as the mask PNG, and the
+/// with o.threshold and the resolved o.clean_mask) resized by majority to `image`'s size as the mask PNG, and the
 /// overlay (if asked). Returns the mask as written.
 data::Mask write_mask_outputs(const MaskOutputs& o, const data::Image& image, const nn::Tensor& logits,
                               const data::Mask& mask);

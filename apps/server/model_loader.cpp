@@ -57,6 +57,7 @@ class CkksModelService final : public ModelService {
     nn::PlanFile pf;
     pf.plan = nn::make_plan(graph_, po);
     pf.model_name = graph_.name;
+    pf.mask_cleanup = graph_.mask_cleanup;
     pf.model_fingerprint = nn::model_file_fingerprint(path);
     plan_ = pf.plan;
     plan_json_ = nn::plan_to_json(pf);

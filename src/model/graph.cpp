@@ -17,6 +17,21 @@ const char* op_name(OpKind kind) {
   return "?";
 }
 
+const char* mask_cleanup_name(MaskCleanup m) {
+  return m == MaskCleanup::fill_holes ? "fill_holes" : "none";
+}
+
+bool parse_mask_cleanup(const std::string& name, MaskCleanup& out) {
+  if (name == "none") {
+    out = MaskCleanup::none;
+  } else if (name == "fill_holes") {
+    out = MaskCleanup::fill_holes;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 int Graph::find(const std::string& key) const {
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];

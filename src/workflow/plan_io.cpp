@@ -144,8 +144,10 @@ json plan_json(const PlanFile& f) {
                           {"strategy", strategy_name(lp.strategy)},
                           {"taps", tap_side_name(lp.taps)},
                           {"predicted", counts_json(lp.predicted)}});
+  json model{{"name", f.model_name}, {"fingerprint", f.model_fingerprint}};
+  if (f.mask_cleanup != MaskCleanup::none) model["mask_cleanup"] = mask_cleanup_name(f.mask_cleanup);
   return json{{"format", "cryptounet-plan"},
-              {"model", {{"name", f.model_name}, {"fingerprint", f.model_fingerprint}}},
+              {"model", std::move(model)},
               {"ckks",
                {{"log_n", p.log_n},
                 {"log_q", p.log_q},
@@ -234,6 +236,11 @@ PlanFile plan_from_json(const std::string& text) {
       throw FormatError("plan: not a cryptounet plan (format '" + j.at("format").get<std::string>() + "')");
     f.model_name = j.at("model").at("name").get<std::string>();
     f.model_fingerprint = j.at("model").at("fingerprint").get<std::string>();
+    if (j.at("model").contains("mask_cleanup")) {
+      const std::string m = j.at("model").at("mask_cleanup").get<std::string>();
+      if (!parse_mask_cleanup(m, f.mask_cleanup))
+        throw FormatError("plan: model.mask_cleanup is \"" + m.substr(0, 40) + "\" (expected \"none\" or \"fill_holes\")");
+    }
     Plan& p = f.plan;
     const json& c = j.at("ckks");
     p.log_n = c.at("log_n").get<int>();

@@ -245,6 +245,71 @@ TEST_F(CliWorkflow, BadInputsGetClearErrors) {
   EXPECT_THAT(r.output, Not(HasSubstr("internal error")));
 }
 
+// A model card's "mask_cleanup": "fill_holes" makes hole filling the default of every command that
+// makes masks, the client's through the plan (decrypt); --no-clean-mask keeps the holes. The model
+// is one 1x1 conv (logit = pixel - 0.5) on a ring image, so its raw mask is the ring (28 pixels)
+// and the filled mask the 8x8 square (64).
+TEST_F(CliWorkflow, CardMaskCleanupIsTheDefaultAndTheFlagOverridesIt) {
+  test::OnnxBuilder b(1, 16, 16);
+  b.node("Conv", {"input", b.init("head.weight", {1, 1, 1, 1}, {1.0}), b.init("head.bias", {1}, {-0.5})},
+         "logits", "head");
+  b.output("logits");
+  {
+    std::ofstream f(path("ring.onnx"), std::ios::binary);
+    ASSERT_TRUE(b.model().SerializeToOstream(&f));
+  }
+  data::Image ring(16, 16);
+  for (int y = 4; y < 12; ++y)
+    for (int x = 4; x < 12; ++x) ring.at(y, x) = (y == 4 || y == 11 || x == 4 || x == 11) ? 1.0 : 0.0;
+  data::write_image_png(path("ring.png"), ring);
+  const std::string model = path("ring.onnx");
+  auto count = [&](const std::string& mask) { return data::read_mask(path(mask)).count(); };
+
+  // No card: the mask as the model gives it.
+  auto r = run_cli("predict --model " + model + " " + path("ring.png") + " -o " + path("a.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(count("a.png"), 28u);
+  EXPECT_THAT(r.output, Not(HasSubstr("card says")));
+  ASSERT_EQ(run_cli("predict --model " + model + " " + path("ring.png") + " --clean-mask -o " + path("b.png")).status, 0);
+  EXPECT_EQ(count("b.png"), 64u);
+
+  std::ofstream(path("ring.card.json")) << R"({"name": "ring", "mask_cleanup": "fill_holes"})";
+  r = run_cli("predict --model " + model + " " + path("ring.png") + " -o " + path("c.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(count("c.png"), 64u);
+  EXPECT_THAT(r.output, HasSubstr("as model ring's card says"));
+  r = run_cli("predict --model " + model + " " + path("ring.png") + " --no-clean-mask -o " + path("d.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(count("d.png"), 28u);
+  EXPECT_THAT(r.output, Not(HasSubstr("card says")));
+
+  // Encrypted: the plan carries the card's step to the client's decrypt.
+  r = run_cli("plan --model " + model + " --insecure-test-params 10 -o " + path("ring.cup"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(nn::read_plan_file(path("ring.cup")).mask_cleanup, nn::MaskCleanup::fill_holes);
+  ASSERT_EQ(run_cli("keygen --insecure-test-params --plan " + path("ring.cup") + " --out " + path("k") +
+                    " --threads 1").status, 0);
+  ASSERT_EQ(run_cli("encrypt --insecure-test-params --plan " + path("ring.cup") + " --keys " + path("k") + " " +
+                    path("ring.png") + " -o " + path("in.ct")).status, 0);
+  r = run_cli("infer --model " + model + " --plan " + path("ring.cup") + " --eval-keys " + path("k") +
+              "/eval.keys " + path("in.ct") + " -o " + path("out.ct") + " --threads 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = run_cli("decrypt --keys " + path("k") + " --plan " + path("ring.cup") + " " + path("out.ct") + " -o " +
+              path("e.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(count("e.png"), 64u);
+  EXPECT_THAT(r.output, HasSubstr("card says"));
+  r = run_cli("decrypt --keys " + path("k") + " --plan " + path("ring.cup") + " " + path("out.ct") +
+              " --no-clean-mask -o " + path("f.png"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(count("f.png"), 28u);
+
+  // A card naming a step cryptounet does not know is refused, not ignored.
+  std::ofstream(path("ring.card.json")) << R"({"name": "ring", "mask_cleanup": "largest"})";
+  expect_cli_exit("predict --model " + model + " " + path("ring.png") + " -o " + path("g.png"), 1,
+                  {"mask_cleanup", "fill_holes"});
+}
+
 TEST_F(CliWorkflow, ModelTooDeepFor128BitNamesTheLayer) {
   // 24 conv + square blocks: depth 48, more than N=2^16 holds at 128 bits (40 levels within the
   // HE-standard bound of 1747 bits; 41 under the old, too generous 1772).

@@ -67,6 +67,20 @@ TEST_F(ModelCardTest, RejectsBadJsonAndWrongTypes) {
   EXPECT_THROW((void)read_model_card((dir_ / "missing.json").string()), IoError);
 }
 
+TEST_F(ModelCardTest, MaskCleanupIsNoneUnlessTheCardNamesAKnownStep) {
+  EXPECT_EQ(read_model_card(write("none.json", R"({"name": "m"})")).mask_cleanup, MaskCleanup::none);
+  EXPECT_EQ(read_model_card(write("n2.json", R"({"mask_cleanup": "none"})")).mask_cleanup, MaskCleanup::none);
+  EXPECT_EQ(read_model_card(write("fill.json", R"({"mask_cleanup": "fill_holes"})")).mask_cleanup,
+            MaskCleanup::fill_holes);
+  // An unknown step or a wrong type is an error, not a silent "none".
+  EXPECT_THROW((void)read_model_card(write("bad.json", R"({"mask_cleanup": "largest"})")), FormatError);
+  EXPECT_THROW((void)read_model_card(write("bad2.json", R"({"mask_cleanup": true})")), FormatError);
+  MaskCleanup m = MaskCleanup::fill_holes;
+  EXPECT_TRUE(parse_mask_cleanup(mask_cleanup_name(MaskCleanup::none), m));
+  EXPECT_EQ(m, MaskCleanup::none);
+  EXPECT_FALSE(parse_mask_cleanup("Fill_Holes", m));
+}
+
 TEST_F(ModelCardTest, LoadModelAppliesCardByNodeAndTensorNames) {
   const fs::path model = dir_ / "tiny.onnx";
   write_model(model);
@@ -86,6 +100,9 @@ TEST_F(ModelCardTest, LoadModelAppliesCardByNodeAndTensorNames) {
   EXPECT_DOUBLE_EQ(g.nodes[1].max_abs, 4.0);
   EXPECT_DOUBLE_EQ(g.nodes[2].max_abs, 16.0);
   EXPECT_DOUBLE_EQ(g.nodes[3].max_abs, 2.5);
+  EXPECT_EQ(g.mask_cleanup, MaskCleanup::none);
+  write("tiny.card.json", R"({"name": "tiny-model", "mask_cleanup": "fill_holes"})");
+  EXPECT_EQ(load_model(model.string()).mask_cleanup, MaskCleanup::fill_holes);
   write("tiny.card.json", "{broken");
   EXPECT_THROW((void)load_model(model.string()), FormatError);
 }

@@ -102,6 +102,30 @@ TEST(PlanIo, FractionalNumbersInIntegerFieldsAreRefused) {
   }
 }
 
+// The card's mask step travels in the plan (the client's default for --clean-mask): written only
+// when it is not none, so other models' plans and fingerprints stay as they were; a step the
+// client does not know is refused.
+TEST(PlanIo, MaskCleanupTravelsOnlyWhenSet) {
+  const PlanFile none = small_plan_file(packing::PackingMode::latency);
+  const std::string none_text = plan_to_json(none);
+  EXPECT_EQ(none_text.find("mask_cleanup"), std::string::npos);
+  EXPECT_EQ(plan_from_json(none_text).mask_cleanup, MaskCleanup::none);
+  PlanFile fill = none;
+  fill.mask_cleanup = MaskCleanup::fill_holes;
+  const std::string text = plan_to_json(fill);
+  ASSERT_NE(text.find("\"mask_cleanup\": \"fill_holes\""), std::string::npos);
+  const PlanFile back = decode_plan_file(encode_plan_file(fill));
+  EXPECT_EQ(back.mask_cleanup, MaskCleanup::fill_holes);
+  EXPECT_EQ(plan_to_json(back), text);
+  EXPECT_NE(plan_fingerprint(fill), plan_fingerprint(none));
+  for (const char* bad_value : {"\"largest\"", "1", "null"}) {
+    std::string bad = text;
+    const std::string key = "\"mask_cleanup\": \"fill_holes\"";
+    bad.replace(bad.find(key), key.size(), std::string("\"mask_cleanup\": ") + bad_value);
+    EXPECT_THROW((void)plan_from_json(bad), FormatError) << bad_value;
+  }
+}
+
 TEST(PlanIo, DifferentPlansHaveDifferentFingerprints) {
   const PlanFile a = small_plan_file(packing::PackingMode::latency);
   PlanFile b = a;

@@ -23,6 +23,15 @@ enum class OpKind {
 
 const char* op_name(OpKind kind);
 
+/// The client-side step after the threshold that a model was validated with (its card's
+/// "mask_cleanup"): none, or filling each 2D mask's holes (data/mask_cleanup.h, `--clean-mask`).
+enum class MaskCleanup { none, fill_holes };
+
+/// "none" / "fill_holes", the card's and the plan file's spelling.
+const char* mask_cleanup_name(MaskCleanup m);
+/// The inverse of mask_cleanup_name; false if `name` is neither.
+bool parse_mask_cleanup(const std::string& name, MaskCleanup& out);
+
 struct Shape {
   int channels = 0;
   int height = 0;
@@ -59,6 +68,7 @@ struct Graph {
   std::vector<Node> nodes;  // topological order; nodes[0] is the Input
   int output = -1;          // index of the node whose output is the logits
   std::string name;         // model name (file stem or card's name)
+  MaskCleanup mask_cleanup = MaskCleanup::none;  // the card's default for `--clean-mask`
 
   [[nodiscard]] const Node& input() const { return nodes.front(); }
   [[nodiscard]] Shape input_shape() const { return nodes.front().shape; }

@@ -17,6 +17,9 @@ struct ModelCard {
   int input_size = 0;                            // H = W of the input, 0 if absent
   std::map<std::string, double> activation_max_abs;  // ONNX node or tensor name → max |value|
   std::map<std::string, double> test_metrics;        // numeric entries of "test_metrics"
+  // "mask_cleanup": the client-side step the card's metrics were measured with ("none" or
+  // "fill_holes"); absent = none. It becomes Graph::mask_cleanup, the default of `--clean-mask`.
+  MaskCleanup mask_cleanup = MaskCleanup::none;
 };
 
 /// Reads a card. Keys it does not know are ignored; known keys of the wrong type are an error.
@@ -24,7 +27,7 @@ struct ModelCard {
 ///         the wrong type.
 [[nodiscard]] ModelCard read_model_card(const std::string& path);
 
-/// Sets Node::max_abs for every card entry whose key is a node's name, output name or alias
+/// Sets Graph::name and Graph::mask_cleanup from the card, and Node::max_abs for every card entry whose key is a node's name, output name or alias
 /// (a folded Conv answers to its Conv and BatchNormalization names). Returns how many nodes got
 /// a value; unmatched keys are ignored (the card may describe nodes the importer folded away).
 int apply_model_card(Graph& graph, const ModelCard& card);

@@ -21,6 +21,9 @@ struct PlanFile {
   Plan plan;
   std::string model_name;         // Graph::name of the planned model
   std::string model_fingerprint;  // model_file_fingerprint() of the planned model (hex)
+  // The model card's client-side mask step (Graph::mask_cleanup): the client's default for
+  // `--clean-mask`. Written only when it is not none, so plans of other models are unchanged.
+  MaskCleanup mask_cleanup = MaskCleanup::none;
 };
 
 /// SHA-256 (hex) of the model file followed by its card (models/x.onnx + models/x.card.json, if

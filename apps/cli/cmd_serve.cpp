@@ -6,6 +6,8 @@
 
 #include "client/security_policy.h"
 #include "cryptounet/common/error.h"
+#include "cryptounet/common/sha256.h"
+#include "cryptounet/distributed/world.h"
 #include "server/inference_server.h"
 #include "server/model_loader.h"
 #if CU_TEST_HOOKS
@@ -38,15 +40,27 @@ struct ServeOptions {
   server::ModelLoadOptions load;
   InsecureParams insecure;
   std::string mode = "latency";
+  bool mpi = false;
 };
 
-void run_serve(const ServeOptions& opts) {
-  ServeOptions o = opts;
-  o.load.insecure_test_params = o.insecure.given;
-  o.load.insecure_test_log_n = o.insecure.log_n;
-  if (o.mode != "latency" && o.mode != "throughput")
-    throw InvalidArgument("serve: --mode '" + o.mode + "': expected latency or throughput");
-  o.load.throughput = o.mode == "throughput";
+/// serve --mpi: every rank must have planned the same models the same way (the same model files
+/// and cards at the same paths on every host); else a clear error on every rank.
+void check_same_plans(distributed::World& world,
+                      const std::vector<std::shared_ptr<const server::ModelService>>& services) {
+  std::string all;
+  for (const auto& s : services) all += s->name() + "\n" + s->plan_json() + "\n";
+  const std::string digest = sha256_hex(all);
+  const auto digests = world.allgather(std::vector<std::uint8_t>(digest.begin(), digest.end()));
+  for (int r = 1; r < world.size(); ++r)
+    if (digests[static_cast<std::size_t>(r)] != digests[0])
+      throw InvalidArgument("serve --mpi: rank " + std::to_string(r) + " (host " + world.host_of(r) +
+                            ") planned the models differently from rank 0: every host needs the same model "
+                            "files and cards at the same paths, and the same options");
+}
+
+/// The HTTP server until SIGINT/SIGTERM (blocked in `signals` by run_serve).
+void run_server(const ServeOptions& o, std::vector<std::shared_ptr<const server::ModelService>> services,
+                const sigset_t& signals) {
   server::ServerConfig config = o.config;
   // Insecure test parameters never reach the network: only this machine may connect.
   if (o.load.insecure_test_params && !client::is_loopback_host(config.bind_address))
@@ -56,27 +70,6 @@ void run_serve(const ServeOptions& opts) {
   config.read_timeout = std::chrono::seconds(o.read_timeout_seconds);
   config.upload_grace = std::chrono::seconds(o.upload_grace_seconds);
   config.key_quota_bytes = o.key_quota_mib << 20;
-
-  std::vector<std::shared_ptr<const server::ModelService>> services;
-#if CU_TEST_HOOKS
-  if (o.fake) {
-    for (const auto& name : o.models) {
-      server::FakeModelConfig fc = o.fake_config;
-      fc.name = name;
-      fc.stage_delay = std::chrono::milliseconds(o.fake_stage_ms);
-      services.push_back(std::make_shared<server::FakeModelService>(fc));
-    }
-  }
-#endif
-  if (!o.fake) services = server::load_model_services(o.models, o.load);
-
-  // Signals go to this thread's sigwait only; block them before any server thread exists.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
 
   server::InferenceServer srv(config, std::move(services));
   const int port = srv.start();
@@ -90,6 +83,64 @@ void run_serve(const ServeOptions& opts) {
   sigwait(&signals, &sig);
   std::fprintf(stderr, "cryptounet serve: signal %d, stopping\n", sig);
   srv.stop();
+}
+
+void run_serve(const ServeOptions& opts) {
+  // Signals go to the main thread's sigwait only: block them before any thread exists (the MPI
+  // progress thread, the contexts' thread pools, the server's threads).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  ServeOptions o = opts;
+  if (o.mode != "latency" && o.mode != "throughput")
+    throw InvalidArgument("serve: --mode '" + o.mode + "': expected latency or throughput");
+  o.load.throughput = o.mode == "throughput";
+  o.load.insecure_test_params = o.insecure.given;
+  o.load.insecure_test_log_n = o.insecure.log_n;
+  distributed::World* world = nullptr;
+  if (o.mpi) {
+    if (o.fake) throw InvalidArgument("serve: --mpi runs the real CKKS service (not --fake-service)");
+    if (o.mode != "latency")
+      throw InvalidArgument("serve: --mpi splits each image's layers across the ranks: latency mode only "
+                            "(not --mode " + o.mode + ")");
+    world = &distributed::World::get();
+    o.load.split_world = world;
+    o.load.quiet = world->rank() != 0;
+  } else if (distributed::launcher_world_size() > 1) {
+    throw InvalidArgument("serve: started by an MPI launcher with " + std::to_string(distributed::launcher_world_size()) +
+                          " ranks: pass --mpi to split each image across them (every rank would otherwise "
+                          "start its own server)");
+  }
+  if (world != nullptr && world->distributed()) {
+    distributed::run_or_fail(*world, [&] {
+      const auto services = server::load_model_services(o.models, o.load);
+      check_same_plans(*world, services);
+      if (world->rank() != 0) {
+        server::serve_split_jobs(services, *world);  // until rank 0 stops
+        return;
+      }
+      run_server(o, services, signals);
+      server::stop_split_jobs(*world);
+    });
+    return;
+  }
+  std::vector<std::shared_ptr<const server::ModelService>> services;
+#if CU_TEST_HOOKS
+  if (o.fake) {
+    for (const auto& name : o.models) {
+      server::FakeModelConfig fc = o.fake_config;
+      fc.name = name;
+      fc.stage_delay = std::chrono::milliseconds(o.fake_stage_ms);
+      services.push_back(std::make_shared<server::FakeModelService>(fc));
+    }
+  }
+#endif
+  if (!o.fake) services = server::load_model_services(o.models, o.load);
+  run_server(o, std::move(services), signals);
 }
 
 void setup_serve(CLI::App& root) {
@@ -154,8 +205,14 @@ void setup_serve(CLI::App& root) {
                   "has rows: volumes through `client --volume` run several slices per run)")
       ->check(CLI::IsMember({"latency", "throughput"}))
       ->default_val("latency");
-  cmd->add_option("--threads", opts->load.threads, "Threads per job's CKKS work (0 = all cores)")
+  cmd->add_option("--threads", opts->load.threads,
+                  "Threads per job's CKKS work (0 = all cores; under --mpi: per rank, the cores shared among "
+                  "the ranks of a host)")
       ->check(kNonNegative);
+  cmd->add_flag("--mpi", opts->mpi,
+                "Under mpirun: split each image's layers across the ranks (latency mode, as `infer --mpi`); rank "
+                "0 serves HTTP, the others compute with it, one image at a time. Every host needs the same model "
+                "files and cards at the same paths");
   add_insecure_params_option(cmd, opts->insecure, InsecureUse::picks_ring)
       ->description("INSECURE, tests and quick demos only: plan every model without the 128-bit check "
                     "(loopback --bind only), at N=2^LOGN (10..16; no value: the smallest ring that holds "

@@ -9,9 +9,12 @@
 #include "cryptounet/workflow/plan_io.h"
 #include "cryptounet/workflow/segment_volume.h"
 #include "cryptounet/workflow/server_infer.h"
+#include "cryptounet/workflow/split_infer.h"
 #include "cryptounet/common/sha256.h"
 
 #include <algorithm>
+#include <cstring>
+#include <exception>
 #include <cstdio>
 #include <filesystem>
 #include <list>
@@ -27,6 +30,69 @@ std::span<const std::uint8_t> as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
+// serve --mpi: rank 0 to the other ranks.
+constexpr int kSplitJobTag = 7101, kSplitStopTag = 7102;
+
+/// The ranks run one image at a time, together: one split run in flight across all models.
+std::mutex& split_run_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+/// One split job as rank 0 sends it: the model's index, whether the keys changed (then the key
+/// blob follows), the ciphertext blob.
+struct SplitJob {
+  std::uint32_t model = 0;
+  bool new_keys = false;
+  std::string_view keys, ciphertext;
+};
+
+void put_u64(std::vector<std::uint8_t>& out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+std::vector<std::uint8_t> encode_split_job(const SplitJob& j) {
+  std::vector<std::uint8_t> out;
+  out.reserve(21 + j.keys.size() + j.ciphertext.size());
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(j.model >> (8 * i)));
+  out.push_back(j.new_keys ? 1 : 0);
+  put_u64(out, j.keys.size());
+  out.insert(out.end(), j.keys.begin(), j.keys.end());
+  put_u64(out, j.ciphertext.size());
+  out.insert(out.end(), j.ciphertext.begin(), j.ciphertext.end());
+  return out;
+}
+
+/// The inverse of encode_split_job (views into `m`). @throws FormatError on a malformed message.
+SplitJob decode_split_job(const std::vector<std::uint8_t>& m) {
+  std::size_t at = 0;
+  auto need = [&](std::size_t n) {
+    if (m.size() - at < n) throw FormatError("serve: a truncated split job from rank 0");
+  };
+  auto u64 = [&] {
+    need(8);
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(m[at + static_cast<std::size_t>(i)]) << (8 * i);
+    at += 8;
+    return v;
+  };
+  auto blob = [&] {
+    const std::uint64_t n = u64();
+    need(n);
+    std::string_view v(reinterpret_cast<const char*>(m.data() + at), n);
+    at += n;
+    return v;
+  };
+  SplitJob j;
+  need(5);
+  for (int i = 0; i < 4; ++i) j.model |= static_cast<std::uint32_t>(m[at++]) << (8 * i);
+  j.new_keys = m[at++] != 0;
+  j.keys = blob();
+  j.ciphertext = blob();
+  if (at != m.size()) throw FormatError("serve: trailing bytes in a split job from rank 0");
+  return j;
+}
+
 std::string sanitised_name(const std::string& path) {
   std::string n = std::filesystem::path(path).stem().string();
   for (char& c : n)
@@ -40,11 +106,13 @@ std::string sanitised_name(const std::string& path) {
 /// cache (mutex) and the plaintext cache (encode once, its own mutex); the context is thread-safe to share, the graph and plan are read only.
 class CkksModelService final : public ModelService {
  public:
-  CkksModelService(const std::string& path, const ModelLoadOptions& opt)
+  CkksModelService(const std::string& path, const ModelLoadOptions& opt, std::uint32_t index)
       : name_(sanitised_name(path)),
         graph_(nn::load_model(path)),
         normalisation_(nn::read_card_normalisation(path)),
-        cache_entries_(opt.key_cache_entries) {
+        cache_entries_(opt.key_cache_entries),
+        world_(opt.split_world),
+        index_(index) {
     nn::PlanOptions po;
     if (opt.insecure_test_params || opt.insecure_test_log_n > 0) {
       po.log_n = opt.insecure_test_log_n;
@@ -62,11 +130,13 @@ class CkksModelService final : public ModelService {
     plan_ = pf.plan;
     plan_json_ = nn::plan_to_json(pf);
     plan_fp_ = nn::plan_fingerprint(pf);
-    ctx_ = ckks::Context::create(nn::plan_params(plan_), ExecOptions{.threads = opt.threads});
+    ctx_ = ckks::Context::create(
+        nn::plan_params(plan_),
+        ExecOptions{.threads = world_ != nullptr ? world_->threads_per_rank(opt.threads) : opt.threads});
     const std::vector<int> in_levels(plan_.input().layout.team_size(), plan_.input_level);
     keys_bytes_ = ckks::evaluation_keys_file_size(*ctx_, true, plan_.rotation_steps.size(), true);
     ct_bytes_ = nn::encrypted_tensor_file_size(*ctx_, in_levels, true);
-    if (plan_.insecure_for_tests)
+    if (plan_.insecure_for_tests && !opt.quiet)
       std::fprintf(stderr,
                    "WARNING: serving model %s with INSECURE test parameters (N=2^%d): tests only\n",
                    name_.c_str(), plan_.log_n);
@@ -79,7 +149,11 @@ class CkksModelService final : public ModelService {
   [[nodiscard]] std::string normalisation() const override { return normalisation_; }
 
   void validate_eval_keys(std::string_view bytes) const override {
-    (void)keys_for(bytes);  // deserialises, checks against the plan, caches
+    std::string digest;
+    auto keys = keys_for(bytes, &digest);  // deserialises, checks against the plan, caches
+    // serve --mpi: a new session's keys go to the other ranks now (if they are idle), so that they
+    // unpack them while the client encrypts and uploads, not in its first image's run.
+    if (world_ != nullptr && world_->distributed()) send_split_keys(bytes, digest, std::move(keys));
   }
 
   void validate_ciphertext(std::string_view bytes) const override {
@@ -90,7 +164,8 @@ class CkksModelService final : public ModelService {
   std::string run(std::string_view eval_keys, std::string_view ciphertext,
                   const ProgressCallback& progress) const override {
     progress(0.0, "load");
-    const std::shared_ptr<const ckks::EvaluationKeys> keys = keys_for(eval_keys);
+    std::string digest;
+    const std::shared_ptr<const ckks::EvaluationKeys> keys = keys_for(eval_keys, &digest);
     const std::uint64_t key_id = nn::evaluation_key_id(*keys);
     nn::EncryptedTensor in = decode_input(ciphertext);
     // The key-id binding: a ciphertext made under other keys would run for minutes and return
@@ -111,7 +186,10 @@ class CkksModelService final : public ModelService {
     };
     ro.encodings = &encodings_;  // masks and weight plaintexts encoded once for all sessions
     nn::EncryptedTensor out;
-    out.cts = nn::infer_encrypted(ctx_, graph_, plan_, *keys, std::move(in.cts), nullptr, ro);
+    if (world_ != nullptr && world_->distributed())
+      out.cts = run_split(eval_keys, digest, keys, ciphertext, std::move(in.cts), ro);
+    else
+      out.cts = nn::infer_encrypted(ctx_, graph_, plan_, *keys, std::move(in.cts), nullptr, ro);
     out.plan = plan_fp_;
     out.key_id = key_id;
     out.role = nn::TensorRole::output;
@@ -120,7 +198,80 @@ class CkksModelService final : public ModelService {
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
   }
 
+  /// `serve --mpi`, a rank other than 0: its part of the split run that rank 0 has started
+  /// (serve_split_jobs). The keys and the ciphertext are checked here as rank 0 checked them.
+  void run_split_job(const SplitJob& job) const {
+    std::lock_guard lock(split_run_mutex());
+    if (job.new_keys) use_split_keys(keys_for(job.keys, nullptr), sha256_hex(job.keys));
+    if (job.ciphertext.empty()) return;  // keys sent ahead of the runs (validate_eval_keys)
+    if (!split_) throw FormatError("serve: a split job of model " + name_ + " before its keys");
+    nn::EncryptedTensor in = decode_input(job.ciphertext);
+    nn::RunOptions ro;
+    ro.encodings = &encodings_;
+    (void)split_->run(std::move(in.cts), nullptr, nullptr, ro);
+  }
+
  private:
+  /// Rank 0 of `serve --mpi`, a new session: when the ranks are idle, its keys become the split
+  /// runs' keys and go to the other ranks now (unless they are the last run's). When the ranks are
+  /// busy the session's first job sends them instead: a session is never held up by other jobs.
+  void send_split_keys(std::string_view key_blob, const std::string& digest,
+                       std::shared_ptr<const ckks::EvaluationKeys> keys) const {
+    std::unique_lock lock(split_run_mutex(), std::try_to_lock);
+    if (!lock.owns_lock() || digest == split_digest_) return;
+    {
+      const std::vector<std::uint8_t> msg = encode_split_job(SplitJob{index_, true, key_blob, {}});
+      for (int r = 1; r < world_->size(); ++r) world_->send(r, kSplitJobTag, msg);
+    }
+    use_split_keys(std::move(keys), digest);
+  }
+
+  /// Rank 0 of `serve --mpi`: sends the job to the other ranks (with the keys when they are not
+  /// the last run's) and runs its part; every rank ends with the whole output.
+  std::vector<ckks::Ciphertext> run_split(std::string_view key_blob, const std::string& digest,
+                                          std::shared_ptr<const ckks::EvaluationKeys> keys,
+                                          std::string_view ct_blob, std::vector<ckks::Ciphertext> cts,
+                                          nn::RunOptions ro) const {
+    std::lock_guard lock(split_run_mutex());
+    // A job cancelled while it waited for the ranks ends here, before they are sent anything.
+    if (ro.progress) ro.progress(0, static_cast<int>(graph_.nodes.size()), "");
+    const bool new_keys = digest != split_digest_;
+    {
+      const std::vector<std::uint8_t> msg = encode_split_job(
+          SplitJob{index_, new_keys, new_keys ? key_blob : std::string_view{}, ct_blob});
+      for (int r = 1; r < world_->size(); ++r) world_->send(r, kSplitJobTag, msg);
+    }
+    if (new_keys) use_split_keys(std::move(keys), digest);
+    // The server cancels a job (shutdown) by throwing from `progress`. The other ranks are inside
+    // the same run and cannot leave it: the run finishes, then the cancellation is thrown.
+    std::exception_ptr cancelled;
+    const auto report = ro.progress;
+    ro.progress = [&](int done, int total, const std::string& what) {
+      if (cancelled || !report) return;
+      try {
+        report(done, total, what);
+      } catch (...) {
+        cancelled = std::current_exception();
+      }
+    };
+    std::vector<ckks::Ciphertext> out;
+    try {
+      out = split_->run(std::move(cts), nullptr, nullptr, ro);
+    } catch (const std::exception& e) {
+      world_->fail("serve: the split run of model " + name_ + " failed: " + e.what());
+    }
+    if (cancelled) std::rethrow_exception(cancelled);
+    return out;
+  }
+
+  /// The keys of the split runs from now on (split_run_mutex held).
+  void use_split_keys(std::shared_ptr<const ckks::EvaluationKeys> keys, std::string digest) const {
+    split_.reset();
+    split_keys_ = std::move(keys);
+    split_ = std::make_unique<nn::SplitInference>(*world_, ctx_, graph_, plan_, *split_keys_);
+    split_digest_ = std::move(digest);
+  }
+
   nn::EncryptedTensor decode_input(std::string_view bytes) const {
     if (bytes.size() != ct_bytes_)
       throw FormatError("ciphertext for model " + name_ + ": " + std::to_string(bytes.size()) +
@@ -139,8 +290,11 @@ class CkksModelService final : public ModelService {
     return t;
   }
 
-  std::shared_ptr<const ckks::EvaluationKeys> keys_for(std::string_view bytes) const {
+  /// The deserialised, checked keys of `bytes` (cached by digest); `digest_out` (optional) gets
+  /// the digest.
+  std::shared_ptr<const ckks::EvaluationKeys> keys_for(std::string_view bytes, std::string* digest_out) const {
     const std::string digest = sha256_hex(bytes);
+    if (digest_out != nullptr) *digest_out = digest;
     {
       std::lock_guard lock(mu_);
       for (auto it = cache_.begin(); it != cache_.end(); ++it)
@@ -186,6 +340,13 @@ class CkksModelService final : public ModelService {
   mutable std::mutex mu_;
   mutable std::list<std::pair<std::string, std::shared_ptr<const ckks::EvaluationKeys>>> cache_;
   mutable nn::EncodeCache encodings_;  // thread-safe; one per (model, plan, context)
+  // serve --mpi (world_ distributed): the keys of the last split run and its split (guarded by
+  // split_run_mutex()); index_ names this model in the jobs sent to the other ranks.
+  distributed::World* world_ = nullptr;
+  std::uint32_t index_ = 0;
+  mutable std::string split_digest_;
+  mutable std::shared_ptr<const ckks::EvaluationKeys> split_keys_;
+  mutable std::unique_ptr<nn::SplitInference> split_;
 };
 
 }  // namespace
@@ -195,13 +356,40 @@ std::vector<std::shared_ptr<const ModelService>> load_model_services(
   std::vector<std::shared_ptr<const ModelService>> out;
   std::set<std::string> names;
   for (const auto& p : model_paths) {
-    auto s = std::make_shared<CkksModelService>(p, options);
+    auto s = std::make_shared<CkksModelService>(p, options, static_cast<std::uint32_t>(out.size()));
     if (!names.insert(s->name()).second)
       throw InvalidArgument("serve: two models are named '" + s->name() + "' (from " + p +
                             "); rename one file");
     out.push_back(std::move(s));
   }
   return out;
+}
+
+}  // namespace cryptounet::server
+
+namespace cryptounet::server {
+
+void serve_split_jobs(const std::vector<std::shared_ptr<const ModelService>>& services, distributed::World& world) {
+  distributed::run_or_fail(world, [&] {
+    std::vector<std::uint8_t> msg;
+    for (;;) {
+      int tag = 0;
+      world.receive(0, &tag, &msg);
+      if (tag == kSplitStopTag) return;
+      if (tag != kSplitJobTag) throw FormatError("serve: unexpected message tag " + std::to_string(tag) + " from rank 0");
+      const SplitJob job = decode_split_job(msg);
+      const auto* service =
+          job.model < services.size() ? dynamic_cast<const CkksModelService*>(services[job.model].get()) : nullptr;
+      if (service == nullptr)
+        throw FormatError("serve: a split job for model " + std::to_string(job.model) + " of " +
+                          std::to_string(services.size()));
+      service->run_split_job(job);
+    }
+  });
+}
+
+void stop_split_jobs(distributed::World& world) {
+  for (int r = 1; r < world.size(); ++r) world.send(r, kSplitStopTag, {});
 }
 
 }  // namespace cryptounet::server

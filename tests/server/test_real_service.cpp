@@ -21,6 +21,8 @@
 #include "cryptounet/workflow/he_files.h"
 #include "cryptounet/workflow/segment.h"
 #include "server/model_loader.h"
+#include "distributed/mpi_run.h"
+#include "support/child_process.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -202,6 +204,56 @@ TEST(RealService, ClientAndServerEndToEnd) {
   }
   c.delete_session(sa);
   c.delete_session(sb);
+}
+
+// `mpirun -np R cryptounet serve --mpi`: every image split across the ranks (latency mode). The
+// results are byte for byte a one-process server's, for two images under one session's keys and
+// for a second session's keys (keys sent ahead at session creation, and again with a job), at
+// R = 2 and 3; SIGTERM stops every rank. Without MPI in the build it skips, saying so.
+TEST(RealService, MpiServerSplitsEachImageAndReturnsTheSameBytes) {
+  if (!mpi_test::available()) GTEST_SKIP() << mpi_test::skip_reason();
+  TempDir data, work;
+  const fs::path image = write_test_image(work.path());
+  const nn::Tensor want = reference_logits(image);
+  RealChildServer one(data.path() / "one", kModel, kLogN);
+  client::InferenceClient c1(one.options());
+  const client::ModelInfo model = the_model(c1);
+  client::ClientCryptoOptions copt{.server_url = one.url(), .resize = false, .threads = 1, .allow_insecure_params = true};
+  client::CkksClientCrypto a(model, work.path() / "keys-a", copt);
+  client::CkksClientCrypto b(model, work.path() / "keys-b", copt);
+  const std::vector<std::string> cts_a{a.encrypt_image(image), a.encrypt_image(image)};
+  const std::string ct_b = b.encrypt_image(image);
+  const std::vector<std::string> want_a = c1.run_batch(c1.create_session(model.name, a.evaluation_keys()), cts_a);
+  const std::vector<std::string> want_b = c1.run_batch(c1.create_session(model.name, b.evaluation_keys()), {ct_b});
+  EXPECT_LE(max_diff(a.decrypt_logits(want_a[0]), want), 1e-3 * max_abs(want));
+
+  for (int np : {2, 3}) {
+    SCOPED_TRACE("np " + std::to_string(np));
+    const std::string cmd = "exec env " + mpi_test::launcher(120) + " -np " + std::to_string(np) + " " + CU_CLI +
+                            " serve --mpi --model " + kModel + " --insecure-test-params " + std::to_string(kLogN) +
+                            " --threads 1 --workers 2 --port 0 --data-dir " +
+                            (data.path() / ("mpi" + std::to_string(np))).string();
+    test_support::ServerProcess srv({"/bin/sh", "-c", cmd}, std::chrono::seconds(60));
+    ASSERT_NE(srv.port(), 0) << srv.first_line();
+    client::ClientOptions o = one.options();
+    o.server_url = srv.url();
+    client::InferenceClient c(o);
+    EXPECT_EQ(the_model(c).plan_json, model.plan_json);
+    // A new session's keys go to the other ranks at once when they are idle, else with its first
+    // job: here b's keys were sent last, so a's first job sends a's again, and b's first job b's.
+    const client::Session sa = c.create_session(model.name, a.evaluation_keys());
+    const client::Session sb = c.create_session(model.name, b.evaluation_keys());
+    EXPECT_EQ(c.run_batch(sa, cts_a), want_a);
+    EXPECT_EQ(c.run_batch(sb, {ct_b}), want_b);
+    EXPECT_EQ(c.run_batch(sb, {ct_b}), want_b);
+    srv.stop();
+  }
+  // Under mpirun without --mpi every rank would start its own server: refused, saying what to pass.
+  const mpi_test::Run r = mpi_test::mpirun(2, std::string(CU_CLI) + " serve --model " + kModel +
+                                                 " --insecure-test-params --port 0 --data-dir " +
+                                                 (data.path() / "refused").string());
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("pass --mpi"), std::string::npos) << r.output;
 }
 
 TEST(RealService, ValidatorsRefuseSecretKeysTruncationAndOtherParameters) {

@@ -10,10 +10,11 @@
 #include "cryptounet/workflow/segment_volume.h"
 #include "cryptounet/workflow/server_infer.h"
 #include "cryptounet/workflow/split_infer.h"
+#include "cryptounet/common/binary_io.h"
 #include "cryptounet/common/sha256.h"
 
 #include <algorithm>
-#include <cstring>
+#include <cstdint>
 #include <exception>
 #include <cstdio>
 #include <filesystem>
@@ -47,50 +48,37 @@ struct SplitJob {
   std::string_view keys, ciphertext;
 };
 
-void put_u64(std::vector<std::uint8_t>& out, std::uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
 std::vector<std::uint8_t> encode_split_job(const SplitJob& j) {
-  std::vector<std::uint8_t> out;
-  out.reserve(21 + j.keys.size() + j.ciphertext.size());
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::uint8_t>(j.model >> (8 * i)));
-  out.push_back(j.new_keys ? 1 : 0);
-  put_u64(out, j.keys.size());
-  out.insert(out.end(), j.keys.begin(), j.keys.end());
-  put_u64(out, j.ciphertext.size());
-  out.insert(out.end(), j.ciphertext.begin(), j.ciphertext.end());
-  return out;
+  BinaryWriter w;
+  w.reserve_more(21 + j.keys.size() + j.ciphertext.size());
+  w.u32(j.model);
+  w.u8(j.new_keys ? 1 : 0);
+  w.u64(j.keys.size());
+  w.raw(as_bytes(j.keys));
+  w.u64(j.ciphertext.size());
+  w.raw(as_bytes(j.ciphertext));
+  return w.take();
 }
 
 /// The inverse of encode_split_job (views into `m`). @throws FormatError on a malformed message.
 SplitJob decode_split_job(const std::vector<std::uint8_t>& m) {
-  std::size_t at = 0;
-  auto need = [&](std::size_t n) {
-    if (m.size() - at < n) throw FormatError("serve: a truncated split job from rank 0");
-  };
-  auto u64 = [&] {
-    need(8);
-    std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(m[at + static_cast<std::size_t>(i)]) << (8 * i);
-    at += 8;
-    return v;
-  };
-  auto blob = [&] {
-    const std::uint64_t n = u64();
-    need(n);
-    std::string_view v(reinterpret_cast<const char*>(m.data() + at), n);
-    at += n;
-    return v;
+  BinaryReader r(m, "serve: split job from rank 0");
+  auto blob = [&](const char* field) {
+    const auto bytes = r.raw(r.count(UINT64_MAX, 1, field));
+    return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   };
   SplitJob j;
-  need(5);
-  for (int i = 0; i < 4; ++i) j.model |= static_cast<std::uint32_t>(m[at++]) << (8 * i);
-  j.new_keys = m[at++] != 0;
-  j.keys = blob();
-  j.ciphertext = blob();
-  if (at != m.size()) throw FormatError("serve: trailing bytes in a split job from rank 0");
+  j.model = r.u32();
+  j.new_keys = r.u8() != 0;
+  j.keys = blob("key bytes");
+  j.ciphertext = blob("ciphertext bytes");
+  r.expect_end();
   return j;
+}
+
+/// rank 0 of serve --mpi: `msg` to every other rank.
+void send_to_other_ranks(distributed::World& world, int tag, const std::vector<std::uint8_t>& msg) {
+  for (int r = 1; r < world.size(); ++r) world.send(r, tag, msg);
 }
 
 std::string sanitised_name(const std::string& path) {
@@ -202,7 +190,11 @@ class CkksModelService final : public ModelService {
   /// (serve_split_jobs). The keys and the ciphertext are checked here as rank 0 checked them.
   void run_split_job(const SplitJob& job) const {
     std::lock_guard lock(split_run_mutex());
-    if (job.new_keys) use_split_keys(keys_for(job.keys, nullptr), sha256_hex(job.keys));
+    if (job.new_keys) {
+      std::string digest;
+      auto keys = keys_for(job.keys, &digest);
+      use_split_keys(std::move(keys), std::move(digest));
+    }
     if (job.ciphertext.empty()) return;  // keys sent ahead of the runs (validate_eval_keys)
     if (!split_) throw FormatError("serve: a split job of model " + name_ + " before its keys");
     nn::EncryptedTensor in = decode_input(job.ciphertext);
@@ -219,10 +211,7 @@ class CkksModelService final : public ModelService {
                        std::shared_ptr<const ckks::EvaluationKeys> keys) const {
     std::unique_lock lock(split_run_mutex(), std::try_to_lock);
     if (!lock.owns_lock() || digest == split_digest_) return;
-    {
-      const std::vector<std::uint8_t> msg = encode_split_job(SplitJob{index_, true, key_blob, {}});
-      for (int r = 1; r < world_->size(); ++r) world_->send(r, kSplitJobTag, msg);
-    }
+    send_to_other_ranks(*world_, kSplitJobTag, encode_split_job(SplitJob{index_, true, key_blob, {}}));
     use_split_keys(std::move(keys), digest);
   }
 
@@ -236,11 +225,8 @@ class CkksModelService final : public ModelService {
     // A job cancelled while it waited for the ranks ends here, before they are sent anything.
     if (ro.progress) ro.progress(0, static_cast<int>(graph_.nodes.size()), "");
     const bool new_keys = digest != split_digest_;
-    {
-      const std::vector<std::uint8_t> msg = encode_split_job(
-          SplitJob{index_, new_keys, new_keys ? key_blob : std::string_view{}, ct_blob});
-      for (int r = 1; r < world_->size(); ++r) world_->send(r, kSplitJobTag, msg);
-    }
+    send_to_other_ranks(*world_, kSplitJobTag,
+                        encode_split_job(SplitJob{index_, new_keys, new_keys ? key_blob : std::string_view{}, ct_blob}));
     if (new_keys) use_split_keys(std::move(keys), digest);
     // The server cancels a job (shutdown) by throwing from `progress`. The other ranks are inside
     // the same run and cannot leave it: the run finishes, then the cancellation is thrown.
@@ -365,10 +351,6 @@ std::vector<std::shared_ptr<const ModelService>> load_model_services(
   return out;
 }
 
-}  // namespace cryptounet::server
-
-namespace cryptounet::server {
-
 void serve_split_jobs(const std::vector<std::shared_ptr<const ModelService>>& services, distributed::World& world) {
   distributed::run_or_fail(world, [&] {
     std::vector<std::uint8_t> msg;
@@ -388,8 +370,6 @@ void serve_split_jobs(const std::vector<std::shared_ptr<const ModelService>>& se
   });
 }
 
-void stop_split_jobs(distributed::World& world) {
-  for (int r = 1; r < world.size(); ++r) world.send(r, kSplitStopTag, {});
-}
+void stop_split_jobs(distributed::World& world) { send_to_other_ranks(world, kSplitStopTag, {}); }
 
 }  // namespace cryptounet::server

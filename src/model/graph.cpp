@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "cryptounet/common/error.h"
+
 namespace cryptounet::nn {
 
 const char* op_name(OpKind kind) {
@@ -30,6 +32,13 @@ bool parse_mask_cleanup(const std::string& name, MaskCleanup& out) {
     return false;
   }
   return true;
+}
+
+MaskCleanup read_mask_cleanup(const std::string& name, const std::string& field) {
+  MaskCleanup m = MaskCleanup::none;
+  if (!parse_mask_cleanup(name, m))
+    throw FormatError(field + " is \"" + name.substr(0, 40) + "\" (expected \"none\" or \"fill_holes\")");
+  return m;
 }
 
 int Graph::find(const std::string& key) const {

@@ -33,12 +33,9 @@ ModelCard read_model_card(const std::string& path) {
     if (j.contains("test_metrics") && j["test_metrics"].is_object())
       for (const auto& [k, v] : j["test_metrics"].items())
         if (v.is_number()) card.test_metrics[k] = v.get<double>();
-    if (j.contains("mask_cleanup") && !j["mask_cleanup"].is_null()) {
-      const std::string m = j["mask_cleanup"].get<std::string>();
-      if (!parse_mask_cleanup(m, card.mask_cleanup))
-        throw FormatError("model card: '" + path + "': mask_cleanup is \"" + m.substr(0, 40) +
-                          "\" (expected \"none\" or \"fill_holes\")");
-    }
+    if (j.contains("mask_cleanup") && !j["mask_cleanup"].is_null())
+      card.mask_cleanup =
+          read_mask_cleanup(j["mask_cleanup"].get<std::string>(), "model card: '" + path + "': mask_cleanup");
   } catch (const nlohmann::json::exception& e) {
     throw FormatError("model card: '" + path + "' has a key of the wrong type: " + e.what());
   }

@@ -236,11 +236,8 @@ PlanFile plan_from_json(const std::string& text) {
       throw FormatError("plan: not a cryptounet plan (format '" + j.at("format").get<std::string>() + "')");
     f.model_name = j.at("model").at("name").get<std::string>();
     f.model_fingerprint = j.at("model").at("fingerprint").get<std::string>();
-    if (j.at("model").contains("mask_cleanup")) {
-      const std::string m = j.at("model").at("mask_cleanup").get<std::string>();
-      if (!parse_mask_cleanup(m, f.mask_cleanup))
-        throw FormatError("plan: model.mask_cleanup is \"" + m.substr(0, 40) + "\" (expected \"none\" or \"fill_holes\")");
-    }
+    if (j.at("model").contains("mask_cleanup"))
+      f.mask_cleanup = read_mask_cleanup(j.at("model").at("mask_cleanup").get<std::string>(), "plan: model.mask_cleanup");
     Plan& p = f.plan;
     const json& c = j.at("ckks");
     p.log_n = c.at("log_n").get<int>();

@@ -1,6 +1,7 @@
 // Client-side clean-up of a predicted 2D mask (after decryption; the server never sees it): connected
 // components and hole filling, the step of `--clean-mask`. A shape prior for targets without holes
-// (a brain mask per slice); not for every model, so it is the user's choice (off by default).
+// (a brain mask per slice); not for every model, so it is on only where the model's card names it
+// ("mask_cleanup") or the user asks.
 //
 // Connectivity is the usual consistent pair: foreground 8-connected, background 4-connected, so a
 // background pixel reaches the border only through edge neighbours and a diagonal chain of

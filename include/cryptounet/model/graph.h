@@ -31,6 +31,9 @@ enum class MaskCleanup { none, fill_holes };
 const char* mask_cleanup_name(MaskCleanup m);
 /// The inverse of mask_cleanup_name; false if `name` is neither.
 bool parse_mask_cleanup(const std::string& name, MaskCleanup& out);
+/// parse_mask_cleanup for a file reader (card, plan). @throws FormatError naming `field` if
+/// `name` is neither.
+[[nodiscard]] MaskCleanup read_mask_cleanup(const std::string& name, const std::string& field);
 
 struct Shape {
   int channels = 0;

@@ -790,7 +790,10 @@ struct InferenceServer::Impl {
       try {
         auto model_it = models.find(claim->model);
         if (model_it == models.end()) throw Unsupported("model '" + claim->model + "' is not served");
-        const std::string keys = read_file_string(claim->eval_keys_path, kOwnFileAnySize);
+        // Read only when the service does not know this session's keys yet.
+        const SessionKeys keys{claim->session_id, [path = claim->eval_keys_path] {
+                                 return read_file_string(path, kOwnFileAnySize);
+                               }};
         const int items = claim->items;
         int item = claim->first_item;
         const ProgressCallback progress = [&](double fraction, std::string_view name) {

@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <list>
+#include <map>
 #include <mutex>
 #include <set>
 #include <span>
@@ -149,11 +150,11 @@ class CkksModelService final : public ModelService {
     (void)t;
   }
 
-  std::string run(std::string_view eval_keys, std::string_view ciphertext,
+  std::string run(const SessionKeys& session_keys, std::string_view ciphertext,
                   const ProgressCallback& progress) const override {
     progress(0.0, "load");
     std::string digest;
-    const std::shared_ptr<const ckks::EvaluationKeys> keys = keys_for(eval_keys, &digest);
+    const std::shared_ptr<const ckks::EvaluationKeys> keys = keys_of_session(session_keys, &digest);
     const std::uint64_t key_id = nn::evaluation_key_id(*keys);
     nn::EncryptedTensor in = decode_input(ciphertext);
     // The key-id binding: a ciphertext made under other keys would run for minutes and return
@@ -175,7 +176,7 @@ class CkksModelService final : public ModelService {
     ro.encodings = &encodings_;  // masks and weight plaintexts encoded once for all sessions
     nn::EncryptedTensor out;
     if (world_ != nullptr && world_->distributed())
-      out.cts = run_split(eval_keys, digest, keys, ciphertext, std::move(in.cts), ro);
+      out.cts = run_split(session_keys, digest, keys, ciphertext, std::move(in.cts), ro);
     else
       out.cts = nn::infer_encrypted(ctx_, graph_, plan_, *keys, std::move(in.cts), nullptr, ro);
     out.plan = plan_fp_;
@@ -217,7 +218,7 @@ class CkksModelService final : public ModelService {
 
   /// Rank 0 of `serve --mpi`: sends the job to the other ranks (with the keys when they are not
   /// the last run's) and runs its part; every rank ends with the whole output.
-  std::vector<ckks::Ciphertext> run_split(std::string_view key_blob, const std::string& digest,
+  std::vector<ckks::Ciphertext> run_split(const SessionKeys& session_keys, const std::string& digest,
                                           std::shared_ptr<const ckks::EvaluationKeys> keys,
                                           std::string_view ct_blob, std::vector<ckks::Ciphertext> cts,
                                           nn::RunOptions ro) const {
@@ -225,8 +226,15 @@ class CkksModelService final : public ModelService {
     // A job cancelled while it waited for the ranks ends here, before they are sent anything.
     if (ro.progress) ro.progress(0, static_cast<int>(graph_.nodes.size()), "");
     const bool new_keys = digest != split_digest_;
-    send_to_other_ranks(*world_, kSplitJobTag,
-                        encode_split_job(SplitJob{index_, new_keys, new_keys ? key_blob : std::string_view{}, ct_blob}));
+    // The ranks hold the last run's keys; only a change of keys reads the session's blob again.
+    std::string key_blob;
+    if (new_keys) {
+      key_blob = session_keys.blob();
+      if (sha256_hex(key_blob) != digest)
+        throw IoError("serve: the stored evaluation keys of session " + session_keys.session +
+                      " changed on disk");
+    }
+    send_to_other_ranks(*world_, kSplitJobTag, encode_split_job(SplitJob{index_, new_keys, key_blob, ct_blob}));
     if (new_keys) use_split_keys(std::move(keys), digest);
     // The server cancels a job (shutdown) by throwing from `progress`. The other ranks are inside
     // the same run and cannot leave it: the run finishes, then the cancellation is thrown.
@@ -276,6 +284,37 @@ class CkksModelService final : public ModelService {
     return t;
   }
 
+  /// The keys of a job's session: from the cache when this service has seen the session and its
+  /// keys are still cached (no read, no hash), else read, hashed and loaded as keys_for().
+  /// `digest_out` gets the blob's digest.
+  std::shared_ptr<const ckks::EvaluationKeys> keys_of_session(const SessionKeys& s, std::string* digest_out) const {
+    if (!s.session.empty()) {
+      std::lock_guard lock(mu_);
+      if (const auto d = session_digests_.find(s.session); d != session_digests_.end())
+        if (auto keys = cached_keys(d->second)) {
+          *digest_out = d->second;
+          return keys;
+        }
+    }
+    auto keys = keys_for(s.blob(), digest_out);
+    if (!s.session.empty()) {
+      std::lock_guard lock(mu_);
+      if (session_digests_.size() >= kMaxSessionDigests) session_digests_.clear();
+      session_digests_[s.session] = *digest_out;
+    }
+    return keys;
+  }
+
+  /// The cached keys of `digest`, made the most recently used; null if not cached (mu_ held).
+  std::shared_ptr<const ckks::EvaluationKeys> cached_keys(const std::string& digest) const {
+    for (auto it = cache_.begin(); it != cache_.end(); ++it)
+      if (it->first == digest) {
+        cache_.splice(cache_.begin(), cache_, it);
+        return cache_.front().second;
+      }
+    return nullptr;
+  }
+
   /// The deserialised, checked keys of `bytes` (cached by digest); `digest_out` (optional) gets
   /// the digest.
   std::shared_ptr<const ckks::EvaluationKeys> keys_for(std::string_view bytes, std::string* digest_out) const {
@@ -283,11 +322,7 @@ class CkksModelService final : public ModelService {
     if (digest_out != nullptr) *digest_out = digest;
     {
       std::lock_guard lock(mu_);
-      for (auto it = cache_.begin(); it != cache_.end(); ++it)
-        if (it->first == digest) {
-          cache_.splice(cache_.begin(), cache_, it);
-          return cache_.front().second;
-        }
+      if (auto keys = cached_keys(digest)) return keys;
     }
     if (bytes.size() != keys_bytes_)
       throw FormatError("evaluation keys for model " + name_ + ": " + std::to_string(bytes.size()) +
@@ -325,6 +360,9 @@ class CkksModelService final : public ModelService {
   std::size_t cache_entries_;
   mutable std::mutex mu_;
   mutable std::list<std::pair<std::string, std::shared_ptr<const ckks::EvaluationKeys>>> cache_;
+  // Session id -> digest of its key blob (mu_): a session's later jobs neither read nor hash it.
+  static constexpr std::size_t kMaxSessionDigests = 4096;
+  mutable std::map<std::string, std::string> session_digests_;
   mutable nn::EncodeCache encodings_;  // thread-safe; one per (model, plan, context)
   // serve --mpi (world_ distributed): the keys of the last split run and its split (guarded by
   // split_run_mutex()); index_ names this model in the jobs sent to the other ranks.

@@ -26,6 +26,16 @@ struct BlobSize {
 /// that called run() (not from inside a parallel loop) and let the exception propagate.
 using ProgressCallback = std::function<void(double fraction, std::string_view stage)>;
 
+/// The evaluation keys of the session a job belongs to, as run() gets them. A session's keys never
+/// change while it exists and a session id is never reused, so `session` names the same bytes on
+/// every job of the session; `blob()` reads those bytes from the server's storage (hundreds of MB).
+/// A service that caches deserialised keys can recognise a session it has seen and skip both the
+/// read and the hashing of the blob.
+struct SessionKeys {
+  std::string session;
+  std::function<std::string()> blob;
+};
+
 /// One model served by the server. All methods are called concurrently from several threads.
 class ModelService {
  public:
@@ -50,10 +60,11 @@ class ModelService {
   virtual void validate_ciphertext(std::string_view bytes) const = 0;
 
   /// Runs the model on one encrypted image with the session's evaluation keys; returns the
-  /// encrypted result. The server reads the key blob from disk for every job; a service whose
-  /// key deserialisation is costly should cache deserialised keys by the blob's digest. Errors: cryptounet::Error subclasses (reported to the client as the job's
-  /// error), anything else is reported as an internal error.
-  virtual std::string run(std::string_view eval_keys, std::string_view ciphertext,
+  /// encrypted result. A service whose key deserialisation is costly should cache deserialised
+  /// keys (by the blob's digest, and the session's digest by its id). Errors: cryptounet::Error
+  /// subclasses (reported to the client as the job's error), anything else is reported as an
+  /// internal error.
+  virtual std::string run(const SessionKeys& keys, std::string_view ciphertext,
                           const ProgressCallback& progress) const = 0;
 };
 

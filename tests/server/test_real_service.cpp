@@ -308,5 +308,48 @@ TEST(RealService, ValidatorsRefuseSecretKeysTruncationAndOtherParameters) {
   EXPECT_THROW(s.validate_eval_keys(junk), Error);
 }
 
+// A session's first job reads and hashes its stored key blob; its later jobs, while the keys stay
+// cached, read nothing and give the same bytes. Another session with the same keys reads once too;
+// without a key cache every job reads; a session whose stored blob is not keys fails its job.
+TEST(RealService, SessionKeysAreReadOnlyUntilTheServiceKnowsTheSession) {
+  TempDir work;
+  const auto services = load_model_services({kModel}, ModelLoadOptions{.insecure_test_log_n = kLogN, .threads = 1});
+  const auto uncached = load_model_services(
+      {kModel}, ModelLoadOptions{.insecure_test_log_n = kLogN, .threads = 1, .key_cache_entries = 0});
+  const ModelService& s = *services[0];
+  client::ModelInfo model{s.name(), s.plan_json(), {s.eval_keys_size().max_bytes, true},
+                          {s.ciphertext_size().max_bytes, true}, 1, ""};
+  client::CkksClientCrypto a(model, work.path() / "k", {.server_url = "", .resize = false, .threads = 1, .allow_insecure_params = true});
+  const std::string keys = a.evaluation_keys();
+  const std::string ct = a.encrypt_image(write_test_image(work.path()));
+  int reads = 0;
+  auto session = [&](std::string id, std::string blob) {
+    return SessionKeys{std::move(id), [&reads, blob] {
+                         ++reads;
+                         return blob;
+                       }};
+  };
+  const ProgressCallback quiet = [](double, std::string_view) {};
+  const SessionKeys first = session("s1", keys);
+  const std::string out1 = s.run(first, ct, quiet);
+  EXPECT_EQ(reads, 1);
+  EXPECT_EQ(s.run(first, ct, quiet), out1);
+  EXPECT_EQ(reads, 1);
+  const SessionKeys second = session("s2", keys);
+  EXPECT_EQ(s.run(second, ct, quiet), out1);
+  EXPECT_EQ(s.run(second, ct, quiet), out1);
+  EXPECT_EQ(reads, 2);
+  EXPECT_EQ(s.run(first, ct, quiet), out1);
+  EXPECT_EQ(reads, 2);
+
+  EXPECT_EQ(uncached[0]->run(first, ct, quiet), out1);
+  EXPECT_EQ(uncached[0]->run(first, ct, quiet), out1);
+  EXPECT_EQ(reads, 4);
+
+  std::string junk(keys.size(), '\0');
+  for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>(i * 131 + 7);
+  EXPECT_THROW(s.run(session("s3", junk), ct, quiet), Error);
+}
+
 }  // namespace
 }  // namespace cryptounet::server::testing

@@ -47,8 +47,9 @@ void FakeModelService::validate_ciphertext(std::string_view bytes) const {
   check_blob(bytes, config_.ciphertext_bytes, fake::kCiphertextMagic, "fake ciphertext", "a ciphertext blob");
 }
 
-std::string FakeModelService::run(std::string_view eval_keys, std::string_view ciphertext,
+std::string FakeModelService::run(const SessionKeys& keys, std::string_view ciphertext,
                                   const ProgressCallback& progress) const {
+  const std::string eval_keys = keys.blob();
   validate_eval_keys(eval_keys);
   validate_ciphertext(ciphertext);
   const std::uint64_t key_id = fake::get_u64(eval_keys, 8);

@@ -31,7 +31,7 @@ class FakeModelService final : public ModelService {
   [[nodiscard]] BlobSize ciphertext_size() const override;
   void validate_eval_keys(std::string_view bytes) const override;
   void validate_ciphertext(std::string_view bytes) const override;
-  std::string run(std::string_view eval_keys, std::string_view ciphertext,
+  std::string run(const SessionKeys& keys, std::string_view ciphertext,
                   const ProgressCallback& progress) const override;
 
  private:

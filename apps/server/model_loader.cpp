@@ -41,18 +41,20 @@ std::mutex& split_run_mutex() {
   return m;
 }
 
-/// One split job as rank 0 sends it: the model's index, whether the keys changed (then the key
-/// blob follows), the ciphertext blob.
+/// One split job as rank 0 sends it: the model's index, the digest of the keys the run is for,
+/// whether they changed (then the key blob follows), the ciphertext blob (empty: keys sent ahead).
 struct SplitJob {
   std::uint32_t model = 0;
+  std::string key_digest;
   bool new_keys = false;
   std::string_view keys, ciphertext;
 };
 
 std::vector<std::uint8_t> encode_split_job(const SplitJob& j) {
   BinaryWriter w;
-  w.reserve_more(21 + j.keys.size() + j.ciphertext.size());
+  w.reserve_more(25 + j.key_digest.size() + j.keys.size() + j.ciphertext.size());
   w.u32(j.model);
+  w.str(j.key_digest);
   w.u8(j.new_keys ? 1 : 0);
   w.u64(j.keys.size());
   w.raw(as_bytes(j.keys));
@@ -70,6 +72,7 @@ SplitJob decode_split_job(const std::vector<std::uint8_t>& m) {
   };
   SplitJob j;
   j.model = r.u32();
+  j.key_digest = r.str(64);
   j.new_keys = r.u8() != 0;
   j.keys = blob("key bytes");
   j.ciphertext = blob("ciphertext bytes");
@@ -138,11 +141,22 @@ class CkksModelService final : public ModelService {
   [[nodiscard]] std::string normalisation() const override { return normalisation_; }
 
   void validate_eval_keys(std::string_view bytes) const override {
-    std::string digest;
-    auto keys = keys_for(bytes, &digest);  // deserialises, checks against the plan, caches
-    // serve --mpi: a new session's keys go to the other ranks now (if they are idle), so that they
-    // unpack them while the client encrypts and uploads, not in its first image's run.
-    if (world_ != nullptr && world_->distributed()) send_split_keys(bytes, digest, std::move(keys));
+    // serve --mpi: when the ranks are idle, a new session's keys go to them first, and every rank
+    // checks and unpacks them at the same time, while the client encrypts and uploads: not one
+    // after the other, and not in the first image's run.
+    if (world_ != nullptr && world_->distributed()) {
+      std::unique_lock lock(split_run_mutex(), std::try_to_lock);
+      if (lock.owns_lock()) {
+        const std::string digest = sha256_hex(bytes);
+        if (digest == split_digest_) return;
+        send_to_other_ranks(*world_, kSplitJobTag,
+                            encode_split_job(SplitJob{index_, digest, true, bytes, {}}));
+        // Keys this rank refuses, the others refuse too (the same checks) and keep their keys.
+        use_split_keys(load_keys(bytes, digest), digest);
+        return;
+      }
+    }
+    (void)keys_for(bytes, nullptr);  // deserialises, checks against the plan, caches
   }
 
   void validate_ciphertext(std::string_view bytes) const override {
@@ -193,11 +207,23 @@ class CkksModelService final : public ModelService {
     std::lock_guard lock(split_run_mutex());
     if (job.new_keys) {
       std::string digest;
+      if (job.ciphertext.empty()) {
+        // Keys sent ahead of the runs (validate_eval_keys): rank 0 checks them at the same time
+        // and refuses the session if they fail, so a refusal here keeps this rank's keys as they were.
+        try {
+          auto keys = keys_for(job.keys, &digest);
+          use_split_keys(std::move(keys), std::move(digest));
+        } catch (const Error&) {
+        }
+        return;
+      }
       auto keys = keys_for(job.keys, &digest);
       use_split_keys(std::move(keys), std::move(digest));
     }
-    if (job.ciphertext.empty()) return;  // keys sent ahead of the runs (validate_eval_keys)
+    if (job.ciphertext.empty()) return;
     if (!split_) throw FormatError("serve: a split job of model " + name_ + " before its keys");
+    if (job.key_digest != split_digest_)
+      throw FormatError("serve: a split job of model " + name_ + " for other keys than this rank holds");
     nn::EncryptedTensor in = decode_input(job.ciphertext);
     nn::RunOptions ro;
     ro.encodings = &encodings_;
@@ -205,17 +231,6 @@ class CkksModelService final : public ModelService {
   }
 
  private:
-  /// Rank 0 of `serve --mpi`, a new session: when the ranks are idle, its keys become the split
-  /// runs' keys and go to the other ranks now (unless they are the last run's). When the ranks are
-  /// busy the session's first job sends them instead: a session is never held up by other jobs.
-  void send_split_keys(std::string_view key_blob, const std::string& digest,
-                       std::shared_ptr<const ckks::EvaluationKeys> keys) const {
-    std::unique_lock lock(split_run_mutex(), std::try_to_lock);
-    if (!lock.owns_lock() || digest == split_digest_) return;
-    send_to_other_ranks(*world_, kSplitJobTag, encode_split_job(SplitJob{index_, true, key_blob, {}}));
-    use_split_keys(std::move(keys), digest);
-  }
-
   /// Rank 0 of `serve --mpi`: sends the job to the other ranks (with the keys when they are not
   /// the last run's) and runs its part; every rank ends with the whole output.
   std::vector<ckks::Ciphertext> run_split(const SessionKeys& session_keys, const std::string& digest,
@@ -234,7 +249,8 @@ class CkksModelService final : public ModelService {
         throw IoError("serve: the stored evaluation keys of session " + session_keys.session +
                       " changed on disk");
     }
-    send_to_other_ranks(*world_, kSplitJobTag, encode_split_job(SplitJob{index_, new_keys, key_blob, ct_blob}));
+    send_to_other_ranks(*world_, kSplitJobTag,
+                        encode_split_job(SplitJob{index_, digest, new_keys, key_blob, ct_blob}));
     if (new_keys) use_split_keys(std::move(keys), digest);
     // The server cancels a job (shutdown) by throwing from `progress`. The other ranks are inside
     // the same run and cannot leave it: the run finishes, then the cancellation is thrown.
@@ -320,6 +336,11 @@ class CkksModelService final : public ModelService {
   std::shared_ptr<const ckks::EvaluationKeys> keys_for(std::string_view bytes, std::string* digest_out) const {
     const std::string digest = sha256_hex(bytes);
     if (digest_out != nullptr) *digest_out = digest;
+    return load_keys(bytes, digest);
+  }
+
+  /// keys_for() with the digest of `bytes` already known.
+  std::shared_ptr<const ckks::EvaluationKeys> load_keys(std::string_view bytes, const std::string& digest) const {
     {
       std::lock_guard lock(mu_);
       if (auto keys = cached_keys(digest)) return keys;

@@ -209,7 +209,7 @@ TEST(RealService, ClientAndServerEndToEnd) {
 // `mpirun -np R cryptounet serve --mpi`: every image split across the ranks (latency mode). The
 // results are byte for byte a one-process server's, for two images under one session's keys and
 // for a second session's keys (keys sent ahead at session creation, and again with a job), at
-// R = 2 and 3; SIGTERM stops every rank. Without MPI in the build it skips, saying so.
+// R = 2 and 3; keys refused at session creation leave the ranks serving; SIGTERM stops every rank. Without MPI in the build it skips, saying so.
 TEST(RealService, MpiServerSplitsEachImageAndReturnsTheSameBytes) {
   if (!mpi_test::available()) GTEST_SKIP() << mpi_test::skip_reason();
   TempDir data, work;
@@ -239,6 +239,17 @@ TEST(RealService, MpiServerSplitsEachImageAndReturnsTheSameBytes) {
     o.server_url = srv.url();
     client::InferenceClient c(o);
     EXPECT_EQ(the_model(c).plan_json, model.plan_json);
+    // Keys every rank refuses (checked at the same time on all of them): 400, and the ranks go on.
+    {
+      std::string junk(model.eval_keys.max_bytes, '\0');
+      for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>(i * 131 + 7);
+      try {
+        (void)c.create_session(model.name, junk);
+        ADD_FAILURE() << "junk evaluation keys were accepted";
+      } catch (const client::ServerError& e) {
+        EXPECT_EQ(e.status(), 400) << e.what();
+      }
+    }
     // A new session's keys go to the other ranks at once when they are idle, else with its first
     // job: here b's keys were sent last, so a's first job sends a's again, and b's first job b's.
     const client::Session sa = c.create_session(model.name, a.evaluation_keys());

@@ -254,9 +254,15 @@ void run_infer(const InferArgs& a) {
                     human_bytes(static_cast<double>(sent)).c_str(),
                     human_bytes(static_cast<double>(received)).c_str(), human_bytes(peak_rss_bytes()).c_str(),
                     a.inputs.size() > 1 ? " (all inputs)" : "", cpu.c_str());
-        std::printf("Galois keys expanded on rank 0: %zu, received from the other ranks: %zu (%s)\n",
-                    keys_report.expanded_here, keys_report.received,
-                    human_bytes(static_cast<double>(keys_report.bytes_received)).c_str());
+        if (keys_report.host_shared_bytes > 0)
+          std::printf("Galois keys expanded on rank 0: %zu, by the other ranks: %zu; one copy in memory the host's "
+                      "ranks share (%s)\n",
+                      keys_report.expanded_here, keys_report.received,
+                      human_bytes(static_cast<double>(keys_report.host_shared_bytes)).c_str());
+        else
+          std::printf("Galois keys expanded on rank 0: %zu, received from the other ranks: %zu (%s)\n",
+                      keys_report.expanded_here, keys_report.received,
+                      human_bytes(static_cast<double>(keys_report.bytes_received)).c_str());
       } else {
         std::printf("CPU seconds of the inference%s: %s\n", a.inputs.size() > 1 ? " (all inputs)" : "", cpu.c_str());
         if (a.report) print_exec_report(pf.plan, report);

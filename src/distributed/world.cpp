@@ -1,6 +1,8 @@
 #include "cryptounet/distributed/world.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "cryptounet/common/binary_io.h"
@@ -155,6 +158,7 @@ World::World() {
   MPI_Comm local;
   check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &local), "comm_split_type");
   check(MPI_Comm_size(local, &ranks_on_host_), "comm_size (host)");
+  check(MPI_Allreduce(&rank_, &host_leader_, 1, MPI_INT, MPI_MIN, local), "allreduce (host leader)");
   MPI_Comm_free(&local);
   hosts_.clear();
   for (int r = 0; r < size_; ++r) hosts_.emplace_back(all.data() + static_cast<std::size_t>(r) * 64);
@@ -172,6 +176,7 @@ World::World() {
 }
 
 World::~World() {
+  for (const auto& [p, n] : host_maps_) ::munmap(p, n);
   for (const auto& f : temp_files_) std::remove(f.c_str());
 #ifdef CU_HAVE_MPI
   if (mpi_) {
@@ -205,6 +210,43 @@ void World::fail(const std::string& message, int code) {
   MPI_Abort(MPI_COMM_WORLD, code);
 #endif
   std::_Exit(code);
+}
+
+std::span<std::uint8_t> World::host_shared_memory(std::size_t bytes) {
+  if (bytes == 0) return {};
+  // The first rank of each host creates a POSIX shared memory object under a name no other
+  // process uses (O_EXCL), the names go round, every rank maps its host's, and once all have
+  // mapped (or failed) the name is removed: the memory lives as long as a rank maps it.
+  std::string name;
+  int fd = -1;
+  if (rank_ == host_leader_) {
+    std::random_device rd;
+    name = "/cryptounet-" + std::to_string(::getpid()) + "-" + std::to_string(rd()) + std::to_string(rd());
+    fd = ::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    if (fd >= 0 && ::ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  if (mpi_) {
+    const auto names = allgather(std::vector<std::uint8_t>(name.begin(), name.end()));
+    const auto& mine = names.at(static_cast<std::size_t>(host_leader_));
+    if (rank_ != host_leader_) {
+      name.assign(mine.begin(), mine.end());
+      fd = name.empty() ? -1 : ::shm_open(name.c_str(), O_RDWR, 0);
+    }
+  }
+  void* p = fd < 0 ? MAP_FAILED : ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (fd >= 0) ::close(fd);
+  const bool mapped_everywhere = all(p != MAP_FAILED);
+  if (rank_ == host_leader_ && !name.empty()) ::shm_unlink(name.c_str());
+  if (!mapped_everywhere) {
+    if (p != MAP_FAILED) ::munmap(p, bytes);
+    throw IoError("cannot share " + std::to_string(bytes >> 20) + " MiB of memory between the ranks of a host "
+                  "(POSIX shared memory, /dev/shm: full or too small?)");
+  }
+  host_maps_.emplace_back(p, bytes);
+  return {static_cast<std::uint8_t*>(p), bytes};
 }
 
 void World::barrier() {

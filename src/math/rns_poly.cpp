@@ -125,7 +125,7 @@ std::pair<std::uint64_t*, std::size_t> allocate(std::size_t words) {
 }  // namespace
 
 void RnsPoly::Free::operator()(std::uint64_t* p) const {
-  if (!p) return;
+  if (!p || words == 0) return;  // words 0 with storage: a view (allocate() never gives that)
   if (kPooled) {
     pool().put(p, words);
   } else {
@@ -137,6 +137,14 @@ RnsPoly::RnsPoly(std::size_t n, std::size_t limbs) : n_(n), limbs_(limbs) {
   const auto [p, words] = allocate(n * limbs);
   capacity_ = words;
   data_ = std::unique_ptr<std::uint64_t[], Free>(p, Free{words});
+}
+
+RnsPoly RnsPoly::view(std::uint64_t* data, std::size_t n, std::size_t limbs) {
+  RnsPoly p;
+  p.n_ = n;
+  p.limbs_ = limbs;
+  p.data_ = std::unique_ptr<std::uint64_t[], Free>(data, Free{0});  // words 0: not ours to free
+  return p;
 }
 
 RnsPoly RnsPoly::zeros(std::size_t n, std::size_t limbs) {

@@ -1,6 +1,7 @@
 #include "cryptounet/workflow/shared_keys.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -38,8 +39,47 @@ ckks::EvaluationKeys load_evaluation_keys_shared(distributed::World& world, cons
       }
     }
   }
-  // Room for the keys of the other ranks, then every key's polynomials as regions of its owner.
   const std::size_t d = static_cast<std::size_t>(ctx.dnum()), nqp = ctx.q_count() + ctx.p_count(), n = ctx.n();
+  const std::size_t poly_bytes = n * nqp * sizeof(std::uint64_t), key_bytes = 2 * d * poly_bytes;
+  const char* host = std::getenv("CU_HOST_SHARED_KEYS");
+  if (world.ranks_on_host() == world.size() && (host == nullptr || std::string(host) != "0")) {
+    // One host: one copy of the Galois keys in memory shared by its ranks. Each rank copies the
+    // keys it expanded into their places (its private copies then go back to the heap, for the
+    // inference's buffers), and every rank's keys become views of the shared copy.
+    const std::span<std::uint8_t> mem = world.host_shared_memory(all.size() * key_bytes);
+    SharedKeysReport r;
+    r.host_shared_bytes = mem.size();
+    std::vector<std::uint64_t*> slot(all.size());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      slot[i] = reinterpret_cast<std::uint64_t*>(mem.data() + i * key_bytes);
+      if (owner(i) != rank) continue;
+      ckks::KeySwitchKey& k = evk.galois.keys.at(all[i]);
+      if (k.b.size() != d || k.a.size() != d)
+        throw FormatError("evaluation keys: Galois key " + std::to_string(all[i]) + " has " +
+                          std::to_string(k.b.size()) + " digits, the parameters " + std::to_string(d));
+      std::size_t at = 0;
+      for (auto* polys : {&k.b, &k.a})
+        for (math::RnsPoly& p : *polys) {
+          if (p.n() != n || p.limbs() != nqp)
+            throw FormatError("evaluation keys: Galois key " + std::to_string(all[i]) + " of another shape");
+          std::memcpy(slot[i] + at, p.data(), poly_bytes);
+          at += n * nqp;
+        }
+      ++r.expanded_here;
+    }
+    world.barrier();  // every rank's keys are in place
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      ckks::KeySwitchKey k;
+      k.fingerprint = ctx.fingerprint();
+      for (std::size_t j = 0; j < 2 * d; ++j)
+        (j < d ? k.b : k.a).push_back(math::RnsPoly::view(slot[i] + j * n * nqp, n, nqp));
+      if (owner(i) != rank) ++r.received;
+      evk.galois.keys.insert_or_assign(all[i], std::move(k));
+    }
+    if (report) *report = r;
+    return evk;
+  }
+  // Room for the keys of the other ranks, then every key's polynomials as regions of its owner.
   for (std::uint64_t g : skipped) {
     ckks::KeySwitchKey k;
     k.fingerprint = ctx.fingerprint();

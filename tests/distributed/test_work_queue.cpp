@@ -33,6 +33,15 @@ TEST(OneRankWorld, IsOneRankAndRunsTheQueueAsALoop) {
   EXPECT_EQ(w.shared_file("/no/such/file", 10), "/no/such/file");  // nothing to share with one rank
   EXPECT_EQ(w.broadcast({1, 2, 3}), (Bytes{1, 2, 3}));
   EXPECT_EQ(w.allgather({4, 5}), (std::vector<Bytes>{{4, 5}}));
+  {
+    const auto mem = w.host_shared_memory(3 << 20);  // one rank: its own mapping, zero-filled
+    ASSERT_EQ(mem.size(), std::size_t{3} << 20);
+    EXPECT_EQ(mem[0], 0);
+    EXPECT_EQ(mem[mem.size() - 1], 0);
+    mem[12345] = 7;
+    EXPECT_EQ(mem[12345], 7);
+    EXPECT_TRUE(w.host_shared_memory(0).empty());
+  }
   std::vector<int> order;
   std::vector<Bytes> stored(5);
   const QueueStats s = run_work_queue(
@@ -108,6 +117,15 @@ TEST_F(MpiProbe, AlltoallOfDifferentSizesPerPair) {
   const auto r = mpi_test::mpirun(3, probe() + " alltoall");
   ASSERT_EQ(r.status, 0) << r.output;
   for (int rank = 0; rank < 3; ++rank) EXPECT_THAT(r.output, HasSubstr("rank " + std::to_string(rank) + ": alltoall ok"));
+}
+
+TEST_F(MpiProbe, HostSharedMemoryIsOneMemoryForTheRanksOfAHost) {
+  const auto r = mpi_test::mpirun(3, probe() + " shm");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (int rank = 0; rank < 3; ++rank) EXPECT_THAT(r.output, HasSubstr("rank " + std::to_string(rank) + ": shared memory ok"));
+  // The name is gone once every rank has mapped it: nothing is left in /dev/shm.
+  for (const auto& e : fs::directory_iterator("/dev/shm"))
+    EXPECT_EQ(e.path().filename().string().rfind("cryptounet-", 0), std::string::npos) << e.path();
 }
 
 TEST_F(MpiProbe, SharedFileIsBroadcastToRanksThatCannotReadIt) {

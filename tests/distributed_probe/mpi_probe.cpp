@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -127,6 +128,26 @@ int alltoall(distributed::World& world) {
   return 0;
 }
 
+// Host-shared memory: each rank writes its own 4 KiB page, and after a barrier every rank sees
+// every rank's page (all ranks of this test run on one host), zero-filled past them.
+int shm(distributed::World& world) {
+  constexpr std::size_t kPage = 4096;
+  const auto mem = world.host_shared_memory(kPage * static_cast<std::size_t>(world.size() + 1));
+  std::memset(mem.data() + kPage * static_cast<std::size_t>(world.rank()), 10 + world.rank(), kPage);
+  world.barrier();
+  for (int r = 0; r < world.size(); ++r)
+    for (std::size_t k = 0; k < kPage; ++k)
+      if (mem[kPage * static_cast<std::size_t>(r) + k] != 10 + r) {
+        std::printf("rank %d: byte %zu of rank %d's page is %d\n", world.rank(), k, r, mem[kPage * static_cast<std::size_t>(r) + k]);
+        return 1;
+      }
+  for (std::size_t k = 0; k < kPage; ++k)
+    if (mem[kPage * static_cast<std::size_t>(world.size()) + k] != 0) return 1;
+  world.barrier();
+  std::printf("rank %d: shared memory ok\n", world.rank());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -138,7 +159,8 @@ int main(int argc, char** argv) {
     else if (mode == "file" && argc > 2) rc = file(world, argv[2]);
     else if (mode == "gather") rc = gather(world);
     else if (mode == "alltoall") rc = alltoall(world);
-    else std::fprintf(stderr, "usage: mpi_probe queue COUNT [kill|throw|stop|hang RANK ITEM] | file PATH | gather | alltoall\n");
+    else if (mode == "shm") rc = shm(world);
+    else std::fprintf(stderr, "usage: mpi_probe queue COUNT [kill|throw|stop|hang RANK ITEM] | file PATH | gather | alltoall | shm\n");
   });
   return rc;
 }

@@ -11,6 +11,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cryptounet/distributed/exchange_buffer.h"
@@ -82,6 +83,11 @@ class World {
   /// others' (one message per region and peer, no staging buffer). A rank whose region sizes differ
   /// from rank 0's is an error (InvalidArgument on every rank). Collective; waits by polling.
   void share_regions(const std::vector<std::vector<std::span<std::uint8_t>>>& regions);
+  /// `bytes` of memory that this rank shares with the other ranks on its host (POSIX shared memory:
+  /// each host's first rank creates it, zero-filled, and every rank there maps it); ranks on other
+  /// hosts share their own. Mapped until the World ends. Collective; IoError on every rank when any
+  /// rank cannot map it (/dev/shm too small).
+  [[nodiscard]] std::span<std::uint8_t> host_shared_memory(std::size_t bytes);
   /// True on every rank iff `value` is true on every rank.
   [[nodiscard]] bool all(bool value);
 
@@ -110,6 +116,8 @@ class World {
   int rank_ = 0;
   int size_ = 1;
   int ranks_on_host_ = 1;
+  int host_leader_ = 0;  // the lowest rank on this host
+  std::vector<std::pair<void*, std::size_t>> host_maps_;  // host_shared_memory()
   bool mpi_ = false;
   std::string host_;
   std::vector<std::string> hosts_;

@@ -1,5 +1,6 @@
 // A polynomial of Z_Q[X]/(X^N+1) in RNS form: `limbs` residue polynomials of N words each, stored
-// contiguously (limb i at data() + i*N), 64-byte aligned. Owns its storage; copies are deep.
+// contiguously (limb i at data() + i*N), 64-byte aligned. Owns its storage (except a view());
+// copies are deep.
 // Storage comes from a process-wide pool of freed buffers (bounded, see rns_poly.cpp): CKKS
 // operations allocate megabytes of temporaries, and fresh pages from the OS cost a page fault
 // each, which made a ciphertext addition slower than the addition itself.
@@ -21,6 +22,10 @@ class RnsPoly {
   RnsPoly(std::size_t n, std::size_t limbs);
   /// All-zero polynomial.
   [[nodiscard]] static RnsPoly zeros(std::size_t n, std::size_t limbs);
+  /// A polynomial over `limbs` limbs of n words at `data`, which the caller owns and keeps alive
+  /// (memory shared between processes, say): never freed here. Copies of it are ordinary
+  /// polynomials with their own storage, and so is a view that is assigned a copy.
+  [[nodiscard]] static RnsPoly view(std::uint64_t* data, std::size_t n, std::size_t limbs);
 
   RnsPoly(const RnsPoly& other);
   RnsPoly& operator=(const RnsPoly& other);
@@ -60,7 +65,7 @@ class RnsPoly {
   };
   std::size_t n_ = 0;
   std::size_t limbs_ = 0;
-  std::size_t capacity_ = 0;  // words allocated
+  std::size_t capacity_ = 0;  // words allocated (0 for a view: a copy assigned to it allocates)
   std::unique_ptr<std::uint64_t[], Free> data_;
 };
 

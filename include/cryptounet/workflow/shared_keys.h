@@ -4,6 +4,10 @@
 // (World::share_regions). Every rank ends with the same keys, word for word, as a whole load; the
 // unpacking and seed expansion (the costly part of a load: each seeded key's uniform half is
 // regenerated from its seed) is divided among the ranks instead of repeated by each.
+// When all the ranks run on one host, the Galois keys are not copied into every rank: each rank
+// writes the keys it expanded into memory the host's ranks share (World::host_shared_memory), and
+// every rank's keys are views of that one copy (R ranks hold one key set, not R: less memory, and on
+// a VM that charges for fresh pages, less of that). CU_HOST_SHARED_KEYS=0 keeps a copy per rank.
 #pragma once
 
 #include <cstdint>
@@ -15,10 +19,12 @@
 
 namespace cryptounet::nn {
 
-/// What the load did on this rank: Galois keys expanded here and received from other ranks.
+/// What the load did on this rank: Galois keys expanded here and received from other ranks (or,
+/// in host-shared memory, expanded by the other ranks of the host), and the bytes of that memory.
 struct SharedKeysReport {
   std::size_t expanded_here = 0, received = 0;
   std::uint64_t bytes_received = 0;
+  std::uint64_t host_shared_bytes = 0;
 };
 
 /// ckks::load_evaluation_keys_file on every rank of `world` (collective), the Galois keys shared

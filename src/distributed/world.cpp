@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -222,11 +223,18 @@ std::span<std::uint8_t> World::host_shared_memory(std::size_t bytes) {
   if (rank_ == host_leader_) {
     std::random_device rd;
     name = "/cryptounet-" + std::to_string(::getpid()) + "-" + std::to_string(rd()) + std::to_string(rd());
-    fd = ::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600);
+    // tmpfs gives pages as they are written: a /dev/shm smaller than `bytes` (a container's
+    // 64 MiB, say) would kill the ranks with SIGBUS in the middle of a run, so refuse it here.
+    struct statvfs fs {};
+    const bool room = ::statvfs("/dev/shm", &fs) == 0 &&
+                      static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize >= bytes + (std::size_t{64} << 20);
+    fd = room ? ::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR, 0600) : -1;
     if (fd >= 0 && ::ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
       ::close(fd);
+      ::shm_unlink(name.c_str());
       fd = -1;
     }
+    if (fd < 0) name.clear();
   }
   if (mpi_) {
     const auto names = allgather(std::vector<std::uint8_t>(name.begin(), name.end()));

@@ -1,5 +1,6 @@
 #include "cryptounet/workflow/shared_keys.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <span>
@@ -41,12 +42,29 @@ ckks::EvaluationKeys load_evaluation_keys_shared(distributed::World& world, cons
   }
   const std::size_t d = static_cast<std::size_t>(ctx.dnum()), nqp = ctx.q_count() + ctx.p_count(), n = ctx.n();
   const std::size_t poly_bytes = n * nqp * sizeof(std::uint64_t), key_bytes = 2 * d * poly_bytes;
+  // A key this rank expanded, before its words are shared: the parameters' digits and limbs.
+  auto check_shape = [&](std::uint64_t g, const ckks::KeySwitchKey& k) {
+    if (k.b.size() != d || k.a.size() != d)
+      throw FormatError("evaluation keys: Galois key " + std::to_string(g) + " has " + std::to_string(k.b.size()) +
+                        " digits, the parameters " + std::to_string(d));
+    for (const auto* polys : {&k.b, &k.a})
+      for (const math::RnsPoly& p : *polys)
+        if (p.n() != n || p.limbs() != nqp)
+          throw FormatError("evaluation keys: Galois key " + std::to_string(g) + " of another shape");
+  };
   const char* host = std::getenv("CU_HOST_SHARED_KEYS");
+  std::span<std::uint8_t> mem;
   if (world.ranks_on_host() == world.size() && (host == nullptr || std::string(host) != "0")) {
+    try {
+      mem = world.host_shared_memory(all.size() * key_bytes);
+    } catch (const IoError& e) {  // on every rank alike: each keeps its own copy, as below
+      if (world.rank() == 0) std::fprintf(stderr, "keys: %s; each rank keeps its own copy of the keys\n", e.what());
+    }
+  }
+  if (!mem.empty()) {
     // One host: one copy of the Galois keys in memory shared by its ranks. Each rank copies the
     // keys it expanded into their places (its private copies then go back to the heap, for the
     // inference's buffers), and every rank's keys become views of the shared copy.
-    const std::span<std::uint8_t> mem = world.host_shared_memory(all.size() * key_bytes);
     SharedKeysReport r;
     r.host_shared_bytes = mem.size();
     std::vector<std::uint64_t*> slot(all.size());
@@ -54,14 +72,10 @@ ckks::EvaluationKeys load_evaluation_keys_shared(distributed::World& world, cons
       slot[i] = reinterpret_cast<std::uint64_t*>(mem.data() + i * key_bytes);
       if (owner(i) != rank) continue;
       ckks::KeySwitchKey& k = evk.galois.keys.at(all[i]);
-      if (k.b.size() != d || k.a.size() != d)
-        throw FormatError("evaluation keys: Galois key " + std::to_string(all[i]) + " has " +
-                          std::to_string(k.b.size()) + " digits, the parameters " + std::to_string(d));
+      check_shape(all[i], k);
       std::size_t at = 0;
       for (auto* polys : {&k.b, &k.a})
-        for (math::RnsPoly& p : *polys) {
-          if (p.n() != n || p.limbs() != nqp)
-            throw FormatError("evaluation keys: Galois key " + std::to_string(all[i]) + " of another shape");
+        for (const math::RnsPoly& p : *polys) {
           std::memcpy(slot[i] + at, p.data(), poly_bytes);
           at += n * nqp;
         }
@@ -91,15 +105,10 @@ ckks::EvaluationKeys load_evaluation_keys_shared(distributed::World& world, cons
   SharedKeysReport r;
   for (std::size_t i = 0; i < all.size(); ++i) {
     ckks::KeySwitchKey& k = evk.galois.keys.at(all[i]);
-    if (k.b.size() != d || k.a.size() != d)
-      throw FormatError("evaluation keys: Galois key " + std::to_string(all[i]) + " has " +
-                        std::to_string(k.b.size()) + " digits, the parameters " + std::to_string(d));
+    check_shape(all[i], k);
     for (auto* polys : {&k.b, &k.a})
-      for (math::RnsPoly& p : *polys) {
-        if (p.n() != n || p.limbs() != nqp)
-          throw FormatError("evaluation keys: Galois key " + std::to_string(all[i]) + " of another shape");
-        regions[owner(i)].emplace_back(reinterpret_cast<std::uint8_t*>(p.data()), n * nqp * sizeof(std::uint64_t));
-      }
+      for (math::RnsPoly& p : *polys)
+        regions[owner(i)].emplace_back(reinterpret_cast<std::uint8_t*>(p.data()), poly_bytes);
     if (owner(i) == rank) {
       ++r.expanded_here;
     } else {

@@ -583,12 +583,12 @@ struct InferenceServer::Impl {
                                        std::to_string(config.max_sessions_per_address_per_minute) +
                                        "); retry later");
     }
-    std::string keys;
+    std::string keys, key_identity;
     if (!read_valid_blob(req, res, reader, model.eval_keys_size(), "evaluation keys",
-                         [&](std::string_view k) { model.validate_eval_keys(k); }, keys))
+                         [&](std::string_view k) { key_identity = model.validate_eval_keys(k); }, keys))
       return;
     try {
-      auto created = store.create_session(model.name(), keys);
+      auto created = store.create_session(model.name(), keys, std::move(key_identity));
       metrics.bytes_in += keys.size();
       res.set_header("Location", "/v1/sessions/" + created.id);
       reply_json(res, 201, json{{"session_id", created.id},
@@ -791,7 +791,7 @@ struct InferenceServer::Impl {
         auto model_it = models.find(claim->model);
         if (model_it == models.end()) throw Unsupported("model '" + claim->model + "' is not served");
         // Read only when the service does not know this session's keys yet.
-        const SessionKeys keys{claim->session_id, [path = claim->eval_keys_path] {
+        const SessionKeys keys{claim->session_id, claim->key_identity, [path = claim->eval_keys_path] {
                                  return read_file_string(path, kOwnFileAnySize);
                                }};
         const int items = claim->items;

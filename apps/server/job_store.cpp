@@ -268,7 +268,7 @@ std::size_t JobStore::load(const std::set<std::string>& models) {
 }
 
 JobStore::NewSession JobStore::create_session(const std::string& model,
-                                              std::string_view eval_keys) {
+                                              std::string_view eval_keys, std::string key_identity) {
   {
     std::lock_guard lock(mutex_);
     if (sessions_.size() + sessions_being_created_ >= max_sessions_) throw TooManySessions{};
@@ -292,6 +292,7 @@ JobStore::NewSession JobStore::create_session(const std::string& model,
   s.id = out.id;
   s.model = model;
   s.token_sha256 = sha256_hex(out.token);
+  s.key_identity = std::move(key_identity);
   s.created_ms = s.last_used_ms = now_ms();
   const fs::path building = sessions_root_ / (".new-" + s.id);
   try {
@@ -489,6 +490,7 @@ fs::path JobStore::result_path(const std::string& job_id) {
 
 std::optional<JobClaim> JobStore::claim_next() {
   JobInfo copy;
+  std::string key_identity;
   {
     std::unique_lock lock(mutex_);
     for (;;) {
@@ -517,7 +519,10 @@ std::optional<JobClaim> JobStore::claim_next() {
       if (it == jobs_.end() || it->second.info.state != JobState::kQueued) continue;
       JobInfo& info = it->second.info;
       info.state = JobState::kRunning;
-      if (auto s = sessions_.find(info.session_id); s != sessions_.end()) s->second.last_claim = ++claims_;
+      if (auto s = sessions_.find(info.session_id); s != sessions_.end()) {
+        s->second.last_claim = ++claims_;
+        key_identity = s->second.key_identity;
+      }
       info.attempts += 1;
       info.started_ms = now_ms();
       info.progress = info.items > 0 ? static_cast<double>(info.items_done) / info.items : 0.0;
@@ -545,6 +550,7 @@ std::optional<JobClaim> JobStore::claim_next() {
                   copy.session_id,
                   copy.model,
                   session_dir(copy.session_id) / "eval_keys.bin",
+                  key_identity,
                   jobs_dir(copy.session_id) / (copy.id + ".input"),
                   copy.items,
                   copy.items_done};

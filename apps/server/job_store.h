@@ -78,6 +78,7 @@ struct JobClaim {
   std::string session_id;
   std::string model;
   std::filesystem::path eval_keys_path;
+  std::string key_identity;  // JobStore::create_session's, or "" (a session from before a restart)
   std::filesystem::path input_path;
   int items = 0;       // 0: one ciphertext; else the job's item count
   int first_item = 0;  // items before it are done (a resumed job)
@@ -109,7 +110,8 @@ class JobStore {
   };
   /// Stores a session (keys durable on disk) and returns its id and fresh bearer token.
   /// Throws TooManySessions when max_sessions are stored (sessions from before a restart count).
-  NewSession create_session(const std::string& model, std::string_view eval_keys);
+  /// `key_identity`: what the model's validator returned, handed back in JobClaim (kept in memory only).
+  NewSession create_session(const std::string& model, std::string_view eval_keys, std::string key_identity = {});
 
   /// The session's model if `session_id` exists and `token` is its token (constant-time
   /// compare of SHA-256 hashes); nullopt otherwise, with no difference between the two cases.
@@ -205,6 +207,7 @@ class JobStore {
     std::int64_t created_ms = 0;
     std::int64_t last_used_ms = 0;
     std::uint64_t key_bytes = 0;
+    std::string key_identity;  // this process's sessions only (not stored)
     std::uint64_t last_claim = 0;  // claim_next's sequence number when it last took a job of this session
     std::set<std::string> jobs;
     std::map<std::string, std::string> idempotency;  // key -> job id

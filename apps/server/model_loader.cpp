@@ -140,7 +140,9 @@ class CkksModelService final : public ModelService {
   [[nodiscard]] BlobSize ciphertext_size() const override { return {ct_bytes_, true}; }
   [[nodiscard]] std::string normalisation() const override { return normalisation_; }
 
-  void validate_eval_keys(std::string_view bytes) const override {
+  /// Returns the keys' SHA-256 digest: the server hands it back with the session's jobs
+  /// (SessionKeys::identity), which then find the keys cached without reading the stored blob.
+  std::string validate_eval_keys(std::string_view bytes) const override {
     // serve --mpi: when the ranks are idle, a new session's keys go to them first, and every rank
     // checks and unpacks them at the same time, while the client encrypts and uploads: not one
     // after the other, and not in the first image's run.
@@ -148,15 +150,17 @@ class CkksModelService final : public ModelService {
       std::unique_lock lock(split_run_mutex(), std::try_to_lock);
       if (lock.owns_lock()) {
         const std::string digest = sha256_hex(bytes);
-        if (digest == split_digest_) return;
+        if (digest == split_digest_) return digest;
         send_to_other_ranks(*world_, kSplitJobTag,
                             encode_split_job(SplitJob{index_, digest, true, bytes, {}}));
         // Keys this rank refuses, the others refuse too (the same checks) and keep their keys.
         use_split_keys(load_keys(bytes, digest), digest);
-        return;
+        return digest;
       }
     }
-    (void)keys_for(bytes, nullptr);  // deserialises, checks against the plan, caches
+    std::string digest;
+    (void)keys_for(bytes, &digest);  // deserialises, checks against the plan, caches
+    return digest;
   }
 
   void validate_ciphertext(std::string_view bytes) const override {
@@ -306,13 +310,17 @@ class CkksModelService final : public ModelService {
   std::shared_ptr<const ckks::EvaluationKeys> keys_of_session(const SessionKeys& s, std::string* digest_out) const {
     if (!s.session.empty()) {
       std::lock_guard lock(mu_);
-      if (const auto d = session_digests_.find(s.session); d != session_digests_.end())
-        if (auto keys = cached_keys(d->second)) {
-          *digest_out = d->second;
+      std::string known = s.identity;  // validate_eval_keys' digest when this process made the session
+      if (const auto d = session_digests_.find(s.session); known.empty() && d != session_digests_.end()) known = d->second;
+      if (!known.empty())
+        if (auto keys = cached_keys(known)) {
+          *digest_out = known;
           return keys;
         }
     }
     auto keys = keys_for(s.blob(), digest_out);
+    if (!s.identity.empty() && *digest_out != s.identity)
+      throw IoError("serve: the stored evaluation keys of session " + s.session + " changed on disk");
     if (!s.session.empty()) {
       std::lock_guard lock(mu_);
       if (session_digests_.size() >= kMaxSessionDigests) session_digests_.clear();

@@ -33,6 +33,9 @@ using ProgressCallback = std::function<void(double fraction, std::string_view st
 /// read and the hashing of the blob.
 struct SessionKeys {
   std::string session;
+  /// What validate_eval_keys() returned for these keys when this server process created the
+  /// session (empty for a session from before a restart): a service that knows it skips the read.
+  std::string identity;
   std::function<std::string()> blob;
 };
 
@@ -54,8 +57,9 @@ class ModelService {
   [[nodiscard]] virtual std::string normalisation() const { return {}; }
 
   /// Throw cryptounet::FormatError (or SecurityError) with a clear message if `bytes` are not
-  /// evaluation keys for this model's plan. Must never crash on any input.
-  virtual void validate_eval_keys(std::string_view bytes) const = 0;
+  /// evaluation keys for this model's plan. Must never crash on any input. Returns a short identity
+  /// of the keys (or ""), which the server hands back in SessionKeys::identity with the session's jobs.
+  virtual std::string validate_eval_keys(std::string_view bytes) const = 0;
   /// Same for one encrypted image.
   virtual void validate_ciphertext(std::string_view bytes) const = 0;
 

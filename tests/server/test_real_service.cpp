@@ -319,8 +319,8 @@ TEST(RealService, ValidatorsRefuseSecretKeysTruncationAndOtherParameters) {
   EXPECT_THROW(s.validate_eval_keys(junk), Error);
 }
 
-// A session's first job reads and hashes its stored key blob; its later jobs, while the keys stay
-// cached, read nothing and give the same bytes. Another session with the same keys reads once too;
+// A session the service has not seen (made before a restart) has its first job read and hash the
+// stored key blob; its later jobs, while the keys stay cached, read nothing and give the same bytes. Another session with the same keys reads once too;
 // without a key cache every job reads; a session whose stored blob is not keys fails its job.
 TEST(RealService, SessionKeysAreReadOnlyUntilTheServiceKnowsTheSession) {
   TempDir work;
@@ -334,8 +334,8 @@ TEST(RealService, SessionKeysAreReadOnlyUntilTheServiceKnowsTheSession) {
   const std::string keys = a.evaluation_keys();
   const std::string ct = a.encrypt_image(write_test_image(work.path()));
   int reads = 0;
-  auto session = [&](std::string id, std::string blob) {
-    return SessionKeys{std::move(id), [&reads, blob] {
+  auto session = [&](std::string id, std::string blob, std::string identity = {}) {
+    return SessionKeys{std::move(id), std::move(identity), [&reads, blob] {
                          ++reads;
                          return blob;
                        }};
@@ -360,6 +360,17 @@ TEST(RealService, SessionKeysAreReadOnlyUntilTheServiceKnowsTheSession) {
   std::string junk(keys.size(), '\0');
   for (std::size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>(i * 131 + 7);
   EXPECT_THROW(s.run(session("s3", junk), ct, quiet), Error);
+
+  // A session created by this server process comes with what the validator returned: its first
+  // job reads nothing either. If the stored blob is not those keys (changed on disk), the job fails.
+  const std::string identity = s.validate_eval_keys(keys);
+  EXPECT_EQ(identity.size(), 64u);  // the SHA-256 digest, hex
+  reads = 0;
+  EXPECT_EQ(s.run(session("s4", keys, identity), ct, quiet), out1);
+  EXPECT_EQ(reads, 0);
+  EXPECT_EQ(uncached[0]->run(session("s5", keys, identity), ct, quiet), out1);  // no cache: read and checked
+  EXPECT_EQ(reads, 1);
+  EXPECT_THROW(uncached[0]->run(session("s6", keys, std::string(64, '0')), ct, quiet), IoError);
 }
 
 }  // namespace

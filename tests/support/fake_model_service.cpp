@@ -39,8 +39,9 @@ void check_blob(std::string_view bytes, std::size_t size, std::string_view magic
 }
 }  // namespace
 
-void FakeModelService::validate_eval_keys(std::string_view bytes) const {
+std::string FakeModelService::validate_eval_keys(std::string_view bytes) const {
   check_blob(bytes, config_.eval_keys_bytes, fake::kKeysMagic, "fake eval keys", "an evaluation-key blob");
+  return {};
 }
 
 void FakeModelService::validate_ciphertext(std::string_view bytes) const {
@@ -50,7 +51,7 @@ void FakeModelService::validate_ciphertext(std::string_view bytes) const {
 std::string FakeModelService::run(const SessionKeys& keys, std::string_view ciphertext,
                                   const ProgressCallback& progress) const {
   const std::string eval_keys = keys.blob();
-  validate_eval_keys(eval_keys);
+  (void)validate_eval_keys(eval_keys);
   validate_ciphertext(ciphertext);
   const std::uint64_t key_id = fake::get_u64(eval_keys, 8);
   if (fake::get_u64(ciphertext, 8) != key_id)

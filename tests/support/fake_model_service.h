@@ -29,7 +29,7 @@ class FakeModelService final : public ModelService {
   [[nodiscard]] std::string plan_json() const override;
   [[nodiscard]] BlobSize eval_keys_size() const override;
   [[nodiscard]] BlobSize ciphertext_size() const override;
-  void validate_eval_keys(std::string_view bytes) const override;
+  std::string validate_eval_keys(std::string_view bytes) const override;
   void validate_ciphertext(std::string_view bytes) const override;
   std::string run(const SessionKeys& keys, std::string_view ciphertext,
                   const ProgressCallback& progress) const override;

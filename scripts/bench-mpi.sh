@@ -16,12 +16,9 @@ ranks=${4:-2}
 mode=${5:-batch}
 case "$mode" in batch) mpi_flag=() ;; latency) mpi_flag=(--mpi --json) ;; *) echo "bench-mpi: MODE is batch or latency" >&2; exit 2 ;; esac
 [ "$mode" = batch ] || [ "$slices" -ge 2 ] || { echo "bench-mpi: latency mode needs SLICES >= 2 (the first is not warm)" >&2; exit 2; }
-cli=$(realpath "$build/apps/cryptounet")
-root=$(cd "$(dirname "$0")/.." && pwd)
-model=$root/models/brain64.onnx
-image=$root/models/samples/brain64_test.png
-mpirun=$(command -v mpirun) || { echo "bench-mpi: mpirun not found (apt-get install openmpi-bin)" >&2; exit 2; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+me=bench-mpi
+# shellcheck source=bench-mpi-common.sh
+source "$(dirname "$0")/bench-mpi-common.sh"
 
 work=$(mktemp -d /tmp/cu-bench-mpi.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -70,17 +67,19 @@ for r in $(seq 1 "$runs"); do
   read -r wR cR fR kR < <(timed "$mpirun" --oversubscribe --bind-to none -np "$ranks" "$cli" "${infer[@]}" -o outR)
   latR=""; [ "$mode" = latency ] && latR="; per slice: first $fR s, then $kR s (median)"
   echo "bench-mpi: run $r: $ranks ranks: $wR s wall, $cR s CPU$latR" >&2
-  for f in out1/*; do cmp -s "$f" "outR/$(basename "$f")" || { echo "bench-mpi: $f differs between the runs" >&2; exit 1; }; done
+  if [ -f out1 ]; then  # one slice: -o names the output file
+    cmp -s out1 outR || { echo "bench-mpi: the output differs between the runs" >&2; exit 1; }
+  else
+    for f in out1/*; do cmp -s "$f" "outR/$(basename "$f")" || { echo "bench-mpi: $f differs between the runs" >&2; exit 1; }; done
+  fi
   one+=("$w1") many+=("$wR") first1+=("$f1") firstR+=("$fR") warm1+=("$k1") warmR+=("$kR")
   rows+="${rows:+,}{\"run\":$r,\"one_rank_wall_s\":$w1,\"one_rank_cpu_s\":$c1,\"ranks_wall_s\":$wR,\"ranks_cpu_s\":$cR"
   [ "$mode" = latency ] && rows+=",\"one_rank_first_slice_s\":$f1,\"one_rank_warm_slice_s\":$k1,\"ranks_first_slice_s\":$fR,\"ranks_warm_slice_s\":$kR"
   rows+="}"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 m1=$(median "${one[@]}")
 mR=$(median "${many[@]}")
-cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 printf '{"bench":"mpi-%s","model":"brain64","params":"128-bit, N=2^15","slices":%d,"ranks":%d,"threads_per_rank":1,' \
   "$mode" "$slices" "$ranks"
 printf '"cpu":"%s","cores":%d,"loadavg_before":"%s","loadavg_after":"%s","outputs_identical":true,"cores_for_one_process":%s,"cores_for_two_processes":%s,"runs":[%s],' \

@@ -12,12 +12,9 @@ build=${1:-build}
 images=${2:-4}
 rounds=${3:-2}
 ranks=${4:-2}
-cli=$(realpath "$build/apps/cryptounet")
-root=$(cd "$(dirname "$0")/.." && pwd)
-model=$root/models/brain64.onnx
-image=$root/models/samples/brain64_test.png
-mpirun=$(command -v mpirun) || { echo "bench-serve-mpi: mpirun not found (apt-get install openmpi-bin)" >&2; exit 2; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+me=bench-serve-mpi
+# shellcheck source=bench-mpi-common.sh
+source "$(dirname "$0")/bench-mpi-common.sh"
 
 work=$(mktemp -d /tmp/cu-bench-serve.XXXXXX)
 server_pid=""
@@ -79,9 +76,7 @@ for r in $(seq 1 "$rounds"); do
   rows+="${rows:+,}{\"round\":$r,\"one_first_s\":$f1,\"one_warm_s\":$k1,\"ranks_first_s\":$fR,\"ranks_warm_s\":$kR}"
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 f1=$(median "${first1[@]}") fR=$(median "${firstR[@]}") k1=$(median "${warm1[@]}") kR=$(median "${warmR[@]}")
-cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 printf '{"bench":"serve-mpi","model":"brain64","params":"128-bit, N=2^15","images":%d,"ranks":%d,"threads_per_rank":1,' \
   "$images" "$ranks"
 printf '"cpu":"%s","cores":%d,"loadavg_before":"%s","loadavg_after":"%s","masks_identical":true,"rounds":[%s],' \

@@ -171,8 +171,10 @@ class CkksModelService final : public ModelService {
   std::string run(const SessionKeys& session_keys, std::string_view ciphertext,
                   const ProgressCallback& progress) const override {
     progress(0.0, "load");
-    std::string digest;
-    const std::shared_ptr<const ckks::EvaluationKeys> keys = keys_of_session(session_keys, &digest);
+    const bool split = world_ != nullptr && world_->distributed();
+    std::string digest, key_blob;  // serve --mpi: the blob if it had to be read (the ranks may need it)
+    const std::shared_ptr<const ckks::EvaluationKeys> keys =
+        keys_of_session(session_keys, &digest, split ? &key_blob : nullptr);
     const std::uint64_t key_id = nn::evaluation_key_id(*keys);
     nn::EncryptedTensor in = decode_input(ciphertext);
     // The key-id binding: a ciphertext made under other keys would run for minutes and return
@@ -193,8 +195,8 @@ class CkksModelService final : public ModelService {
     };
     ro.encodings = &encodings_;  // masks and weight plaintexts encoded once for all sessions
     nn::EncryptedTensor out;
-    if (world_ != nullptr && world_->distributed())
-      out.cts = run_split(session_keys, digest, keys, ciphertext, std::move(in.cts), ro);
+    if (split)
+      out.cts = run_split(session_keys, digest, std::move(key_blob), keys, ciphertext, std::move(in.cts), ro);
     else
       out.cts = nn::infer_encrypted(ctx_, graph_, plan_, *keys, std::move(in.cts), nullptr, ro);
     out.plan = plan_fp_;
@@ -210,19 +212,15 @@ class CkksModelService final : public ModelService {
   void run_split_job(const SplitJob& job) const {
     std::lock_guard lock(split_run_mutex());
     if (job.new_keys) {
-      std::string digest;
-      if (job.ciphertext.empty()) {
-        // Keys sent ahead of the runs (validate_eval_keys): rank 0 checks them at the same time
-        // and refuses the session if they fail, so a refusal here keeps this rank's keys as they were.
-        try {
-          auto keys = keys_for(job.keys, &digest);
-          use_split_keys(std::move(keys), std::move(digest));
-        } catch (const Error&) {
-        }
-        return;
+      try {
+        std::string digest;
+        auto keys = keys_for(job.keys, &digest);
+        use_split_keys(std::move(keys), std::move(digest));
+      } catch (const Error&) {
+        // Keys sent ahead of the runs (validate_eval_keys): rank 0 checks them at the same time and
+        // refuses the session if they fail, so a refusal here keeps this rank's keys as they were.
+        if (!job.ciphertext.empty()) throw;
       }
-      auto keys = keys_for(job.keys, &digest);
-      use_split_keys(std::move(keys), std::move(digest));
     }
     if (job.ciphertext.empty()) return;
     if (!split_) throw FormatError("serve: a split job of model " + name_ + " before its keys");
@@ -238,23 +236,24 @@ class CkksModelService final : public ModelService {
   /// Rank 0 of `serve --mpi`: sends the job to the other ranks (with the keys when they are not
   /// the last run's) and runs its part; every rank ends with the whole output.
   std::vector<ckks::Ciphertext> run_split(const SessionKeys& session_keys, const std::string& digest,
-                                          std::shared_ptr<const ckks::EvaluationKeys> keys,
+                                          std::string key_blob, std::shared_ptr<const ckks::EvaluationKeys> keys,
                                           std::string_view ct_blob, std::vector<ckks::Ciphertext> cts,
                                           nn::RunOptions ro) const {
     std::lock_guard lock(split_run_mutex());
     // A job cancelled while it waited for the ranks ends here, before they are sent anything.
     if (ro.progress) ro.progress(0, static_cast<int>(graph_.nodes.size()), "");
     const bool new_keys = digest != split_digest_;
-    // The ranks hold the last run's keys; only a change of keys reads the session's blob again.
-    std::string key_blob;
-    if (new_keys) {
+    // The ranks hold the last run's keys; a change of keys sends the session's blob (read now
+    // unless keys_of_session read it, and checked against the digest the keys were found by).
+    if (!new_keys) {
+      key_blob.clear();
+    } else if (key_blob.empty()) {
       key_blob = session_keys.blob();
-      if (sha256_hex(key_blob) != digest)
-        throw IoError("serve: the stored evaluation keys of session " + session_keys.session +
-                      " changed on disk");
+      if (sha256_hex(key_blob) != digest) throw_changed_on_disk(session_keys);
     }
     send_to_other_ranks(*world_, kSplitJobTag,
                         encode_split_job(SplitJob{index_, digest, new_keys, key_blob, ct_blob}));
+    std::string().swap(key_blob);  // sent: not held through the run
     if (new_keys) use_split_keys(std::move(keys), digest);
     // The server cancels a job (shutdown) by throwing from `progress`. The other ranks are inside
     // the same run and cannot leave it: the run finishes, then the cancellation is thrown.
@@ -304,29 +303,36 @@ class CkksModelService final : public ModelService {
     return t;
   }
 
-  /// The keys of a job's session: from the cache when this service has seen the session and its
-  /// keys are still cached (no read, no hash), else read, hashed and loaded as keys_for().
-  /// `digest_out` gets the blob's digest.
-  std::shared_ptr<const ckks::EvaluationKeys> keys_of_session(const SessionKeys& s, std::string* digest_out) const {
+  /// The keys of a job's session: from the cache when their digest is known (the session's
+  /// identity, or the digest this service saw for the session) and still cached: no read, no hash.
+  /// Else the blob is read (kept in `blob_out` if not null), hashed and loaded as keys_for().
+  /// `digest_out` gets the digest.
+  std::shared_ptr<const ckks::EvaluationKeys> keys_of_session(const SessionKeys& s, std::string* digest_out,
+                                                              std::string* blob_out) const {
     if (!s.session.empty()) {
       std::lock_guard lock(mu_);
       std::string known = s.identity;  // validate_eval_keys' digest when this process made the session
-      if (const auto d = session_digests_.find(s.session); known.empty() && d != session_digests_.end()) known = d->second;
-      if (!known.empty())
-        if (auto keys = cached_keys(known)) {
-          *digest_out = known;
-          return keys;
-        }
+      if (known.empty())
+        if (const auto d = session_digests_.find(s.session); d != session_digests_.end()) known = d->second;
+      if (auto keys = known.empty() ? nullptr : cached_keys(known)) {
+        *digest_out = std::move(known);
+        return keys;
+      }
     }
-    auto keys = keys_for(s.blob(), digest_out);
-    if (!s.identity.empty() && *digest_out != s.identity)
-      throw IoError("serve: the stored evaluation keys of session " + s.session + " changed on disk");
+    std::string blob = s.blob();
+    auto keys = keys_for(blob, digest_out);
+    if (!s.identity.empty() && *digest_out != s.identity) throw_changed_on_disk(s);
+    if (blob_out != nullptr) *blob_out = std::move(blob);
     if (!s.session.empty()) {
       std::lock_guard lock(mu_);
       if (session_digests_.size() >= kMaxSessionDigests) session_digests_.clear();
       session_digests_[s.session] = *digest_out;
     }
     return keys;
+  }
+
+  [[noreturn]] static void throw_changed_on_disk(const SessionKeys& s) {
+    throw IoError("serve: the stored evaluation keys of session " + s.session + " changed on disk");
   }
 
   /// The cached keys of `digest`, made the most recently used; null if not cached (mu_ held).

@@ -113,7 +113,7 @@ ckks::EvaluationKeys load_evaluation_keys_shared(distributed::World& world, cons
       ++r.expanded_here;
     } else {
       ++r.received;
-      r.bytes_received += 2 * d * n * nqp * sizeof(std::uint64_t);
+      r.bytes_received += key_bytes;
     }
   }
   world.share_regions(regions);
